@@ -1,0 +1,699 @@
+//! v2 JSON (SPEC §8) and the legacy v1 JSON that some peers write (read only, §8.4).
+//!
+//! The reader is a small strict JSON parser rather than `serde_json`: it must report character
+//! offsets, reject duplicate keys, and bound nesting, and the token shapes need nothing more than
+//! objects, one array level, strings, numbers and `null`.
+
+use crate::error::{DecodeError, DecodeErrorKind, Error, Layer, LimitError};
+use crate::limits::Limits;
+use crate::macaroon::{Caveat, Macaroon};
+
+use super::base64;
+
+/// The deepest nesting a token needs: object → caveat array → caveat object → value.
+const MAX_DEPTH: usize = 3;
+
+#[derive(Debug)]
+enum Value {
+    Null,
+    Bool,
+    Number(String),
+    String(String),
+    Array(Vec<(usize, Value)>),
+    Object(Vec<(usize, String, usize, Value)>),
+}
+
+impl Value {
+    fn type_name(&self) -> &'static str {
+        match self {
+            Value::Null => "null",
+            Value::Bool => "a boolean",
+            Value::Number(_) => "a number",
+            Value::String(_) => "a string",
+            Value::Array(_) => "an array",
+            Value::Object(_) => "an object",
+        }
+    }
+}
+
+struct Parser<'a> {
+    text: &'a str,
+    bytes: &'a [u8],
+    pos: usize,
+    /// Offset of `text` within the caller's input.
+    base: usize,
+}
+
+impl<'a> Parser<'a> {
+    fn char_offset(&self, byte: usize) -> usize {
+        self.base
+            + self
+                .text
+                .get(..byte)
+                .map_or(byte, |prefix| prefix.chars().count())
+    }
+
+    fn error(&self, at: usize, kind: DecodeErrorKind) -> Error {
+        DecodeError::new(Layer::Json, self.char_offset(at), kind).into()
+    }
+
+    fn expected(&self, what: &'static str) -> Error {
+        self.error(self.pos, DecodeErrorKind::JsonSyntax { expected: what })
+    }
+
+    fn skip_ws(&mut self) {
+        while matches!(self.bytes.get(self.pos), Some(b' ' | b'\t' | b'\r' | b'\n')) {
+            self.pos += 1;
+        }
+    }
+
+    fn eat(&mut self, b: u8) -> bool {
+        if self.bytes.get(self.pos) == Some(&b) {
+            self.pos += 1;
+            true
+        } else {
+            false
+        }
+    }
+
+    fn literal(&mut self, word: &str, value: Value) -> Result<Value, Error> {
+        if self
+            .text
+            .get(self.pos..)
+            .is_some_and(|t| t.starts_with(word))
+        {
+            self.pos += word.len();
+            Ok(value)
+        } else {
+            Err(self.expected("a JSON value"))
+        }
+    }
+
+    fn value(&mut self, depth: usize) -> Result<Value, Error> {
+        self.skip_ws();
+        match self.bytes.get(self.pos) {
+            Some(b'{') => self.object(depth + 1),
+            Some(b'[') => self.array(depth + 1),
+            Some(b'"') => Ok(Value::String(self.string()?)),
+            Some(b'n') => self.literal("null", Value::Null),
+            Some(b't') => self.literal("true", Value::Bool),
+            Some(b'f') => self.literal("false", Value::Bool),
+            Some(b'-' | b'0'..=b'9') => self.number(),
+            _ => Err(self.expected("a JSON value")),
+        }
+    }
+
+    fn number(&mut self) -> Result<Value, Error> {
+        let start = self.pos;
+        self.eat(b'-');
+        let digits = |p: &mut Self| {
+            let s = p.pos;
+            while p.bytes.get(p.pos).is_some_and(u8::is_ascii_digit) {
+                p.pos += 1;
+            }
+            p.pos > s
+        };
+        if !digits(self) {
+            return Err(self.expected("a digit"));
+        }
+        if self.eat(b'.') && !digits(self) {
+            return Err(self.expected("a digit"));
+        }
+        if self.eat(b'e') || self.eat(b'E') {
+            let _ = self.eat(b'+') || self.eat(b'-');
+            if !digits(self) {
+                return Err(self.expected("a digit"));
+            }
+        }
+        Ok(Value::Number(
+            self.text
+                .get(start..self.pos)
+                .unwrap_or_default()
+                .to_owned(),
+        ))
+    }
+
+    fn hex4(&mut self) -> Result<u32, Error> {
+        let digits = self
+            .text
+            .get(self.pos..self.pos + 4)
+            .filter(|d| d.bytes().all(|b| b.is_ascii_hexdigit()))
+            .ok_or_else(|| self.expected("four hex digits"))?;
+        self.pos += 4;
+        u32::from_str_radix(digits, 16).map_err(|_| self.expected("four hex digits"))
+    }
+
+    fn string(&mut self) -> Result<String, Error> {
+        if !self.eat(b'"') {
+            return Err(self.expected("a string"));
+        }
+        let mut out = String::new();
+        loop {
+            let rest = self.text.get(self.pos..).unwrap_or_default();
+            let Some(c) = rest.chars().next() else {
+                return Err(self.expected("closing '\"'"));
+            };
+            match c {
+                '"' => {
+                    self.pos += 1;
+                    return Ok(out);
+                }
+                '\\' => {
+                    self.pos += 1;
+                    let esc = self.bytes.get(self.pos).copied();
+                    self.pos += 1;
+                    match esc {
+                        Some(b'"') => out.push('"'),
+                        Some(b'\\') => out.push('\\'),
+                        Some(b'/') => out.push('/'),
+                        Some(b'b') => out.push('\u{8}'),
+                        Some(b'f') => out.push('\u{c}'),
+                        Some(b'n') => out.push('\n'),
+                        Some(b'r') => out.push('\r'),
+                        Some(b't') => out.push('\t'),
+                        Some(b'u') => {
+                            let at = self.pos - 2;
+                            let hi = self.hex4()?;
+                            let code = if (0xd800..0xdc00).contains(&hi) {
+                                if !(self.eat(b'\\') && self.eat(b'u')) {
+                                    return Err(self.expected("a low surrogate escape"));
+                                }
+                                let lo = self.hex4()?;
+                                if !(0xdc00..0xe000).contains(&lo) {
+                                    return Err(self.expected("a low surrogate escape"));
+                                }
+                                0x10000 + ((hi - 0xd800) << 10) + (lo - 0xdc00)
+                            } else {
+                                hi
+                            };
+                            let ch = char::from_u32(code).ok_or_else(|| {
+                                self.error(
+                                    at,
+                                    DecodeErrorKind::JsonSyntax {
+                                        expected: "a valid unicode escape",
+                                    },
+                                )
+                            })?;
+                            out.push(ch);
+                        }
+                        _ => {
+                            self.pos -= 1;
+                            return Err(self.expected("a valid escape"));
+                        }
+                    }
+                }
+                c if u32::from(c) < 0x20 => return Err(self.expected("no control characters")),
+                c => {
+                    out.push(c);
+                    self.pos += c.len_utf8();
+                }
+            }
+        }
+    }
+
+    fn array(&mut self, depth: usize) -> Result<Value, Error> {
+        if depth > MAX_DEPTH {
+            return Err(self.expected("less nesting"));
+        }
+        self.pos += 1;
+        let mut items = Vec::new();
+        self.skip_ws();
+        if self.eat(b']') {
+            return Ok(Value::Array(items));
+        }
+        loop {
+            self.skip_ws();
+            let at = self.pos;
+            items.push((at, self.value(depth)?));
+            self.skip_ws();
+            if self.eat(b']') {
+                return Ok(Value::Array(items));
+            }
+            if !self.eat(b',') {
+                return Err(self.expected("',' or ']'"));
+            }
+        }
+    }
+
+    fn object(&mut self, depth: usize) -> Result<Value, Error> {
+        if depth > MAX_DEPTH {
+            return Err(self.expected("less nesting"));
+        }
+        self.pos += 1;
+        let mut members: Vec<(usize, String, usize, Value)> = Vec::new();
+        self.skip_ws();
+        if self.eat(b'}') {
+            return Ok(Value::Object(members));
+        }
+        loop {
+            self.skip_ws();
+            let key_at = self.pos;
+            let key = self.string()?;
+            if members.iter().any(|(_, k, _, _)| *k == key) {
+                return Err(self.error(key_at, DecodeErrorKind::Duplicate { field: key }));
+            }
+            self.skip_ws();
+            if !self.eat(b':') {
+                return Err(self.expected("':'"));
+            }
+            self.skip_ws();
+            let value_at = self.pos;
+            let value = self.value(depth)?;
+            members.push((key_at, key, value_at, value));
+            self.skip_ws();
+            if self.eat(b'}') {
+                return Ok(Value::Object(members));
+            }
+            if !self.eat(b',') {
+                return Err(self.expected("',' or '}'"));
+            }
+        }
+    }
+}
+
+/// Parses one JSON object, rejecting anything but whitespace after it.
+fn parse_object(text: &str, base: usize) -> Result<(Parser<'_>, Value), Error> {
+    let mut p = Parser {
+        text,
+        bytes: text.as_bytes(),
+        pos: 0,
+        base,
+    };
+    p.skip_ws();
+    if p.bytes.get(p.pos) != Some(&b'{') {
+        return Err(p.expected("'{'"));
+    }
+    let v = p.value(0)?;
+    p.skip_ws();
+    if p.pos < p.bytes.len() {
+        return Err(p.error(p.pos, DecodeErrorKind::TrailingData));
+    }
+    Ok((p, v))
+}
+
+/// A field that may be given as plain text (`key`) or base64 (`key64`).
+struct Dual<'v> {
+    plain: &'static str,
+    b64: &'static str,
+    found: Option<(usize, &'v Value, bool)>,
+}
+
+fn take_field<'v>(
+    p: &Parser<'_>,
+    members: &'v [(usize, String, usize, Value)],
+    plain: &'static str,
+    b64: Option<&'static str>,
+) -> Result<Option<(usize, &'v Value, bool)>, Error> {
+    let mut d = Dual {
+        plain,
+        b64: b64.unwrap_or(""),
+        found: None,
+    };
+    for (key_at, key, value_at, value) in members {
+        let is_b64 = b64.is_some() && key == d.b64;
+        if key != d.plain && !is_b64 || matches!(value, Value::Null) {
+            continue;
+        }
+        if d.found.is_some() {
+            return Err(p.error(
+                *key_at,
+                DecodeErrorKind::Duplicate {
+                    field: format!("{}/{}", d.plain, d.b64),
+                },
+            ));
+        }
+        d.found = Some((*value_at, value, is_b64));
+    }
+    Ok(d.found)
+}
+
+fn bytes_of(
+    p: &Parser<'_>,
+    field: &'static str,
+    found: Option<(usize, &Value, bool)>,
+    limits: &Limits,
+) -> Result<Option<Vec<u8>>, Error> {
+    let Some((at, value, is_b64)) = found else {
+        return Ok(None);
+    };
+    let Value::String(s) = value else {
+        return Err(p.error(
+            at,
+            DecodeErrorKind::Unexpected {
+                found: value.type_name().into(),
+                expected: "a string",
+            },
+        ));
+    };
+    let bytes = if is_b64 {
+        base64::decode(s.as_bytes()).map_err(|mut e| {
+            // Point into the JSON text: the string's opening quote, plus one.
+            e.offset += p.char_offset(at) + 1;
+            e.layer = Layer::Json;
+            Error::from(e)
+        })?
+    } else {
+        s.clone().into_bytes()
+    };
+    if bytes.len() > limits.max_field_bytes && field != "signature" {
+        return Err(LimitError::FieldTooLarge {
+            field,
+            limit: limits.max_field_bytes,
+            found: bytes.len(),
+            offset: p.char_offset(at),
+        }
+        .into());
+    }
+    Ok(Some(bytes))
+}
+
+fn reject_unknown(
+    p: &Parser<'_>,
+    members: &[(usize, String, usize, Value)],
+    known: &[&str],
+) -> Result<(), Error> {
+    for (key_at, key, _, _) in members {
+        if !known.contains(&key.as_str()) {
+            return Err(p.error(
+                *key_at,
+                DecodeErrorKind::UnknownField { field: key.clone() },
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn signature_from(p: &Parser<'_>, at: usize, bytes: Vec<u8>) -> Result<[u8; 32], Error> {
+    let found = bytes.len();
+    bytes
+        .try_into()
+        .map_err(|_| p.error(at, DecodeErrorKind::SignatureLength { found }))
+}
+
+fn caveat_array<'v>(
+    p: &Parser<'_>,
+    members: &'v [(usize, String, usize, Value)],
+    key: &'static str,
+    limits: &Limits,
+) -> Result<&'v [(usize, Value)], Error> {
+    match take_field(p, members, key, None)? {
+        None => Ok(&[]),
+        Some((_, Value::Array(items), _)) => {
+            if items.len() > limits.max_caveats {
+                return Err(LimitError::TooManyCaveats {
+                    limit: limits.max_caveats,
+                }
+                .into());
+            }
+            Ok(items)
+        }
+        Some((at, v, _)) => Err(p.error(
+            at,
+            DecodeErrorKind::Unexpected {
+                found: v.type_name().into(),
+                expected: "an array of caveats",
+            },
+        )),
+    }
+}
+
+fn caveat_object<'v>(
+    p: &Parser<'_>,
+    at: usize,
+    item: &'v Value,
+) -> Result<&'v [(usize, String, usize, Value)], Error> {
+    match item {
+        Value::Object(m) => Ok(m),
+        v => Err(p.error(
+            at,
+            DecodeErrorKind::Unexpected {
+                found: v.type_name().into(),
+                expected: "a caveat object",
+            },
+        )),
+    }
+}
+
+/// Whether a JSON object holds a legacy v1 token (`identifier` key) rather than v2 (`i`/`i64`).
+pub(crate) fn is_legacy(text: &str) -> Result<bool, Error> {
+    let (p, v) = parse_object(text, 0)?;
+    let Value::Object(members) = &v else {
+        return Err(p.expected("'{'"));
+    };
+    let has = |k: &str| members.iter().any(|(_, key, _, _)| key == k);
+    match (has("identifier"), has("i") || has("i64")) {
+        (true, true) => Err(p.error(
+            0,
+            DecodeErrorKind::Duplicate {
+                field: "identifier/i".into(),
+            },
+        )),
+        (legacy, _) => Ok(legacy),
+    }
+}
+
+/// Parses v2 JSON. `base` is the offset of `text` in the caller's input.
+pub(crate) fn parse_v2(text: &str, base: usize, limits: &Limits) -> Result<Macaroon, Error> {
+    let (p, v) = parse_object(text, base)?;
+    let Value::Object(top) = &v else {
+        return Err(p.expected("'{'"));
+    };
+    reject_unknown(&p, top, &["v", "l", "l64", "i", "i64", "c", "s", "s64"])?;
+    if let Some((at, version, _)) = take_field(&p, top, "v", None)? {
+        let ok = match version {
+            Value::Number(n) => n == "2",
+            Value::String(s) => s == "2",
+            _ => false,
+        };
+        if !ok {
+            let found = match version {
+                Value::Number(n) | Value::String(n) => n.clone(),
+                other => other.type_name().into(),
+            };
+            return Err(p.error(at, DecodeErrorKind::UnsupportedVersion { found }));
+        }
+    }
+    let location = bytes_of(
+        &p,
+        "location",
+        take_field(&p, top, "l", Some("l64"))?,
+        limits,
+    )?;
+    let identifier = bytes_of(
+        &p,
+        "identifier",
+        take_field(&p, top, "i", Some("i64"))?,
+        limits,
+    )?
+    .ok_or_else(|| {
+        p.error(
+            0,
+            DecodeErrorKind::Missing {
+                field: "\"i\" or \"i64\"",
+            },
+        )
+    })?;
+    let mut caveats = Vec::new();
+    for (at, item) in caveat_array(&p, top, "c", limits)? {
+        let members = caveat_object(&p, *at, item)?;
+        reject_unknown(&p, members, &["i", "i64", "v", "v64", "l", "l64"])?;
+        let id = bytes_of(
+            &p,
+            "caveat id",
+            take_field(&p, members, "i", Some("i64"))?,
+            limits,
+        )?
+        .ok_or_else(|| {
+            p.error(
+                *at,
+                DecodeErrorKind::Missing {
+                    field: "caveat \"i\" or \"i64\"",
+                },
+            )
+        })?;
+        let vid = bytes_of(
+            &p,
+            "verification id",
+            take_field(&p, members, "v", Some("v64"))?,
+            limits,
+        )?;
+        let cl = bytes_of(
+            &p,
+            "caveat location",
+            take_field(&p, members, "l", Some("l64"))?,
+            limits,
+        )?;
+        caveats.push(Caveat {
+            id,
+            verification_id: vid.filter(|v| !v.is_empty()),
+            location: cl.unwrap_or_default(),
+        });
+    }
+    let sig_field = take_field(&p, top, "s", Some("s64"))?;
+    let sig_at = sig_field.map_or(0, |(at, _, _)| at);
+    let sig = bytes_of(&p, "signature", sig_field, limits)?.ok_or_else(|| {
+        p.error(
+            0,
+            DecodeErrorKind::Missing {
+                field: "\"s\" or \"s64\"",
+            },
+        )
+    })?;
+    let signature = signature_from(&p, sig_at, sig)?;
+    Ok(Macaroon::from_parts(
+        location.unwrap_or_default(),
+        identifier,
+        caveats,
+        signature,
+    ))
+}
+
+/// Parses legacy v1 JSON (`location`, `identifier`, `caveats`, hex `signature`).
+pub(crate) fn parse_v1(text: &str, base: usize, limits: &Limits) -> Result<Macaroon, Error> {
+    let (p, v) = parse_object(text, base)?;
+    let Value::Object(top) = &v else {
+        return Err(p.expected("'{'"));
+    };
+    reject_unknown(&p, top, &["location", "identifier", "caveats", "signature"])?;
+    let location = bytes_of(
+        &p,
+        "location",
+        take_field(&p, top, "location", None)?,
+        limits,
+    )?;
+    let identifier = bytes_of(
+        &p,
+        "identifier",
+        take_field(&p, top, "identifier", None)?,
+        limits,
+    )?
+    .ok_or_else(|| {
+        p.error(
+            0,
+            DecodeErrorKind::Missing {
+                field: "\"identifier\"",
+            },
+        )
+    })?;
+    let mut caveats = Vec::new();
+    for (at, item) in caveat_array(&p, top, "caveats", limits)? {
+        let members = caveat_object(&p, *at, item)?;
+        reject_unknown(&p, members, &["cid", "vid", "cl"])?;
+        let id = bytes_of(
+            &p,
+            "caveat id",
+            take_field(&p, members, "cid", None)?,
+            limits,
+        )?
+        .ok_or_else(|| {
+            p.error(
+                *at,
+                DecodeErrorKind::Missing {
+                    field: "caveat \"cid\"",
+                },
+            )
+        })?;
+        // The vid is base64 in every peer's legacy JSON.
+        let vid = take_field(&p, members, "vid", None)?.map(|(a, v, _)| (a, v, true));
+        let vid = bytes_of(&p, "verification id", vid, limits)?;
+        let cl = bytes_of(
+            &p,
+            "caveat location",
+            take_field(&p, members, "cl", None)?,
+            limits,
+        )?;
+        caveats.push(Caveat {
+            id,
+            verification_id: vid.filter(|v| !v.is_empty()),
+            location: cl.unwrap_or_default(),
+        });
+    }
+    let (sig_at, sig_value, _) = take_field(&p, top, "signature", None)?.ok_or_else(|| {
+        p.error(
+            0,
+            DecodeErrorKind::Missing {
+                field: "\"signature\"",
+            },
+        )
+    })?;
+    let Value::String(hex) = sig_value else {
+        return Err(p.error(
+            sig_at,
+            DecodeErrorKind::Unexpected {
+                found: sig_value.type_name().into(),
+                expected: "a hex string",
+            },
+        ));
+    };
+    let sig = decode_hex(hex).ok_or_else(|| p.error(sig_at, DecodeErrorKind::InvalidHex))?;
+    let signature = signature_from(&p, sig_at, sig)?;
+    Ok(Macaroon::from_parts(
+        location.unwrap_or_default(),
+        identifier,
+        caveats,
+        signature,
+    ))
+}
+
+fn decode_hex(s: &str) -> Option<Vec<u8>> {
+    if s.len() % 2 != 0 {
+        return None;
+    }
+    s.as_bytes()
+        .chunks(2)
+        .map(|pair| {
+            let hi = char::from(*pair.first()?).to_digit(16)?;
+            let lo = char::from(*pair.get(1)?).to_digit(16)?;
+            Some((hi * 16 + lo) as u8)
+        })
+        .collect()
+}
+
+/// Plain JSON text is used only when LM, which does not unescape, would read it right.
+fn is_plain(bytes: &[u8]) -> bool {
+    core::str::from_utf8(bytes).is_ok()
+        && !bytes.iter().any(|&b| b == b'"' || b == b'\\' || b < 0x20)
+}
+
+fn push_field(out: &mut String, key: &str, bytes: &[u8], force_b64: bool) {
+    out.push('"');
+    out.push_str(key);
+    if force_b64 || !is_plain(bytes) {
+        out.push_str("64\":\"");
+        out.push_str(&base64::encode_url(bytes));
+    } else {
+        out.push_str("\":\"");
+        out.push_str(core::str::from_utf8(bytes).unwrap_or_default());
+    }
+    out.push('"');
+}
+
+/// Serializes `m` as v2 JSON (SPEC §8.3).
+pub(crate) fn serialize(m: &Macaroon) -> String {
+    let mut out = String::with_capacity(64 + m.location.len() + m.identifier.len());
+    out.push_str("{\"v\":2,");
+    if !m.location.is_empty() {
+        push_field(&mut out, "l", &m.location, false);
+        out.push(',');
+    }
+    push_field(&mut out, "i", &m.identifier, false);
+    out.push_str(",\"c\":[");
+    for (n, c) in m.caveats.iter().enumerate() {
+        if n > 0 {
+            out.push(',');
+        }
+        out.push('{');
+        push_field(&mut out, "i", &c.id, false);
+        if let Some(vid) = &c.verification_id {
+            out.push(',');
+            push_field(&mut out, "v", vid, true);
+            out.push(',');
+            push_field(&mut out, "l", &c.location, false);
+        }
+        out.push('}');
+    }
+    out.push_str("],");
+    push_field(&mut out, "s", &m.signature, true);
+    out.push('}');
+    out
+}

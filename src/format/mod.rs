@@ -1,0 +1,622 @@
+//! Wire formats: serialization, parsing with auto-detection (SPEC §9), and lenient inspection.
+
+pub(crate) mod base62;
+pub(crate) mod base64;
+pub(crate) mod json;
+pub(crate) mod v1;
+pub(crate) mod v2;
+
+use core::fmt;
+
+use crate::error::{DecodeError, DecodeErrorKind, Error, Layer, LimitError};
+use crate::limits::Limits;
+use crate::macaroon::Macaroon;
+
+/// A format to serialize into.
+///
+/// | Format | Text | Read by |
+/// |---|---|---|
+/// | `V1` | base64url (no padding) of libmacaroons v1 packets, starts `MDAx` | every peer |
+/// | `V2` | base64url (no padding) of v2 binary, starts `Ag` | pymacaroons, the `macaroon` crate, js, Go |
+/// | `V2Json` | v2 JSON object, `{"v":2,…}` | libmacaroons HEAD, pymacaroons, js, Go |
+/// | `Onedata` | Onedata's base62 escape of the V1 text | Onedata (Onezone, Oneprovider) |
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Format {
+    /// libmacaroons v1 packets as URL-safe base64 text.
+    V1,
+    /// v2 binary as URL-safe base64 text.
+    V2,
+    /// v2 JSON.
+    V2Json,
+    /// Onedata's base62 escape of the V1 text.
+    Onedata,
+}
+
+impl Format {
+    /// The short name used by the CLI: `v1`, `v2`, `v2j` or `onedata`.
+    ///
+    /// ```
+    /// use macaroon_mint::Format;
+    /// assert_eq!(Format::V2Json.name(), "v2j");
+    /// assert_eq!("v2j".parse::<Format>(), Ok(Format::V2Json));
+    /// ```
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::V1 => "v1",
+            Format::V2 => "v2",
+            Format::V2Json => "v2j",
+            Format::Onedata => "onedata",
+        }
+    }
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl core::str::FromStr for Format {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "v1" => Ok(Format::V1),
+            "v2" => Ok(Format::V2),
+            "v2j" | "v2json" | "json" => Ok(Format::V2Json),
+            "onedata" | "base62" => Ok(Format::Onedata),
+            other => Err(format!(
+                "unknown format \"{other}\" (expected v1, v2, v2j or onedata)"
+            )),
+        }
+    }
+}
+
+/// How a parsed token was encoded, as found by auto-detection.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Encoding {
+    /// Base64 text of v1 packets (either alphabet, padded or not).
+    V1,
+    /// Base64 text of v2 binary.
+    V2,
+    /// Raw v2 bytes (libmacaroons' v2 API).
+    V2Binary,
+    /// Raw v1 packets (only through [`Macaroon::from_v1_bytes`]).
+    V1Binary,
+    /// v2 JSON.
+    V2Json,
+    /// Legacy v1 JSON (`{"identifier":…}`), read only.
+    V1Json,
+    /// Onedata base62 text, with the service indication (`opw`/`opp`) if there was one.
+    Onedata {
+        /// The three-letter service indication before `-`, if present.
+        service: Option<String>,
+    },
+}
+
+impl Encoding {
+    /// The format to write a token back in so its reader gets what it sent.
+    ///
+    /// ```
+    /// use macaroon_mint::{Encoding, Format};
+    /// assert_eq!(Encoding::V1Json.output_format(), Format::V2Json);
+    /// ```
+    pub fn output_format(&self) -> Format {
+        match self {
+            Encoding::V1 | Encoding::V1Binary => Format::V1,
+            Encoding::V2 | Encoding::V2Binary => Format::V2,
+            Encoding::V2Json | Encoding::V1Json => Format::V2Json,
+            Encoding::Onedata { .. } => Format::Onedata,
+        }
+    }
+
+    /// A short name: `v1`, `v2`, `v2-binary`, `v1-binary`, `v2j`, `v1json` or `onedata`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Encoding::V1 => "v1",
+            Encoding::V2 => "v2",
+            Encoding::V2Binary => "v2-binary",
+            Encoding::V1Binary => "v1-binary",
+            Encoding::V2Json => "v2j",
+            Encoding::V1Json => "v1json",
+            Encoding::Onedata { .. } => "onedata",
+        }
+    }
+}
+
+/// A parsed (still unverified) macaroon and how it was encoded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Parsed {
+    /// The macaroon. Untrusted until verified.
+    pub macaroon: Macaroon,
+    /// The encoding auto-detection found.
+    pub encoding: Encoding,
+}
+
+/// A field recovered by lenient inspection.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RecoveredField {
+    /// The bytes that were present.
+    pub bytes: Vec<u8>,
+    /// Whether the input ended (or broke) before the field was complete.
+    pub truncated: bool,
+}
+
+impl RecoveredField {
+    pub(crate) fn complete(bytes: &[u8]) -> Self {
+        RecoveredField {
+            bytes: bytes.to_vec(),
+            truncated: false,
+        }
+    }
+}
+
+/// A caveat recovered by lenient inspection.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RecoveredCaveat {
+    /// The caveat id.
+    pub id: RecoveredField,
+    /// The verification id, for third-party caveats.
+    pub verification_id: Option<RecoveredField>,
+    /// The caveat location.
+    pub location: Option<RecoveredField>,
+}
+
+/// What a lenient decode recovered from a damaged token (SPEC §13).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Recovered {
+    /// Bytes recovered from the text layers (base62, base64).
+    pub decoded: Vec<u8>,
+    /// The location, if its packet or field was reached.
+    pub location: Option<RecoveredField>,
+    /// The identifier, if reached.
+    pub identifier: Option<RecoveredField>,
+    /// Caveats reached, in order.
+    pub caveats: Vec<RecoveredCaveat>,
+    /// The signature, if reached.
+    pub signature: Option<RecoveredField>,
+    /// Every defect and skip the lenient walk noticed, in order.
+    pub notes: Vec<String>,
+}
+
+/// The result of [`inspect`]: the strict parse, and on failure what could be recovered.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Inspection {
+    /// The strict parse.
+    pub parsed: Result<Parsed, Error>,
+    /// For invalid input: what a lenient decode recovered before the damage.
+    pub recovered: Option<Recovered>,
+}
+
+fn is_ws(b: u8) -> bool {
+    base64::is_skipped_whitespace(b)
+}
+
+/// The bounds of `text` without leading and trailing ASCII whitespace.
+fn trim_bounds(text: &[u8]) -> (usize, usize) {
+    let start = text.iter().position(|&b| !is_ws(b)).unwrap_or(text.len());
+    let end = text
+        .iter()
+        .rposition(|&b| !is_ws(b))
+        .map_or(start, |e| e + 1);
+    (start, end)
+}
+
+/// Where the base64 text handed to the decoder came from, to map offsets back (SPEC §13).
+struct TextOrigin<'a> {
+    /// Offset of the base64 (or escaped) text in the caller's input.
+    base: usize,
+    /// The escaped text, when the base64 came out of base62.
+    escaped: Option<&'a [u8]>,
+}
+
+impl TextOrigin<'_> {
+    /// Caller's offset of base64 character `index`.
+    fn map(&self, index: usize) -> usize {
+        match self.escaped {
+            Some(escaped) => self.base + base62::escaped_index(escaped, index),
+            None => self.base + index,
+        }
+    }
+
+    fn fix_base64_error(&self, mut e: DecodeError) -> DecodeError {
+        e.offset = self.map(e.offset);
+        e
+    }
+
+    fn fix_binary_error(&self, b64: &[u8], e: Error) -> Error {
+        match e {
+            Error::Decode(mut d) if matches!(d.layer, Layer::V1 | Layer::V2) => {
+                d.text_offset = Some(self.map(base64::text_index_of_byte(b64, d.offset)));
+                Error::Decode(d)
+            }
+            other => other,
+        }
+    }
+}
+
+fn service_prefix(text: &[u8]) -> Result<Option<String>, DecodeError> {
+    match text {
+        [a, b, c, b'-', ..]
+            if a.is_ascii_alphabetic() && b.is_ascii_alphabetic() && c.is_ascii_alphabetic() =>
+        {
+            let prefix: String = [*a, *b, *c].iter().map(|&b| char::from(b)).collect();
+            if prefix == "opw" || prefix == "opp" {
+                Ok(Some(prefix))
+            } else {
+                Err(DecodeError::new(
+                    Layer::Base62,
+                    0,
+                    DecodeErrorKind::InvalidServicePrefix { prefix },
+                ))
+            }
+        }
+        _ => Ok(None),
+    }
+}
+
+/// True when the first `0` in the text starts a base62 escape (SPEC §9 step 8).
+fn looks_base62(text: &[u8]) -> bool {
+    match text.iter().position(|&b| b == b'0') {
+        Some(i) => matches!(text.get(i + 1), Some(b'0'..=b'5')),
+        None => false,
+    }
+}
+
+fn decode_base64_token(
+    b64: &[u8],
+    origin: &TextOrigin<'_>,
+    limits: &Limits,
+    onedata: Option<Option<String>>,
+) -> Result<Parsed, Error> {
+    let bytes = base64::decode(b64).map_err(|e| origin.fix_base64_error(e))?;
+    let (macaroon, encoding) = match (bytes.first(), onedata) {
+        (Some(b'{'), None) => {
+            let text = core::str::from_utf8(&bytes).map_err(|e| {
+                DecodeError::new(
+                    Layer::Json,
+                    e.valid_up_to(),
+                    DecodeErrorKind::InvalidCharacter {
+                        ch: base64::char_at(&bytes, e.valid_up_to()),
+                    },
+                )
+            })?;
+            (json::parse_v1(text, 0, limits)?, Encoding::V1Json)
+        }
+        (Some(2), None) => (
+            v2::parse(&bytes, limits).map_err(|e| origin.fix_binary_error(b64, e))?,
+            Encoding::V2,
+        ),
+        (_, Some(service)) => (
+            v1::parse(&bytes, limits).map_err(|e| origin.fix_binary_error(b64, e))?,
+            Encoding::Onedata { service },
+        ),
+        _ => (
+            v1::parse(&bytes, limits).map_err(|e| origin.fix_binary_error(b64, e))?,
+            Encoding::V1,
+        ),
+    };
+    Ok(Parsed { macaroon, encoding })
+}
+
+fn json_text(bytes: &[u8], base: usize) -> Result<&str, Error> {
+    core::str::from_utf8(bytes).map_err(|e| {
+        DecodeError::new(
+            Layer::Json,
+            base + e.valid_up_to(),
+            DecodeErrorKind::InvalidCharacter {
+                ch: char::REPLACEMENT_CHARACTER,
+            },
+        )
+        .into()
+    })
+}
+
+/// Parses a token in any supported format (SPEC §9).
+pub(crate) fn parse_detect(input: &[u8], limits: &Limits) -> Result<Parsed, Error> {
+    if input.len() > limits.max_token_bytes {
+        return Err(LimitError::TokenTooLarge {
+            limit: limits.max_token_bytes,
+            found: input.len(),
+        }
+        .into());
+    }
+    if input.first() == Some(&2) {
+        let macaroon = v2::parse(input, limits)?;
+        return Ok(Parsed {
+            macaroon,
+            encoding: Encoding::V2Binary,
+        });
+    }
+    let (start, end) = trim_bounds(input);
+    let text = input.get(start..end).unwrap_or_default();
+    match text.first() {
+        None => Err(DecodeError::new(Layer::Input, 0, DecodeErrorKind::Empty).into()),
+        Some(b'{') => {
+            let s = json_text(text, start)?;
+            if json::is_legacy(s).map_err(|e| shift_json(e, start))? {
+                Ok(Parsed {
+                    macaroon: json::parse_v1(s, start, limits)?,
+                    encoding: Encoding::V1Json,
+                })
+            } else {
+                Ok(Parsed {
+                    macaroon: json::parse_v2(s, start, limits)?,
+                    encoding: Encoding::V2Json,
+                })
+            }
+        }
+        Some(b'"') => {
+            // Go's JSON for a bare token: a JSON string holding base64 text.
+            let inner = text
+                .get(1..text.len().saturating_sub(1))
+                .filter(|_| text.len() >= 2 && text.last() == Some(&b'"'))
+                .ok_or_else(|| {
+                    DecodeError::new(
+                        Layer::Json,
+                        start + text.len(),
+                        DecodeErrorKind::JsonSyntax {
+                            expected: "closing '\"'",
+                        },
+                    )
+                })?;
+            parse_text(inner, start + 1, limits)
+        }
+        Some(_) => parse_text(text, start, limits),
+    }
+}
+
+fn shift_json(e: Error, base: usize) -> Error {
+    match e {
+        Error::Decode(mut d) if d.layer == Layer::Json => {
+            d.offset += base;
+            Error::Decode(d)
+        }
+        other => other,
+    }
+}
+
+/// Steps 6–9 of detection on trimmed text starting at `base` in the caller's input.
+fn parse_text(text: &[u8], base: usize, limits: &Limits) -> Result<Parsed, Error> {
+    let shift = |mut e: DecodeError| {
+        e.offset += base;
+        e
+    };
+    let service = service_prefix(text).map_err(shift)?;
+    let (escaped, escaped_base) = match &service {
+        Some(_) => (text.get(4..).unwrap_or_default(), base + 4),
+        None => (text, base),
+    };
+    if service.is_some() || (text.first() != Some(&b'A') && looks_base62(text)) {
+        let mut b64 = Vec::with_capacity(escaped.len());
+        base62::unescape_into(escaped, &mut b64).map_err(|mut e| {
+            e.offset += escaped_base;
+            e
+        })?;
+        let origin = TextOrigin {
+            base: escaped_base,
+            escaped: Some(escaped),
+        };
+        return decode_base64_token(&b64, &origin, limits, Some(service));
+    }
+    let origin = TextOrigin {
+        base,
+        escaped: None,
+    };
+    decode_base64_token(text, &origin, limits, None)
+}
+
+/// Lenient decode of damaged input for [`inspect`].
+fn recover(input: &[u8]) -> Recovered {
+    let mut out = Recovered::default();
+    let (start, end) = trim_bounds(input);
+    let text = input.get(start..end).unwrap_or_default();
+    let bytes = match text.first() {
+        Some(2) => input.to_vec(),
+        Some(b'{' | b'"') | None => {
+            out.notes
+                .push("no fields recovered from JSON or empty input".into());
+            return out;
+        }
+        Some(_) => {
+            let escaped = match service_prefix(text) {
+                Ok(Some(_)) => text.get(4..).unwrap_or_default(),
+                _ => text,
+            };
+            let b64 = if text.first() != Some(&b'A') && looks_base62(text) {
+                let prefix = text.len() - escaped.len();
+                for (at, note) in base62_defects(escaped) {
+                    out.notes
+                        .push(format!("base62: {note} at offset {}", start + prefix + at));
+                }
+                base62::unescape_lenient(escaped)
+            } else {
+                escaped.to_vec()
+            };
+            base64::decode_lenient(&b64)
+        }
+    };
+    match bytes.first() {
+        Some(2) => v2::recover(&bytes, &mut out),
+        Some(b'{') | None => {}
+        Some(_) => v1::recover(&bytes, &mut out),
+    }
+    out.decoded = bytes;
+    out
+}
+
+/// Every base62 defect in `text` (the strict decoder stops at the first).
+fn base62_defects(text: &[u8]) -> Vec<(usize, String)> {
+    let mut defects = Vec::new();
+    let mut i = 0;
+    while let Some(&c) = text.get(i) {
+        match c {
+            b'0' => match text.get(i + 1) {
+                Some(b'0'..=b'5') => i += 2,
+                Some(&d) => {
+                    defects.push((i, format!("invalid escape \"0{}\"", char::from(d))));
+                    i += 2;
+                }
+                None => {
+                    defects.push((i, "dangling escape '0'".into()));
+                    i += 1;
+                }
+            },
+            c if c.is_ascii_alphanumeric() => i += 1,
+            _ => {
+                defects.push((
+                    i,
+                    format!("character '{}' is not allowed", base64::char_at(text, i)),
+                ));
+                i += 1;
+            }
+        }
+    }
+    defects
+}
+
+/// Parses a token strictly and, if that fails, decodes it leniently to show what survived.
+///
+/// `inspect` never verifies anything.
+///
+/// ```
+/// use macaroon_mint::inspect;
+///
+/// // The damaged registration token printed in Onedata's docs (SPEC §14 A).
+/// let report = inspect("MDAxNmxvY2F00aW9uIHJlZ2lzdHJ5CjAwM2JpZGVudGlmaW-0Y8");
+/// assert_eq!(
+///     report.parsed.unwrap_err().to_string(),
+///     "base62: character '-' at offset 47 is not allowed"
+/// );
+/// let recovered = report.recovered.unwrap();
+/// assert_eq!(recovered.location.unwrap().bytes, b"registry");
+/// assert!(recovered.identifier.is_none());
+/// ```
+pub fn inspect(input: &str) -> Inspection {
+    inspect_bytes(input.as_bytes())
+}
+
+/// [`inspect`] for input that may be raw bytes (v2 binary).
+pub fn inspect_bytes(input: &[u8]) -> Inspection {
+    let parsed = parse_detect(input, &Limits::DEFAULT);
+    let recovered = match &parsed {
+        Ok(_) | Err(Error::Limit(LimitError::TokenTooLarge { .. })) => None,
+        Err(_) => Some(recover(input)),
+    };
+    Inspection { parsed, recovered }
+}
+
+impl Macaroon {
+    /// Parses a token in any supported format, with the default [`Limits`].
+    ///
+    /// Detects v1 and v2 base64 text (either alphabet, padded or not, whitespace skipped),
+    /// v2 JSON, legacy v1 JSON, Onedata base62 text (with or without an `opw-`/`opp-` service
+    /// indication), and raw v2 bytes. The result is untrusted until verified.
+    ///
+    /// ```
+    /// use macaroon_mint::Macaroon;
+    ///
+    /// let m = Macaroon::parse(
+    ///     r#"{"v":2,"l":"http://example.org/","i":"keyid","c":[{"i":"account = 3735928559"},{"i":"user = alice"}],"s64":"S-lnzR6gxrJrr2pKlO6bBbFYhtoLqF6MQqk8jQ4SXvw"}"#,
+    /// )?;
+    /// assert_eq!(m.identifier(), b"keyid");
+    /// assert_eq!(m.caveats().len(), 2);
+    /// # Ok::<(), macaroon_mint::Error>(())
+    /// ```
+    pub fn parse(text: &str) -> Result<Macaroon, Error> {
+        Self::parse_with_limits(text, &Limits::DEFAULT)
+    }
+
+    /// [`Macaroon::parse`] with explicit limits.
+    pub fn parse_with_limits(text: &str, limits: &Limits) -> Result<Macaroon, Error> {
+        parse_detect(text.as_bytes(), limits).map(|p| p.macaroon)
+    }
+
+    /// Parses like [`Macaroon::parse`] and also reports the detected encoding.
+    ///
+    /// ```
+    /// use macaroon_mint::{Encoding, Limits, Macaroon};
+    ///
+    /// let p = Macaroon::parse_detailed("AgEOaHR0cDovL215YmFuay8CFndlIHVzZWQgb3VyIHNlY3JldCBrZXkAAhRhY2NvdW50ID0gMzczNTkyODU1OQAABiAe_kdj8pDbzgwdCEdzZ-EfTu5FamSTPPZi15dy27ghKA", &Limits::default())?;
+    /// assert_eq!(p.encoding, Encoding::V2);
+    /// # Ok::<(), macaroon_mint::Error>(())
+    /// ```
+    pub fn parse_detailed(text: &str, limits: &Limits) -> Result<Parsed, Error> {
+        parse_detect(text.as_bytes(), limits)
+    }
+
+    /// Parses bytes: raw v2 binary when the first byte is `0x02`, otherwise text as in
+    /// [`Macaroon::parse`].
+    pub fn from_bytes(bytes: &[u8], limits: &Limits) -> Result<Parsed, Error> {
+        parse_detect(bytes, limits)
+    }
+
+    /// Parses raw v1 packets (not base64), as Go's binary API passes them.
+    ///
+    /// ```
+    /// use macaroon_mint::{Limits, Macaroon, RootKey};
+    ///
+    /// let m = Macaroon::mint(&RootKey::new("k"), "loc", "id")?;
+    /// assert_eq!(Macaroon::from_v1_bytes(&m.to_v1_bytes()?, &Limits::default())?, m);
+    /// # Ok::<(), macaroon_mint::Error>(())
+    /// ```
+    pub fn from_v1_bytes(bytes: &[u8], limits: &Limits) -> Result<Macaroon, Error> {
+        if bytes.len() > limits.max_token_bytes {
+            return Err(LimitError::TokenTooLarge {
+                limit: limits.max_token_bytes,
+                found: bytes.len(),
+            }
+            .into());
+        }
+        v1::parse(bytes, limits)
+    }
+
+    /// Serializes into one of the text formats.
+    ///
+    /// Fails only for v1 and Onedata when a field does not fit in a 65,535-byte packet.
+    ///
+    /// ```
+    /// use macaroon_mint::{Format, Macaroon, RootKey};
+    ///
+    /// let m = Macaroon::mint(&RootKey::new("this is the key"), "http://example.org/", "keyid")?;
+    /// assert!(m.serialize(Format::V1)?.starts_with("MDAy"));
+    /// assert!(m.serialize(Format::V2)?.starts_with("Ag"));
+    /// assert!(m.serialize(Format::V2Json)?.starts_with(r#"{"v":2,"#));
+    /// assert!(!m.serialize(Format::Onedata)?.contains(['-', '_']));
+    /// # Ok::<(), macaroon_mint::Error>(())
+    /// ```
+    pub fn serialize(&self, format: Format) -> Result<String, Error> {
+        Ok(match format {
+            Format::V1 => base64::encode_url(&v1::serialize(self)?),
+            Format::V2 => base64::encode_url(&v2::serialize(self)),
+            Format::V2Json => json::serialize(self),
+            Format::Onedata => base62::escape(&base64::encode_url(&v1::serialize(self)?)),
+        })
+    }
+
+    /// Raw v1 packets (no base64).
+    pub fn to_v1_bytes(&self) -> Result<Vec<u8>, Error> {
+        Ok(v1::serialize(self)?)
+    }
+
+    /// Raw v2 binary (no base64).
+    ///
+    /// ```
+    /// use macaroon_mint::{Limits, Macaroon, RootKey};
+    ///
+    /// let m = Macaroon::mint(&RootKey::new("k"), "", [0u8, 159, 146, 150])?;
+    /// let bytes = m.to_v2_bytes();
+    /// assert_eq!(bytes[0], 2);
+    /// assert_eq!(Macaroon::from_bytes(&bytes, &Limits::default())?.macaroon, m);
+    /// # Ok::<(), macaroon_mint::Error>(())
+    /// ```
+    pub fn to_v2_bytes(&self) -> Vec<u8> {
+        v2::serialize(self)
+    }
+}

@@ -1,0 +1,377 @@
+//! v2 binary format (SPEC §7): a version byte, then `type length data` fields with EOS markers.
+
+use crate::error::{DecodeError, DecodeErrorKind, Error, Layer, LimitError};
+use crate::limits::Limits;
+use crate::macaroon::{Caveat, Macaroon};
+use crate::reader::Reader;
+
+use super::{Recovered, RecoveredCaveat, RecoveredField};
+
+const VERSION: u8 = 2;
+const EOS: u64 = 0;
+const LOCATION: u64 = 1;
+const IDENTIFIER: u64 = 2;
+const VID: u64 = 4;
+const SIGNATURE: u64 = 6;
+
+fn err(at: usize, kind: DecodeErrorKind) -> Error {
+    DecodeError::new(Layer::V2, at, kind).into()
+}
+
+/// Appends `v` as an unsigned LEB128 varint.
+pub(crate) fn put_uvarint(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+/// Reads a minimal unsigned LEB128 varint of at most 10 bytes.
+pub(crate) fn read_uvarint(r: &mut Reader<'_>) -> Result<u64, Error> {
+    let start = r.pos();
+    let mut value: u64 = 0;
+    for i in 0..10u32 {
+        let b = r
+            .take_byte()
+            .ok_or_else(|| err(start, DecodeErrorKind::InvalidVarint))?;
+        let bits = u64::from(b & 0x7f);
+        if i == 9 && b > 1 {
+            return Err(err(start, DecodeErrorKind::InvalidVarint));
+        }
+        value |= bits << (7 * i);
+        if b & 0x80 == 0 {
+            // A final zero byte after the first means a longer encoding than needed.
+            if b == 0 && i > 0 {
+                return Err(err(start, DecodeErrorKind::InvalidVarint));
+            }
+            return Ok(value);
+        }
+    }
+    Err(err(start, DecodeErrorKind::InvalidVarint))
+}
+
+fn field_name(t: u64) -> &'static str {
+    match t {
+        LOCATION => "location",
+        IDENTIFIER => "identifier",
+        VID => "verification id",
+        _ => "signature",
+    }
+}
+
+struct Field<'a> {
+    start: usize,
+    kind: u64,
+    data: &'a [u8],
+}
+
+/// Reads one field; `None` for EOS.
+fn read_field<'a>(r: &mut Reader<'a>, limits: &Limits) -> Result<Option<Field<'a>>, Error> {
+    let start = r.pos();
+    let kind = read_uvarint(r)?;
+    if kind == EOS {
+        return Ok(None);
+    }
+    if !matches!(kind, LOCATION | IDENTIFIER | VID | SIGNATURE) {
+        return Err(err(
+            start,
+            DecodeErrorKind::UnknownField {
+                field: format!("type {kind}"),
+            },
+        ));
+    }
+    let len = read_uvarint(r)?;
+    let len = usize::try_from(len).unwrap_or(usize::MAX);
+    if kind != SIGNATURE && len > limits.max_field_bytes {
+        return Err(LimitError::FieldTooLarge {
+            field: field_name(kind),
+            limit: limits.max_field_bytes,
+            found: len,
+            offset: start,
+        }
+        .into());
+    }
+    let remaining = r.remaining();
+    let data = r.take(len).ok_or_else(|| {
+        err(
+            start,
+            DecodeErrorKind::Truncated {
+                what: match kind {
+                    LOCATION => "location field",
+                    IDENTIFIER => "identifier field",
+                    VID => "vid field",
+                    _ => "signature field",
+                },
+                declared: len,
+                remaining,
+            },
+        )
+    })?;
+    Ok(Some(Field { start, kind, data }))
+}
+
+/// One section: fields with strictly increasing types up to EOS. Returns `(start, fields)`.
+fn read_section<'a>(
+    r: &mut Reader<'a>,
+    limits: &Limits,
+    allowed: &[u64],
+    expected: &'static str,
+) -> Result<[Option<&'a [u8]>; 3], Error> {
+    let mut out: [Option<&'a [u8]>; 3] = [None; 3];
+    let mut last = EOS;
+    while let Some(f) = {
+        if r.is_empty() {
+            return Err(err(
+                r.pos(),
+                DecodeErrorKind::Missing {
+                    field: "end of section",
+                },
+            ));
+        }
+        read_field(r, limits)?
+    } {
+        if f.kind <= last || !allowed.contains(&f.kind) {
+            return Err(err(
+                f.start,
+                DecodeErrorKind::Unexpected {
+                    found: format!("{} field", field_name(f.kind)),
+                    expected,
+                },
+            ));
+        }
+        last = f.kind;
+        let slot = match f.kind {
+            LOCATION => 0,
+            IDENTIFIER => 1,
+            _ => 2,
+        };
+        if let Some(s) = out.get_mut(slot) {
+            *s = Some(f.data);
+        }
+    }
+    Ok(out)
+}
+
+/// Parses v2 binary. Offsets in errors are bytes of `data`.
+pub(crate) fn parse(data: &[u8], limits: &Limits) -> Result<Macaroon, Error> {
+    let mut r = Reader::new(data);
+    match r.take_byte() {
+        Some(VERSION) => {}
+        Some(v) => {
+            return Err(err(
+                0,
+                DecodeErrorKind::UnsupportedVersion {
+                    found: v.to_string(),
+                },
+            ))
+        }
+        None => return Err(err(0, DecodeErrorKind::Missing { field: "version" })),
+    }
+    let header_start = r.pos();
+    let [location, identifier, _] = read_section(
+        &mut r,
+        limits,
+        &[LOCATION, IDENTIFIER],
+        "location or identifier, in that order",
+    )?;
+    let identifier = identifier.ok_or_else(|| {
+        err(
+            header_start,
+            DecodeErrorKind::Missing {
+                field: "identifier",
+            },
+        )
+    })?;
+    let mut caveats = Vec::new();
+    loop {
+        // An EOS where a caveat would start ends the caveat list.
+        if r.peek() == Some(0) {
+            r.take_byte();
+            break;
+        }
+        let start = r.pos();
+        let [cl, cid, vid] = read_section(
+            &mut r,
+            limits,
+            &[LOCATION, IDENTIFIER, VID],
+            "location, identifier or vid, in that order",
+        )?;
+        let cid = cid.ok_or_else(|| {
+            err(
+                start,
+                DecodeErrorKind::Missing {
+                    field: "caveat identifier",
+                },
+            )
+        })?;
+        if caveats.len() >= limits.max_caveats {
+            return Err(LimitError::TooManyCaveats {
+                limit: limits.max_caveats,
+            }
+            .into());
+        }
+        caveats.push(Caveat {
+            id: cid.to_vec(),
+            verification_id: vid.filter(|v| !v.is_empty()).map(<[u8]>::to_vec),
+            location: cl.unwrap_or_default().to_vec(),
+        });
+    }
+    let sig_start = r.pos();
+    let Some(field) = read_field(&mut r, limits)? else {
+        return Err(err(
+            sig_start,
+            DecodeErrorKind::Unexpected {
+                found: "end of section".into(),
+                expected: "the signature field",
+            },
+        ));
+    };
+    if field.kind != SIGNATURE {
+        return Err(err(
+            field.start,
+            DecodeErrorKind::Unexpected {
+                found: format!("{} field", field_name(field.kind)),
+                expected: "the signature field",
+            },
+        ));
+    }
+    let signature: [u8; 32] = field.data.try_into().map_err(|_| {
+        err(
+            field.start,
+            DecodeErrorKind::SignatureLength {
+                found: field.data.len(),
+            },
+        )
+    })?;
+    if !r.is_empty() {
+        return Err(err(r.pos(), DecodeErrorKind::TrailingData));
+    }
+    Ok(Macaroon::from_parts(
+        location.unwrap_or_default().to_vec(),
+        identifier.to_vec(),
+        caveats,
+        signature,
+    ))
+}
+
+fn put_field(out: &mut Vec<u8>, kind: u64, data: &[u8]) {
+    put_uvarint(out, kind);
+    put_uvarint(out, data.len() as u64);
+    out.extend_from_slice(data);
+}
+
+/// Serializes `m` as v2 binary (SPEC §7.2 "Ours, emit").
+pub(crate) fn serialize(m: &Macaroon) -> Vec<u8> {
+    let mut len = 1 + 3 + m.location.len() + 3 + m.identifier.len() + 2 + 34;
+    for c in &m.caveats {
+        len += 3 + c.id.len() + 1;
+        if let Some(vid) = &c.verification_id {
+            len += 3 + vid.len() + 3 + c.location.len();
+        }
+    }
+    let mut out = Vec::with_capacity(len);
+    out.push(VERSION);
+    if !m.location.is_empty() {
+        put_field(&mut out, LOCATION, &m.location);
+    }
+    put_field(&mut out, IDENTIFIER, &m.identifier);
+    out.push(0);
+    for c in &m.caveats {
+        match &c.verification_id {
+            Some(vid) => {
+                put_field(&mut out, LOCATION, &c.location);
+                put_field(&mut out, IDENTIFIER, &c.id);
+                put_field(&mut out, VID, vid);
+            }
+            None => put_field(&mut out, IDENTIFIER, &c.id),
+        }
+        out.push(0);
+    }
+    out.push(0);
+    put_field(&mut out, SIGNATURE, &m.signature);
+    out
+}
+
+/// Reads as many complete fields as possible for inspection (SPEC §13 step 3).
+pub(crate) fn recover(data: &[u8], out: &mut Recovered) {
+    let limits = Limits::DEFAULT;
+    let mut r = Reader::new(data);
+    if r.take_byte() != Some(VERSION) {
+        return;
+    }
+    let stop = |out: &mut Recovered, e: Error| out.notes.push(format!("stopped at: {e}"));
+    // Header fields up to the first EOS.
+    loop {
+        match read_field(&mut r, &limits) {
+            Ok(None) => break,
+            Ok(Some(f)) => {
+                let field = RecoveredField::complete(f.data);
+                match f.kind {
+                    LOCATION => out.location = Some(field),
+                    IDENTIFIER => out.identifier = Some(field),
+                    _ => return,
+                }
+            }
+            Err(e) => return stop(out, e),
+        }
+    }
+    // Caveats, each ended by EOS; an EOS where a caveat would start ends the list.
+    while r.peek().is_some_and(|b| b != 0) {
+        let mut caveat = RecoveredCaveat::default();
+        loop {
+            match read_field(&mut r, &limits) {
+                Ok(None) => break,
+                Ok(Some(f)) => {
+                    let field = RecoveredField::complete(f.data);
+                    match f.kind {
+                        LOCATION => caveat.location = Some(field),
+                        IDENTIFIER => caveat.id = field,
+                        VID => caveat.verification_id = Some(field),
+                        _ => return,
+                    }
+                }
+                Err(e) => return stop(out, e),
+            }
+        }
+        out.caveats.push(caveat);
+    }
+    r.take_byte();
+    match read_field(&mut r, &limits) {
+        Ok(Some(f)) if f.kind == SIGNATURE => {
+            out.signature = Some(RecoveredField::complete(f.data))
+        }
+        Err(e) => stop(out, e),
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn varint(bytes: &[u8]) -> Result<u64, Error> {
+        read_uvarint(&mut Reader::new(bytes))
+    }
+
+    #[test]
+    fn uvarint_micro_vectors() {
+        for (v, hex) in [
+            (127u64, &[0x7f][..]),
+            (128, &[0x80, 0x01]),
+            (300, &[0xac, 0x02]),
+            (65535, &[0xff, 0xff, 0x03]),
+        ] {
+            let mut out = Vec::new();
+            put_uvarint(&mut out, v);
+            assert_eq!(out, hex);
+            assert_eq!(varint(hex).unwrap(), v);
+        }
+        assert_eq!(
+            varint(&[0x80, 0x00]).unwrap_err(),
+            err(0, DecodeErrorKind::InvalidVarint)
+        );
+        assert!(varint(&[0xff; 11]).is_err());
+        assert!(varint(&[0x80]).is_err());
+    }
+}

@@ -1,0 +1,71 @@
+//! # macaroon-mint
+//!
+//! Mint, attenuate, serialize and verify [macaroons]: bearer tokens whose signature is an
+//! HMAC-SHA256 chain over an identifier and a list of caveats. Anyone holding a macaroon can add
+//! caveats (attenuate it); nobody can remove one.
+//!
+//! Tokens interoperate byte for byte with libmacaroons, pymacaroons, the `macaroon` crate,
+//! js-macaroon and Onedata, in every format they write: libmacaroons v1, v2 binary, v2 JSON (and
+//! the legacy v1 JSON), and Onedata's base62 escape of v1.
+//!
+//! ```
+//! use macaroon_mint::{Format, Macaroon, RootKey, Verifier};
+//!
+//! // Mint with a root key only the service knows, then attenuate.
+//! let key = RootKey::new(b"this is our super secret key; only we should know it");
+//! let token = Macaroon::mint(&key, "http://mybank/", "we used our secret key")?
+//!     .with_first_party("account = 3735928559")?
+//!     .with_first_party("time < 1700003600")?
+//!     .serialize(Format::V1)?;
+//!
+//! // Later, on every request: parse (any format) and verify against the injected time.
+//! let untrusted = Macaroon::parse(&token)?;
+//! Verifier::new()
+//!     .satisfy_exact("account = 3735928559")
+//!     .at_time(1_700_000_000)
+//!     .verify(&key, &untrusted, &[])?;
+//! # Ok::<(), macaroon_mint::Error>(())
+//! ```
+//!
+//! Parsing yields an untrusted [`Macaroon`] that can only be inspected; [`Verifier::verify`]
+//! returns [`Verified`] only when every signature matches and every caveat is satisfied. Errors are
+//! one [`Error`] type, nested by domain, with byte or character offsets for malformed input.
+//! Untrusted input is bounded by [`Limits`].
+//!
+//! [macaroons]: https://research.google/pubs/macaroons-cookies-with-contextual-caveats-for-decentralized-authorization-in-the-cloud/
+
+// No unsafe code: memory safety of the parser holds by construction.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+// Library code reports errors; it never panics on input.
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
+// Nothing may skip the zeroizing drop of a key.
+#![deny(clippy::mem_forget)]
+
+mod crypto;
+mod error;
+mod format;
+mod key;
+mod limits;
+mod macaroon;
+mod reader;
+mod util;
+mod verify;
+
+// The public interface is:
+pub use crate::crypto::{NONCE_LEN, SIGNATURE_LEN, VID_LEN};
+pub use crate::error::{
+    DecodeError, DecodeErrorKind, EncodeError, Error, Layer, LimitError, MacaroonRole, VerifyError,
+};
+pub use crate::format::base62::{escape as base62_escape, unescape as base62_unescape};
+pub use crate::format::{
+    inspect, inspect_bytes, Encoding, Format, Inspection, Parsed, Recovered, RecoveredCaveat,
+    RecoveredField,
+};
+pub use crate::key::RootKey;
+pub use crate::limits::Limits;
+pub use crate::macaroon::{Caveat, Macaroon, MAX_FIELD_BYTES};
+pub use crate::verify::{Verified, Verifier};

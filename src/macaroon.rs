@@ -1,0 +1,317 @@
+//! The macaroon value: minting, attenuation and discharge binding.
+
+use core::fmt;
+
+use crate::crypto::{self, NONCE_LEN};
+use crate::error::{EncodeError, Error};
+use crate::key::RootKey;
+
+/// The largest location, identifier or caveat field any format can carry.
+pub const MAX_FIELD_BYTES: usize = 65_535;
+
+/// A macaroon: location, identifier, caveats and the signature chaining them.
+///
+/// A `Macaroon` is an immutable value. Adding a caveat consumes it and returns the attenuated
+/// macaroon, so a half-updated token can never be observed. A parsed macaroon is *untrusted*: its
+/// fields can be inspected, but only [`Verifier::verify`](crate::Verifier::verify) says whether it
+/// authorizes anything.
+///
+/// `Debug` redacts the signature (it is a bearer credential). `PartialEq` compares every field,
+/// the signature included, and is meant for tests and bookkeeping, not for verification.
+///
+/// ```
+/// use macaroon_mint::{Format, Macaroon, RootKey};
+///
+/// let key = RootKey::new(b"this is our super secret key; only we should know it");
+/// let m = Macaroon::mint(&key, "http://mybank/", "we used our secret key")?
+///     .with_first_party("account = 3735928559")?;
+/// assert_eq!(
+///     m.serialize(Format::V1)?,
+///     "MDAxY2xvY2F0aW9uIGh0dHA6Ly9teWJhbmsvCjAwMjZpZGVudGlmaWVyIHdlIHVzZWQgb3VyIHNlY3JldCBrZXkK\
+///      MDAxZGNpZCBhY2NvdW50ID0gMzczNTkyODU1OQowMDJmc2lnbmF0dXJlIB7-R2PykNvODB0IR3Nn4R9O7kVqZJM89mLXl3LbuCEoCg"
+/// );
+/// assert_eq!(Macaroon::parse(&m.serialize(Format::V2)?)?, m);
+/// # Ok::<(), macaroon_mint::Error>(())
+/// ```
+#[derive(Clone, PartialEq, Eq)]
+pub struct Macaroon {
+    pub(crate) location: Vec<u8>,
+    pub(crate) identifier: Vec<u8>,
+    pub(crate) caveats: Vec<Caveat>,
+    pub(crate) signature: [u8; 32],
+}
+
+/// One caveat of a macaroon.
+///
+/// A first-party caveat is a predicate (`id`) checked by the verifier. A third-party caveat also
+/// has a verification id (`vid`: the caveat key encrypted under the signature at that point) and
+/// the third party's location; it is satisfied by a discharge macaroon whose identifier is `id`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Caveat {
+    pub(crate) id: Vec<u8>,
+    pub(crate) verification_id: Option<Vec<u8>>,
+    pub(crate) location: Vec<u8>,
+}
+
+impl Caveat {
+    /// The predicate (first-party) or caveat identifier (third-party).
+    pub fn id(&self) -> &[u8] {
+        &self.id
+    }
+
+    /// The verification id of a third-party caveat; `None` for a first-party caveat.
+    pub fn verification_id(&self) -> Option<&[u8]> {
+        self.verification_id.as_deref()
+    }
+
+    /// The third party's location (empty if none was given). Not covered by the signature.
+    pub fn location(&self) -> &[u8] {
+        &self.location
+    }
+
+    /// Whether this caveat must be discharged by a third party.
+    pub fn is_third_party(&self) -> bool {
+        self.verification_id.is_some()
+    }
+}
+
+impl fmt::Debug for Caveat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_struct("Caveat");
+        d.field("id", &DebugBytes(&self.id));
+        if let Some(vid) = &self.verification_id {
+            d.field("verification_id", &DebugBytes(vid));
+            d.field("location", &DebugBytes(&self.location));
+        }
+        d.finish()
+    }
+}
+
+impl fmt::Debug for Macaroon {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Macaroon")
+            .field("location", &DebugBytes(&self.location))
+            .field("identifier", &DebugBytes(&self.identifier))
+            .field("caveats", &self.caveats)
+            .field("signature", &"<redacted>")
+            .finish()
+    }
+}
+
+struct DebugBytes<'a>(&'a [u8]);
+
+impl fmt::Debug for DebugBytes<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "\"{}\"", crate::util::Printable(self.0))
+    }
+}
+
+fn check_field(field: &'static str, value: &[u8]) -> Result<(), Error> {
+    if value.len() > MAX_FIELD_BYTES {
+        return Err(EncodeError::FieldTooLarge {
+            field,
+            len: value.len(),
+            max: MAX_FIELD_BYTES,
+        }
+        .into());
+    }
+    Ok(())
+}
+
+impl Macaroon {
+    /// Mints a new macaroon: `signature = HMAC(root key, identifier)`.
+    ///
+    /// The location is an unsigned hint; the identifier tells the minter which root key to use.
+    /// Both are arbitrary bytes (empty, binary and non-UTF-8 allowed) of at most 65,535 bytes.
+    ///
+    /// ```
+    /// use macaroon_mint::{Macaroon, RootKey};
+    ///
+    /// let key = RootKey::new(b"this is the key");
+    /// let m = Macaroon::mint(&key, "http://example.org/", "keyid")?;
+    /// assert_eq!(
+    ///     m.signature_hex(),
+    ///     "7cdee792511c5bc6f528485805dfe9b24e785e28e2a99301f9d711c609e38ef7"
+    /// );
+    /// # Ok::<(), macaroon_mint::Error>(())
+    /// ```
+    pub fn mint(
+        key: &RootKey,
+        location: impl AsRef<[u8]>,
+        identifier: impl AsRef<[u8]>,
+    ) -> Result<Macaroon, Error> {
+        let (location, identifier) = (location.as_ref(), identifier.as_ref());
+        check_field("location", location)?;
+        check_field("identifier", identifier)?;
+        Ok(Macaroon {
+            location: location.to_vec(),
+            identifier: identifier.to_vec(),
+            caveats: Vec::new(),
+            signature: key.sign_identifier(identifier),
+        })
+    }
+
+    /// Adds a first-party caveat (a predicate the verifier must satisfy).
+    ///
+    /// ```
+    /// use macaroon_mint::{Macaroon, RootKey};
+    ///
+    /// let key = RootKey::new(b"this is the key");
+    /// let m = Macaroon::mint(&key, "http://example.org/", "keyid")?
+    ///     .with_first_party("account = 3735928559")?;
+    /// assert_eq!(m.caveats().len(), 1);
+    /// # Ok::<(), macaroon_mint::Error>(())
+    /// ```
+    pub fn with_first_party(mut self, predicate: impl AsRef<[u8]>) -> Result<Macaroon, Error> {
+        let predicate = predicate.as_ref();
+        check_field("caveat id", predicate)?;
+        self.signature = crypto::hmac(&self.signature, predicate);
+        self.caveats.push(Caveat {
+            id: predicate.to_vec(),
+            verification_id: None,
+            location: Vec::new(),
+        });
+        Ok(self)
+    }
+
+    /// Adds a third-party caveat, encrypting the caveat key under a nonce from the OS CSPRNG.
+    ///
+    /// `caveat_key` is the root key the third party will mint the discharge with; `caveat_id`
+    /// tells the third party which key and predicate to use (typically it is itself encrypted for
+    /// the third party). The discharge must be minted as
+    /// `Macaroon::mint(caveat_key, location, caveat_id)` and bound with [`Macaroon::bind_to`].
+    ///
+    /// ```
+    /// use macaroon_mint::{Macaroon, RootKey, Verifier};
+    ///
+    /// let key = RootKey::new(b"root secret");
+    /// let caveat_key = RootKey::new(b"shared with the auth service");
+    /// let root = Macaroon::mint(&key, "http://mybank/", "id")?
+    ///     .with_third_party("http://auth.mybank/", &caveat_key, "user is alice")?;
+    /// let discharge = Macaroon::mint(&caveat_key, "http://auth.mybank/", "user is alice")?
+    ///     .bind_to(&root);
+    /// Verifier::new().verify(&key, &root, &[discharge])?;
+    /// # Ok::<(), macaroon_mint::Error>(())
+    /// ```
+    pub fn with_third_party(
+        self,
+        location: impl AsRef<[u8]>,
+        caveat_key: &RootKey,
+        caveat_id: impl AsRef<[u8]>,
+    ) -> Result<Macaroon, Error> {
+        let nonce = crypto::random_nonce()?;
+        self.with_third_party_nonce(location, caveat_key, caveat_id, nonce)
+    }
+
+    /// Adds a third-party caveat with a caller-chosen nonce.
+    ///
+    /// Only for reproducible test vectors: reusing a nonce under the same signature reveals the
+    /// relation between caveat keys. Use [`Macaroon::with_third_party`] otherwise.
+    ///
+    /// ```
+    /// use macaroon_mint::{Macaroon, RootKey};
+    ///
+    /// let key = RootKey::new("this is a different super-secret key; never use the same secret twice");
+    /// let m = Macaroon::mint(&key, "http://mybank/", "we used our other secret key")?
+    ///     .with_first_party("account = 3735928559")?
+    ///     .with_third_party_nonce(
+    ///         "http://auth.mybank/",
+    ///         &RootKey::new("4; guaranteed random by a fair toss of the dice"),
+    ///         "this was how we remind auth of key/pred",
+    ///         [0u8; 24],
+    ///     )?;
+    /// assert_eq!(
+    ///     m.signature_hex(),
+    ///     "d27db2fd1f22760e4c3dae8137e2d8fc1df6c0741c18aed4b97256bf78d1f55c"
+    /// );
+    /// # Ok::<(), macaroon_mint::Error>(())
+    /// ```
+    pub fn with_third_party_nonce(
+        mut self,
+        location: impl AsRef<[u8]>,
+        caveat_key: &RootKey,
+        caveat_id: impl AsRef<[u8]>,
+        nonce: [u8; NONCE_LEN],
+    ) -> Result<Macaroon, Error> {
+        let (location, caveat_id) = (location.as_ref(), caveat_id.as_ref());
+        check_field("caveat location", location)?;
+        check_field("caveat id", caveat_id)?;
+        let vid = crypto::seal_caveat_key(&self.signature, &nonce, caveat_key.derived());
+        self.signature = crypto::hmac2(&self.signature, &vid, caveat_id);
+        self.caveats.push(Caveat {
+            id: caveat_id.to_vec(),
+            verification_id: Some(vid.to_vec()),
+            location: location.to_vec(),
+        });
+        Ok(self)
+    }
+
+    /// Binds this discharge to the root macaroon it will be presented with.
+    ///
+    /// The result's signature is `HMAC(0³², HMAC(0³², root sig) ‖ HMAC(0³², discharge sig))`;
+    /// all other fields are copied. Bind every discharge, at every depth, to the *root*.
+    ///
+    /// ```
+    /// use macaroon_mint::{Macaroon, RootKey};
+    ///
+    /// let root = Macaroon::mint(&RootKey::new("a"), "", "root")?;
+    /// let discharge = Macaroon::mint(&RootKey::new("b"), "", "cid")?;
+    /// let bound = discharge.bind_to(&root);
+    /// assert_eq!(bound.identifier(), discharge.identifier());
+    /// assert_ne!(bound.signature(), discharge.signature());
+    /// # Ok::<(), macaroon_mint::Error>(())
+    /// ```
+    #[must_use]
+    pub fn bind_to(&self, root: &Macaroon) -> Macaroon {
+        let mut bound = self.clone();
+        bound.signature = crypto::bind(&root.signature, &self.signature);
+        bound
+    }
+
+    /// The location hint (empty if none). Not covered by the signature.
+    pub fn location(&self) -> &[u8] {
+        &self.location
+    }
+
+    /// The identifier.
+    pub fn identifier(&self) -> &[u8] {
+        &self.identifier
+    }
+
+    /// The caveats, in the order they were added.
+    pub fn caveats(&self) -> &[Caveat] {
+        &self.caveats
+    }
+
+    /// The 32-byte signature.
+    pub fn signature(&self) -> &[u8; 32] {
+        &self.signature
+    }
+
+    /// The signature as lowercase hex.
+    ///
+    /// ```
+    /// use macaroon_mint::{Macaroon, RootKey};
+    /// let m = Macaroon::mint(&RootKey::new("k"), "", "i")?;
+    /// assert_eq!(m.signature_hex().len(), 64);
+    /// # Ok::<(), macaroon_mint::Error>(())
+    /// ```
+    pub fn signature_hex(&self) -> String {
+        crate::util::hex(&self.signature)
+    }
+
+    /// Builds a macaroon from parts without computing anything (decoders use this).
+    pub(crate) fn from_parts(
+        location: Vec<u8>,
+        identifier: Vec<u8>,
+        caveats: Vec<Caveat>,
+        signature: [u8; 32],
+    ) -> Macaroon {
+        Macaroon {
+            location,
+            identifier,
+            caveats,
+            signature,
+        }
+    }
+}

@@ -1,0 +1,42 @@
+//! Small helpers shared by the modules.
+
+use core::fmt;
+
+/// Displays bytes as text: valid UTF-8 is shown with control characters escaped, anything else
+/// as a hex string prefixed by `0x`.
+pub(crate) struct Printable<'a>(pub &'a [u8]);
+
+impl fmt::Display for Printable<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match core::str::from_utf8(self.0) {
+            Ok(s) => {
+                for c in s.chars() {
+                    if c.is_control() || c == '"' || c == '\\' {
+                        write!(f, "{}", c.escape_default())?;
+                    } else {
+                        f.write_fmt(format_args!("{c}"))?;
+                    }
+                }
+                Ok(())
+            }
+            Err(_) => {
+                f.write_str("0x")?;
+                for b in self.0 {
+                    write!(f, "{b:02x}")?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Lowercase hex of `bytes`.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 0x0f)]));
+    }
+    out
+}

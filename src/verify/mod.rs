@@ -1,0 +1,359 @@
+//! Verification: recompute every signature, match discharges, then evaluate predicates (SPEC §5).
+
+use crate::crypto;
+use crate::error::{Error, LimitError, MacaroonRole, VerifyError};
+use crate::key::RootKey;
+use crate::limits::Limits;
+use crate::macaroon::Macaroon;
+
+type GeneralSatisfier<'a> = Box<dyn Fn(&[u8]) -> bool + 'a>;
+
+/// Checks that a macaroon and its discharges authorize a request.
+///
+/// A first-party caveat holds when at least one satisfier accepts it: an exact predicate
+/// ([`satisfy_exact`](Verifier::satisfy_exact)), a general closure
+/// ([`satisfy_general`](Verifier::satisfy_general)), or the built-in `time < N` check enabled by
+/// [`at_time`](Verifier::at_time). Anything no satisfier accepts fails verification, naming the
+/// caveat.
+///
+/// The policy (SPEC §5.2): discharges are matched by exact identifier, the first unused match in
+/// the given order; each discharge is used at most once (so cycles fail as
+/// [`DischargeCycle`](VerifyError::DischargeCycle)); unused discharges are an error unless
+/// [`ignore_unused_discharges`](Verifier::ignore_unused_discharges) is set; nesting and count are
+/// bounded by [`Limits`]. Every signature is checked (in constant time) before any predicate is
+/// evaluated, so a forged token never reveals which caveats would be accepted.
+///
+/// ```
+/// use macaroon_mint::{Macaroon, RootKey, Verifier};
+///
+/// let key = RootKey::new(b"this is our super secret key; only we should know it");
+/// let token = Macaroon::mint(&key, "http://mybank/", "we used our secret key")?
+///     .with_first_party("account = 3735928559")?
+///     .with_first_party("time < 1700003600")?;
+///
+/// let verified = Verifier::new()
+///     .satisfy_exact("account = 3735928559")
+///     .at_time(1_700_000_000)
+///     .verify(&key, &token, &[])?;
+/// assert_eq!(verified.macaroon().identifier(), b"we used our secret key");
+///
+/// let late = Verifier::new()
+///     .satisfy_exact("account = 3735928559")
+///     .at_time(1_700_003_600)
+///     .verify(&key, &token, &[]);
+/// assert!(late.unwrap_err().to_string().contains("has expired"));
+/// # Ok::<(), macaroon_mint::Error>(())
+/// ```
+#[derive(Default)]
+pub struct Verifier<'a> {
+    exact: Vec<Vec<u8>>,
+    general: Vec<GeneralSatisfier<'a>>,
+    now: Option<u64>,
+    limits: Limits,
+    ignore_unused: bool,
+}
+
+impl core::fmt::Debug for Verifier<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Verifier")
+            .field("exact", &self.exact.len())
+            .field("general", &self.general.len())
+            .field("now", &self.now)
+            .field("limits", &self.limits)
+            .field("ignore_unused", &self.ignore_unused)
+            .finish()
+    }
+}
+
+/// The proof that verification succeeded: the only way to reach the verified macaroons.
+#[derive(Debug)]
+pub struct Verified<'m> {
+    root: &'m Macaroon,
+    discharges: Vec<&'m Macaroon>,
+}
+
+impl<'m> Verified<'m> {
+    /// The verified root macaroon.
+    pub fn macaroon(&self) -> &'m Macaroon {
+        self.root
+    }
+
+    /// The discharges that were used, in verification order.
+    pub fn discharges(&self) -> &[&'m Macaroon] {
+        &self.discharges
+    }
+
+    /// Every first-party predicate that was checked: the root's, then each discharge's.
+    ///
+    /// ```
+    /// use macaroon_mint::{Macaroon, RootKey, Verifier};
+    /// let key = RootKey::new("k");
+    /// let m = Macaroon::mint(&key, "", "id")?.with_first_party("a")?.with_first_party("b")?;
+    /// let v = Verifier::new().satisfy_general(|_| true).verify(&key, &m, &[])?;
+    /// assert_eq!(v.first_party_predicates().collect::<Vec<_>>(), [b"a", b"b"]);
+    /// # Ok::<(), macaroon_mint::Error>(())
+    /// ```
+    pub fn first_party_predicates(&self) -> impl Iterator<Item = &'m [u8]> + '_ {
+        core::iter::once(self.root)
+            .chain(self.discharges.iter().copied())
+            .flat_map(|m| m.caveats.iter())
+            .filter(|c| !c.is_third_party())
+            .map(|c| c.id.as_slice())
+    }
+}
+
+/// The predicate of a `time < N` caveat, if the caveat is one (N: 1–20 decimal digits, fits u64).
+fn time_before(predicate: &[u8]) -> Option<u64> {
+    let digits = predicate.strip_prefix(b"time < ")?;
+    if digits.is_empty() || digits.len() > 20 || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    core::str::from_utf8(digits).ok()?.parse().ok()
+}
+
+fn role_of(frame: &Frame<'_>) -> MacaroonRole {
+    match frame.discharge {
+        None => MacaroonRole::Root,
+        Some(_) => MacaroonRole::Discharge {
+            identifier: frame.macaroon.identifier.clone(),
+        },
+    }
+}
+
+struct Frame<'m> {
+    macaroon: &'m Macaroon,
+    /// `None` for the root, else the discharge's index.
+    discharge: Option<usize>,
+    signature: [u8; 32],
+    next: usize,
+}
+
+impl<'a> Verifier<'a> {
+    /// A verifier that accepts nothing yet, with default [`Limits`].
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Accepts first-party caveats equal to `predicate` byte for byte.
+    pub fn satisfy_exact(mut self, predicate: impl AsRef<[u8]>) -> Self {
+        self.exact.push(predicate.as_ref().to_vec());
+        self
+    }
+
+    /// Accepts first-party caveats for which `check` returns true.
+    ///
+    /// ```
+    /// use macaroon_mint::{Macaroon, RootKey, Verifier};
+    ///
+    /// let key = RootKey::new("k");
+    /// let m = Macaroon::mint(&key, "", "id")?.with_first_party("user = alice")?;
+    /// let users = ["alice", "bob"];
+    /// Verifier::new()
+    ///     .satisfy_general(|c| {
+    ///         c.strip_prefix(b"user = ").is_some_and(|u| users.iter().any(|x| x.as_bytes() == u))
+    ///     })
+    ///     .verify(&key, &m, &[])?;
+    /// # Ok::<(), macaroon_mint::Error>(())
+    /// ```
+    pub fn satisfy_general(mut self, check: impl Fn(&[u8]) -> bool + 'a) -> Self {
+        self.general.push(Box::new(check));
+        self
+    }
+
+    /// Checks `time < N` caveats against `now` (Unix seconds): one holds iff `now < N`.
+    ///
+    /// Time is injected, never read from the clock here. Without this call, a `time <` caveat is
+    /// satisfied only by another satisfier.
+    pub fn at_time(mut self, now: u64) -> Self {
+        self.now = Some(now);
+        self
+    }
+
+    /// Replaces the limits (`max_discharges` and `max_depth` apply here).
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Accepts discharges that no caveat used, as libmacaroons and pymacaroons do.
+    pub fn ignore_unused_discharges(mut self) -> Self {
+        self.ignore_unused = true;
+        self
+    }
+
+    /// Verifies `root` under `key` with the bound `discharges`.
+    ///
+    /// Errors, in the order they are checked: [`LimitError::TooManyDischarges`],
+    /// [`LimitError::DepthExceeded`], [`VerifyError::SignatureMismatch`] and the discharge
+    /// matching errors (during the signature walk), [`VerifyError::DischargeUnused`], then
+    /// [`VerifyError::Expired`] / [`VerifyError::CaveatNotSatisfied`] for the first caveat no
+    /// satisfier accepts.
+    pub fn verify<'m>(
+        &self,
+        key: &RootKey,
+        root: &'m Macaroon,
+        discharges: &'m [Macaroon],
+    ) -> Result<Verified<'m>, Error> {
+        if discharges.len() > self.limits.max_discharges {
+            return Err(LimitError::TooManyDischarges {
+                limit: self.limits.max_discharges,
+                found: discharges.len(),
+            }
+            .into());
+        }
+        let order = self.authenticate(key, root, discharges)?;
+        if !self.ignore_unused {
+            if let Some((index, d)) = discharges
+                .iter()
+                .enumerate()
+                .find(|(j, _)| !order.contains(j))
+            {
+                return Err(VerifyError::DischargeUnused {
+                    index,
+                    identifier: d.identifier.clone(),
+                }
+                .into());
+            }
+        }
+        let used: Vec<&'m Macaroon> = order.iter().filter_map(|&j| discharges.get(j)).collect();
+        for (macaroon, role) in
+            core::iter::once((root, None)).chain(used.iter().map(|d| (*d, Some(*d))))
+        {
+            for (index, caveat) in macaroon.caveats.iter().enumerate() {
+                if caveat.is_third_party() || self.accepts(&caveat.id) {
+                    continue;
+                }
+                let role = match role {
+                    None => MacaroonRole::Root,
+                    Some(d) => MacaroonRole::Discharge {
+                        identifier: d.identifier.clone(),
+                    },
+                };
+                let expired = time_before(&caveat.id).zip(self.now);
+                return Err(match expired {
+                    Some((expiry, now)) => VerifyError::Expired {
+                        macaroon: role,
+                        index,
+                        caveat: caveat.id.clone(),
+                        expiry,
+                        now,
+                    },
+                    None => VerifyError::CaveatNotSatisfied {
+                        macaroon: role,
+                        index,
+                        caveat: caveat.id.clone(),
+                    },
+                }
+                .into());
+            }
+        }
+        Ok(Verified {
+            root,
+            discharges: used,
+        })
+    }
+
+    fn accepts(&self, predicate: &[u8]) -> bool {
+        self.exact.iter().any(|e| e.as_slice() == predicate)
+            || self.general.iter().any(|g| g(predicate))
+            || time_before(predicate)
+                .zip(self.now)
+                .is_some_and(|(expiry, now)| now < expiry)
+    }
+
+    /// Recomputes every signature; returns the used discharges in verification order.
+    fn authenticate(
+        &self,
+        key: &RootKey,
+        root: &Macaroon,
+        discharges: &[Macaroon],
+    ) -> Result<Vec<usize>, Error> {
+        let mut used = vec![false; discharges.len()];
+        let mut order = Vec::new();
+        // An explicit stack: depth is bounded by limits, never by the thread's stack.
+        let mut stack = vec![Frame {
+            macaroon: root,
+            discharge: None,
+            signature: key.sign_identifier(&root.identifier),
+            next: 0,
+        }];
+        while let Some(top) = stack.last_mut() {
+            let macaroon: &Macaroon = top.macaroon;
+            let Some(caveat) = macaroon.caveats.get(top.next) else {
+                let mut sig = top.signature;
+                if top.discharge.is_some() {
+                    sig = crypto::bind(&root.signature, &sig);
+                }
+                if !crypto::signatures_equal(&sig, &macaroon.signature) {
+                    return Err(VerifyError::SignatureMismatch {
+                        macaroon: role_of(top),
+                        reason: None,
+                    }
+                    .into());
+                }
+                stack.pop();
+                continue;
+            };
+            top.next += 1;
+            let Some(vid) = &caveat.verification_id else {
+                top.signature = crypto::hmac(&top.signature, &caveat.id);
+                continue;
+            };
+            let mismatch = |reason| -> Error {
+                VerifyError::SignatureMismatch {
+                    macaroon: role_of(top),
+                    reason: Some(reason),
+                }
+                .into()
+            };
+            if vid.len() != crypto::VID_LEN {
+                return Err(mismatch(
+                    "third-party caveat has a verification id of the wrong length",
+                ));
+            }
+            let Some(caveat_key) = crypto::open_caveat_key(&top.signature, vid) else {
+                return Err(mismatch(
+                    "third-party caveat's verification id does not open",
+                ));
+            };
+            top.signature = crypto::hmac2(&top.signature, vid, &caveat.id);
+            let matches = || {
+                discharges
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, d)| d.identifier == caveat.id)
+                    .map(|(j, _)| j)
+            };
+            let Some(j) = matches().find(|&j| used.get(j) == Some(&false)) else {
+                let caveat_id = caveat.id.clone();
+                let on_path = |j: usize| stack.iter().any(|f| f.discharge == Some(j));
+                return Err(if matches().any(on_path) {
+                    VerifyError::DischargeCycle { caveat_id }
+                } else if matches().next().is_some() {
+                    VerifyError::DischargeReused { caveat_id }
+                } else {
+                    VerifyError::DischargeMissing { caveat_id }
+                }
+                .into());
+            };
+            if stack.len() > self.limits.max_depth {
+                return Err(LimitError::DepthExceeded {
+                    limit: self.limits.max_depth,
+                }
+                .into());
+            }
+            let (Some(u), Some(discharge)) = (used.get_mut(j), discharges.get(j)) else {
+                continue;
+            };
+            *u = true;
+            order.push(j);
+            stack.push(Frame {
+                macaroon: discharge,
+                discharge: Some(j),
+                signature: crypto::hmac(&caveat_key, &discharge.identifier),
+                next: 0,
+            });
+        }
+        Ok(order)
+    }
+}
