@@ -1,1 +1,572 @@
-fn main() {}
+//! `macaroon-mint`: mint, inspect, attenuate, discharge, bind, convert and verify macaroons.
+//!
+//! Exit codes: 0 success (or "valid"), 1 the token does not verify, 2 usage or input error.
+//! Errors are one line on stderr (a JSON object with `--json`).
+
+use std::io::{Read, Write};
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use macaroon_mint::{
+    inspect_bytes, Encoding, Error, Format, Limits, Macaroon, Parsed, Recovered, RecoveredField,
+    RootKey, Verifier,
+};
+use serde_json::{json, Value};
+
+/// Mint, inspect and verify macaroons (libmacaroons v1, v2, v2 JSON, Onedata base62).
+#[derive(Parser)]
+#[command(name = "macaroon-mint", version, about, max_term_width = 100)]
+struct Cli {
+    /// Print errors (and inspect output) as JSON.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args)]
+#[group(required = true, multiple = false)]
+struct KeyArgs {
+    /// Root key as text (its UTF-8 bytes).
+    #[arg(long, value_name = "TEXT")]
+    key: Option<String>,
+    /// Root key as hex.
+    #[arg(long, value_name = "HEX")]
+    key_hex: Option<String>,
+    /// Root key as the raw bytes of a file.
+    #[arg(long, value_name = "PATH")]
+    key_file: Option<std::path::PathBuf>,
+}
+
+/// The caveat root key of a third-party caveat: `--caveat-key HEX` or any of the key options.
+#[derive(Args)]
+#[group(required = true, multiple = false)]
+struct CaveatKeyArgs {
+    /// Caveat root key as hex.
+    #[arg(long, visible_alias = "caveat-key-hex", value_name = "HEX")]
+    caveat_key: Option<String>,
+    /// Caveat root key as text (its UTF-8 bytes).
+    #[arg(long, value_name = "TEXT")]
+    key: Option<String>,
+    /// Caveat root key as hex.
+    #[arg(long, value_name = "HEX")]
+    key_hex: Option<String>,
+    /// Caveat root key as the raw bytes of a file.
+    #[arg(long, value_name = "PATH")]
+    key_file: Option<std::path::PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Mint a new macaroon and print it.
+    Mint {
+        #[command(flatten)]
+        key: KeyArgs,
+        /// Location hint (not signed).
+        #[arg(long, default_value = "")]
+        location: String,
+        /// Identifier as text.
+        #[arg(
+            long,
+            required_unless_present = "identifier_hex",
+            conflicts_with = "identifier_hex"
+        )]
+        identifier: Option<String>,
+        /// Identifier as hex (for binary identifiers).
+        #[arg(long, value_name = "HEX")]
+        identifier_hex: Option<String>,
+        /// A first-party caveat (repeatable, in order).
+        #[arg(long = "caveat", value_name = "C")]
+        caveats: Vec<String>,
+        /// Output format.
+        #[arg(long, default_value = "v1", value_parser = parse_format)]
+        format: Format,
+    },
+    /// Show what a token holds (never verifies); on damaged input, show what could be decoded.
+    Inspect {
+        /// The token, or - for standard input.
+        token: String,
+    },
+    /// Verify a token: print "valid" (exit 0) or the reason it is not (exit 1).
+    Verify {
+        #[command(flatten)]
+        key: KeyArgs,
+        /// Current time as Unix seconds (default: the system clock).
+        #[arg(long, value_name = "UNIX")]
+        now: Option<u64>,
+        /// A first-party caveat that holds (repeatable).
+        #[arg(long = "exact", value_name = "C")]
+        exact: Vec<String>,
+        /// A bound discharge macaroon (repeatable), or - for standard input.
+        #[arg(long = "discharge", value_name = "TOKEN")]
+        discharges: Vec<String>,
+        /// Accept discharges no caveat uses (as libmacaroons and pymacaroons do).
+        #[arg(long)]
+        ignore_unused_discharges: bool,
+        /// The token, or - for standard input.
+        token: String,
+    },
+    /// Add first-party caveats; prints the token in its input format.
+    Attenuate {
+        /// A first-party caveat (repeatable, in order).
+        #[arg(long = "caveat", value_name = "C", required = true)]
+        caveats: Vec<String>,
+        /// The token, or - for standard input.
+        token: String,
+    },
+    /// Add a third-party caveat; prints the token in its input format.
+    ThirdParty {
+        #[command(flatten)]
+        caveat_key: CaveatKeyArgs,
+        /// The third party's location.
+        #[arg(long)]
+        location: String,
+        /// The caveat id the third party will recognise.
+        #[arg(long)]
+        caveat_id: String,
+        /// 24-byte nonce as hex, for reproducible test vectors only (default: OS randomness).
+        #[arg(long, value_name = "HEX")]
+        nonce_hex: Option<String>,
+        /// The token, or - for standard input.
+        token: String,
+    },
+    /// Mint a discharge macaroon for a third-party caveat (unbound; see `bind`).
+    Discharge {
+        #[command(flatten)]
+        caveat_key: CaveatKeyArgs,
+        /// The third-party caveat's id (the discharge's identifier).
+        #[arg(long)]
+        caveat_id: String,
+        /// The discharge's location.
+        #[arg(long, default_value = "")]
+        location: String,
+        /// A first-party caveat on the discharge (repeatable).
+        #[arg(long = "caveat", value_name = "C")]
+        caveats: Vec<String>,
+        /// Output format.
+        #[arg(long, default_value = "v1", value_parser = parse_format)]
+        format: Format,
+    },
+    /// Bind a discharge to the root token it will be sent with; prints the bound discharge.
+    Bind {
+        /// The root token.
+        root: String,
+        /// The discharge token, or - for standard input.
+        discharge: String,
+    },
+    /// Re-encode a token in another format (the signature is unchanged).
+    Convert {
+        /// Output format.
+        #[arg(long, value_parser = parse_format)]
+        format: Format,
+        /// The token, or - for standard input.
+        token: String,
+    },
+}
+
+fn parse_format(s: &str) -> Result<Format, String> {
+    s.parse()
+}
+
+/// A failure, with the exit code it maps to.
+enum Failure {
+    /// Usage or input error: exit 2.
+    Input(String, Option<Error>),
+    /// The token does not verify: exit 1.
+    Invalid(Error),
+}
+
+impl From<Error> for Failure {
+    fn from(e: Error) -> Self {
+        Failure::Input(e.to_string(), Some(e))
+    }
+}
+
+fn input_error(message: impl Into<String>) -> Failure {
+    Failure::Input(message.into(), None)
+}
+
+fn decode_hex(what: &str, hex_text: &str) -> Result<Vec<u8>, Failure> {
+    hex::decode(hex_text.trim()).map_err(|e| input_error(format!("{what}: invalid hex ({e})")))
+}
+
+fn key_bytes(
+    text: &Option<String>,
+    hex_text: &Option<String>,
+    file: &Option<std::path::PathBuf>,
+) -> Result<Vec<u8>, Failure> {
+    if let Some(t) = text {
+        return Ok(t.as_bytes().to_vec());
+    }
+    if let Some(h) = hex_text {
+        return decode_hex("--key-hex", h);
+    }
+    if let Some(path) = file {
+        return std::fs::read(path)
+            .map_err(|e| input_error(format!("--key-file {}: {e}", path.display())));
+    }
+    Err(input_error(
+        "a key is required (--key, --key-hex or --key-file)",
+    ))
+}
+
+impl KeyArgs {
+    fn root_key(&self) -> Result<RootKey, Failure> {
+        Ok(RootKey::new(key_bytes(
+            &self.key,
+            &self.key_hex,
+            &self.key_file,
+        )?))
+    }
+}
+
+impl CaveatKeyArgs {
+    fn root_key(&self) -> Result<RootKey, Failure> {
+        if let Some(h) = &self.caveat_key {
+            return Ok(RootKey::new(decode_hex("--caveat-key", h)?));
+        }
+        Ok(RootKey::new(key_bytes(
+            &self.key,
+            &self.key_hex,
+            &self.key_file,
+        )?))
+    }
+}
+
+/// The token bytes from an argument, or from standard input for `-`.
+fn token_input(arg: &str) -> Result<Vec<u8>, Failure> {
+    if arg == "-" {
+        let mut buf = Vec::new();
+        std::io::stdin()
+            .take(Limits::DEFAULT.max_token_bytes as u64 + 1)
+            .read_to_end(&mut buf)
+            .map_err(|e| input_error(format!("reading standard input: {e}")))?;
+        Ok(buf)
+    } else {
+        Ok(arg.as_bytes().to_vec())
+    }
+}
+
+fn parse_token(arg: &str) -> Result<Parsed, Failure> {
+    Ok(Macaroon::from_bytes(&token_input(arg)?, &Limits::DEFAULT)?)
+}
+
+fn system_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+fn run(cli: &Cli) -> Result<String, Failure> {
+    match &cli.command {
+        Command::Mint {
+            key,
+            location,
+            identifier,
+            identifier_hex,
+            caveats,
+            format,
+        } => {
+            let identifier = match (identifier, identifier_hex) {
+                (_, Some(h)) => decode_hex("--identifier-hex", h)?,
+                (Some(i), None) => i.as_bytes().to_vec(),
+                (None, None) => return Err(input_error("--identifier is required")),
+            };
+            let mut m = Macaroon::mint(&key.root_key()?, location, identifier)?;
+            for c in caveats {
+                m = m.with_first_party(c)?;
+            }
+            Ok(m.serialize(*format)?)
+        }
+        Command::Inspect { token } => inspect(&token_input(token)?, cli.json),
+        Command::Verify {
+            key,
+            now,
+            exact,
+            discharges,
+            ignore_unused_discharges,
+            token,
+        } => {
+            let root = parse_token(token)?.macaroon;
+            let discharges = discharges
+                .iter()
+                .map(|d| parse_token(d).map(|p| p.macaroon))
+                .collect::<Result<Vec<_>, _>>()?;
+            let mut verifier = Verifier::new().at_time(now.unwrap_or_else(system_now));
+            for e in exact {
+                verifier = verifier.satisfy_exact(e);
+            }
+            if *ignore_unused_discharges {
+                verifier = verifier.ignore_unused_discharges();
+            }
+            verifier
+                .verify(&key.root_key()?, &root, &discharges)
+                .map_err(Failure::Invalid)?;
+            Ok("valid".into())
+        }
+        Command::Attenuate { caveats, token } => {
+            let parsed = parse_token(token)?;
+            let mut m = parsed.macaroon;
+            for c in caveats {
+                m = m.with_first_party(c)?;
+            }
+            Ok(m.serialize(parsed.encoding.output_format())?)
+        }
+        Command::ThirdParty {
+            caveat_key,
+            location,
+            caveat_id,
+            nonce_hex,
+            token,
+        } => {
+            let parsed = parse_token(token)?;
+            let key = caveat_key.root_key()?;
+            let m = match nonce_hex {
+                Some(h) => {
+                    let nonce: [u8; 24] = decode_hex("--nonce-hex", h)?
+                        .try_into()
+                        .map_err(|_| input_error("--nonce-hex must be 24 bytes (48 hex digits)"))?;
+                    parsed
+                        .macaroon
+                        .with_third_party_nonce(location, &key, caveat_id, nonce)?
+                }
+                None => parsed
+                    .macaroon
+                    .with_third_party(location, &key, caveat_id)?,
+            };
+            Ok(m.serialize(parsed.encoding.output_format())?)
+        }
+        Command::Discharge {
+            caveat_key,
+            caveat_id,
+            location,
+            caveats,
+            format,
+        } => {
+            let mut m = Macaroon::mint(&caveat_key.root_key()?, location, caveat_id)?;
+            for c in caveats {
+                m = m.with_first_party(c)?;
+            }
+            Ok(m.serialize(*format)?)
+        }
+        Command::Bind { root, discharge } => {
+            let root = parse_token(root)?.macaroon;
+            let discharge = parse_token(discharge)?;
+            Ok(discharge
+                .macaroon
+                .bind_to(&root)
+                .serialize(discharge.encoding.output_format())?)
+        }
+        Command::Convert { format, token } => {
+            Ok(parse_token(token)?.macaroon.serialize(*format)?)
+        }
+    }
+}
+
+/// Bytes as text when they are printable UTF-8, else as `hex:…`.
+fn show_bytes(bytes: &[u8]) -> String {
+    match std::str::from_utf8(bytes) {
+        Ok(s) if !s.chars().any(char::is_control) => s.to_owned(),
+        _ => format!("hex:{}", hex::encode(bytes)),
+    }
+}
+
+fn bytes_json(bytes: &[u8]) -> Value {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => json!({ "text": s }),
+        Err(_) => json!({ "hex": hex::encode(bytes) }),
+    }
+}
+
+fn encoding_json(encoding: &Encoding) -> Value {
+    match encoding {
+        Encoding::Onedata { service } => json!({ "name": encoding.name(), "service": service }),
+        other => json!({ "name": other.name() }),
+    }
+}
+
+fn inspect(input: &[u8], as_json: bool) -> Result<String, Failure> {
+    let report = inspect_bytes(input);
+    let parsed = match report.parsed {
+        Ok(parsed) => parsed,
+        Err(e) => {
+            if let Some(recovered) = &report.recovered {
+                let text = if as_json {
+                    json!({ "error": error_json(&e), "recovered": recovered_json(recovered) })
+                        .to_string()
+                } else {
+                    recovered_text(recovered)
+                };
+                println!("{text}");
+            }
+            return Err(e.into());
+        }
+    };
+    let m = &parsed.macaroon;
+    if as_json {
+        let macaroon: Value = serde_json::from_str(&m.serialize(Format::V2Json)?)
+            .map_err(|e| input_error(format!("internal JSON error: {e}")))?;
+        let mut out = json!({
+            "format": parsed.encoding.name(),
+            "encoding": encoding_json(&parsed.encoding),
+            "macaroon": macaroon,
+            "signature_hex": m.signature_hex(),
+        });
+        if let (Encoding::Onedata { service: Some(s) }, Some(obj)) =
+            (&parsed.encoding, out.as_object_mut())
+        {
+            obj.insert("service".into(), json!(s));
+        }
+        return Ok(out.to_string());
+    }
+    let mut lines = vec![
+        format!("format: {}", parsed.encoding.name()),
+        format!("location: {}", show_bytes(m.location())),
+        format!("identifier: {}", show_bytes(m.identifier())),
+    ];
+    if let Encoding::Onedata { service: Some(s) } = &parsed.encoding {
+        lines.push(format!("service: {s}"));
+    }
+    for (i, c) in m.caveats().iter().enumerate() {
+        match c.verification_id() {
+            None => lines.push(format!("caveat {i}: {}", show_bytes(c.id()))),
+            Some(vid) => lines.push(format!(
+                "caveat {i}: third-party id {} location {} vid {}",
+                show_bytes(c.id()),
+                show_bytes(c.location()),
+                b64url(vid)
+            )),
+        }
+    }
+    lines.push(format!("signature: {}", m.signature_hex()));
+    Ok(lines.join("\n"))
+}
+
+fn b64url(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+fn field_text(f: &RecoveredField) -> String {
+    let mut s = show_bytes(&f.bytes);
+    if f.truncated {
+        s.push_str(&format!(" (truncated: {} bytes present)", f.bytes.len()));
+    }
+    s
+}
+
+fn recovered_text(r: &Recovered) -> String {
+    let mut lines = vec![format!(
+        "recovered by lenient decode ({} bytes; NOT a valid token):",
+        r.decoded.len()
+    )];
+    if let Some(l) = &r.location {
+        lines.push(format!("location: {}", field_text(l)));
+    }
+    if let Some(i) = &r.identifier {
+        lines.push(format!("identifier: {}", field_text(i)));
+    }
+    for (n, c) in r.caveats.iter().enumerate() {
+        lines.push(format!("caveat {n}: {}", field_text(&c.id)));
+    }
+    if let Some(s) = &r.signature {
+        let mut text = format!("signature: {}", hex::encode(&s.bytes));
+        if s.truncated {
+            text.push_str(&format!(" (truncated: {} of 32 bytes)", s.bytes.len()));
+        }
+        lines.push(text);
+    }
+    for note in &r.notes {
+        lines.push(format!("note: {note}"));
+    }
+    lines.join("\n")
+}
+
+fn field_json(f: &RecoveredField) -> Value {
+    let mut v = bytes_json(&f.bytes);
+    if let Some(obj) = v.as_object_mut() {
+        obj.insert("truncated".into(), json!(f.truncated));
+    }
+    v
+}
+
+fn recovered_json(r: &Recovered) -> Value {
+    json!({
+        "decoded_bytes": r.decoded.len(),
+        "location": r.location.as_ref().map(field_json),
+        "identifier": r.identifier.as_ref().map(field_json),
+        "caveats": r.caveats.iter().map(|c| json!({
+            "i": field_json(&c.id),
+            "v": c.verification_id.as_ref().map(field_json),
+            "l": c.location.as_ref().map(field_json),
+        })).collect::<Vec<_>>(),
+        "signature": r.signature.as_ref().map(|s| json!({
+            "hex": hex::encode(&s.bytes), "truncated": s.truncated
+        })),
+        "notes": r.notes,
+    })
+}
+
+fn error_json(e: &Error) -> Value {
+    let mut v = json!({ "message": e.to_string() });
+    let Some(obj) = v.as_object_mut() else {
+        return v;
+    };
+    match e {
+        Error::Decode(d) => {
+            obj.insert("kind".into(), json!("decode"));
+            obj.insert("layer".into(), json!(d.layer.to_string()));
+            obj.insert("offset".into(), json!(d.offset));
+            if let Some(t) = d.text_offset {
+                obj.insert("text_offset".into(), json!(t));
+            }
+        }
+        Error::Limit(_) => {
+            obj.insert("kind".into(), json!("limit"));
+        }
+        Error::Verify(_) => {
+            obj.insert("kind".into(), json!("verify"));
+        }
+        _ => {
+            obj.insert("kind".into(), json!("encode"));
+        }
+    }
+    v
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    match run(&cli) {
+        Ok(out) => {
+            let mut stdout = std::io::stdout().lock();
+            let _ = writeln!(stdout, "{out}");
+            ExitCode::SUCCESS
+        }
+        Err(failure) => {
+            let (code, message, err) = match &failure {
+                Failure::Input(m, e) => (2, m.clone(), e.as_ref()),
+                Failure::Invalid(e) => (1, format!("invalid: {e}"), Some(e)),
+            };
+            if cli.json {
+                let mut v = err.map_or_else(
+                    || json!({ "message": message, "kind": "usage" }),
+                    error_json,
+                );
+                if let (Some(obj), Failure::Invalid(_)) = (v.as_object_mut(), &failure) {
+                    obj.insert("valid".into(), json!(false));
+                }
+                eprintln!("{}", json!({ "error": v }));
+            } else {
+                eprintln!("macaroon-mint: {message}");
+            }
+            ExitCode::from(code)
+        }
+    }
+}
