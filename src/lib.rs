@@ -69,3 +69,8 @@ pub use crate::key::RootKey;
 pub use crate::limits::Limits;
 pub use crate::macaroon::{Caveat, Macaroon, MAX_FIELD_BYTES};
 pub use crate::verify::{Verified, Verifier};
+
+// The README's examples are compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
