@@ -40,7 +40,12 @@
 // Library code reports errors; it never panics on input.
 #![cfg_attr(
     not(test),
-    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
 )]
 // Nothing may skip the zeroizing drop of a key.
 #![deny(clippy::mem_forget)]

@@ -24,6 +24,14 @@ enum Value {
 }
 
 impl Value {
+    /// A copy of a string value (the only kind lenient inspection reports).
+    fn clone_shallow(&self) -> Option<Value> {
+        match self {
+            Value::String(s) => Some(Value::String(s.clone())),
+            _ => None,
+        }
+    }
+
     fn type_name(&self) -> &'static str {
         match self {
             Value::Null => "null",
@@ -42,6 +50,8 @@ struct Parser<'a> {
     pos: usize,
     /// Offset of `text` within the caller's input.
     base: usize,
+    /// Members of the outermost object completed so far (for lenient inspection).
+    completed: Vec<(String, Value)>,
 }
 
 impl<'a> Parser<'a> {
@@ -259,6 +269,11 @@ impl<'a> Parser<'a> {
             self.skip_ws();
             let value_at = self.pos;
             let value = self.value(depth)?;
+            if depth == 1 {
+                if let Some(v) = value.clone_shallow() {
+                    self.completed.push((key.clone(), v));
+                }
+            }
             members.push((key_at, key, value_at, value));
             self.skip_ws();
             if self.eat(b'}') {
@@ -278,6 +293,7 @@ fn parse_object(text: &str, base: usize) -> Result<(Parser<'_>, Value), Error> {
         bytes: text.as_bytes(),
         pos: 0,
         base,
+        completed: Vec::new(),
     };
     p.skip_ws();
     if p.bytes.get(p.pos) != Some(&b'{') {
@@ -289,6 +305,44 @@ fn parse_object(text: &str, base: usize) -> Result<(Parser<'_>, Value), Error> {
         return Err(p.error(p.pos, DecodeErrorKind::TrailingData));
     }
     Ok((p, v))
+}
+
+/// The top-level string fields of a damaged JSON token completed before the damage.
+pub(crate) fn recover(text: &[u8], out: &mut super::Recovered) {
+    let Ok(text) = core::str::from_utf8(text) else {
+        return;
+    };
+    let mut p = Parser {
+        text,
+        bytes: text.as_bytes(),
+        pos: 0,
+        base: 0,
+        completed: Vec::new(),
+    };
+    p.skip_ws();
+    if let Err(e) = p.value(0) {
+        out.notes.push(format!("stopped at: {e}"));
+    }
+    for (key, value) in p.completed {
+        let Value::String(s) = value else { continue };
+        let bytes = if key.ends_with("64") {
+            match base64::decode(s.as_bytes()) {
+                Ok(b) => b,
+                Err(_) => continue,
+            }
+        } else if key == "signature" {
+            decode_hex(&s).unwrap_or_default()
+        } else {
+            s.into_bytes()
+        };
+        let field = Some(super::RecoveredField::complete(&bytes));
+        match key.as_str() {
+            "l" | "l64" | "location" => out.location = field,
+            "i" | "i64" | "identifier" => out.identifier = field,
+            "s" | "s64" | "signature" => out.signature = field,
+            _ => {}
+        }
+    }
 }
 
 /// A field that may be given as plain text (`key`) or base64 (`key64`).

@@ -419,9 +419,12 @@ fn recover(input: &[u8]) -> Recovered {
     let text = input.get(start..end).unwrap_or_default();
     let bytes = match text.first() {
         Some(2) => input.to_vec(),
-        Some(b'{' | b'"') | None => {
-            out.notes
-                .push("no fields recovered from JSON or empty input".into());
+        Some(b'{') => {
+            json::recover(text, &mut out);
+            return out;
+        }
+        Some(b'"') | None => {
+            out.notes.push("nothing to recover".into());
             return out;
         }
         Some(_) => {

@@ -259,9 +259,8 @@ fn push_packet(out: &mut Vec<u8>, key: &'static [u8], value: &[u8]) -> Result<()
             max: MAX_PACKET - HEADER - key.len() - 2,
         });
     }
-    const HEX: &[u8; 16] = b"0123456789abcdef";
     for shift in [12u32, 8, 4, 0] {
-        out.push(HEX[(len >> shift) & 0xf]);
+        out.push(crate::util::hex_digit((len >> shift) as u8) as u8);
     }
     out.extend_from_slice(key);
     out.push(b' ');

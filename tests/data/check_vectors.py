@@ -941,6 +941,8 @@ def check_signatures(c):
                 add_first_party(m, st["first_party"])
             elif "third_party" in st:
                 tp = st["third_party"]
+                for f in ("caveat_key", "cid", "location"):
+                    c.in_spec(sn + " third-party " + f, "`%s`" % tp[f])
                 before = m["signature"]
                 nonce = bytes.fromhex(tp["nonce_hex"])
                 c.eq(sn + " nonce length", len(nonce), 24)
@@ -983,6 +985,7 @@ def check_signatures(c):
                 c.eq(sn + " RS padded form recomputed", padded, rp["recomputed"])
                 c.ok(sn + " SPEC's RS note does not reproduce (flagged)", padded != s["text"] + "=")
                 mr = rp["must_reject"]
+                c.eq(sn + " must_reject is text + '='", mr["text"], s["text"] + "=")
                 c.raises(sn + " text + '=' rejected", lambda: parse_any(mr["text"]), layer=mr["layer"],
                          offset=mr["offset"], reason=mr["reason"])
             for alt in s.get("also_accept", []):
@@ -1107,6 +1110,7 @@ def check_third_party(c):
     p = data["tv3_prepare_for_request"]
     n = "TV3 prepare for request"
     pd = p["discharge"]
+    c.in_spec(n + " discharge location", "`%s`" % pd["location"])
     c.eq(n + " discharge is keyed like TV2's", (pd["root_key"], pd["identifier"]), (tp["caveat_key"], tp["cid"]))
     dm2 = new_macaroon(pd["location"], pd["identifier"], key=pd["root_key"])
     for cv in pd["caveats"]:
@@ -1118,9 +1122,11 @@ def check_third_party(c):
     c.eq(n + " bound", hx(bind(root["signature"], dm2["signature"])), p["bound_signature_hex"])
     c.in_spec(n + " bound", p["bound_signature_hex"])
     # The other roots one might guess do not give the published value.
-    others = {
-        "TV2 after account caveat": st_fp["signature_hex"],
-    }
+    others = {"TV2 after account caveat": st_fp["signature_hex"]}
+    for sv in load("signatures.json")["vectors"]:
+        if sv["name"].startswith(("TV1", "TV3 first-party test = caveat", "TV3 test = caveat, then")):
+            for i, st in enumerate(sv["steps"]):
+                others["%s step %d" % (sv["name"], i)] = st["signature_hex"]
     for lbl, sig in others.items():
         c.ok(n + " bound value does not come from " + lbl,
              hx(bind(bytes.fromhex(sig), dm2["signature"])) != p["bound_signature_hex"])
@@ -1141,7 +1147,11 @@ def check_negative(c):
             check_descriptive(c, v)
             continue
         c.in_spec(n + " text", v["text"])
+        c.in_spec(n + " root key", "`%s`" % v["root_key"])
+        for sp in v["satisfied_predicates"]:
+            c.in_spec(n + " predicate", "`%s`" % sp)
         label, _, M = parse_any(v["text"])
+        c.eq(n + " parses", v.get("expect_parse", True), True)
         c.eq(n + " detected", label, v["format"])
         if "parsed" in v:
             p = v["parsed"]
@@ -1163,6 +1173,7 @@ def check_negative(c):
                 add_first_party(mm, x["cid"])
             c.eq(n + " correct signature", hx(mm["signature"]), v["expected_signature_hex"])
             c.ok(n + " stored signature differs from correct one", hx(M["signature"]) != v["expected_signature_hex"])
+        c.eq(n + " wrapped_lines flag", v.get("wrapped_lines", False), "\n" in v["text"])
         if v.get("wrapped_lines"):
             lines = v["text"].split("\n")
             c.ok(n + " wrapped at 76 columns", all(len(l) == 76 for l in lines[:-1]) and len(lines[-1]) <= 76)
@@ -1240,6 +1251,14 @@ def check_micro(c):
         c.eq(n, detect(d["text"]), (d["expect"], d["service"]))
         label, service, m = parse_any(d["text"])
         c.eq(n + " parses with signature", hx(m["signature"]), d["signature_hex"])
+        c.eq(n + " location", m["location"].decode(), d["location"])
+        c.eq(n + " identifier", m["identifier"].decode(), d["identifier"])
+        c.eq(n + " verifies with its root key",
+             verify(m, d["root_key"], [], [x["cid"] for x in m["caveats"]]), "Verified")
+        if d.get("origin") == "computed":
+            c.ok(n + " computed entry is marked", d.get("extra") or d["name"].startswith(("legacy", "Onedata with")))
+        else:
+            c.in_spec(n + " text", d["text"])
 
 
 # -- onedata.json -----------------------------------------------------------
@@ -1258,7 +1277,7 @@ def check_onedata(c):
             c.ok(n + " has no text (not transcribed)", t["recomputation_matched"] is None)
             continue
         c.in_spec(n + " text", t["text"])
-        c.eq(n + " detected", detect(t["text"]), ("onedata", None))
+        c.eq(n + " detected", detect(t["text"]), ("onedata", t["service"]))
         service, b64t, offs = onedata_decode_text(t["text"])
         c.eq(n + " unescaped text is URL-safe base64 without padding",
              all(ch in B64VAL for ch in b64t) and "+" not in b64t and "/" not in b64t, True)
@@ -1407,8 +1426,21 @@ def check_damaged(c):
             tt, offs = base62_unescape(t)
             c.eq(n + " last character position in unescaped text", len(tt) - 1, extra["last_char_unescaped_offset"])
             c.eq(n + " unescaped length mod 4", len(tt) % 4, extra["unescaped_length_mod_4"])
-        if "od_error_offset" in extra:
-            c.eq(n + " OD decoder fails at", base62_od_decode(t)[1], extra["od_error_offset"])
+        if "od_error" in ex:
+            oe = ex["od_error"]
+            odt, odoff = base62_od_decode(t)
+            c.eq(n + " OD decoder fails at", (oe["layer"], odoff, t[odoff:odoff + 2]), ("base62", oe["offset"], oe["pair"]))
+            c.eq(n + " OD error reason", oe["reason"], "InvalidEscape")
+            c.ok(n + " OD decoder copied the '-'", odt.endswith("-"))
+        if "base62_chars_used" in L:
+            tt, offs = base62_unescape(t, lenient=True)
+            c.eq(n + " base62 characters used by lenient decode", offs[-1] + (2 if t[offs[-1]] == "0" else 1),
+                 L["base62_chars_used"])
+        if "identifier_full_bytes" in L:
+            idp = [p for p in li["v1_defects"] if p.reason == "PacketTruncated"][0].detail
+            c.eq(n + " full identifier length", idp["declared"] - len("0000identifier \n"), L["identifier_full_bytes"])
+        if "char_offset" in se:
+            c.eq(n + " strict error char offset", 4 * (se["offset"] // 3), se["char_offset"])
         if "as_base62_error" in extra:
             e = extra["as_base62_error"]
             c.raises(n + " read as base62", lambda: base62_unescape(t), layer="base62", offset=e["offset"],
@@ -1417,6 +1449,7 @@ def check_damaged(c):
             g = extra["first_group"]
             c.eq(n + " first group", hx(b64_decode(g["chars"])), g["bytes_hex"])
             c.eq(n + " first group chars", t[:4], g["chars"])
+            c.eq(n + " intact first group", b64_decode(g["intact"]), b"001")
         if "strict_with_trailing_bits_tolerated" in extra:
             e = extra["strict_with_trailing_bits_tolerated"]
             tt, offs = base62_unescape(t)
@@ -1448,6 +1481,10 @@ def check_damaged(c):
                 c.eq(n + " identifier packet declared", d["declared"], extra["identifier_declared"]["declared"])
                 c.eq(n + " identifier value length", d["declared"] - 4 - len("identifier ") - 1,
                      extra["identifier_declared"]["value_bytes"])
+        if "first_packet_bytes" in extra:
+            c.eq(n + " first packet length", li["decoded"].index(b"\n") + 1, extra["first_packet_bytes"])
+            c.eq(n + " first packet length = 'location onezone' + framing", 4 + len("location onezone") + 1,
+                 extra["first_packet_bytes"])
         if "identifier_length" in extra:
             c.eq(n + " identifier length", len(li["identifier"]), extra["identifier_length"])
 

@@ -533,34 +533,37 @@ v1json_spec_order = ('{"location":"%s","identifier":"%s","signature":"%s","cavea
                      % (tv1_loc, tv1_id, sig_all, ",".join('{"cid":"%s"}' % c_ for c_, _ in tv1_cav)))
 rop_text = tv7_texts["registerOneprovider token text"]
 sig_rop = [t for t in tv7_tokens if t[0] == "invite registerOneprovider"][0][3]
+TV1_INFO = {"root_key": tv1_key, "location": tv1_loc, "identifier": tv1_id}
+ROP = [t for t in tv7_tokens if t[0] == "invite registerOneprovider"][0]
+TV7_INFO = {"root_key": ROP[1], "location": tv7_loc, "identifier": ROP[2]}
 detection = [
     {"name": "V1 base64 (TV1, three caveats)", "spec_prefix": det_prefixes[0],
-     "text": tv1_ser["V1, all three caveats"], "expect": "v1", "service": None, "signature_hex": sig_all},
+     "text": tv1_ser["V1, all three caveats"], "expect": "v1", "service": None, "signature_hex": sig_all, **TV1_INFO},
     {"name": "V2 base64 (TV1, three caveats)", "spec_prefix": det_prefixes[1],
-     "text": tv1_ser["V2, all three caveats"], "expect": "v2", "service": None, "signature_hex": sig_all},
+     "text": tv1_ser["V2, all three caveats"], "expect": "v2", "service": None, "signature_hex": sig_all, **TV1_INFO},
     {"name": "V2J (TV1, three caveats)", "spec_prefix": det_prefixes[2],
-     "text": tv1_ser["V2J, all three caveats"], "expect": "v2j", "service": None, "signature_hex": sig_all},
+     "text": tv1_ser["V2J, all three caveats"], "expect": "v2j", "service": None, "signature_hex": sig_all, **TV1_INFO},
     {"name": "legacy V1 JSON (TV1, three caveats; built here per §8.4, identifier key first)",
      "spec_prefix": det_prefixes[3], "origin": "computed",
-     "text": v1json_id_first, "expect": "v1json", "service": None, "signature_hex": sig_all},
+     "text": v1json_id_first, "expect": "v1json", "service": None, "signature_hex": sig_all, **TV1_INFO},
     {"name": "Onedata base62 (TV7 registerOneprovider)", "spec_prefix": det_prefixes[4],
-     "text": rop_text, "expect": "onedata", "service": None, "signature_hex": sig_rop},
+     "text": rop_text, "expect": "onedata", "service": None, "signature_hex": sig_rop, **TV7_INFO},
     {"name": "Onedata with opw- service indication (opw- + TV7 registerOneprovider)",
      "spec_prefix": det_prefixes[5], "origin": "computed",
-     "text": "opw-" + rop_text, "expect": "onedata", "service": "opw", "signature_hex": sig_rop},
+     "text": "opw-" + rop_text, "expect": "onedata", "service": "opw", "signature_hex": sig_rop, **TV7_INFO},
     # extras (not in the §11.6 table; computed from TV1 per §8.4 / §9)
     {"extra": True, "name": "extra: legacy V1 JSON in §8.4 key order (location first)", "spec_prefix": "{",
      "origin": "computed", "text": v1json_spec_order, "expect": "v1json", "service": None,
-     "signature_hex": sig_all},
+     "signature_hex": sig_all, **TV1_INFO},
     {"extra": True, "name": "extra: LM 0.3.0 base64-wrapped legacy V1 JSON (§9 step 9)", "spec_prefix": "ey",
      "origin": "computed", "text": _b64.urlsafe_b64encode(v1json_spec_order.encode()).rstrip(b"=").decode(),
-     "expect": "v1json", "service": None, "signature_hex": sig_all},
+     "expect": "v1json", "service": None, "signature_hex": sig_all, **TV1_INFO},
     {"extra": True, "name": "extra: JSON string holding a V1 token (§9 step 5)", "spec_prefix": '"MDAx',
      "origin": "computed", "text": '"%s"' % tv1_ser["V1, all three caveats"], "expect": "v1", "service": None,
-     "signature_hex": sig_all},
+     "signature_hex": sig_all, **TV1_INFO},
     {"extra": True, "name": "extra: TV1 V1 with surrounding whitespace (§9 step 2)", "spec_prefix": " \n",
      "origin": "computed", "text": " \n" + tv1_ser["V1, no caveats"] + "\n", "expect": "v1", "service": None,
-     "signature_hex": tv1_mint},
+     "signature_hex": tv1_mint, **TV1_INFO},
 ]
 dump("micro.json", {
     "_comment": "SPEC §11.6 micro-vectors (escape table from §10.1). Offsets are 0-based characters of the "
@@ -675,7 +678,7 @@ dump("damaged.json", {
                                   "the base62 defect, ignored by the lenient decode and not reported",
              "note": "identifier packet at byte 22 declares 003b = 59 bytes, only 12 present ('003bidentifi', "
                      "key cut before its space): no identifier, no signature"},
-         "extra_checks": {"od_error_offset": 48}},
+         "extra_checks": {}},
         {"id": "B", "name": "space-support page, curl response", "source": "004_310964b40670cd64.txt",
          "text": B, "length": 89, "detected": "onedata",
          "characters_at": {"11": "00", "72": "00", "84": "001", "88": "l"},
@@ -704,7 +707,7 @@ dump("damaged.json", {
              "strict_with_trailing_bits_tolerated": {"layer": "v1", "offset": 22, "reason": "PacketTruncated"}}},
         {"id": "C", "name": "both pages, Responses example", "source": "000_dc006debc4b19cf0.txt and 004_310964b40670cd64.txt",
          "text": C, "length": 196, "detected": "v1",
-         "characters_at": {"0": "JKAx", "11": "0a", "160": "88OI1d24"},
+         "characters_at": {"0": "JKAx", "2": "Ax", "11": "0a", "160": "88OI1d24"},
          "strict_error": {"layer": "v1", "offset": 0, "char_offset": 0, "reason": "BadPacketHeader",
                           "message": "v1: packet header at byte 0 (character 0) is not four hex digits"},
          "lenient": {
@@ -725,6 +728,7 @@ dump("damaged.json", {
              "as_base62_error": {"offset": 11, "reason": "InvalidEscape", "pair": "0a"},
              "first_group": {"chars": "JKAx", "bytes_hex": "24a031", "intact": "MDAx"},
              "first_header_latin1": "$\u00a015",
+             "first_packet_bytes": 21,
              "identifier_length": 43,
              "caveat_time_utc": "2017-05-30T10:29:04Z",
              "signature_packet": {"byte_offset": 106, "declared": 47, "remaining": 41,
