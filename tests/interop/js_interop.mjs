@@ -363,6 +363,18 @@ function cliA(cli, fmt) { // js mints, we verify / inspect
   expectRc(`A ${fmt}: unmet caveat -> exit 1 naming it`, cli(['verify', '--key', KEY, '--exact', CAVS[0], tok]), 1, CAVS[1]);
   expectRc(`A ${fmt}: wrong key -> exit 1`, cli(['verify', '--key', `${KEY}!`, ...ex, tok]), 1);
   inspectFields(cli, `A ${fmt}: inspect --json shows js's fields`, tok, fmt, jsFields(m));
+  if (fmt !== 'v1json') { // we attenuate js's token (same format out); js verifies the result
+    const t2 = tokenOut(`A ${fmt}: attenuate a js token`, cli(['attenuate', '--caveat', 'extra = 1', tok]));
+    if (t2) {
+      const m2 = jsImport(`A ${fmt}: js imports our attenuation of its token`, t2, fmt);
+      if (m2) {
+        let [ok, err] = jsVerify(m2, KEY, [...CAVS, 'extra = 1']);
+        report(`A ${fmt}: js verifies our attenuation of its token`, ok, `${err}\ntoken: ${t2}`);
+        [ok] = jsVerify(m2, KEY, CAVS);
+        report(`A ${fmt}: ... and rejects it without the added caveat`, !ok, 'verified unexpectedly');
+      }
+    }
+  }
   const kb = Uint8Array.from([0xff, 0x00, 0x80, 0x41, 0xc3, 0x28]);
   const mk = jsMint(fmt, LOC, `${ident}-binkey`, kb, CAVS.slice(0, 1));
   expectValid(`A ${fmt}: --key-hex with non-UTF-8 key bytes`, cli(['verify', '--key-hex', hex(kb), '--exact', CAVS[0], jsSer(mk, fmt)]));

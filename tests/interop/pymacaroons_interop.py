@@ -466,6 +466,17 @@ def cli_a_first_party(cli, fmt):
     expect_rc("A %s: wrong key -> exit 1" % fmt, cli("verify", "--key", KEY + "!", *ex, tok), 1)
     inspect_fields(cli, "A %s: inspect --json shows py's fields" % fmt, tok, fmt, py_fields(m))
 
+    # we attenuate the peer's token; the peer verifies the result
+    t2 = token_out("A %s: attenuate a py token" % fmt, cli("attenuate", "--caveat", "extra = 1", tok))
+    if t2 is not None:
+        try:
+            ok, err = py_verify(py_de(t2, fmt), KEY, CAVS + ["extra = 1"])
+        except Exception as e:  # noqa: BLE001
+            ok, err = False, "%s: %s" % (type(e).__name__, e)
+        report("A %s: pymacaroons verifies our attenuation of its token" % fmt, ok, "%s\ntoken: %s" % (err, t2))
+        ok, _ = py_verify(py_de(t2, fmt), KEY, CAVS)
+        report("A %s: ... and rejects it without the added caveat" % fmt, not ok, "verified unexpectedly")
+
     # key given as hex (non-UTF-8 key bytes) and as a file
     kb = bytes(range(256))[::7] + b"\xff\x00"
     m = py_mint(fmt, LOC, ident + "-binkey", kb, CAVS[:1])
@@ -661,6 +672,22 @@ def cli_d_our_third_party(cli, fmt):
                  cli("verify", "--key", KEY, "--exact", CAVS[0], "--exact", "tp = ok", "--discharge", pb, rt))
 
 
+def cli_d_zero_nonce(cli, fmt):
+    """D: our `third-party --nonce-hex` (vector-only option) reproduces pymacaroons' zero-nonce TV2 root."""
+    r = py_mint(fmt, TV2_LOC, TV2_ID, TV2_KEY, ["account = 3735928559"])
+    base = py_ser(r, fmt)
+    r.add_third_party_caveat(TV2_CL, TV2_CK, TV2_CID, nonce=ZERO_NONCE)
+    t = token_out("D %s: third-party --nonce-hex on a py token" % fmt,
+                  cli("third-party", "--location", TV2_CL, "--caveat-key-hex", TV2_CK.encode().hex(),
+                      "--caveat-id", TV2_CID, "--nonce-hex", "00" * 24, base))
+    if t is None:
+        return
+    if fmt == "v2j":
+        json_eq("D v2j: zero-nonce TV2 root equals pymacaroons' (as JSON objects)", t, py_ser(r, fmt))
+    else:
+        eq("D %s: zero-nonce TV2 root is byte-identical to pymacaroons'" % fmt, t, py_ser(r, fmt))
+
+
 def cli_e_legacy_json(cli):
     """E: pymacaroons legacy v1 JSON (its JsonSerializer on a version-1 macaroon)."""
     cid = "py-v1json-tp"
@@ -719,6 +746,7 @@ def main():
             for fmt in FORMATS:
                 guarded("C %s" % fmt, cli_c_py_third_party, cli, fmt)
                 guarded("D %s" % fmt, cli_d_our_third_party, cli, fmt)
+                guarded("D %s nonce" % fmt, cli_d_zero_nonce, cli, fmt)
             guarded("E v1json", cli_e_legacy_json, cli)
     print("%d passed, %d failed" % (PASSED, FAILED))
     sys.exit(1 if FAILED else 0)
