@@ -268,6 +268,32 @@ impl Macaroon {
         bound
     }
 
+    /// Whether this macaroon's own signature chain was computed from `key` (constant time).
+    ///
+    /// This checks authorship only: it evaluates no caveat and needs no discharge, so it must not
+    /// be used to authorize anything — that is [`Verifier::verify`](crate::Verifier::verify). It
+    /// lets a minter confirm a token is its own before attenuating it further.
+    ///
+    /// ```
+    /// use macaroon_mint::{Macaroon, RootKey};
+    ///
+    /// let key = RootKey::new("k");
+    /// let m = Macaroon::mint(&key, "", "id")?.with_first_party("anything")?;
+    /// assert!(m.is_signed_by(&key));
+    /// assert!(!m.is_signed_by(&RootKey::new("other")));
+    /// # Ok::<(), macaroon_mint::Error>(())
+    /// ```
+    pub fn is_signed_by(&self, key: &RootKey) -> bool {
+        let mut signature = key.sign_identifier(&self.identifier);
+        for c in &self.caveats {
+            signature = match &c.verification_id {
+                None => crypto::hmac(&signature, &c.id),
+                Some(vid) => crypto::hmac2(&signature, vid, &c.id),
+            };
+        }
+        crypto::signatures_equal(&signature, &self.signature)
+    }
+
     /// The location hint (empty if none). Not covered by the signature.
     pub fn location(&self) -> &[u8] {
         &self.location

@@ -56,6 +56,24 @@ struct CaveatKeyArgs {
     key_file: Option<std::path::PathBuf>,
 }
 
+/// Keys of `third-party`: with `--caveat-key`, KEY is the token's root key (optional, checked);
+/// without it, KEY is the caveat key.
+#[derive(Args)]
+struct ThirdPartyKeyArgs {
+    /// Caveat root key as hex.
+    #[arg(long, visible_alias = "caveat-key-hex", value_name = "HEX")]
+    caveat_key: Option<String>,
+    /// Key as text (its UTF-8 bytes): the token's root key with --caveat-key, else the caveat key.
+    #[arg(long, value_name = "TEXT", group = "key_source")]
+    key: Option<String>,
+    /// Key as hex (see --key).
+    #[arg(long, value_name = "HEX", group = "key_source")]
+    key_hex: Option<String>,
+    /// Key as the raw bytes of a file (see --key).
+    #[arg(long, value_name = "PATH", group = "key_source")]
+    key_file: Option<std::path::PathBuf>,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Mint a new macaroon and print it.
@@ -115,9 +133,13 @@ enum Command {
         token: String,
     },
     /// Add a third-party caveat; prints the token in its input format.
+    ///
+    /// The caveat key is `--caveat-key HEX`, or KEY (--key/--key-hex/--key-file) when
+    /// `--caveat-key` is absent. With `--caveat-key`, a KEY given is the token's root key and the
+    /// token must have been minted with it (exit 1 otherwise).
     ThirdParty {
         #[command(flatten)]
-        caveat_key: CaveatKeyArgs,
+        keys: ThirdPartyKeyArgs,
         /// The third party's location.
         #[arg(long)]
         location: String,
@@ -173,7 +195,11 @@ enum Failure {
     /// Usage or input error: exit 2.
     Input(String, Option<Error>),
     /// The token does not verify: exit 1.
-    Invalid(Error),
+    Invalid(String, Option<Error>),
+}
+
+fn invalid(e: Error) -> Failure {
+    Failure::Invalid(e.to_string(), Some(e))
 }
 
 impl From<Error> for Failure {
@@ -230,6 +256,35 @@ impl CaveatKeyArgs {
             &self.key_hex,
             &self.key_file,
         )?))
+    }
+}
+
+impl ThirdPartyKeyArgs {
+    /// The caveat key; checks the token's authorship first when a root key is also given.
+    fn caveat_key(&self, token: &Macaroon) -> Result<RootKey, Failure> {
+        let given = self.key.is_some() || self.key_hex.is_some() || self.key_file.is_some();
+        let Some(h) = &self.caveat_key else {
+            if !given {
+                return Err(input_error(
+                    "a caveat key is required (--caveat-key, --key, --key-hex or --key-file)",
+                ));
+            }
+            return Ok(RootKey::new(key_bytes(
+                &self.key,
+                &self.key_hex,
+                &self.key_file,
+            )?));
+        };
+        if given {
+            let root = RootKey::new(key_bytes(&self.key, &self.key_hex, &self.key_file)?);
+            if !token.is_signed_by(&root) {
+                return Err(Failure::Invalid(
+                    "the token was not minted with the given root key".into(),
+                    None,
+                ));
+            }
+        }
+        Ok(RootKey::new(decode_hex("--caveat-key", h)?))
     }
 }
 
@@ -301,7 +356,7 @@ fn run(cli: &Cli) -> Result<String, Failure> {
             }
             verifier
                 .verify(&key.root_key()?, &root, &discharges)
-                .map_err(Failure::Invalid)?;
+                .map_err(invalid)?;
             Ok("valid".into())
         }
         Command::Attenuate { caveats, token } => {
@@ -313,14 +368,14 @@ fn run(cli: &Cli) -> Result<String, Failure> {
             Ok(m.serialize(parsed.encoding.output_format())?)
         }
         Command::ThirdParty {
-            caveat_key,
+            keys,
             location,
             caveat_id,
             nonce_hex,
             token,
         } => {
             let parsed = parse_token(token)?;
-            let key = caveat_key.root_key()?;
+            let key = keys.caveat_key(&parsed.macaroon)?;
             let m = match nonce_hex {
                 Some(h) => {
                     let nonce: [u8; 24] = decode_hex("--nonce-hex", h)?
@@ -537,10 +592,31 @@ fn error_json(e: &Error) -> Value {
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
-        Err(e) => {
-            let code = if e.use_stderr() { 2 } else { 0 };
+        Err(e) if !e.use_stderr() => {
+            // --help and --version
             let _ = e.print();
-            return ExitCode::from(code);
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            // clap's report is several lines; keep its first paragraph, the one that says what
+            // is wrong, on one line.
+            let rendered = e.to_string();
+            let paragraph: Vec<&str> = rendered
+                .lines()
+                .take_while(|l| !l.trim().is_empty())
+                .map(str::trim)
+                .collect();
+            let joined = paragraph.join(" ");
+            let message = joined.strip_prefix("error: ").unwrap_or(&joined);
+            if std::env::args().any(|a| a == "--json") {
+                eprintln!(
+                    "{}",
+                    json!({ "error": { "kind": "usage", "message": message } })
+                );
+            } else {
+                eprintln!("macaroon-mint: {message} (see --help)");
+            }
+            return ExitCode::from(2);
         }
     };
     match run(&cli) {
@@ -552,14 +628,14 @@ fn main() -> ExitCode {
         Err(failure) => {
             let (code, message, err) = match &failure {
                 Failure::Input(m, e) => (2, m.clone(), e.as_ref()),
-                Failure::Invalid(e) => (1, format!("invalid: {e}"), Some(e)),
+                Failure::Invalid(m, e) => (1, format!("invalid: {m}"), e.as_ref()),
             };
             if cli.json {
                 let mut v = err.map_or_else(
                     || json!({ "message": message, "kind": "usage" }),
                     error_json,
                 );
-                if let (Some(obj), Failure::Invalid(_)) = (v.as_object_mut(), &failure) {
+                if let (Some(obj), Failure::Invalid(..)) = (v.as_object_mut(), &failure) {
                     obj.insert("valid".into(), json!(false));
                 }
                 eprintln!("{}", json!({ "error": v }));

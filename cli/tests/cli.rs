@@ -1,0 +1,1662 @@
+//! End-to-end tests of the `macaroon-mint` binary (DESIGN §4): every subcommand on its normal
+//! path, every exit code (0 valid, 1 does not verify, 2 usage or input error), the one-line error
+//! contract (plain and `--json`), the SPEC §11 vectors reproduced through the CLI, and the SPEC §14
+//! damaged Onedata examples.
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+// --- SPEC §11.1 (TV1) -------------------------------------------------------------------------
+
+const TV1_KEY: &str = "this is our super secret key; only we should know it";
+const TV1_ID: &str = "we used our secret key";
+const TV1_LOC: &str = "http://mybank/";
+const ACCOUNT: &str = "account = 3735928559";
+const TIME_2020: &str = "time < 2020-01-01T00:00";
+const EMAIL: &str = "email = alice@example.org";
+
+const TV1_V1_NO_CAVEATS: &str = "MDAxY2xvY2F0aW9uIGh0dHA6Ly9teWJhbmsvCjAwMjZpZGVudGlmaWVyIHdlIHVzZWQgb3VyIHNlY3JldCBrZXkKMDAyZnNpZ25hdHVyZSDj2eApCFJsTAA5rhURQRXZf91ovyujebNCqvD2F9BVLwo";
+const TV1_V1_ACCOUNT: &str = "MDAxY2xvY2F0aW9uIGh0dHA6Ly9teWJhbmsvCjAwMjZpZGVudGlmaWVyIHdlIHVzZWQgb3VyIHNlY3JldCBrZXkKMDAxZGNpZCBhY2NvdW50ID0gMzczNTkyODU1OQowMDJmc2lnbmF0dXJlIB7-R2PykNvODB0IR3Nn4R9O7kVqZJM89mLXl3LbuCEoCg";
+const TV1_V2_ACCOUNT: &str = "AgEOaHR0cDovL215YmFuay8CFndlIHVzZWQgb3VyIHNlY3JldCBrZXkAAhRhY2NvdW50ID0gMzczNTkyODU1OQAABiAe_kdj8pDbzgwdCEdzZ-EfTu5FamSTPPZi15dy27ghKA";
+const TV1_V1_THREE: &str = "MDAxY2xvY2F0aW9uIGh0dHA6Ly9teWJhbmsvCjAwMjZpZGVudGlmaWVyIHdlIHVzZWQgb3VyIHNlY3JldCBrZXkKMDAxZGNpZCBhY2NvdW50ID0gMzczNTkyODU1OQowMDIwY2lkIHRpbWUgPCAyMDIwLTAxLTAxVDAwOjAwCjAwMjJjaWQgZW1haWwgPSBhbGljZUBleGFtcGxlLm9yZwowMDJmc2lnbmF0dXJlIN31U-Rgg-VbjXGrgivj2PzyHWvxnEDWF7uftDiTRHS2Cg";
+const TV1_V2_THREE: &str = "AgEOaHR0cDovL215YmFuay8CFndlIHVzZWQgb3VyIHNlY3JldCBrZXkAAhRhY2NvdW50ID0gMzczNTkyODU1OQACF3RpbWUgPCAyMDIwLTAxLTAxVDAwOjAwAAIZZW1haWwgPSBhbGljZUBleGFtcGxlLm9yZwAABiDd9VPkYIPlW41xq4Ir49j88h1r8ZxA1he7n7Q4k0R0tg";
+const TV1_V2J_THREE: &str = r#"{"v":2,"l":"http://mybank/","i":"we used our secret key","c":[{"i":"account = 3735928559"},{"i":"time < 2020-01-01T00:00"},{"i":"email = alice@example.org"}],"s64":"3fVT5GCD5VuNcauCK-PY_PIda_GcQNYXu5-0OJNEdLY"}"#;
+const TV1_SIG_NO_CAVEATS: &str = "e3d9e02908526c4c0039ae15114115d97fdd68bf2ba379b342aaf0f617d0552f";
+const TV1_SIG_ACCOUNT: &str = "1efe4763f290dbce0c1d08477367e11f4eee456a64933cf662d79772dbb82128";
+const TV1_SIG_THREE: &str = "ddf553e46083e55b8d71ab822be3d8fcf21d6bf19c40d617bb9fb438934474b6";
+/// README "incompetent hackers" negative: parses, fails with a signature mismatch.
+const TV1_NEGATIVE: &str = "MDAxY2xvY2F0aW9uIGh0dHA6Ly9teWJhbmsvCjAwMjZpZGVudGlmaWVyIHdlIHVzZWQgb3VyIHNl\nY3JldCBrZXkKMDAxZGNpZCBhY2NvdW50ID0gMzczNTkyODU1OQowMDIwY2lkIHRpbWUgPCAyMDIw\nLTAxLTAxVDAwOjAwCjAwMjJjaWQgZW1haWwgPSBhbGljZUBleGFtcGxlLm9yZwowMDJmc2lnbmF0\ndXJlID8f19FL+bkC9p/aoMmIecC7GxdOcLVyUnrv6lJMM7NSCg==\n";
+
+// --- SPEC §11.2 (TV2) -------------------------------------------------------------------------
+
+const TV2_KEY: &str = "this is a different super-secret key; never use the same secret twice";
+const TV2_ID: &str = "we used our other secret key";
+const TV2_CAVEAT_KEY: &str = "4; guaranteed random by a fair toss of the dice";
+const TV2_CID: &str = "this was how we remind auth of key/pred";
+const TV2_CL: &str = "http://auth.mybank/";
+const ZERO_NONCE: &str = "000000000000000000000000000000000000000000000000";
+const TV2_ROOT_V1: &str = "MDAxY2xvY2F0aW9uIGh0dHA6Ly9teWJhbmsvCjAwMmNpZGVudGlmaWVyIHdlIHVzZWQgb3VyIG90aGVyIHNlY3JldCBrZXkKMDAxZGNpZCBhY2NvdW50ID0gMzczNTkyODU1OQowMDMwY2lkIHRoaXMgd2FzIGhvdyB3ZSByZW1pbmQgYXV0aCBvZiBrZXkvcHJlZAowMDUxdmlkIAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAANNuxQLgWIbR8CefBV-lJVTRbRbBsUB0u7g_8P3XncL-CY8O1KKwkRMOa120aiCoawowMDFiY2wgaHR0cDovL2F1dGgubXliYW5rLwowMDJmc2lnbmF0dXJlINJ9sv0fInYOTD2ugTfi2Pwd9sB0HBiu1LlyVr940fVcCg";
+const TV2_ROOT_V2: &str = "AgEOaHR0cDovL215YmFuay8CHHdlIHVzZWQgb3VyIG90aGVyIHNlY3JldCBrZXkAAhRhY2NvdW50ID0gMzczNTkyODU1OQABE2h0dHA6Ly9hdXRoLm15YmFuay8CJ3RoaXMgd2FzIGhvdyB3ZSByZW1pbmQgYXV0aCBvZiBrZXkvcHJlZARIAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA027FAuBYhtHwJ58FX6UlVNFtFsGxQHS7uD_w_dedwv4Jjw7UorCREw5rXbRqIKhrAAAGINJ9sv0fInYOTD2ugTfi2Pwd9sB0HBiu1LlyVr940fVc";
+const TV2_ROOT_V2J: &str = r#"{"v":2,"l":"http://mybank/","i":"we used our other secret key","c":[{"i":"account = 3735928559"},{"i":"this was how we remind auth of key/pred","v64":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA027FAuBYhtHwJ58FX6UlVNFtFsGxQHS7uD_w_dedwv4Jjw7UorCREw5rXbRqIKhr","l":"http://auth.mybank/"}],"s64":"0n2y_R8idg5MPa6BN-LY_B32wHQcGK7UuXJWv3jR9Vw"}"#;
+const TV2_ROOT_SIG: &str = "d27db2fd1f22760e4c3dae8137e2d8fc1df6c0741c18aed4b97256bf78d1f55c";
+const TV2_DISCHARGE_UNBOUND_V1: &str = "MDAyMWxvY2F0aW9uIGh0dHA6Ly9hdXRoLm15YmFuay8KMDAzN2lkZW50aWZpZXIgdGhpcyB3YXMgaG93IHdlIHJlbWluZCBhdXRoIG9mIGtleS9wcmVkCjAwMjBjaWQgdGltZSA8IDIwMjAtMDEtMDFUMDA6MDAKMDAyZnNpZ25hdHVyZSAu0QSYdunVhAlQJ0tXmwdwMX31TTONnTA5x8Z9DZHWPAo";
+const TV2_DISCHARGE_BOUND_V1: &str = "MDAyMWxvY2F0aW9uIGh0dHA6Ly9hdXRoLm15YmFuay8KMDAzN2lkZW50aWZpZXIgdGhpcyB3YXMgaG93IHdlIHJlbWluZCBhdXRoIG9mIGtleS9wcmVkCjAwMjBjaWQgdGltZSA8IDIwMjAtMDEtMDFUMDA6MDAKMDAyZnNpZ25hdHVyZSDRFe8cEzsRJpeNWrJ_admbqdBGjNbBt-R7jBxZAZywGQo";
+const TV2_DISCHARGE_BOUND_V2: &str = "AgETaHR0cDovL2F1dGgubXliYW5rLwIndGhpcyB3YXMgaG93IHdlIHJlbWluZCBhdXRoIG9mIGtleS9wcmVkAAIXdGltZSA8IDIwMjAtMDEtMDFUMDA6MDAAAAYg0RXvHBM7ESaXjVqyf2nZm6nQRozWwbfke4wcWQGcsBk";
+const TV2_BOUND_SIG: &str = "d115ef1c133b1126978d5ab27f69d99ba9d0468cd6c1b7e47b8c1c59019cb019";
+
+// --- SPEC §11.7 (TV7) and §14 ---------------------------------------------------------------
+
+const TV7_ROP: &str = "MDAyMGxvY2F00aW9uIGRvbWFpbi5leGFtcGxlLmNvbQowMDVjaWRlbnRpZmllciAyL25tZC91c3ItaW52aXRhdGlvbi1zZW5kZXIvcm9wOkFkbWluVXNlcklkOi8xMjM00NTY3ODkwZXhhbXBsZS1pZDEyMzQ1Njc4OTBlCjAwMmZzaWduYXR1cmUgeqAZjO01V9inEh02PXkeRIj2256WD71TxRyBXLrlLqG4sK";
+const TV7_ROP_SIG: &str = "7aa0198cefd5f629c487e3d791e4488f6db9e960fbd53c51c815cbae52ea1b8b";
+
+const DAMAGED_A: &str = "MDAxNmxvY2F00aW9uIHJlZ2lzdHJ5CjAwM2JpZGVudGlmaW-0Y8";
+const DAMAGED_B: &str =
+    "MDAxNmxvY2F00aW9uIHJlZ2lzdHJ5CjAwM2JpZGVudGlmaWVyIHZjUGlIcGkweGZta1ZOdEp00eUNINVNvR2001Wl";
+const DAMAGED_C: &str = "JKAxNWxvY2F0aW9uIG9uZXpvbmUKMDAzYmlkZW50aWZpZXIgOEhmSEFSSGdrbHFCa1pWSTRsNk1CVHZTU3Z0OThwcHA2OTQ4czhRN1NPawowMDFhY2lkIHRpbWUgPCAxNDk2MTQwMTQ0CjAwMmZzaWduYXR1cmUg88OI1d24c36707d99197c6cd995810a43aca";
+const DAMAGED_A_ERROR: &str = "base62: character '-' at offset 47 is not allowed";
+const DAMAGED_B_ERROR: &str =
+    "base64: final character 'l' at 88 has non-zero trailing bits (truncated text)";
+const DAMAGED_C_ERROR: &str = "v1: packet header at byte 0 (character 0) is not four hex digits";
+
+const FORMATS: [&str; 4] = ["v1", "v2", "v2j", "onedata"];
+
+// --- helpers ------------------------------------------------------------------------------------
+
+struct Out {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn cmd() -> Command {
+    Command::cargo_bin("macaroon-mint").expect("binary macaroon-mint is built")
+}
+
+fn run_cmd(mut c: Command) -> Out {
+    let out = c.output().expect("macaroon-mint runs");
+    Out {
+        code: out.status.code().expect("exited normally, not by a signal"),
+        stdout: String::from_utf8(out.stdout).expect("stdout is UTF-8"),
+        stderr: String::from_utf8(out.stderr).expect("stderr is UTF-8"),
+    }
+}
+
+fn run(args: &[&str]) -> Out {
+    let mut c = cmd();
+    c.args(args);
+    run_cmd(c)
+}
+
+fn run_stdin(args: &[&str], stdin: &str) -> Out {
+    let mut c = cmd();
+    c.args(args).write_stdin(stdin.to_owned());
+    run_cmd(c)
+}
+
+/// Runs a command that must succeed with nothing on stderr; returns stdout without its final LF.
+fn ok(args: &[&str]) -> String {
+    check_ok(run(args), args)
+}
+
+fn check_ok(o: Out, args: &[&str]) -> String {
+    assert_eq!(
+        o.code, 0,
+        "expected exit 0 for {args:?}\nstdout: {}\nstderr: {}",
+        o.stdout, o.stderr
+    );
+    assert_eq!(o.stderr, "", "no stderr on success for {args:?}");
+    assert!(o.stdout.ends_with('\n'), "stdout ends with a newline");
+    o.stdout.trim_end_matches('\n').to_owned()
+}
+
+/// Asserts the exit code and that stderr is exactly one line `macaroon-mint: …`; returns the
+/// message after the prefix.
+fn fails(o: &Out, code: i32) -> String {
+    assert_eq!(
+        o.code, code,
+        "expected exit {code}\nstdout: {}\nstderr: {}",
+        o.stdout, o.stderr
+    );
+    let line = one_line(&o.stderr);
+    line.strip_prefix("macaroon-mint: ")
+        .unwrap_or_else(|| panic!("stderr line starts with `macaroon-mint: `: {line:?}"))
+        .to_owned()
+}
+
+fn one_line(stderr: &str) -> &str {
+    let line = stderr
+        .strip_suffix('\n')
+        .unwrap_or_else(|| panic!("stderr ends with a newline: {stderr:?}"));
+    assert!(
+        !line.is_empty() && !line.contains('\n'),
+        "stderr is exactly one line: {stderr:?}"
+    );
+    line
+}
+
+/// Asserts the exit code and that stderr is exactly one JSON line `{"error": {...}}`.
+fn fails_json(o: &Out, code: i32) -> Value {
+    assert_eq!(
+        o.code, code,
+        "expected exit {code}\nstdout: {}\nstderr: {}",
+        o.stdout, o.stderr
+    );
+    let line = one_line(&o.stderr);
+    let v: Value = serde_json::from_str(line)
+        .unwrap_or_else(|e| panic!("stderr is one JSON value ({e}): {line:?}"));
+    let err = v
+        .get("error")
+        .unwrap_or_else(|| panic!("stderr JSON has an `error` object: {v}"))
+        .clone();
+    assert!(
+        err.get("message").and_then(Value::as_str).is_some(),
+        "error has a message: {err}"
+    );
+    err
+}
+
+fn inspect_json(token: &str) -> Value {
+    let out = ok(&["--json", "inspect", token]);
+    serde_json::from_str(&out).unwrap_or_else(|e| panic!("inspect --json prints JSON ({e}): {out}"))
+}
+
+fn signature_of(token: &str) -> String {
+    inspect_json(token)["signature_hex"]
+        .as_str()
+        .expect("signature_hex is a string")
+        .to_owned()
+}
+
+fn format_of(token: &str) -> String {
+    inspect_json(token)["format"]
+        .as_str()
+        .expect("format is a string")
+        .to_owned()
+}
+
+fn mint_tv1(format: &str, caveats: &[&str]) -> String {
+    let mut args = vec![
+        "mint",
+        "--key",
+        TV1_KEY,
+        "--location",
+        TV1_LOC,
+        "--identifier",
+        TV1_ID,
+        "--format",
+        format,
+    ];
+    for c in caveats {
+        args.extend(["--caveat", c]);
+    }
+    ok(&args)
+}
+
+fn hex_of(text: &str) -> String {
+    text.bytes().map(|b| format!("{b:02x}")).collect()
+}
+
+fn tmp_file(name: &str, contents: &[u8]) -> std::path::PathBuf {
+    let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("cli-{}-{name}", std::process::id()));
+    std::fs::write(&path, contents).expect("write temp file");
+    path
+}
+
+// --- mint: SPEC vectors ---------------------------------------------------------------------------
+
+#[test]
+fn mint_reproduces_tv1_v1_exactly() {
+    assert_eq!(mint_tv1("v1", &[]), TV1_V1_NO_CAVEATS);
+    assert_eq!(mint_tv1("v1", &[ACCOUNT]), TV1_V1_ACCOUNT);
+    assert_eq!(mint_tv1("v1", &[ACCOUNT, TIME_2020, EMAIL]), TV1_V1_THREE);
+}
+
+#[test]
+fn mint_default_format_is_v1() {
+    let out = ok(&[
+        "mint",
+        "--key",
+        TV1_KEY,
+        "--location",
+        TV1_LOC,
+        "--identifier",
+        TV1_ID,
+        "--caveat",
+        ACCOUNT,
+    ]);
+    assert_eq!(out, TV1_V1_ACCOUNT);
+}
+
+#[test]
+fn mint_reproduces_tv1_v2_and_v2j_exactly() {
+    assert_eq!(mint_tv1("v2", &[ACCOUNT]), TV1_V2_ACCOUNT);
+    assert_eq!(mint_tv1("v2", &[ACCOUNT, TIME_2020, EMAIL]), TV1_V2_THREE);
+    assert_eq!(mint_tv1("v2j", &[ACCOUNT, TIME_2020, EMAIL]), TV1_V2J_THREE);
+}
+
+#[test]
+fn mint_signatures_match_tv1_chain() {
+    assert_eq!(signature_of(&mint_tv1("v1", &[])), TV1_SIG_NO_CAVEATS);
+    assert_eq!(signature_of(&mint_tv1("v2", &[ACCOUNT])), TV1_SIG_ACCOUNT);
+    assert_eq!(
+        signature_of(&mint_tv1("onedata", &[ACCOUNT, TIME_2020, EMAIL])),
+        TV1_SIG_THREE
+    );
+}
+
+#[test]
+fn mint_onedata_is_base62_of_v1() {
+    let token = mint_tv1("onedata", &[ACCOUNT]);
+    assert!(
+        token.bytes().all(|b| b.is_ascii_alphanumeric()),
+        "base62 text only: {token}"
+    );
+    assert_eq!(format_of(&token), "onedata");
+    // Unescaping by hand (SPEC §10.1) gives the v1 text.
+    let mut unescaped = String::new();
+    let mut chars = token.chars();
+    while let Some(c) = chars.next() {
+        if c == '0' {
+            unescaped.push(match chars.next() {
+                Some('0') => '0',
+                Some('1') => '_',
+                Some('2') => '-',
+                Some('3') => '/',
+                Some('4') => '+',
+                Some('5') => '=',
+                other => panic!("bad escape 0{other:?} in {token}"),
+            });
+        } else {
+            unescaped.push(c);
+        }
+    }
+    assert_eq!(unescaped, TV1_V1_ACCOUNT);
+}
+
+#[test]
+fn mint_with_binary_identifier_hex() {
+    let token = ok(&[
+        "mint",
+        "--key",
+        "k",
+        "--identifier-hex",
+        "00ada8faad00abdf9b38d917c3b932ec702e8422cef6185a30c7",
+        "--format",
+        "v2j",
+    ]);
+    let v: Value = serde_json::from_str(&token).expect("v2j output is JSON");
+    assert_eq!(
+        v["i64"], "AK2o-q0Aq9-bONkXw7ky7HAuhCLO9hhaMMc",
+        "SPEC §11.3"
+    );
+    let text = ok(&["inspect", &token]);
+    assert!(
+        text.contains("identifier: hex:00ada8faad00abdf9b38d917c3b932ec702e8422cef6185a30c7"),
+        "binary identifiers are shown as hex: {text}"
+    );
+    assert_eq!(ok(&["verify", "--key", "k", &token]), "valid");
+}
+
+// --- key options ------------------------------------------------------------------------------------
+
+#[test]
+fn key_file_and_key_hex_equal_key() {
+    let by_text = mint_tv1("v1", &[ACCOUNT]);
+    let hex = hex_of(TV1_KEY);
+    let by_hex = ok(&[
+        "mint",
+        "--key-hex",
+        &hex,
+        "--location",
+        TV1_LOC,
+        "--identifier",
+        TV1_ID,
+        "--caveat",
+        ACCOUNT,
+    ]);
+    let path = tmp_file("tv1.key", TV1_KEY.as_bytes());
+    let path = path.to_str().expect("UTF-8 temp path");
+    let by_file = ok(&[
+        "mint",
+        "--key-file",
+        path,
+        "--location",
+        TV1_LOC,
+        "--identifier",
+        TV1_ID,
+        "--caveat",
+        ACCOUNT,
+    ]);
+    assert_eq!(by_text, TV1_V1_ACCOUNT);
+    assert_eq!(by_hex, by_text);
+    assert_eq!(by_file, by_text);
+    for key in [
+        ["--key", TV1_KEY],
+        ["--key-hex", &hex],
+        ["--key-file", path],
+    ] {
+        assert_eq!(
+            ok(&["verify", key[0], key[1], "--exact", ACCOUNT, TV1_V1_ACCOUNT]),
+            "valid",
+            "verify with {}",
+            key[0]
+        );
+    }
+}
+
+#[test]
+fn key_file_uses_raw_bytes_including_newline() {
+    // The file's raw bytes are the key: a trailing LF is part of it (so it differs from --key).
+    let path = tmp_file("nl.key", format!("{TV1_KEY}\n").as_bytes());
+    let path = path.to_str().expect("UTF-8 temp path");
+    let o = run(&[
+        "verify",
+        "--key-file",
+        path,
+        "--exact",
+        ACCOUNT,
+        TV1_V1_ACCOUNT,
+    ]);
+    assert!(fails(&o, 1).contains("signature mismatch"), "{}", o.stderr);
+    let hex = format!("{}0a", hex_of(TV1_KEY));
+    let a = ok(&["mint", "--key-file", path, "--identifier", "x"]);
+    let b = ok(&["mint", "--key-hex", &hex, "--identifier", "x"]);
+    assert_eq!(a, b);
+}
+
+#[test]
+fn key_hex_accepts_uppercase() {
+    let upper = hex_of(TV1_KEY).to_uppercase();
+    assert_eq!(
+        ok(&[
+            "verify",
+            "--key-hex",
+            &upper,
+            "--exact",
+            ACCOUNT,
+            TV1_V1_ACCOUNT
+        ]),
+        "valid"
+    );
+}
+
+// --- inspect ----------------------------------------------------------------------------------------
+
+#[test]
+fn inspect_text_shows_every_field() {
+    let out = ok(&["inspect", TV1_V1_THREE]);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        lines,
+        [
+            "format: v1",
+            "location: http://mybank/",
+            "identifier: we used our secret key",
+            "caveat 0: account = 3735928559",
+            "caveat 1: time < 2020-01-01T00:00",
+            "caveat 2: email = alice@example.org",
+            &format!("signature: {TV1_SIG_THREE}"),
+        ]
+    );
+}
+
+#[test]
+fn inspect_text_shows_third_party_caveat() {
+    let out = ok(&["inspect", TV2_ROOT_V1]);
+    assert!(out.contains("format: v1"), "{out}");
+    assert!(out.contains("caveat 0: account = 3735928559"), "{out}");
+    assert!(
+        out.contains(
+            "caveat 1: third-party id this was how we remind auth of key/pred location http://auth.mybank/ vid AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA027FAuBYhtHwJ58FX6UlVNFtFsGxQHS7uD_w_dedwv4Jjw7UorCREw5rXbRqIKhr"
+        ),
+        "{out}"
+    );
+    assert!(out.contains(&format!("signature: {TV2_ROOT_SIG}")), "{out}");
+}
+
+#[test]
+fn inspect_json_shows_format_macaroon_and_signature() {
+    let v = inspect_json(TV1_V1_THREE);
+    assert_eq!(v["format"], "v1");
+    assert_eq!(v["signature_hex"], TV1_SIG_THREE);
+    let expected: Value = serde_json::from_str(TV1_V2J_THREE).expect("vector is JSON");
+    assert_eq!(v["macaroon"], expected, "macaroon in v2 JSON object form");
+
+    let v = inspect_json(TV2_ROOT_V2);
+    assert_eq!(v["format"], "v2");
+    let expected: Value = serde_json::from_str(TV2_ROOT_V2J).expect("vector is JSON");
+    assert_eq!(v["macaroon"], expected);
+
+    assert_eq!(inspect_json(TV1_V2J_THREE)["format"], "v2j");
+    let v = inspect_json(TV7_ROP);
+    assert_eq!(v["format"], "onedata");
+    assert_eq!(v["signature_hex"], TV7_ROP_SIG);
+    assert_eq!(
+        v["macaroon"]["i"],
+        "2/nmd/usr-invitation-sender/rop:AdminUserId:/1234567890example-id1234567890e"
+    );
+    assert_eq!(v["macaroon"]["l"], "domain.example.com");
+}
+
+#[test]
+fn inspect_onedata_with_service_indication() {
+    let token = format!("opw-{TV7_ROP}");
+    let v = inspect_json(&token);
+    assert_eq!(v["format"], "onedata");
+    assert_eq!(v["service"], "opw");
+    assert_eq!(v["signature_hex"], TV7_ROP_SIG);
+    let text = ok(&["inspect", &token]);
+    assert!(text.contains("service: opw"), "{text}");
+}
+
+#[test]
+fn inspect_reads_standard_padded_wrapped_base64() {
+    // SPEC §11.1 negative: standard alphabet, padded, with line feeds. It parses.
+    let v = inspect_json(TV1_NEGATIVE);
+    assert_eq!(v["format"], "v1");
+    assert_eq!(
+        v["signature_hex"],
+        "3f1fd7d14bf9b902f69fdaa0c98879c0bb1b174e70b572527aefea524c33b352"
+    );
+}
+
+// --- stdin ------------------------------------------------------------------------------------------
+
+#[test]
+fn token_dash_reads_stdin() {
+    let o = run_stdin(&["inspect", "-"], &format!("{TV1_V1_ACCOUNT}\n"));
+    let out = check_ok(o, &["inspect", "-"]);
+    assert!(out.contains("caveat 0: account = 3735928559"), "{out}");
+
+    let args = ["verify", "--key", TV1_KEY, "--exact", ACCOUNT, "-"];
+    assert_eq!(check_ok(run_stdin(&args, TV1_V1_ACCOUNT), &args), "valid");
+
+    let args = ["attenuate", "--caveat", "user = alice", "-"];
+    let attenuated = check_ok(run_stdin(&args, TV1_V2_ACCOUNT), &args);
+    assert_eq!(format_of(&attenuated), "v2");
+
+    let args = ["convert", "--format", "v1", "-"];
+    assert_eq!(
+        check_ok(run_stdin(&args, TV1_V2_ACCOUNT), &args),
+        TV1_V1_ACCOUNT
+    );
+
+    let args = ["bind", TV2_ROOT_V1, "-"];
+    assert_eq!(
+        check_ok(run_stdin(&args, TV2_DISCHARGE_UNBOUND_V1), &args),
+        TV2_DISCHARGE_BOUND_V1
+    );
+
+    let args = [
+        "third-party",
+        "--key",
+        TV2_CAVEAT_KEY,
+        "--location",
+        TV2_CL,
+        "--caveat-id",
+        TV2_CID,
+        "--nonce-hex",
+        ZERO_NONCE,
+        "-",
+    ];
+    let root = mint_tv2_base("v1");
+    assert_eq!(check_ok(run_stdin(&args, &root), &args), TV2_ROOT_V1);
+
+    // A failure read from stdin is reported like one from an argument.
+    let args = ["verify", "--key", "wrong", "-"];
+    let o = run_stdin(&args, TV1_V1_ACCOUNT);
+    assert!(fails(&o, 1).contains("signature mismatch"), "{}", o.stderr);
+}
+
+#[test]
+fn discharge_from_stdin_for_verify() {
+    let args = [
+        "verify",
+        "--key",
+        TV2_KEY,
+        "--exact",
+        ACCOUNT,
+        "--exact",
+        TIME_2020,
+        "--discharge",
+        "-",
+        TV2_ROOT_V1,
+    ];
+    assert_eq!(
+        check_ok(run_stdin(&args, TV2_DISCHARGE_BOUND_V1), &args),
+        "valid"
+    );
+}
+
+// --- verify: exit codes ---------------------------------------------------------------------------------
+
+#[test]
+fn verify_valid_prints_valid() {
+    assert_eq!(
+        ok(&[
+            "verify",
+            "--key",
+            TV1_KEY,
+            "--exact",
+            ACCOUNT,
+            TV1_V1_ACCOUNT
+        ]),
+        "valid"
+    );
+    assert_eq!(
+        ok(&["verify", "--key", TV1_KEY, TV1_V1_NO_CAVEATS]),
+        "valid"
+    );
+    assert_eq!(
+        ok(&[
+            "verify",
+            "--key",
+            TV1_KEY,
+            "--exact",
+            EMAIL,
+            "--exact",
+            ACCOUNT,
+            "--exact",
+            TIME_2020,
+            TV1_V2J_THREE
+        ]),
+        "valid"
+    );
+}
+
+#[test]
+fn verify_wrong_key_exits_1() {
+    let o = run(&[
+        "verify",
+        "--key",
+        "this is not the key",
+        "--exact",
+        ACCOUNT,
+        TV1_V1_ACCOUNT,
+    ]);
+    let msg = fails(&o, 1);
+    assert!(msg.contains("signature mismatch"), "{msg}");
+    assert!(msg.contains("root"), "names the macaroon: {msg}");
+    assert_eq!(o.stdout, "", "nothing on stdout for an invalid token");
+}
+
+#[test]
+fn verify_tampered_token_exits_1() {
+    // SPEC §11.1 negative: it parses, then fails with a signature mismatch.
+    let o = run(&[
+        "verify",
+        "--key",
+        TV1_KEY,
+        "--exact",
+        ACCOUNT,
+        "--exact",
+        TIME_2020,
+        "--exact",
+        EMAIL,
+        TV1_NEGATIVE,
+    ]);
+    assert!(fails(&o, 1).contains("signature mismatch"), "{}", o.stderr);
+}
+
+#[test]
+fn verify_unsatisfied_caveat_exits_1_naming_it() {
+    let o = run(&[
+        "verify",
+        "--key",
+        TV1_KEY,
+        "--exact",
+        ACCOUNT,
+        "--exact",
+        EMAIL,
+        TV1_V1_THREE,
+    ]);
+    let msg = fails(&o, 1);
+    assert!(msg.contains(TIME_2020), "names the caveat text: {msg}");
+    assert!(msg.contains("caveat 1"), "names the caveat index: {msg}");
+
+    // A verifier that knows only another account (SPEC §11.4 outcomes).
+    let o = run(&[
+        "verify",
+        "--key",
+        TV1_KEY,
+        "--exact",
+        "account = 0000000000",
+        TV1_V1_ACCOUNT,
+    ]);
+    let msg = fails(&o, 1);
+    assert!(msg.contains(ACCOUNT), "{msg}");
+}
+
+#[test]
+fn verify_signature_checked_before_caveats() {
+    // Wrong key and unsatisfied caveat: the signature error wins (SPEC §5.3).
+    let o = run(&["verify", "--key", "wrong", TV1_V1_THREE]);
+    let msg = fails(&o, 1);
+    assert!(msg.contains("signature mismatch"), "{msg}");
+    assert!(!msg.contains("account"), "reveals no caveat: {msg}");
+}
+
+#[test]
+fn verify_time_caveat_with_now() {
+    let token = ok(&[
+        "mint",
+        "--key",
+        "k",
+        "--identifier",
+        "i",
+        "--caveat",
+        "time < 1700003600",
+    ]);
+    assert_eq!(
+        ok(&["verify", "--key", "k", "--now", "1700000000", &token]),
+        "valid"
+    );
+    assert_eq!(
+        ok(&["verify", "--key", "k", "--now", "1700003599", &token]),
+        "valid"
+    );
+    // Strict: at now == N the caveat has expired.
+    for now in ["1700003600", "1800000000"] {
+        let o = run(&["verify", "--key", "k", "--now", now, &token]);
+        let msg = fails(&o, 1);
+        assert!(msg.contains("expired"), "{msg}");
+        assert!(msg.contains("time < 1700003600"), "names the caveat: {msg}");
+    }
+}
+
+#[test]
+fn verify_time_caveat_without_now_uses_clock() {
+    // 1 is long past, u64::MAX-ish far future.
+    let past = ok(&[
+        "mint",
+        "--key",
+        "k",
+        "--identifier",
+        "i",
+        "--caveat",
+        "time < 1",
+    ]);
+    let o = run(&["verify", "--key", "k", &past]);
+    assert!(fails(&o, 1).contains("expired"), "{}", o.stderr);
+    let future = ok(&[
+        "mint",
+        "--key",
+        "k",
+        "--identifier",
+        "i",
+        "--caveat",
+        "time < 99999999999",
+    ]);
+    assert_eq!(ok(&["verify", "--key", "k", &future]), "valid");
+}
+
+#[test]
+fn verify_json_failure_is_one_json_line() {
+    let o = run(&["--json", "verify", "--key", "wrong", TV1_V1_ACCOUNT]);
+    let err = fails_json(&o, 1);
+    assert_eq!(err["kind"], "verify");
+    assert_eq!(err["valid"], false);
+    assert!(
+        err["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("signature mismatch")),
+        "{err}"
+    );
+
+    let o = run(&["--json", "verify", "--key", TV1_KEY, TV1_V1_ACCOUNT]);
+    let err = fails_json(&o, 1);
+    assert!(
+        err["message"].as_str().is_some_and(|m| m.contains(ACCOUNT)),
+        "{err}"
+    );
+}
+
+// --- usage errors (exit 2) ----------------------------------------------------------------------------
+
+#[test]
+fn usage_missing_key_exits_2() {
+    for args in [
+        &["mint", "--identifier", "i"][..],
+        &["verify", TV1_V1_ACCOUNT][..],
+        &["discharge", "--caveat-id", "c"][..],
+        &[
+            "third-party",
+            "--location",
+            "l",
+            "--caveat-id",
+            "c",
+            TV1_V1_ACCOUNT,
+        ][..],
+    ] {
+        let o = run(args);
+        assert_eq!(o.code, 2, "{args:?}: {}", o.stderr);
+        assert!(o.stderr.contains("--key"), "{args:?}: {}", o.stderr);
+        assert_eq!(o.stdout, "");
+    }
+}
+
+#[test]
+fn usage_two_key_options_exits_2() {
+    let hex = hex_of("k");
+    for args in [
+        &["mint", "--key", "k", "--key-hex", &hex, "--identifier", "i"][..],
+        &[
+            "verify",
+            "--key",
+            "k",
+            "--key-file",
+            "/dev/null",
+            TV1_V1_ACCOUNT,
+        ][..],
+        &[
+            "discharge",
+            "--caveat-key",
+            &hex,
+            "--key",
+            "k",
+            "--caveat-id",
+            "c",
+        ][..],
+    ] {
+        let o = run(args);
+        assert_eq!(o.code, 2, "{args:?}: {}", o.stderr);
+        assert!(
+            o.stderr.contains("cannot be used with"),
+            "{args:?}: {}",
+            o.stderr
+        );
+        assert_eq!(o.stdout, "");
+    }
+}
+
+#[test]
+fn usage_bad_hex_exits_2_with_one_line() {
+    let o = run(&["mint", "--key-hex", "zz", "--identifier", "i"]);
+    let msg = fails(&o, 2);
+    assert!(msg.contains("--key-hex") && msg.contains("hex"), "{msg}");
+
+    let o = run(&["mint", "--key", "k", "--identifier-hex", "abc"]);
+    assert!(fails(&o, 2).contains("--identifier-hex"), "{}", o.stderr);
+
+    let o = run(&["verify", "--key-hex", "0g", TV1_V1_ACCOUNT]);
+    assert!(fails(&o, 2).contains("--key-hex"), "{}", o.stderr);
+
+    let o = run(&["discharge", "--caveat-key", "xyz", "--caveat-id", "c"]);
+    assert!(fails(&o, 2).contains("--caveat-key"), "{}", o.stderr);
+
+    let o = run(&[
+        "third-party",
+        "--key",
+        "k",
+        "--location",
+        "l",
+        "--caveat-id",
+        "c",
+        "--nonce-hex",
+        "00",
+        TV1_V1_ACCOUNT,
+    ]);
+    assert!(fails(&o, 2).contains("--nonce-hex"), "{}", o.stderr);
+}
+
+#[test]
+fn usage_missing_key_file_exits_2() {
+    let o = run(&[
+        "verify",
+        "--key-file",
+        "/nonexistent/macaroon-mint/key",
+        TV1_V1_ACCOUNT,
+    ]);
+    assert!(fails(&o, 2).contains("--key-file"), "{}", o.stderr);
+}
+
+#[test]
+fn usage_unknown_format_exits_2() {
+    let o = run(&["mint", "--key", "k", "--identifier", "i", "--format", "v3"]);
+    assert_eq!(o.code, 2, "{}", o.stderr);
+    assert!(o.stderr.contains("v3"), "{}", o.stderr);
+    let o = run(&["convert", "--format", "xml", TV1_V1_ACCOUNT]);
+    assert_eq!(o.code, 2, "{}", o.stderr);
+    assert!(o.stderr.contains("xml"), "{}", o.stderr);
+    assert_eq!(o.stdout, "");
+}
+
+#[test]
+fn usage_unknown_subcommand_and_missing_token_exit_2() {
+    assert_eq!(run(&["frobnicate"]).code, 2);
+    assert_eq!(run(&["inspect"]).code, 2);
+    assert_eq!(
+        run(&["attenuate", TV1_V1_ACCOUNT]).code,
+        2,
+        "--caveat is required"
+    );
+    assert_eq!(run(&[]).code, 2);
+}
+
+#[test]
+fn help_and_version_exit_0() {
+    let o = run(&["--help"]);
+    assert_eq!(o.code, 0);
+    assert!(o.stdout.contains("verify"), "{}", o.stdout);
+    let o = run(&["--version"]);
+    assert_eq!(o.code, 0);
+    assert!(o.stdout.contains("macaroon-mint"), "{}", o.stdout);
+}
+
+#[test]
+fn json_usage_error_is_one_json_line() {
+    // Errors our code raises (bad hex)…
+    let o = run(&["--json", "mint", "--key-hex", "zz", "--identifier", "i"]);
+    let err = fails_json(&o, 2);
+    assert_eq!(err["kind"], "usage");
+    // …and argument errors (DESIGN §4: errors are JSON with --json).
+    let o = run(&["--json", "mint", "--identifier", "i"]);
+    let err = fails_json(&o, 2);
+    assert!(
+        err["message"].as_str().is_some_and(|m| m.contains("--key")),
+        "{err}"
+    );
+}
+
+// --- input errors (exit 2) --------------------------------------------------------------------------
+
+#[test]
+fn malformed_token_exits_2_with_one_line() {
+    for sub in [
+        &["verify", "--key", "k"][..],
+        &["attenuate", "--caveat", "c"][..],
+        &["convert", "--format", "v2"][..],
+        &["bind", TV2_ROOT_V1][..],
+        &[
+            "third-party",
+            "--key",
+            "k",
+            "--location",
+            "l",
+            "--caveat-id",
+            "c",
+        ][..],
+    ] {
+        for bad in [
+            "",
+            "   ",
+            "not a token!",
+            "MDAwMGxvY2F0aW9uIAo",
+            "{\"v\":2}",
+        ] {
+            let mut args = sub.to_vec();
+            args.push(bad);
+            let o = run(&args);
+            let msg = fails(&o, 2);
+            assert!(!msg.is_empty(), "{args:?}");
+            assert_eq!(o.stdout, "", "{args:?}");
+        }
+    }
+    let o = run(&["verify", "--key", "k", "   "]);
+    assert_eq!(fails(&o, 2), "input: the token is empty");
+    // SPEC §11.6: a 0000 header is an error at byte 0, with no hang.
+    let o = run(&["verify", "--key", "k", "MDAwMGxvY2F0aW9uIAo"]);
+    let msg = fails(&o, 2);
+    assert!(msg.starts_with("v1: ") && msg.contains("byte 0"), "{msg}");
+}
+
+#[test]
+fn malformed_discharge_exits_2() {
+    let o = run(&[
+        "verify",
+        "--key",
+        TV2_KEY,
+        "--discharge",
+        "garbage!",
+        TV2_ROOT_V1,
+    ]);
+    fails(&o, 2);
+}
+
+#[test]
+fn malformed_token_json_error() {
+    let o = run(&["--json", "verify", "--key", "k", DAMAGED_C]);
+    let err = fails_json(&o, 2);
+    assert_eq!(err["kind"], "decode");
+    assert_eq!(err["layer"], "v1");
+    assert_eq!(err["offset"], 0);
+    assert_eq!(err["text_offset"], 0);
+    assert_eq!(err["message"], DAMAGED_C_ERROR);
+}
+
+fn damaged_cases() -> [(&'static str, &'static str, &'static str, u64); 3] {
+    [
+        (DAMAGED_A, DAMAGED_A_ERROR, "base62", 47),
+        (DAMAGED_B, DAMAGED_B_ERROR, "base64", 88),
+        (DAMAGED_C, DAMAGED_C_ERROR, "v1", 0),
+    ]
+}
+
+#[test]
+fn damaged_examples_fail_strictly_with_spec_position() {
+    for (token, error, _, _) in damaged_cases() {
+        for args in [
+            &["verify", "--key", "k", token][..],
+            &["convert", "--format", "v2", token][..],
+            &["attenuate", "--caveat", "c", token][..],
+        ] {
+            let o = run(args);
+            assert_eq!(fails(&o, 2), error, "{args:?}");
+            assert_eq!(o.stdout, "", "{args:?}");
+        }
+        // inspect: same one-line error on stderr.
+        let o = run(&["inspect", token]);
+        assert_eq!(fails(&o, 2), error, "inspect {token}");
+    }
+}
+
+#[test]
+fn damaged_examples_json_errors() {
+    for (token, error, layer, offset) in damaged_cases() {
+        let o = run(&["--json", "verify", "--key", "k", token]);
+        let err = fails_json(&o, 2);
+        assert_eq!(err["kind"], "decode", "{token}");
+        assert_eq!(err["layer"], layer, "{token}");
+        assert_eq!(err["offset"], offset, "{token}");
+        assert_eq!(err["message"], error, "{token}");
+    }
+}
+
+#[test]
+fn damaged_a_inspect_recovers_location() {
+    let o = run(&["inspect", DAMAGED_A]);
+    assert_eq!(fails(&o, 2), DAMAGED_A_ERROR);
+    let out = &o.stdout;
+    assert!(out.contains("(34 bytes;"), "34 bytes recovered: {out}");
+    assert!(out.contains("location: registry\n"), "{out}");
+    assert!(!out.contains("identifier:"), "no identifier: {out}");
+    assert!(!out.contains("signature:"), "no signature: {out}");
+    // The lenient report lists both text defects and the v1 truncation.
+    assert!(out.contains("'-'") && out.contains("offset 47"), "{out}");
+    assert!(out.contains("\"0Y\" at offset 48"), "{out}");
+    assert!(
+        out.contains("byte 22 declares 59 bytes, 12 remain"),
+        "{out}"
+    );
+}
+
+#[test]
+fn damaged_b_inspect_recovers_truncated_identifier() {
+    let o = run(&["inspect", DAMAGED_B]);
+    assert_eq!(fails(&o, 2), DAMAGED_B_ERROR);
+    let out = &o.stdout;
+    assert!(out.contains("(64 bytes;"), "64 bytes recovered: {out}");
+    assert!(out.contains("location: registry\n"), "{out}");
+    assert!(
+        out.contains("identifier: vcPiHpi0xfmkVNtJtyCH5SoGm5Z (truncated: 27 bytes present)"),
+        "{out}"
+    );
+    assert!(!out.contains("caveat "), "no caveats: {out}");
+    assert!(!out.contains("signature:"), "no signature: {out}");
+    assert!(
+        out.contains("byte 22 declares 59 bytes, 42 remain"),
+        "{out}"
+    );
+}
+
+#[test]
+fn damaged_c_inspect_recovers_all_fields() {
+    let o = run(&["inspect", DAMAGED_C]);
+    assert_eq!(fails(&o, 2), DAMAGED_C_ERROR);
+    let out = &o.stdout;
+    assert!(out.contains("(147 bytes;"), "147 bytes recovered: {out}");
+    assert!(out.contains("location: onezone\n"), "{out}");
+    assert!(
+        out.contains("identifier: 8HfHARHgklqBkZVI4l6MBTvSSvt98ppp6948s8Q7SOk\n"),
+        "{out}"
+    );
+    assert!(out.contains("caveat 0: time < 1496140144\n"), "{out}");
+    assert!(
+        out.contains(
+            "signature: f3c388d5ddb8737ebbd3b77df75f7b73a71df7de7cd746b8dda71a (truncated: 27 of 32 bytes)"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains("byte 0"),
+        "the skipped bad header is reported: {out}"
+    );
+    assert!(
+        out.contains("byte 106 declares 47 bytes, 41 remain"),
+        "{out}"
+    );
+}
+
+#[test]
+fn damaged_examples_inspect_json() {
+    let o = run(&["--json", "inspect", DAMAGED_C]);
+    let err = fails_json(&o, 2);
+    assert_eq!(err["message"], DAMAGED_C_ERROR);
+    let v: Value = serde_json::from_str(o.stdout.trim_end()).expect("stdout is one JSON value");
+    let r = &v["recovered"];
+    assert_eq!(r["decoded_bytes"], 147);
+    assert_eq!(r["location"]["text"], "onezone");
+    assert_eq!(
+        r["identifier"]["text"],
+        "8HfHARHgklqBkZVI4l6MBTvSSvt98ppp6948s8Q7SOk"
+    );
+    assert_eq!(r["caveats"][0]["i"]["text"], "time < 1496140144");
+    assert_eq!(
+        r["signature"]["hex"],
+        "f3c388d5ddb8737ebbd3b77df75f7b73a71df7de7cd746b8dda71a"
+    );
+    assert_eq!(r["signature"]["truncated"], true);
+    assert_eq!(v["error"]["layer"], "v1");
+
+    let o = run(&["--json", "inspect", DAMAGED_B]);
+    fails_json(&o, 2);
+    let v: Value = serde_json::from_str(o.stdout.trim_end()).expect("stdout is one JSON value");
+    let r = &v["recovered"];
+    assert_eq!(r["location"]["text"], "registry");
+    assert_eq!(r["identifier"]["text"], "vcPiHpi0xfmkVNtJtyCH5SoGm5Z");
+    assert_eq!(r["identifier"]["truncated"], true);
+    assert_eq!(r["signature"], Value::Null);
+
+    let o = run(&["--json", "inspect", DAMAGED_A]);
+    fails_json(&o, 2);
+    let v: Value = serde_json::from_str(o.stdout.trim_end()).expect("stdout is one JSON value");
+    assert_eq!(v["recovered"]["location"]["text"], "registry");
+    assert_eq!(v["recovered"]["identifier"], Value::Null);
+    assert_eq!(v["error"]["offset"], 47);
+}
+
+// --- attenuate / convert round trips ---------------------------------------------------------------
+
+#[test]
+fn mint_attenuate_verify_round_trip_in_every_format() {
+    for f in FORMATS {
+        let minted = ok(&[
+            "mint",
+            "--key",
+            "round trip key",
+            "--location",
+            "https://svc.example/",
+            "--identifier",
+            "rt-id",
+            "--caveat",
+            "a = 1",
+            "--format",
+            f,
+        ]);
+        assert_eq!(format_of(&minted), f);
+        let attenuated = ok(&[
+            "attenuate",
+            "--caveat",
+            "b = 2",
+            "--caveat",
+            "c = 3",
+            &minted,
+        ]);
+        assert_eq!(format_of(&attenuated), f, "attenuate keeps the format");
+        let v = inspect_json(&attenuated);
+        let ids: Vec<&str> = v["macaroon"]["c"]
+            .as_array()
+            .expect("caveat array")
+            .iter()
+            .map(|c| c["i"].as_str().expect("plain caveat id"))
+            .collect();
+        assert_eq!(ids, ["a = 1", "b = 2", "c = 3"], "{f}");
+        assert_eq!(v["macaroon"]["l"], "https://svc.example/");
+        assert_eq!(v["macaroon"]["i"], "rt-id");
+
+        let all = [
+            "verify",
+            "--key",
+            "round trip key",
+            "--exact",
+            "a = 1",
+            "--exact",
+            "b = 2",
+            "--exact",
+            "c = 3",
+        ];
+        let mut args = all.to_vec();
+        args.push(&attenuated);
+        assert_eq!(ok(&args), "valid", "{f}");
+
+        // Dropping any one exact makes it fail, naming that caveat.
+        for (skip, caveat) in ["a = 1", "b = 2", "c = 3"].iter().enumerate() {
+            let mut args = vec!["verify", "--key", "round trip key"];
+            for (i, c) in ["a = 1", "b = 2", "c = 3"].iter().enumerate() {
+                if i != skip {
+                    args.extend(["--exact", c]);
+                }
+            }
+            args.push(&attenuated);
+            let o = run(&args);
+            let msg = fails(&o, 1);
+            assert!(msg.contains(caveat), "{f}: {msg}");
+            assert!(msg.contains(&format!("caveat {skip}")), "{f}: {msg}");
+        }
+
+        // The un-attenuated token with the same signature chain prefix does not pass off as
+        // the attenuated one: wrong key fails in every format.
+        let o = run(&["verify", "--key", "other key", "--exact", "a = 1", &minted]);
+        assert!(fails(&o, 1).contains("signature mismatch"), "{f}");
+    }
+}
+
+#[test]
+fn attenuate_reproduces_tv1_chain() {
+    let one = ok(&["attenuate", "--caveat", ACCOUNT, TV1_V1_NO_CAVEATS]);
+    assert_eq!(one, TV1_V1_ACCOUNT);
+    let three = ok(&[
+        "attenuate",
+        "--caveat",
+        TIME_2020,
+        "--caveat",
+        EMAIL,
+        TV1_V2_ACCOUNT,
+    ]);
+    assert_eq!(three, TV1_V2_THREE);
+}
+
+#[test]
+fn convert_keeps_signature_in_every_format() {
+    // A token with first- and third-party caveats.
+    let root = ok(&[
+        "third-party",
+        "--key",
+        TV2_CAVEAT_KEY,
+        "--location",
+        TV2_CL,
+        "--caveat-id",
+        TV2_CID,
+        &mint_tv1("v1", &[ACCOUNT]),
+    ]);
+    let sig = signature_of(&root);
+    for from in FORMATS {
+        let source = ok(&["convert", "--format", from, &root]);
+        assert_eq!(format_of(&source), from);
+        for to in FORMATS {
+            let converted = ok(&["convert", "--format", to, &source]);
+            assert_eq!(format_of(&converted), to, "{from} -> {to}");
+            assert_eq!(signature_of(&converted), sig, "{from} -> {to}");
+            assert_eq!(
+                inspect_json(&converted)["macaroon"],
+                inspect_json(&root)["macaroon"],
+                "{from} -> {to}: same fields"
+            );
+        }
+        // Back to v1 gives the original text (one canonical form per format).
+        assert_eq!(ok(&["convert", "--format", "v1", &source]), root, "{from}");
+    }
+}
+
+#[test]
+fn convert_reproduces_published_texts() {
+    assert_eq!(
+        ok(&["convert", "--format", "v2", TV1_V1_ACCOUNT]),
+        TV1_V2_ACCOUNT
+    );
+    assert_eq!(
+        ok(&["convert", "--format", "v2j", TV1_V1_THREE]),
+        TV1_V2J_THREE
+    );
+    assert_eq!(
+        ok(&["convert", "--format", "v1", TV1_V2J_THREE]),
+        TV1_V1_THREE
+    );
+    assert_eq!(ok(&["convert", "--format", "v2", TV2_ROOT_V1]), TV2_ROOT_V2);
+    assert_eq!(
+        ok(&["convert", "--format", "v2j", TV2_ROOT_V2]),
+        TV2_ROOT_V2J
+    );
+    assert_eq!(
+        ok(&["convert", "--format", "v1", TV2_ROOT_V2J]),
+        TV2_ROOT_V1
+    );
+    // The README negative (standard alphabet, padded, wrapped) re-encodes canonically.
+    let canonical = ok(&["convert", "--format", "v1", TV1_NEGATIVE]);
+    assert!(!canonical.contains('=') && !canonical.contains('\n'));
+    assert_eq!(
+        signature_of(&canonical),
+        "3f1fd7d14bf9b902f69fdaa0c98879c0bb1b174e70b572527aefea524c33b352"
+    );
+}
+
+#[test]
+fn converted_tokens_still_verify() {
+    for to in FORMATS {
+        let converted = ok(&["convert", "--format", to, TV1_V1_THREE]);
+        assert_eq!(
+            ok(&[
+                "verify", "--key", TV1_KEY, "--exact", ACCOUNT, "--exact", TIME_2020, "--exact",
+                EMAIL, &converted
+            ]),
+            "valid",
+            "{to}"
+        );
+    }
+}
+
+// --- third-party, discharge, bind -----------------------------------------------------------------
+
+fn mint_tv2_base(format: &str) -> String {
+    ok(&[
+        "mint",
+        "--key",
+        TV2_KEY,
+        "--location",
+        TV1_LOC,
+        "--identifier",
+        TV2_ID,
+        "--caveat",
+        ACCOUNT,
+        "--format",
+        format,
+    ])
+}
+
+#[test]
+fn third_party_reproduces_tv2_root_exactly() {
+    // Caveat key as text (--key) and as hex (--caveat-key / --caveat-key-hex / --key-hex).
+    let hex = hex_of(TV2_CAVEAT_KEY);
+    let path = tmp_file("tv2-caveat.key", TV2_CAVEAT_KEY.as_bytes());
+    let path = path.to_str().expect("UTF-8 temp path");
+    for key in [
+        ["--key", TV2_CAVEAT_KEY],
+        ["--caveat-key", &hex],
+        ["--caveat-key-hex", &hex],
+        ["--key-hex", &hex],
+        ["--key-file", path],
+    ] {
+        for (format, expected) in [
+            ("v1", TV2_ROOT_V1),
+            ("v2", TV2_ROOT_V2),
+            ("v2j", TV2_ROOT_V2J),
+        ] {
+            let out = ok(&[
+                "third-party",
+                key[0],
+                key[1],
+                "--location",
+                TV2_CL,
+                "--caveat-id",
+                TV2_CID,
+                "--nonce-hex",
+                ZERO_NONCE,
+                &mint_tv2_base(format),
+            ]);
+            assert_eq!(out, expected, "{} {format}", key[0]);
+        }
+    }
+    assert_eq!(signature_of(TV2_ROOT_V1), TV2_ROOT_SIG);
+}
+
+#[test]
+fn discharge_and_bind_reproduce_tv2() {
+    let discharge = ok(&[
+        "discharge",
+        "--key",
+        TV2_CAVEAT_KEY,
+        "--caveat-id",
+        TV2_CID,
+        "--location",
+        TV2_CL,
+        "--caveat",
+        TIME_2020,
+    ]);
+    assert_eq!(discharge, TV2_DISCHARGE_UNBOUND_V1);
+    let bound = ok(&["bind", TV2_ROOT_V1, &discharge]);
+    assert_eq!(bound, TV2_DISCHARGE_BOUND_V1);
+    assert_eq!(signature_of(&bound), TV2_BOUND_SIG);
+
+    // bind keeps the discharge's format.
+    let discharge_v2 = ok(&["convert", "--format", "v2", &discharge]);
+    assert_eq!(
+        ok(&["bind", TV2_ROOT_V2J, &discharge_v2]),
+        TV2_DISCHARGE_BOUND_V2
+    );
+}
+
+#[test]
+fn verify_with_tv2_discharge() {
+    let verify = |discharges: &[&str], exacts: &[&str]| {
+        let mut args = vec!["verify", "--key", TV2_KEY];
+        for e in exacts {
+            args.extend(["--exact", e]);
+        }
+        for d in discharges {
+            args.extend(["--discharge", d]);
+        }
+        args.push(TV2_ROOT_V1);
+        run(&args)
+    };
+    let both = [ACCOUNT, TIME_2020];
+    let o = verify(&[TV2_DISCHARGE_BOUND_V1], &both);
+    assert_eq!(check_ok(o, &[]), "valid");
+    let o = verify(&[TV2_DISCHARGE_BOUND_V2], &both);
+    assert_eq!(
+        check_ok(o, &[]),
+        "valid",
+        "discharge format may differ from the root's"
+    );
+
+    // Without the discharge: exit 1, naming the caveat id.
+    let msg = fails(&verify(&[], &both), 1);
+    assert!(
+        msg.contains("no discharge") && msg.contains(TV2_CID),
+        "{msg}"
+    );
+
+    // Unbound discharge: signature mismatch of the discharge.
+    let msg = fails(&verify(&[TV2_DISCHARGE_UNBOUND_V1], &both), 1);
+    assert!(msg.contains("signature mismatch"), "{msg}");
+    assert!(msg.contains("discharge"), "names the discharge: {msg}");
+
+    // The discharge's own caveat must be satisfied.
+    let msg = fails(&verify(&[TV2_DISCHARGE_BOUND_V1], &[ACCOUNT]), 1);
+    assert!(msg.contains(TIME_2020), "{msg}");
+    assert!(msg.contains("discharge"), "{msg}");
+
+    // An extra (unused) discharge is an error unless explicitly ignored.
+    let extra = ok(&["discharge", "--key", "x", "--caveat-id", "unrelated"]);
+    let msg = fails(&verify(&[TV2_DISCHARGE_BOUND_V1, &extra], &both), 1);
+    assert!(msg.contains("not used"), "{msg}");
+    let o = run(&[
+        "verify",
+        "--key",
+        TV2_KEY,
+        "--exact",
+        ACCOUNT,
+        "--exact",
+        TIME_2020,
+        "--ignore-unused-discharges",
+        "--discharge",
+        TV2_DISCHARGE_BOUND_V1,
+        "--discharge",
+        &extra,
+        TV2_ROOT_V1,
+    ]);
+    assert_eq!(check_ok(o, &[]), "valid");
+}
+
+#[test]
+fn third_party_discharge_bind_verify_in_every_format() {
+    for f in FORMATS {
+        let root = ok(&[
+            "mint",
+            "--key",
+            "root secret",
+            "--location",
+            "https://svc.example/",
+            "--identifier",
+            "root-id",
+            "--caveat",
+            "user = alice",
+            "--format",
+            f,
+        ]);
+        let caveat_key = hex_of("shared with auth");
+        let root = ok(&[
+            "third-party",
+            "--caveat-key",
+            &caveat_key,
+            "--location",
+            "https://auth.example/",
+            "--caveat-id",
+            "is-alice",
+            &root,
+        ]);
+        assert_eq!(format_of(&root), f, "third-party keeps the format");
+        let discharge = ok(&[
+            "discharge",
+            "--caveat-key",
+            &caveat_key,
+            "--caveat-id",
+            "is-alice",
+            "--location",
+            "https://auth.example/",
+            "--caveat",
+            "time < 99999999999",
+            "--format",
+            f,
+        ]);
+        assert_eq!(format_of(&discharge), f);
+        let bound = ok(&["bind", &root, &discharge]);
+        assert_eq!(format_of(&bound), f, "bind keeps the discharge's format");
+        assert_ne!(signature_of(&bound), signature_of(&discharge));
+
+        assert_eq!(
+            ok(&[
+                "verify",
+                "--key",
+                "root secret",
+                "--exact",
+                "user = alice",
+                "--now",
+                "1700000000",
+                "--discharge",
+                &bound,
+                &root
+            ]),
+            "valid",
+            "{f}"
+        );
+        let o = run(&[
+            "verify",
+            "--key",
+            "root secret",
+            "--exact",
+            "user = alice",
+            &root,
+        ]);
+        assert!(fails(&o, 1).contains("is-alice"), "{f}: {}", o.stderr);
+        // The discharge's time caveat, expired.
+        let o = run(&[
+            "verify",
+            "--key",
+            "root secret",
+            "--exact",
+            "user = alice",
+            "--now",
+            "99999999999",
+            "--discharge",
+            &bound,
+            &root,
+        ]);
+        assert!(fails(&o, 1).contains("expired"), "{f}: {}", o.stderr);
+        // Bound to another root: signature mismatch.
+        let other_root = ok(&["mint", "--key", "root secret", "--identifier", "other"]);
+        let misbound = ok(&["bind", &other_root, &discharge]);
+        let o = run(&[
+            "verify",
+            "--key",
+            "root secret",
+            "--exact",
+            "user = alice",
+            "--now",
+            "1700000000",
+            "--discharge",
+            &misbound,
+            &root,
+        ]);
+        assert!(
+            fails(&o, 1).contains("signature mismatch"),
+            "{f}: {}",
+            o.stderr
+        );
+    }
+}
+
+#[test]
+fn third_party_uses_a_fresh_nonce() {
+    let base = mint_tv2_base("v1");
+    let args = [
+        "third-party",
+        "--key",
+        TV2_CAVEAT_KEY,
+        "--location",
+        TV2_CL,
+        "--caveat-id",
+        TV2_CID,
+        &base,
+    ];
+    let a = ok(&args);
+    let b = ok(&args);
+    assert_ne!(a, b, "random nonces differ");
+    assert_ne!(a, TV2_ROOT_V1, "the default nonce is not zero");
+    for root in [&a, &b] {
+        assert_eq!(
+            ok(&[
+                "verify",
+                "--key",
+                TV2_KEY,
+                "--exact",
+                ACCOUNT,
+                "--exact",
+                TIME_2020,
+                "--discharge",
+                &ok(&["bind", root, TV2_DISCHARGE_UNBOUND_V1]),
+                root
+            ]),
+            "valid"
+        );
+    }
+}
+
+// --- Onedata compatibility ----------------------------------------------------------------------------
+
+#[test]
+fn verify_onedata_tv7_token() {
+    assert_eq!(
+        ok(&["verify", "--key", "verySecretSecret5", TV7_ROP]),
+        "valid"
+    );
+    let prefixed = format!("opw-{TV7_ROP}");
+    assert_eq!(
+        ok(&["verify", "--key", "verySecretSecret5", &prefixed]),
+        "valid"
+    );
+    let o = run(&["verify", "--key", "verySecretSecret1", TV7_ROP]);
+    assert!(fails(&o, 1).contains("signature mismatch"), "{}", o.stderr);
+    // An unknown service indication is an input error.
+    let o = run(&[
+        "verify",
+        "--key",
+        "verySecretSecret5",
+        &format!("ozw-{TV7_ROP}"),
+    ]);
+    assert!(fails(&o, 2).contains("ozw"), "{}", o.stderr);
+}
+
+// --- input tolerances -----------------------------------------------------------------------------
+
+#[test]
+fn raw_v2_bytes_from_stdin() {
+    use base64::Engine;
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(TV1_V2_ACCOUNT)
+        .expect("vector is base64");
+    assert_eq!(raw.first(), Some(&2), "raw v2 starts with the version byte");
+    let mut c = cmd();
+    c.args(["--json", "inspect", "-"]).write_stdin(raw.clone());
+    let out = check_ok(run_cmd(c), &["--json", "inspect", "-"]);
+    let v: Value = serde_json::from_str(&out).expect("JSON");
+    assert_eq!(v["format"], "v2-binary");
+    assert_eq!(v["signature_hex"], TV1_SIG_ACCOUNT);
+
+    // Tokens read as raw v2 are written back as v2 text.
+    let mut c = cmd();
+    c.args(["attenuate", "--caveat", TIME_2020, "-"])
+        .write_stdin(raw.clone());
+    let attenuated = check_ok(run_cmd(c), &["attenuate"]);
+    assert_eq!(format_of(&attenuated), "v2");
+    let mut c = cmd();
+    c.args(["verify", "--key", TV1_KEY, "--exact", ACCOUNT, "-"])
+        .write_stdin(raw);
+    assert_eq!(check_ok(run_cmd(c), &["verify"]), "valid");
+}
+
+#[test]
+fn surrounding_whitespace_and_json_string_are_accepted() {
+    let o = run_stdin(&["inspect", "-"], &format!("  {TV1_V1_ACCOUNT}\r\n"));
+    assert!(check_ok(o, &["inspect"]).contains(TV1_SIG_ACCOUNT));
+    let padded = format!("\t{TV1_V1_ACCOUNT} ");
+    assert_eq!(signature_of(&padded), TV1_SIG_ACCOUNT);
+    // Go's JSON form of a bare token: a JSON string holding the base64 text (SPEC §9 step 5).
+    let quoted = format!("\"{TV1_V1_ACCOUNT}\"");
+    assert_eq!(signature_of(&quoted), TV1_SIG_ACCOUNT);
+}
+
+#[test]
+fn usage_bad_now_exits_2() {
+    let o = run(&["verify", "--key", "k", "--now", "yesterday", TV1_V1_ACCOUNT]);
+    assert_eq!(o.code, 2, "{}", o.stderr);
+    assert!(o.stderr.contains("--now"), "{}", o.stderr);
+    assert_eq!(o.stdout, "");
+}
+
+#[test]
+fn malformed_root_for_bind_exits_2() {
+    let o = run(&["bind", "garbage!", TV2_DISCHARGE_UNBOUND_V1]);
+    fails(&o, 2);
+    assert_eq!(o.stdout, "");
+}
+
+#[test]
+fn usage_errors_are_one_plain_line() {
+    for (args, needle) in [
+        (&["mint", "--identifier", "i"][..], "--key"),
+        (&["verify", "--key", "k"][..], "<TOKEN>"),
+        (&["frobnicate"][..], "frobnicate"),
+        (
+            &["convert", "--format", "v9", TV1_V1_ACCOUNT][..],
+            "unknown format",
+        ),
+    ] {
+        let message = fails(&run(args), 2);
+        assert!(message.contains(needle), "{args:?}: {message}");
+        assert!(message.ends_with("(see --help)"), "{args:?}: {message}");
+    }
+}
+
+#[test]
+fn third_party_with_caveat_key_checks_the_root_key() {
+    let ck = hex_of(TV2_CAVEAT_KEY);
+    let root = ok(&[
+        "mint",
+        "--key",
+        TV2_KEY,
+        "--location",
+        TV1_LOC,
+        "--identifier",
+        TV2_ID,
+        "--caveat",
+        ACCOUNT,
+    ]);
+    let third_party = |key: &str| {
+        run(&[
+            "third-party",
+            "--key",
+            key,
+            "--caveat-key",
+            &ck,
+            "--location",
+            TV2_CL,
+            "--caveat-id",
+            TV2_CID,
+            "--nonce-hex",
+            ZERO_NONCE,
+            &root,
+        ])
+    };
+    // With both, KEY is the token's root key: the right one gives the TV2 root exactly…
+    let token = check_ok(third_party(TV2_KEY), &["third-party"]);
+    assert_eq!(token, TV2_ROOT_V1);
+    // …and any other key is refused before anything is added.
+    let o = third_party("not the root key");
+    let message = fails(&o, 1);
+    assert_eq!(
+        message,
+        "invalid: the token was not minted with the given root key"
+    );
+    assert_eq!(o.stdout, "");
+}
