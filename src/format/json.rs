@@ -13,7 +13,7 @@ use super::base64;
 /// The deepest nesting a token needs: object → caveat array → caveat object → value.
 const MAX_DEPTH: usize = 3;
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 enum Value {
     Null,
     Bool,
@@ -24,14 +24,6 @@ enum Value {
 }
 
 impl Value {
-    /// A copy of a string value (the only kind lenient inspection reports).
-    fn clone_shallow(&self) -> Option<Value> {
-        match self {
-            Value::String(s) => Some(Value::String(s.clone())),
-            _ => None,
-        }
-    }
-
     fn type_name(&self) -> &'static str {
         match self {
             Value::Null => "null",
@@ -50,8 +42,10 @@ struct Parser<'a> {
     pos: usize,
     /// Offset of `text` within the caller's input.
     base: usize,
-    /// Members of the outermost object completed so far (for lenient inspection).
-    completed: Vec<(String, Value)>,
+    /// String members of the outermost object completed so far (for lenient inspection).
+    completed: Vec<(String, String)>,
+    /// Caveat objects completed so far in the outermost object's array.
+    completed_caveats: Vec<Value>,
 }
 
 impl<'a> Parser<'a> {
@@ -234,7 +228,11 @@ impl<'a> Parser<'a> {
         loop {
             self.skip_ws();
             let at = self.pos;
-            items.push((at, self.value(depth)?));
+            let item = self.value(depth)?;
+            if depth == 2 && matches!(item, Value::Object(_)) {
+                self.completed_caveats.push(item.clone());
+            }
+            items.push((at, item));
             self.skip_ws();
             if self.eat(b']') {
                 return Ok(Value::Array(items));
@@ -270,8 +268,8 @@ impl<'a> Parser<'a> {
             let value_at = self.pos;
             let value = self.value(depth)?;
             if depth == 1 {
-                if let Some(v) = value.clone_shallow() {
-                    self.completed.push((key.clone(), v));
+                if let Value::String(v) = &value {
+                    self.completed.push((key.clone(), v.clone()));
                 }
             }
             members.push((key_at, key, value_at, value));
@@ -294,6 +292,7 @@ fn parse_object(text: &str, base: usize) -> Result<(Parser<'_>, Value), Error> {
         pos: 0,
         base,
         completed: Vec::new(),
+        completed_caveats: Vec::new(),
     };
     p.skip_ws();
     if p.bytes.get(p.pos) != Some(&b'{') {
@@ -318,22 +317,15 @@ pub(crate) fn recover(text: &[u8], out: &mut super::Recovered) {
         pos: 0,
         base: 0,
         completed: Vec::new(),
+        completed_caveats: Vec::new(),
     };
     p.skip_ws();
     if let Err(e) = p.value(0) {
         out.notes.push(format!("stopped at: {e}"));
     }
     for (key, value) in p.completed {
-        let Value::String(s) = value else { continue };
-        let bytes = if key.ends_with("64") {
-            match base64::decode(s.as_bytes()) {
-                Ok(b) => b,
-                Err(_) => continue,
-            }
-        } else if key == "signature" {
-            decode_hex(&s).unwrap_or_default()
-        } else {
-            s.into_bytes()
+        let Some(bytes) = recovered_bytes(&key, value) else {
+            continue;
         };
         let field = Some(super::RecoveredField::complete(&bytes));
         match key.as_str() {
@@ -342,6 +334,40 @@ pub(crate) fn recover(text: &[u8], out: &mut super::Recovered) {
             "s" | "s64" | "signature" => out.signature = field,
             _ => {}
         }
+    }
+    for caveat in p.completed_caveats {
+        let Value::Object(members) = caveat else {
+            continue;
+        };
+        let mut recovered = super::RecoveredCaveat::default();
+        for (_, key, _, value) in members {
+            let Value::String(value) = value else {
+                continue;
+            };
+            let Some(bytes) = recovered_bytes(&key, value) else {
+                continue;
+            };
+            let field = super::RecoveredField::complete(&bytes);
+            match key.as_str() {
+                "i" | "i64" | "cid" => recovered.id = field,
+                "v" | "v64" | "vid" => recovered.verification_id = Some(field),
+                "l" | "l64" | "cl" => recovered.location = Some(field),
+                _ => {}
+            }
+        }
+        out.caveats.push(recovered);
+    }
+}
+
+/// The bytes of a recovered string member: base64 for `*64` keys and legacy `vid`, hex for the
+/// legacy `signature`, UTF-8 otherwise.
+fn recovered_bytes(key: &str, value: String) -> Option<Vec<u8>> {
+    if key.ends_with("64") || key == "vid" {
+        base64::decode(value.as_bytes()).ok()
+    } else if key == "signature" {
+        decode_hex(&value)
+    } else {
+        Some(value.into_bytes())
     }
 }
 

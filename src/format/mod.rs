@@ -388,7 +388,12 @@ fn parse_text(text: &[u8], base: usize, limits: &Limits) -> Result<Parsed, Error
         e.offset += base;
         e
     };
-    let service = service_prefix(text).map_err(shift)?;
+    // v2 text starts with `A` and may have `-` fourth; only other text can carry a service prefix.
+    let service = if text.first() == Some(&b'A') {
+        None
+    } else {
+        service_prefix(text).map_err(shift)?
+    };
     let (escaped, escaped_base) = match &service {
         Some(_) => (text.get(4..).unwrap_or_default(), base + 4),
         None => (text, base),
@@ -429,19 +434,34 @@ fn recover(input: &[u8]) -> Recovered {
         }
         Some(_) => {
             let escaped = match service_prefix(text) {
-                Ok(Some(_)) => text.get(4..).unwrap_or_default(),
+                Ok(Some(_)) if text.first() != Some(&b'A') => text.get(4..).unwrap_or_default(),
                 _ => text,
             };
-            let b64 = if text.first() != Some(&b'A') && looks_base62(text) {
-                let prefix = text.len() - escaped.len();
+            let base = start + text.len() - escaped.len();
+            let is_base62 = text.first() != Some(&b'A') && looks_base62(text);
+            let (b64, origin) = if is_base62 {
                 for (at, note) in base62_defects(escaped) {
                     out.notes
-                        .push(format!("base62: {note} at offset {}", start + prefix + at));
+                        .push(format!("base62: {note} at offset {}", base + at));
                 }
-                base62::unescape_lenient(escaped)
+                let origin = TextOrigin {
+                    base,
+                    escaped: Some(escaped),
+                };
+                (base62::unescape_lenient(escaped), origin)
             } else {
-                escaped.to_vec()
+                let origin = TextOrigin {
+                    base,
+                    escaped: None,
+                };
+                (escaped.to_vec(), origin)
             };
+            // A base64 defect is only meaningful where base62 did not already cut the text.
+            if out.notes.is_empty() {
+                if let Err(e) = base64::decode(&b64) {
+                    out.notes.push(origin.fix_base64_error(e).to_string());
+                }
+            }
             base64::decode_lenient(&b64)
         }
     };

@@ -51,11 +51,20 @@ pub(crate) fn read_uvarint(r: &mut Reader<'_>) -> Result<u64, Error> {
     Err(err(start, DecodeErrorKind::InvalidVarint))
 }
 
-fn field_name(t: u64) -> &'static str {
-    match t {
-        LOCATION => "location",
-        IDENTIFIER => "identifier",
-        VID => "verification id",
+/// Where a field stands: the same type numbers mean different fields in a caveat.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Section {
+    Header,
+    Caveat,
+}
+
+fn field_name(t: u64, section: Section) -> &'static str {
+    match (t, section) {
+        (LOCATION, Section::Header) => "location",
+        (IDENTIFIER, Section::Header) => "identifier",
+        (LOCATION, Section::Caveat) => "caveat location",
+        (IDENTIFIER, Section::Caveat) => "caveat id",
+        (VID, _) => "verification id",
         _ => "signature",
     }
 }
@@ -67,7 +76,11 @@ struct Field<'a> {
 }
 
 /// Reads one field; `None` for EOS.
-fn read_field<'a>(r: &mut Reader<'a>, limits: &Limits) -> Result<Option<Field<'a>>, Error> {
+fn read_field<'a>(
+    r: &mut Reader<'a>,
+    limits: &Limits,
+    section: Section,
+) -> Result<Option<Field<'a>>, Error> {
     let start = r.pos();
     let kind = read_uvarint(r)?;
     if kind == EOS {
@@ -85,7 +98,7 @@ fn read_field<'a>(r: &mut Reader<'a>, limits: &Limits) -> Result<Option<Field<'a
     let len = usize::try_from(len).unwrap_or(usize::MAX);
     if kind != SIGNATURE && len > limits.max_field_bytes {
         return Err(LimitError::FieldTooLarge {
-            field: field_name(kind),
+            field: field_name(kind, section),
             limit: limits.max_field_bytes,
             found: len,
             offset: start,
@@ -97,10 +110,12 @@ fn read_field<'a>(r: &mut Reader<'a>, limits: &Limits) -> Result<Option<Field<'a
         err(
             start,
             DecodeErrorKind::Truncated {
-                what: match kind {
-                    LOCATION => "location field",
-                    IDENTIFIER => "identifier field",
-                    VID => "vid field",
+                what: match (kind, section) {
+                    (LOCATION, Section::Header) => "location field",
+                    (IDENTIFIER, Section::Header) => "identifier field",
+                    (LOCATION, Section::Caveat) => "caveat location field",
+                    (IDENTIFIER, Section::Caveat) => "caveat id field",
+                    (VID, _) => "vid field",
                     _ => "signature field",
                 },
                 declared: len,
@@ -111,13 +126,22 @@ fn read_field<'a>(r: &mut Reader<'a>, limits: &Limits) -> Result<Option<Field<'a
     Ok(Some(Field { start, kind, data }))
 }
 
-/// One section: fields with strictly increasing types up to EOS. Returns `(start, fields)`.
+/// One section: fields with strictly increasing types up to EOS, as `[location, id, vid]`.
 fn read_section<'a>(
     r: &mut Reader<'a>,
     limits: &Limits,
-    allowed: &[u64],
-    expected: &'static str,
+    section: Section,
 ) -> Result<[Option<&'a [u8]>; 3], Error> {
+    let (allowed, expected): (&[u64], _) = match section {
+        Section::Header => (
+            &[LOCATION, IDENTIFIER],
+            "location or identifier, in that order",
+        ),
+        Section::Caveat => (
+            &[LOCATION, IDENTIFIER, VID],
+            "location, identifier or vid, in that order",
+        ),
+    };
     let mut out: [Option<&'a [u8]>; 3] = [None; 3];
     let mut last = EOS;
     while let Some(f) = {
@@ -129,13 +153,13 @@ fn read_section<'a>(
                 },
             ));
         }
-        read_field(r, limits)?
+        read_field(r, limits, section)?
     } {
         if f.kind <= last || !allowed.contains(&f.kind) {
             return Err(err(
                 f.start,
                 DecodeErrorKind::Unexpected {
-                    found: format!("{} field", field_name(f.kind)),
+                    found: format!("{} field", field_name(f.kind, section)),
                     expected,
                 },
             ));
@@ -169,12 +193,7 @@ pub(crate) fn parse(data: &[u8], limits: &Limits) -> Result<Macaroon, Error> {
         None => return Err(err(0, DecodeErrorKind::Missing { field: "version" })),
     }
     let header_start = r.pos();
-    let [location, identifier, _] = read_section(
-        &mut r,
-        limits,
-        &[LOCATION, IDENTIFIER],
-        "location or identifier, in that order",
-    )?;
+    let [location, identifier, _] = read_section(&mut r, limits, Section::Header)?;
     let identifier = identifier.ok_or_else(|| {
         err(
             header_start,
@@ -191,12 +210,7 @@ pub(crate) fn parse(data: &[u8], limits: &Limits) -> Result<Macaroon, Error> {
             break;
         }
         let start = r.pos();
-        let [cl, cid, vid] = read_section(
-            &mut r,
-            limits,
-            &[LOCATION, IDENTIFIER, VID],
-            "location, identifier or vid, in that order",
-        )?;
+        let [cl, cid, vid] = read_section(&mut r, limits, Section::Caveat)?;
         let cid = cid.ok_or_else(|| {
             err(
                 start,
@@ -218,7 +232,7 @@ pub(crate) fn parse(data: &[u8], limits: &Limits) -> Result<Macaroon, Error> {
         });
     }
     let sig_start = r.pos();
-    let Some(field) = read_field(&mut r, limits)? else {
+    let Some(field) = read_field(&mut r, limits, Section::Header)? else {
         return Err(err(
             sig_start,
             DecodeErrorKind::Unexpected {
@@ -231,7 +245,7 @@ pub(crate) fn parse(data: &[u8], limits: &Limits) -> Result<Macaroon, Error> {
         return Err(err(
             field.start,
             DecodeErrorKind::Unexpected {
-                found: format!("{} field", field_name(field.kind)),
+                found: format!("{} field", field_name(field.kind, Section::Header)),
                 expected: "the signature field",
             },
         ));
@@ -303,7 +317,7 @@ pub(crate) fn recover(data: &[u8], out: &mut Recovered) {
     let stop = |out: &mut Recovered, e: Error| out.notes.push(format!("stopped at: {e}"));
     // Header fields up to the first EOS.
     loop {
-        match read_field(&mut r, &limits) {
+        match read_field(&mut r, &limits, Section::Header) {
             Ok(None) => break,
             Ok(Some(f)) => {
                 let field = RecoveredField::complete(f.data);
@@ -320,7 +334,7 @@ pub(crate) fn recover(data: &[u8], out: &mut Recovered) {
     while r.peek().is_some_and(|b| b != 0) {
         let mut caveat = RecoveredCaveat::default();
         loop {
-            match read_field(&mut r, &limits) {
+            match read_field(&mut r, &limits, Section::Caveat) {
                 Ok(None) => break,
                 Ok(Some(f)) => {
                     let field = RecoveredField::complete(f.data);
@@ -337,7 +351,7 @@ pub(crate) fn recover(data: &[u8], out: &mut Recovered) {
         out.caveats.push(caveat);
     }
     r.take_byte();
-    match read_field(&mut r, &limits) {
+    match read_field(&mut r, &limits, Section::Header) {
         Ok(Some(f)) if f.kind == SIGNATURE => {
             out.signature = Some(RecoveredField::complete(f.data))
         }
