@@ -10,7 +10,54 @@ use core::fmt;
 
 use crate::error::{DecodeError, DecodeErrorKind, Error, Layer, LimitError};
 use crate::limits::Limits;
-use crate::macaroon::Macaroon;
+use crate::macaroon::{Caveat, Macaroon};
+
+/// A caveat as borrowed slices of decoded data.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct CaveatRef<'a> {
+    pub(crate) id: &'a [u8],
+    pub(crate) vid: Option<&'a [u8]>,
+    pub(crate) location: &'a [u8],
+}
+
+/// Receives the fields of a token as a binary decoder validates them, in order.
+pub(crate) trait Visitor<'a> {
+    /// The location (empty if absent) and identifier, before any caveat.
+    fn header(&mut self, location: &'a [u8], identifier: &'a [u8]) -> Result<(), Error>;
+    /// One complete caveat.
+    fn caveat(&mut self, caveat: CaveatRef<'a>) -> Result<(), Error>;
+}
+
+/// The visitor that builds an owned [`Macaroon`].
+#[derive(Default)]
+pub(crate) struct Builder {
+    location: Vec<u8>,
+    identifier: Vec<u8>,
+    caveats: Vec<Caveat>,
+}
+
+impl Builder {
+    pub(crate) fn finish(self, signature: [u8; 32]) -> Macaroon {
+        Macaroon::from_parts(self.location, self.identifier, self.caveats, signature)
+    }
+}
+
+impl<'a> Visitor<'a> for Builder {
+    fn header(&mut self, location: &'a [u8], identifier: &'a [u8]) -> Result<(), Error> {
+        self.location = location.to_vec();
+        self.identifier = identifier.to_vec();
+        Ok(())
+    }
+
+    fn caveat(&mut self, c: CaveatRef<'a>) -> Result<(), Error> {
+        self.caveats.push(Caveat {
+            id: c.id.to_vec(),
+            verification_id: c.vid.map(<[u8]>::to_vec),
+            location: c.location.to_vec(),
+        });
+        Ok(())
+    }
+}
 
 /// A format to serialize into.
 ///

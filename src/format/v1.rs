@@ -2,10 +2,10 @@
 
 use crate::error::{DecodeError, DecodeErrorKind, EncodeError, Error, Layer, LimitError};
 use crate::limits::Limits;
-use crate::macaroon::{Caveat, Macaroon};
+use crate::macaroon::Macaroon;
 use crate::reader::Reader;
 
-use super::{Recovered, RecoveredCaveat, RecoveredField};
+use super::{Builder, CaveatRef, Recovered, RecoveredCaveat, RecoveredField, Visitor};
 
 /// The largest packet a 4-hex-digit header can describe.
 const MAX_PACKET: usize = 0xffff;
@@ -135,12 +135,17 @@ impl Expect {
     }
 }
 
-/// Parses raw v1 packets. Offsets in errors are bytes of `data`.
-pub(crate) fn parse(data: &[u8], limits: &Limits) -> Result<Macaroon, Error> {
+/// Walks raw v1 packets, validating them and reporting the header and each caveat to `visitor`;
+/// returns the signature. Offsets in errors are bytes of `data`.
+pub(crate) fn walk<'a>(
+    data: &'a [u8],
+    limits: &Limits,
+    visitor: &mut impl Visitor<'a>,
+) -> Result<[u8; 32], Error> {
     let mut r = Reader::new(data);
-    let mut location = Vec::new();
-    let mut identifier = Vec::new();
-    let mut caveats: Vec<Caveat> = Vec::new();
+    let mut location: &[u8] = &[];
+    let mut pending: Option<CaveatRef<'a>> = None;
+    let mut count = 0usize;
     let mut state = Expect::LocationOrIdentifier;
     loop {
         if r.is_empty() {
@@ -154,17 +159,6 @@ pub(crate) fn parse(data: &[u8], limits: &Limits) -> Result<Macaroon, Error> {
             .into());
         }
         let p = read_packet(&mut r)?;
-        let unexpected = || -> Error {
-            DecodeError::new(
-                Layer::V1,
-                p.start,
-                DecodeErrorKind::Unexpected {
-                    found: format!("{} packet", String::from_utf8_lossy(p.key)),
-                    expected: state.describe(),
-                },
-            )
-            .into()
-        };
         if !KEYS.contains(&p.key) {
             return Err(DecodeError::new(
                 Layer::V1,
@@ -184,46 +178,51 @@ pub(crate) fn parse(data: &[u8], limits: &Limits) -> Result<Macaroon, Error> {
             }
             .into());
         }
+        let in_caveats = matches!(
+            state,
+            Expect::Caveats | Expect::AfterCid | Expect::AfterVid | Expect::AfterCl
+        );
         match (state, p.key) {
             (Expect::LocationOrIdentifier, b"location") => {
-                location = p.value.to_vec();
+                location = p.value;
                 state = Expect::Identifier;
             }
             (Expect::LocationOrIdentifier | Expect::Identifier, b"identifier") => {
-                identifier = p.value.to_vec();
+                visitor.header(location, p.value)?;
                 state = Expect::Caveats;
             }
-            (Expect::Caveats | Expect::AfterCid | Expect::AfterVid | Expect::AfterCl, b"cid") => {
-                if caveats.len() >= limits.max_caveats {
+            (_, b"cid") if in_caveats => {
+                if count >= limits.max_caveats {
                     return Err(LimitError::TooManyCaveats {
                         limit: limits.max_caveats,
                     }
                     .into());
                 }
-                caveats.push(Caveat {
-                    id: p.value.to_vec(),
-                    verification_id: None,
-                    location: Vec::new(),
+                count += 1;
+                if let Some(done) = pending.take() {
+                    visitor.caveat(done)?;
+                }
+                pending = Some(CaveatRef {
+                    id: p.value,
+                    vid: None,
+                    location: &[],
                 });
                 state = Expect::AfterCid;
             }
             (Expect::AfterCid, b"vid") => {
-                if let Some(c) = caveats.last_mut() {
+                if let Some(c) = pending.as_mut() {
                     // An empty vid means first-party (LM writes none; some peers write it empty).
-                    c.verification_id = (!p.value.is_empty()).then(|| p.value.to_vec());
+                    c.vid = (!p.value.is_empty()).then_some(p.value);
                 }
                 state = Expect::AfterVid;
             }
             (Expect::AfterCid | Expect::AfterVid, b"cl") => {
-                if let Some(c) = caveats.last_mut() {
-                    c.location = p.value.to_vec();
+                if let Some(c) = pending.as_mut() {
+                    c.location = p.value;
                 }
                 state = Expect::AfterCl;
             }
-            (
-                Expect::Caveats | Expect::AfterCid | Expect::AfterVid | Expect::AfterCl,
-                b"signature",
-            ) => {
+            (_, b"signature") if in_caveats => {
                 let signature: [u8; 32] = p.value.try_into().map_err(|_| {
                     DecodeError::new(
                         Layer::V1,
@@ -241,13 +240,31 @@ pub(crate) fn parse(data: &[u8], limits: &Limits) -> Result<Macaroon, Error> {
                     )
                     .into());
                 }
-                return Ok(Macaroon::from_parts(
-                    location, identifier, caveats, signature,
-                ));
+                if let Some(done) = pending.take() {
+                    visitor.caveat(done)?;
+                }
+                return Ok(signature);
             }
-            _ => return Err(unexpected()),
+            _ => {
+                return Err(DecodeError::new(
+                    Layer::V1,
+                    p.start,
+                    DecodeErrorKind::Unexpected {
+                        found: format!("{} packet", String::from_utf8_lossy(p.key)),
+                        expected: state.describe(),
+                    },
+                )
+                .into())
+            }
         }
     }
+}
+
+/// Parses raw v1 packets into an owned macaroon.
+pub(crate) fn parse(data: &[u8], limits: &Limits) -> Result<Macaroon, Error> {
+    let mut builder = Builder::default();
+    let signature = walk(data, limits, &mut builder)?;
+    Ok(builder.finish(signature))
 }
 
 fn push_packet(out: &mut Vec<u8>, key: &'static [u8], value: &[u8]) -> Result<(), EncodeError> {

@@ -2,10 +2,10 @@
 
 use crate::error::{DecodeError, DecodeErrorKind, Error, Layer, LimitError};
 use crate::limits::Limits;
-use crate::macaroon::{Caveat, Macaroon};
+use crate::macaroon::Macaroon;
 use crate::reader::Reader;
 
-use super::{Recovered, RecoveredCaveat, RecoveredField};
+use super::{Builder, CaveatRef, Recovered, RecoveredCaveat, RecoveredField, Visitor};
 
 const VERSION: u8 = 2;
 const EOS: u64 = 0;
@@ -177,8 +177,20 @@ fn read_section<'a>(
     Ok(out)
 }
 
-/// Parses v2 binary. Offsets in errors are bytes of `data`.
+/// Parses v2 binary into an owned macaroon.
 pub(crate) fn parse(data: &[u8], limits: &Limits) -> Result<Macaroon, Error> {
+    let mut builder = Builder::default();
+    let signature = walk(data, limits, &mut builder)?;
+    Ok(builder.finish(signature))
+}
+
+/// Walks v2 binary, validating it and reporting the header and each caveat to `visitor`;
+/// returns the signature. Offsets in errors are bytes of `data`.
+pub(crate) fn walk<'a>(
+    data: &'a [u8],
+    limits: &Limits,
+    visitor: &mut impl Visitor<'a>,
+) -> Result<[u8; 32], Error> {
     let mut r = Reader::new(data);
     match r.take_byte() {
         Some(VERSION) => {}
@@ -202,7 +214,8 @@ pub(crate) fn parse(data: &[u8], limits: &Limits) -> Result<Macaroon, Error> {
             },
         )
     })?;
-    let mut caveats = Vec::new();
+    visitor.header(location.unwrap_or_default(), identifier)?;
+    let mut count = 0usize;
     loop {
         // An EOS where a caveat would start ends the caveat list.
         if r.peek() == Some(0) {
@@ -219,17 +232,18 @@ pub(crate) fn parse(data: &[u8], limits: &Limits) -> Result<Macaroon, Error> {
                 },
             )
         })?;
-        if caveats.len() >= limits.max_caveats {
+        if count >= limits.max_caveats {
             return Err(LimitError::TooManyCaveats {
                 limit: limits.max_caveats,
             }
             .into());
         }
-        caveats.push(Caveat {
-            id: cid.to_vec(),
-            verification_id: vid.filter(|v| !v.is_empty()).map(<[u8]>::to_vec),
-            location: cl.unwrap_or_default().to_vec(),
-        });
+        count += 1;
+        visitor.caveat(CaveatRef {
+            id: cid,
+            vid: vid.filter(|v| !v.is_empty()),
+            location: cl.unwrap_or_default(),
+        })?;
     }
     let sig_start = r.pos();
     let Some(field) = read_field(&mut r, limits, Section::Header)? else {
@@ -261,12 +275,7 @@ pub(crate) fn parse(data: &[u8], limits: &Limits) -> Result<Macaroon, Error> {
     if !r.is_empty() {
         return Err(err(r.pos(), DecodeErrorKind::TrailingData));
     }
-    Ok(Macaroon::from_parts(
-        location.unwrap_or_default().to_vec(),
-        identifier.to_vec(),
-        caveats,
-        signature,
-    ))
+    Ok(signature)
 }
 
 fn put_field(out: &mut Vec<u8>, kind: u64, data: &[u8]) {
