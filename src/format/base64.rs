@@ -14,16 +14,42 @@ pub(crate) fn encode_url(bytes: &[u8]) -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
+const INVALID: u8 = 0xff;
+const SKIP: u8 = 0xfe;
+const PAD: u8 = 0xfd;
+
+/// Each byte's 6-bit value in either alphabet, or a marker for whitespace, padding and invalid.
+// Evaluated at compile time: an out-of-bounds index would fail the build, not panic.
+#[allow(clippy::indexing_slicing)]
+const TABLE: [u8; 256] = {
+    let mut t = [INVALID; 256];
+    let mut i = 0u8;
+    while i < 26 {
+        t[(b'A' + i) as usize] = i;
+        t[(b'a' + i) as usize] = 26 + i;
+        i += 1;
+    }
+    let mut d = 0u8;
+    while d < 10 {
+        t[(b'0' + d) as usize] = 52 + d;
+        d += 1;
+    }
+    t[b'+' as usize] = 62;
+    t[b'-' as usize] = 62;
+    t[b'/' as usize] = 63;
+    t[b'_' as usize] = 63;
+    t[b' ' as usize] = SKIP;
+    t[b'\t' as usize] = SKIP;
+    t[b'\r' as usize] = SKIP;
+    t[b'\n' as usize] = SKIP;
+    t[b'=' as usize] = PAD;
+    t
+};
+
 /// The 6-bit value of a base64 character in either alphabet.
 fn sextet(c: u8) -> Option<u8> {
-    match c {
-        b'A'..=b'Z' => Some(c - b'A'),
-        b'a'..=b'z' => Some(c - b'a' + 26),
-        b'0'..=b'9' => Some(c - b'0' + 52),
-        b'+' | b'-' => Some(62),
-        b'/' | b'_' => Some(63),
-        _ => None,
-    }
+    let v = TABLE.get(usize::from(c)).copied().unwrap_or(INVALID);
+    (v < 64).then_some(v)
 }
 
 pub(crate) fn is_skipped_whitespace(c: u8) -> bool {
@@ -48,44 +74,77 @@ pub(crate) fn decoded_len_bound(text_len: usize) -> usize {
     text_len / 4 * 3 + 3
 }
 
-/// Decodes `text`, appending to `out`. Offsets in errors are byte indices into `text`.
-pub(crate) fn decode_into(text: &[u8], out: &mut Vec<u8>) -> Result<(), DecodeError> {
+/// Decodes the base64 text held in `buf` in place, returning the decoded length.
+///
+/// Decoded bytes are written behind the read position (three for every four characters read),
+/// so the text still to be read, and any character an error names, is never overwritten.
+/// Offsets in errors are byte indices into `buf`.
+pub(crate) fn decode_in_place(buf: &mut [u8]) -> Result<usize, DecodeError> {
     let err = |at: usize, kind| DecodeError::new(Layer::Base64, at, kind);
+    let len = buf.len();
+    let mut write = 0usize;
+    let mut read = 0usize;
+    // Fast path: whole groups of four data characters.
+    while read + 4 <= len {
+        let Some(&[a, b, c, d]) = buf.get(read..read + 4) else {
+            break;
+        };
+        let lookup = |x: u8| TABLE.get(usize::from(x)).copied().unwrap_or(INVALID);
+        let (a, b, c, d) = (lookup(a), lookup(b), lookup(c), lookup(d));
+        if (a | b | c | d) >= 64 {
+            break;
+        }
+        let v = (u32::from(a) << 18) | (u32::from(b) << 12) | (u32::from(c) << 6) | u32::from(d);
+        let [_, x, y, z] = v.to_be_bytes();
+        if let Some(dst) = buf.get_mut(write..write + 3) {
+            dst.copy_from_slice(&[x, y, z]);
+        }
+        write += 3;
+        read += 4;
+    }
+    // Slow path: whitespace, padding, the final partial group and errors.
     let mut acc: u32 = 0;
-    let mut in_group = 0usize; // data characters in the current group
+    let mut in_group = 0usize;
     let mut data_chars = 0usize;
     let mut last_data_at = 0usize;
     let mut padding_at: Option<usize> = None;
     let mut pads = 0usize;
-    for (i, &c) in text.iter().enumerate() {
-        if is_skipped_whitespace(c) {
-            continue;
-        }
-        if c == b'=' {
-            padding_at.get_or_insert(i);
-            pads += 1;
-            continue;
-        }
-        let Some(v) = sextet(c) else {
-            return Err(err(
-                i,
-                DecodeErrorKind::InvalidCharacter {
-                    ch: char_at(text, i),
-                },
-            ));
-        };
-        if let Some(p) = padding_at {
-            return Err(err(p, DecodeErrorKind::InvalidPadding));
-        }
-        acc = (acc << 6) | u32::from(v);
-        in_group += 1;
-        data_chars += 1;
-        last_data_at = i;
-        if in_group == 4 {
-            let [_, a, b, c] = acc.to_be_bytes();
-            out.extend_from_slice(&[a, b, c]);
-            acc = 0;
-            in_group = 0;
+    while let Some(&c) = buf.get(read) {
+        let i = read;
+        read += 1;
+        match TABLE.get(usize::from(c)).copied().unwrap_or(INVALID) {
+            SKIP => continue,
+            PAD => {
+                padding_at.get_or_insert(i);
+                pads += 1;
+                continue;
+            }
+            INVALID => {
+                return Err(err(
+                    i,
+                    DecodeErrorKind::InvalidCharacter {
+                        ch: char_at(buf, i),
+                    },
+                ))
+            }
+            v => {
+                if let Some(p) = padding_at {
+                    return Err(err(p, DecodeErrorKind::InvalidPadding));
+                }
+                acc = (acc << 6) | u32::from(v);
+                in_group += 1;
+                data_chars += 1;
+                last_data_at = i;
+                if in_group == 4 {
+                    let [_, x, y, z] = acc.to_be_bytes();
+                    if let Some(dst) = buf.get_mut(write..write + 3) {
+                        dst.copy_from_slice(&[x, y, z]);
+                    }
+                    write += 3;
+                    acc = 0;
+                    in_group = 0;
+                }
+            }
         }
     }
     if let Some(p) = padding_at {
@@ -95,33 +154,31 @@ pub(crate) fn decode_into(text: &[u8], out: &mut Vec<u8>) -> Result<(), DecodeEr
             return Err(err(p, DecodeErrorKind::InvalidPadding));
         }
     }
-    let trailing_ch = || DecodeErrorKind::TrailingBits {
-        ch: char_at(text, last_data_at),
-    };
-    match in_group {
-        0 => {}
+    let tail: &[u8] = match in_group {
+        0 => &[],
         1 => return Err(err(last_data_at, DecodeErrorKind::Base64Length)),
-        2 => {
-            if acc & 0x0f != 0 {
-                return Err(err(last_data_at, trailing_ch()));
-            }
-            out.push((acc >> 4) as u8);
+        2 if acc & 0x0f != 0 => {
+            let ch = char_at(buf, last_data_at);
+            return Err(err(last_data_at, DecodeErrorKind::TrailingBits { ch }));
         }
-        _ => {
-            if acc & 0x03 != 0 {
-                return Err(err(last_data_at, trailing_ch()));
-            }
-            let v = acc >> 2;
-            out.extend_from_slice(&[(v >> 8) as u8, v as u8]);
+        3 if acc & 0x03 != 0 => {
+            let ch = char_at(buf, last_data_at);
+            return Err(err(last_data_at, DecodeErrorKind::TrailingBits { ch }));
         }
+        2 => &[(acc >> 4) as u8],
+        _ => &[(acc >> 10) as u8, (acc >> 2) as u8],
+    };
+    if let Some(dst) = buf.get_mut(write..write + tail.len()) {
+        dst.copy_from_slice(tail);
     }
-    Ok(())
+    Ok(write + tail.len())
 }
 
 /// Decodes `text` into a new buffer.
 pub(crate) fn decode(text: &[u8]) -> Result<Vec<u8>, DecodeError> {
-    let mut out = Vec::with_capacity(decoded_len_bound(text.len()));
-    decode_into(text, &mut out)?;
+    let mut out = text.to_vec();
+    let len = decode_in_place(&mut out)?;
+    out.truncate(len);
     Ok(out)
 }
 

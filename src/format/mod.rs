@@ -261,6 +261,8 @@ struct TextOrigin<'a> {
     base: usize,
     /// The escaped text, when the base64 came out of base62.
     escaped: Option<&'a [u8]>,
+    /// The plain base64 text, when it was not escaped.
+    plain: &'a [u8],
 }
 
 impl TextOrigin<'_> {
@@ -277,9 +279,19 @@ impl TextOrigin<'_> {
         e
     }
 
-    fn fix_binary_error(&self, b64: &[u8], e: Error) -> Error {
+    /// Adds the caller's character offset to an error found in the decoded bytes.
+    fn fix_binary_error(&self, e: Error) -> Error {
         match e {
             Error::Decode(mut d) if matches!(d.layer, Layer::V1 | Layer::V2) => {
+                // Error path only: rebuild the base64 text the escape was decoded from.
+                let unescaped;
+                let b64 = match self.escaped {
+                    Some(escaped) => {
+                        unescaped = base62::unescape_lenient(escaped);
+                        unescaped.as_slice()
+                    }
+                    None => self.plain,
+                };
                 d.text_offset = Some(self.map(base64::text_index_of_byte(b64, d.offset)));
                 Error::Decode(d)
             }
@@ -316,13 +328,68 @@ fn looks_base62(text: &[u8]) -> bool {
     }
 }
 
-fn decode_base64_token(
-    b64: &[u8],
-    origin: &TextOrigin<'_>,
-    limits: &Limits,
+/// Base64 (or base62-escaped base64) text decoded to bytes, with what is needed to map offsets.
+struct DecodedText<'a> {
+    bytes: Vec<u8>,
+    origin: TextOrigin<'a>,
+    /// `Some(service)` for Onedata text.
     onedata: Option<Option<String>>,
-) -> Result<Parsed, Error> {
-    let bytes = base64::decode(b64).map_err(|e| origin.fix_base64_error(e))?;
+}
+
+/// Steps 6–8 of detection and the text layers, on trimmed text starting at `base` in the input.
+fn decode_text(text: &[u8], base: usize) -> Result<DecodedText<'_>, Error> {
+    // v2 text starts with `A` and may have `-` fourth; only other text can carry a service prefix.
+    let service = if text.first() == Some(&b'A') {
+        None
+    } else {
+        service_prefix(text).map_err(|mut e| {
+            e.offset += base;
+            e
+        })?
+    };
+    let (escaped, escaped_base) = match &service {
+        Some(_) => (text.get(4..).unwrap_or_default(), base + 4),
+        None => (text, base),
+    };
+    if service.is_some() || (text.first() != Some(&b'A') && looks_base62(text)) {
+        // Unescape and decode in one buffer: the only allocation on this path.
+        let mut bytes = Vec::with_capacity(escaped.len());
+        base62::unescape_into(escaped, &mut bytes).map_err(|mut e| {
+            e.offset += escaped_base;
+            e
+        })?;
+        let origin = TextOrigin {
+            base: escaped_base,
+            escaped: Some(escaped),
+            plain: &[],
+        };
+        let len = base64::decode_in_place(&mut bytes).map_err(|e| origin.fix_base64_error(e))?;
+        bytes.truncate(len);
+        return Ok(DecodedText {
+            bytes,
+            origin,
+            onedata: Some(service),
+        });
+    }
+    let origin = TextOrigin {
+        base,
+        escaped: None,
+        plain: text,
+    };
+    let bytes = base64::decode(text).map_err(|e| origin.fix_base64_error(e))?;
+    Ok(DecodedText {
+        bytes,
+        origin,
+        onedata: None,
+    })
+}
+
+fn decode_base64_token(decoded: DecodedText<'_>, limits: &Limits) -> Result<Parsed, Error> {
+    let DecodedText {
+        bytes,
+        origin,
+        onedata,
+    } = decoded;
     let (macaroon, encoding) = match (bytes.first(), onedata) {
         (Some(b'{'), None) => {
             let text = core::str::from_utf8(&bytes).map_err(|e| {
@@ -337,15 +404,15 @@ fn decode_base64_token(
             (json::parse_v1(text, 0, limits)?, Encoding::V1Json)
         }
         (Some(2), None) => (
-            v2::parse(&bytes, limits).map_err(|e| origin.fix_binary_error(b64, e))?,
+            v2::parse(&bytes, limits).map_err(|e| origin.fix_binary_error(e))?,
             Encoding::V2,
         ),
         (_, Some(service)) => (
-            v1::parse(&bytes, limits).map_err(|e| origin.fix_binary_error(b64, e))?,
+            v1::parse(&bytes, limits).map_err(|e| origin.fix_binary_error(e))?,
             Encoding::Onedata { service },
         ),
         _ => (
-            v1::parse(&bytes, limits).map_err(|e| origin.fix_binary_error(b64, e))?,
+            v1::parse(&bytes, limits).map_err(|e| origin.fix_binary_error(e))?,
             Encoding::V1,
         ),
     };
@@ -431,37 +498,7 @@ fn shift_json(e: Error, base: usize) -> Error {
 
 /// Steps 6–9 of detection on trimmed text starting at `base` in the caller's input.
 fn parse_text(text: &[u8], base: usize, limits: &Limits) -> Result<Parsed, Error> {
-    let shift = |mut e: DecodeError| {
-        e.offset += base;
-        e
-    };
-    // v2 text starts with `A` and may have `-` fourth; only other text can carry a service prefix.
-    let service = if text.first() == Some(&b'A') {
-        None
-    } else {
-        service_prefix(text).map_err(shift)?
-    };
-    let (escaped, escaped_base) = match &service {
-        Some(_) => (text.get(4..).unwrap_or_default(), base + 4),
-        None => (text, base),
-    };
-    if service.is_some() || (text.first() != Some(&b'A') && looks_base62(text)) {
-        let mut b64 = Vec::with_capacity(escaped.len());
-        base62::unescape_into(escaped, &mut b64).map_err(|mut e| {
-            e.offset += escaped_base;
-            e
-        })?;
-        let origin = TextOrigin {
-            base: escaped_base,
-            escaped: Some(escaped),
-        };
-        return decode_base64_token(&b64, &origin, limits, Some(service));
-    }
-    let origin = TextOrigin {
-        base,
-        escaped: None,
-    };
-    decode_base64_token(text, &origin, limits, None)
+    decode_base64_token(decode_text(text, base)?, limits)
 }
 
 /// Lenient decode of damaged input for [`inspect`].
@@ -494,12 +531,14 @@ fn recover(input: &[u8]) -> Recovered {
                 let origin = TextOrigin {
                     base,
                     escaped: Some(escaped),
+                    plain: &[],
                 };
                 (base62::unescape_lenient(escaped), origin)
             } else {
                 let origin = TextOrigin {
                     base,
                     escaped: None,
+                    plain: escaped,
                 };
                 (escaped.to_vec(), origin)
             };
