@@ -20,6 +20,16 @@ pub(crate) struct CaveatRef<'a> {
     pub(crate) location: &'a [u8],
 }
 
+impl<'a> From<&'a Caveat> for CaveatRef<'a> {
+    fn from(c: &'a Caveat) -> Self {
+        CaveatRef {
+            id: &c.id,
+            vid: c.verification_id.as_deref(),
+            location: &c.location,
+        }
+    }
+}
+
 /// Receives the fields of a token as a binary decoder validates them, in order.
 pub(crate) trait Visitor<'a> {
     /// The location (empty if absent) and identifier, before any caveat.
@@ -430,6 +440,54 @@ fn json_text(bytes: &[u8], base: usize) -> Result<&str, Error> {
         )
         .into()
     })
+}
+
+/// Decoded v1 or v2 packets, ready to be walked without copying fields.
+pub(crate) struct Packets {
+    bytes: Vec<u8>,
+    v2: bool,
+}
+
+impl Packets {
+    /// Walks the packets; errors carry byte offsets only (the full parser maps them to text).
+    pub(crate) fn walk<'a>(
+        &'a self,
+        limits: &Limits,
+        visitor: &mut impl Visitor<'a>,
+    ) -> Result<[u8; 32], Error> {
+        if self.v2 {
+            v2::walk(&self.bytes, limits, visitor)
+        } else {
+            v1::walk(&self.bytes, limits, visitor)
+        }
+    }
+}
+
+/// The text layers of a v1, v2 or Onedata token, decoded into one buffer; `None` for the
+/// formats that go through the full parser (JSON, a quoted token, raw bytes).
+pub(crate) fn decode_packets(input: &[u8], limits: &Limits) -> Result<Option<Packets>, Error> {
+    if input.len() > limits.max_token_bytes {
+        return Err(LimitError::TokenTooLarge {
+            limit: limits.max_token_bytes,
+            found: input.len(),
+        }
+        .into());
+    }
+    let (start, end) = trim_bounds(input);
+    let text = input.get(start..end).unwrap_or_default();
+    if matches!(text.first(), None | Some(2 | b'{' | b'"')) {
+        return Ok(None);
+    }
+    let decoded = decode_text(text, start)?;
+    let v2 = match (decoded.bytes.first(), &decoded.onedata) {
+        (Some(b'{'), None) => return Ok(None),
+        (Some(2), None) => true,
+        _ => false,
+    };
+    Ok(Some(Packets {
+        bytes: decoded.bytes,
+        v2,
+    }))
 }
 
 /// Parses a token in any supported format (SPEC §9).

@@ -2,6 +2,7 @@
 
 use crate::crypto;
 use crate::error::{Error, LimitError, MacaroonRole, VerifyError};
+use crate::format::{self, CaveatRef, Visitor};
 use crate::key::RootKey;
 use crate::limits::Limits;
 use crate::macaroon::Macaroon;
@@ -120,6 +121,47 @@ fn role_of(frame: &Frame<'_>) -> MacaroonRole {
     }
 }
 
+/// Folds a root's first-party chain while the decoder validates it; notes third-party caveats.
+struct Chain<'k> {
+    key: &'k RootKey,
+    signature: [u8; 32],
+    third_party: bool,
+}
+
+impl<'a> Visitor<'a> for Chain<'_> {
+    fn header(&mut self, _location: &'a [u8], identifier: &'a [u8]) -> Result<(), Error> {
+        self.signature = self.key.sign_identifier(identifier);
+        Ok(())
+    }
+
+    fn caveat(&mut self, caveat: CaveatRef<'a>) -> Result<(), Error> {
+        match caveat.vid {
+            Some(_) => self.third_party = true,
+            None => self.signature = crypto::hmac(&self.signature, caveat.id),
+        }
+        Ok(())
+    }
+}
+
+/// Checks each first-party caveat of an authenticated root, in order.
+struct Predicates<'v, 'a> {
+    verifier: &'v Verifier<'a>,
+    index: usize,
+}
+
+impl<'c> Visitor<'c> for Predicates<'_, '_> {
+    fn header(&mut self, _location: &'c [u8], _identifier: &'c [u8]) -> Result<(), Error> {
+        Ok(())
+    }
+
+    fn caveat(&mut self, caveat: CaveatRef<'c>) -> Result<(), Error> {
+        let index = self.index;
+        self.index += 1;
+        self.verifier
+            .check_caveat(&MacaroonRole::Root, index, caveat)
+    }
+}
+
 struct Frame<'m> {
     macaroon: &'m Macaroon,
     /// `None` for the root, else the discharge's index.
@@ -194,6 +236,83 @@ impl<'a> Verifier<'a> {
         root: &'m Macaroon,
         discharges: &'m [Macaroon],
     ) -> Result<Verified<'m>, Error> {
+        self.check_discharge_count(discharges)?;
+        let order = self.authenticate(key, root, discharges)?;
+        self.check_unused(discharges, &order)?;
+        let used: Vec<&'m Macaroon> = order.iter().filter_map(|&j| discharges.get(j)).collect();
+        self.check_caveats(MacaroonRole::Root, root.caveats.iter().map(CaveatRef::from))?;
+        for d in &used {
+            let role = MacaroonRole::Discharge {
+                identifier: d.identifier.clone(),
+            };
+            self.check_caveats(role, d.caveats.iter().map(CaveatRef::from))?;
+        }
+        Ok(Verified {
+            root,
+            discharges: used,
+        })
+    }
+
+    /// Parses `token` (any format) and verifies it: the server's hot path.
+    ///
+    /// Same result as [`Macaroon::parse_with_limits`] followed by [`Verifier::verify`], but for
+    /// v1, v2 and Onedata text whose root has only first-party caveats it works on borrowed slices
+    /// of one decoded buffer: the decode is its only allocation.
+    ///
+    /// ```
+    /// use macaroon_mint::{Format, Macaroon, RootKey, Verifier};
+    ///
+    /// let key = RootKey::new("k");
+    /// let token = Macaroon::mint(&key, "", "id")?
+    ///     .with_first_party("user = alice")?
+    ///     .serialize(Format::Onedata)?;
+    /// let verifier = Verifier::new().satisfy_exact("user = alice");
+    /// verifier.verify_token(&key, &token, &[])?;
+    /// assert!(verifier.verify_token(&RootKey::new("other"), &token, &[]).is_err());
+    /// # Ok::<(), macaroon_mint::Error>(())
+    /// ```
+    pub fn verify_token(
+        &self,
+        key: &RootKey,
+        token: &str,
+        discharges: &[Macaroon],
+    ) -> Result<(), Error> {
+        let slow = || -> Result<(), Error> {
+            let parsed = format::parse_detect(token.as_bytes(), &self.limits)?;
+            self.verify(key, &parsed.macaroon, discharges).map(|_| ())
+        };
+        let Some(packets) = format::decode_packets(token.as_bytes(), &self.limits)? else {
+            return slow();
+        };
+        let mut chain = Chain {
+            key,
+            signature: [0; 32],
+            third_party: false,
+        };
+        // A structural error is reported by the full parser, which maps offsets to the text.
+        let Ok(signature) = packets.walk(&self.limits, &mut chain) else {
+            return slow();
+        };
+        if chain.third_party {
+            return slow();
+        }
+        self.check_discharge_count(discharges)?;
+        if !crypto::signatures_equal(&chain.signature, &signature) {
+            return Err(VerifyError::SignatureMismatch {
+                macaroon: MacaroonRole::Root,
+                reason: None,
+            }
+            .into());
+        }
+        self.check_unused(discharges, &[])?;
+        let mut predicates = Predicates {
+            verifier: self,
+            index: 0,
+        };
+        packets.walk(&self.limits, &mut predicates).map(|_| ())
+    }
+
+    fn check_discharge_count(&self, discharges: &[Macaroon]) -> Result<(), Error> {
         if discharges.len() > self.limits.max_discharges {
             return Err(LimitError::TooManyDischarges {
                 limit: self.limits.max_discharges,
@@ -201,56 +320,65 @@ impl<'a> Verifier<'a> {
             }
             .into());
         }
-        let order = self.authenticate(key, root, discharges)?;
-        if !self.ignore_unused {
-            if let Some((index, d)) = discharges
-                .iter()
-                .enumerate()
-                .find(|(j, _)| !order.contains(j))
-            {
-                return Err(VerifyError::DischargeUnused {
-                    index,
-                    identifier: d.identifier.clone(),
-                }
-                .into());
-            }
+        Ok(())
+    }
+
+    fn check_unused(&self, discharges: &[Macaroon], used: &[usize]) -> Result<(), Error> {
+        if self.ignore_unused {
+            return Ok(());
         }
-        let used: Vec<&'m Macaroon> = order.iter().filter_map(|&j| discharges.get(j)).collect();
-        for (macaroon, role) in
-            core::iter::once((root, None)).chain(used.iter().map(|d| (*d, Some(*d))))
+        match discharges
+            .iter()
+            .enumerate()
+            .find(|(j, _)| !used.contains(j))
         {
-            for (index, caveat) in macaroon.caveats.iter().enumerate() {
-                if caveat.is_third_party() || self.accepts(&caveat.id) {
-                    continue;
-                }
-                let role = match role {
-                    None => MacaroonRole::Root,
-                    Some(d) => MacaroonRole::Discharge {
-                        identifier: d.identifier.clone(),
-                    },
-                };
-                let expired = time_before(&caveat.id).zip(self.now);
-                return Err(match expired {
-                    Some((expiry, now)) => VerifyError::Expired {
-                        macaroon: role,
-                        index,
-                        caveat: caveat.id.clone(),
-                        expiry,
-                        now,
-                    },
-                    None => VerifyError::CaveatNotSatisfied {
-                        macaroon: role,
-                        index,
-                        caveat: caveat.id.clone(),
-                    },
-                }
-                .into());
+            Some((index, d)) => Err(VerifyError::DischargeUnused {
+                index,
+                identifier: d.identifier.clone(),
             }
+            .into()),
+            None => Ok(()),
         }
-        Ok(Verified {
-            root,
-            discharges: used,
-        })
+    }
+
+    fn check_caveats<'c>(
+        &self,
+        role: MacaroonRole,
+        caveats: impl Iterator<Item = CaveatRef<'c>>,
+    ) -> Result<(), Error> {
+        for (index, caveat) in caveats.enumerate() {
+            self.check_caveat(&role, index, caveat)?;
+        }
+        Ok(())
+    }
+
+    /// Fails closed: a first-party caveat no satisfier accepts is an error naming it.
+    fn check_caveat(
+        &self,
+        role: &MacaroonRole,
+        index: usize,
+        caveat: CaveatRef<'_>,
+    ) -> Result<(), Error> {
+        if caveat.vid.is_some() || self.accepts(caveat.id) {
+            return Ok(());
+        }
+        let macaroon = role.clone();
+        let text = caveat.id.to_vec();
+        Err(match time_before(caveat.id).zip(self.now) {
+            Some((expiry, now)) => VerifyError::Expired {
+                macaroon,
+                index,
+                caveat: text,
+                expiry,
+                now,
+            },
+            None => VerifyError::CaveatNotSatisfied {
+                macaroon,
+                index,
+                caveat: text,
+            },
+        }
+        .into())
     }
 
     fn accepts(&self, predicate: &[u8]) -> bool {
