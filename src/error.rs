@@ -130,6 +130,11 @@ pub enum DecodeErrorKind {
         /// The offending character.
         ch: char,
     },
+    /// A byte that is not valid UTF-8 text where text was expected.
+    InvalidByte {
+        /// The byte.
+        byte: u8,
+    },
     /// The service indication before `-` is not `opw` or `opp`.
     InvalidServicePrefix {
         /// The three characters found.
@@ -240,6 +245,9 @@ impl fmt::Display for DecodeError {
                 "character '{}' at {unit} {at}{text} is not allowed",
                 ch.escape_debug()
             ),
+            DecodeErrorKind::InvalidByte { byte } => {
+                write!(f, "byte 0x{byte:02x} at {unit} {at}{text} is not valid text")
+            }
             DecodeErrorKind::InvalidServicePrefix { prefix } => write!(
                 f,
                 "service indication \"{}\" at offset {at} is not opw or opp",
@@ -337,7 +345,7 @@ pub enum LimitError {
         found: usize,
     },
     /// A location, identifier, cid, vid or cl longer than `max_field_bytes`.
-    #[error("{field} of {found} bytes at byte {offset} exceeds the limit of {limit} bytes")]
+    #[error("{field} of {found} bytes at offset {offset} exceeds the limit of {limit} bytes")]
     FieldTooLarge {
         /// Which field.
         field: &'static str,
@@ -345,14 +353,16 @@ pub enum LimitError {
         limit: usize,
         /// The declared size.
         found: usize,
-        /// Offset of the field in the decoded data.
+        /// Offset of the field: bytes of decoded data (v1, v2) or characters of JSON text.
         offset: usize,
     },
     /// More caveats in one macaroon than `max_caveats`.
-    #[error("more than {limit} caveats in one macaroon")]
+    #[error("more than {limit} caveats in one macaroon (caveat {} starts at offset {offset})", limit + 1)]
     TooManyCaveats {
         /// The configured limit.
         limit: usize,
+        /// Offset of the first caveat over the limit (bytes of decoded data, or JSON characters).
+        offset: usize,
     },
     /// More discharges passed to one verification than `max_discharges`.
     #[error("{found} discharges exceed the limit of {limit}")]
@@ -363,10 +373,12 @@ pub enum LimitError {
         found: usize,
     },
     /// Discharges nested deeper than `max_depth`.
-    #[error("discharge nesting deeper than the limit of {limit}")]
+    #[error("discharge \"{}\" would be at depth {}, deeper than the limit of {limit}", crate::util::Printable(caveat_id), limit + 1)]
     DepthExceeded {
         /// The configured limit.
         limit: usize,
+        /// The third-party caveat id whose discharge would exceed it.
+        caveat_id: Vec<u8>,
     },
 }
 

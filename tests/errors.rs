@@ -786,13 +786,19 @@ fn depth_limit() {
     let got = at(4).verify(&k, &root, &ds).map(|_| ());
     assert_eq!(
         got,
-        Err(Error::Limit(LimitError::DepthExceeded { limit: 4 })),
+        Err(Error::Limit(LimitError::DepthExceeded {
+            limit: 4,
+            caveat_id: b"d5".to_vec()
+        })),
         "chain of 5, max_depth 4"
     );
     let got = at(0).verify(&k, &root, &ds).map(|_| ());
     assert_eq!(
         got,
-        Err(Error::Limit(LimitError::DepthExceeded { limit: 0 })),
+        Err(Error::Limit(LimitError::DepthExceeded {
+            limit: 0,
+            caveat_id: b"d1".to_vec()
+        })),
         "chain of 5, max_depth 0"
     );
     // Default max_depth 16.
@@ -808,7 +814,10 @@ fn depth_limit() {
     let got = Verifier::new().verify(&k, &root, &ds).map(|_| ());
     assert_eq!(
         got,
-        Err(Error::Limit(LimitError::DepthExceeded { limit: 16 })),
+        Err(Error::Limit(LimitError::DepthExceeded {
+            limit: 16,
+            caveat_id: b"d17".to_vec()
+        })),
         "chain of 17, default limits"
     );
 }
@@ -1611,6 +1620,14 @@ fn too_many_caveats() {
     let n = m.caveats().len();
     let at = limits(|l| l.max_caveats = n);
     let below = limits(|l| l.max_caveats = n - 1);
+    // Where the sixth caveat starts: after the first five, i.e. before the signature of a
+    // five-caveat token (v1 signature packet 47 bytes; v2 end of caveats + signature field 35).
+    let five = (0..5).fold(
+        Macaroon::mint(&key("k"), "loc", "id").expect("mint"),
+        |m, i| m.with_first_party(format!("c{i}")).expect("fp"),
+    );
+    let v1_offset = five.to_v1_bytes().expect("v1").len() - 47;
+    let v2_offset = five.to_v2_bytes().len() - 35;
     for format in [Format::V1, Format::V2, Format::V2Json, Format::Onedata] {
         let text = serialize_ok(&m, format, "6 caveats");
         let ctx = format!("6 caveats in {format}");
@@ -1619,21 +1636,35 @@ fn too_many_caveats() {
             Ok(&m),
             "[{ctx}] exactly at max_caveats"
         );
+        let offset = match format {
+            Format::V1 | Format::Onedata => v1_offset,
+            Format::V2 => v2_offset,
+            _ => text.match_indices("{\"i\"").nth(5).expect("sixth caveat").0,
+        };
         assert_eq!(
             Macaroon::parse_with_limits(&text, &below),
-            Err(Error::Limit(LimitError::TooManyCaveats { limit: n - 1 })),
+            Err(Error::Limit(LimitError::TooManyCaveats {
+                limit: n - 1,
+                offset
+            })),
             "[{ctx}] max_caveats {}",
             n - 1
         );
     }
     assert_eq!(
         Macaroon::from_bytes(&m.to_v2_bytes(), &below).map(|_| ()),
-        Err(Error::Limit(LimitError::TooManyCaveats { limit: n - 1 })),
+        Err(Error::Limit(LimitError::TooManyCaveats {
+            limit: n - 1,
+            offset: v2_offset
+        })),
         "6 caveats raw v2"
     );
     assert_eq!(
         Macaroon::from_v1_bytes(&m.to_v1_bytes().expect("v1"), &below).map(|_| ()),
-        Err(Error::Limit(LimitError::TooManyCaveats { limit: n - 1 })),
+        Err(Error::Limit(LimitError::TooManyCaveats {
+            limit: n - 1,
+            offset: v1_offset
+        })),
         "6 caveats raw v1"
     );
     // Default: 1,024.
@@ -1641,9 +1672,11 @@ fn too_many_caveats() {
         Macaroon::mint(&key("k"), "", "id").expect("mint"),
         |m, i| m.with_first_party(format!("{i}")).expect("fp"),
     );
-    assert_eq!(
-        Macaroon::parse(&serialize_ok(&many, Format::V2, "1025")).map(|_| ()),
-        Err(Error::Limit(LimitError::TooManyCaveats { limit: 1024 })),
+    assert!(
+        matches!(
+            Macaroon::parse(&serialize_ok(&many, Format::V2, "1025")),
+            Err(Error::Limit(LimitError::TooManyCaveats { limit: 1024, .. }))
+        ),
         "1,025 caveats, default limit"
     );
 }

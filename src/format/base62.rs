@@ -5,7 +5,7 @@
 
 use crate::error::{DecodeError, DecodeErrorKind, Layer};
 
-use super::base64::char_at;
+use super::base64::{char_at, invalid_at};
 
 const ESCAPED: [u8; 6] = [b'0', b'_', b'-', b'/', b'+', b'='];
 
@@ -66,14 +66,7 @@ pub(crate) fn unescape_into(text: &[u8], out: &mut Vec<u8>) -> Result<(), Decode
                 None => return Err(err(i, DecodeErrorKind::DanglingEscape)),
             },
             c if c.is_ascii_alphanumeric() => out.push(c),
-            _ => {
-                return Err(err(
-                    i,
-                    DecodeErrorKind::InvalidCharacter {
-                        ch: char_at(text, i),
-                    },
-                ))
-            }
+            _ => return Err(err(i, invalid_at(text, i))),
         }
     }
     Ok(())

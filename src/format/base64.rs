@@ -69,6 +69,24 @@ pub(crate) fn char_at(text: &[u8], at: usize) -> char {
         .unwrap_or(char::REPLACEMENT_CHARACTER)
 }
 
+/// The error for a character not allowed at byte `at`: the character, or the raw byte when the
+/// text is not valid UTF-8 there.
+pub(crate) fn invalid_at(text: &[u8], at: usize) -> DecodeErrorKind {
+    match char_at(text, at) {
+        char::REPLACEMENT_CHARACTER
+            if !text
+                .get(at..)
+                .unwrap_or_default()
+                .starts_with("\u{fffd}".as_bytes()) =>
+        {
+            DecodeErrorKind::InvalidByte {
+                byte: text.get(at).copied().unwrap_or(0),
+            }
+        }
+        ch => DecodeErrorKind::InvalidCharacter { ch },
+    }
+}
+
 /// How many bytes `text` decodes to at most (for reserving without trusting the input).
 pub(crate) fn decoded_len_bound(text_len: usize) -> usize {
     text_len / 4 * 3 + 3
@@ -119,14 +137,7 @@ pub(crate) fn decode_in_place(buf: &mut [u8]) -> Result<usize, DecodeError> {
                 pads += 1;
                 continue;
             }
-            INVALID => {
-                return Err(err(
-                    i,
-                    DecodeErrorKind::InvalidCharacter {
-                        ch: char_at(buf, i),
-                    },
-                ))
-            }
+            INVALID => return Err(err(i, invalid_at(buf, i))),
             v => {
                 if let Some(p) = padding_at {
                     return Err(err(p, DecodeErrorKind::InvalidPadding));

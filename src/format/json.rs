@@ -12,6 +12,9 @@ use super::base64;
 
 /// The deepest nesting a token needs: object → caveat array → caveat object → value.
 const MAX_DEPTH: usize = 3;
+/// The most members a token object can have without an unknown or repeated key (`v`, `l`, `l64`,
+/// `i`, `i64`, `c`, `s`, `s64`); checked while reading, so no input costs more than linear time.
+const MAX_MEMBERS: usize = 8;
 
 #[derive(Debug, Clone)]
 enum Value {
@@ -46,6 +49,8 @@ struct Parser<'a> {
     completed: Vec<(String, String)>,
     /// Caveat objects completed so far in the outermost object's array.
     completed_caveats: Vec<Value>,
+    /// The most items an array may hold: `max_caveats`, checked while reading.
+    max_items: usize,
 }
 
 impl<'a> Parser<'a> {
@@ -55,6 +60,22 @@ impl<'a> Parser<'a> {
                 .text
                 .get(..byte)
                 .map_or(byte, |prefix| prefix.chars().count())
+    }
+
+    /// The caller's offset of decoded character `index` of the string whose quote is at byte
+    /// `quote`: escapes before it count with their full length.
+    fn offset_in_string(&self, quote: usize, index: usize) -> usize {
+        let raw = self.bytes.get(quote + 1..).unwrap_or_default();
+        let mut i = 0usize;
+        for _ in 0..index {
+            i += match raw.get(i) {
+                Some(b'\\') if raw.get(i + 1) == Some(&b'u') => 6,
+                Some(b'\\') => 2,
+                Some(&b) => utf8_len(b),
+                None => break,
+            };
+        }
+        self.char_offset(quote + 1 + i.min(raw.len()))
     }
 
     fn error(&self, at: usize, kind: DecodeErrorKind) -> Error {
@@ -228,6 +249,13 @@ impl<'a> Parser<'a> {
         loop {
             self.skip_ws();
             let at = self.pos;
+            if items.len() >= self.max_items {
+                return Err(LimitError::TooManyCaveats {
+                    limit: self.max_items,
+                    offset: self.char_offset(at),
+                }
+                .into());
+            }
             let item = self.value(depth)?;
             if depth == 2 && matches!(item, Value::Object(_)) {
                 self.completed_caveats.push(item.clone());
@@ -260,6 +288,15 @@ impl<'a> Parser<'a> {
             if members.iter().any(|(_, k, _, _)| *k == key) {
                 return Err(self.error(key_at, DecodeErrorKind::Duplicate { field: key }));
             }
+            if members.len() >= MAX_MEMBERS {
+                return Err(self.error(
+                    key_at,
+                    DecodeErrorKind::Unexpected {
+                        found: format!("field \"{key}\""),
+                        expected: "at most 8 fields in an object",
+                    },
+                ));
+            }
             self.skip_ws();
             if !self.eat(b':') {
                 return Err(self.expected("':'"));
@@ -284,8 +321,22 @@ impl<'a> Parser<'a> {
     }
 }
 
+/// The length of the UTF-8 sequence a lead byte starts.
+fn utf8_len(lead: u8) -> usize {
+    match lead {
+        0xf0..=0xff => 4,
+        0xe0..=0xef => 3,
+        0xc0..=0xdf => 2,
+        _ => 1,
+    }
+}
+
 /// Parses one JSON object, rejecting anything but whitespace after it.
-fn parse_object(text: &str, base: usize) -> Result<(Parser<'_>, Value), Error> {
+fn parse_object<'t>(
+    text: &'t str,
+    base: usize,
+    limits: &Limits,
+) -> Result<(Parser<'t>, Value), Error> {
     let mut p = Parser {
         text,
         bytes: text.as_bytes(),
@@ -293,6 +344,7 @@ fn parse_object(text: &str, base: usize) -> Result<(Parser<'_>, Value), Error> {
         base,
         completed: Vec::new(),
         completed_caveats: Vec::new(),
+        max_items: limits.max_caveats,
     };
     p.skip_ws();
     if p.bytes.get(p.pos) != Some(&b'{') {
@@ -318,6 +370,7 @@ pub(crate) fn recover(text: &[u8], out: &mut super::Recovered) {
         base: 0,
         completed: Vec::new(),
         completed_caveats: Vec::new(),
+        max_items: Limits::DEFAULT.max_caveats,
     };
     p.skip_ws();
     if let Err(e) = p.value(0) {
@@ -427,8 +480,7 @@ fn bytes_of(
     };
     let bytes = if is_b64 {
         base64::decode(s.as_bytes()).map_err(|mut e| {
-            // Point into the JSON text: the string's opening quote, plus one.
-            e.offset += p.char_offset(at) + 1;
+            e.offset = p.offset_in_string(at, e.offset);
             e.layer = Layer::Json;
             Error::from(e)
         })?
@@ -474,19 +526,10 @@ fn caveat_array<'v>(
     p: &Parser<'_>,
     members: &'v [(usize, String, usize, Value)],
     key: &'static str,
-    limits: &Limits,
 ) -> Result<&'v [(usize, Value)], Error> {
     match take_field(p, members, key, None)? {
         None => Ok(&[]),
-        Some((_, Value::Array(items), _)) => {
-            if items.len() > limits.max_caveats {
-                return Err(LimitError::TooManyCaveats {
-                    limit: limits.max_caveats,
-                }
-                .into());
-            }
-            Ok(items)
-        }
+        Some((_, Value::Array(items), _)) => Ok(items),
         Some((at, v, _)) => Err(p.error(
             at,
             DecodeErrorKind::Unexpected {
@@ -514,13 +557,15 @@ fn caveat_object<'v>(
     }
 }
 
-/// Whether a JSON object holds a legacy v1 token (`identifier` key) rather than v2 (`i`/`i64`).
-pub(crate) fn is_legacy(text: &str) -> Result<bool, Error> {
-    let (p, v) = parse_object(text, 0)?;
-    let Value::Object(members) = &v else {
+/// Parses a JSON token: legacy v1 JSON when it has an `identifier` key, else v2 JSON.
+/// `base` is the offset of `text` in the caller's input. Returns the macaroon and whether it was
+/// legacy v1 JSON.
+pub(crate) fn parse(text: &str, base: usize, limits: &Limits) -> Result<(Macaroon, bool), Error> {
+    let (p, v) = parse_object(text, base, limits)?;
+    let Value::Object(top) = &v else {
         return Err(p.expected("'{'"));
     };
-    let has = |k: &str| members.iter().any(|(_, key, _, _)| key == k);
+    let has = |k: &str| top.iter().any(|(_, key, _, _)| key == k);
     match (has("identifier"), has("i") || has("i64")) {
         (true, true) => Err(p.error(
             0,
@@ -528,16 +573,15 @@ pub(crate) fn is_legacy(text: &str) -> Result<bool, Error> {
                 field: "identifier/i".into(),
             },
         )),
-        (legacy, _) => Ok(legacy),
+        (true, false) => Ok((interpret_v1(&p, top, limits)?, true)),
+        (false, _) => Ok((interpret_v2(&p, top, limits)?, false)),
     }
 }
 
-/// Parses v2 JSON. `base` is the offset of `text` in the caller's input.
-pub(crate) fn parse_v2(text: &str, base: usize, limits: &Limits) -> Result<Macaroon, Error> {
-    let (p, v) = parse_object(text, base)?;
-    let Value::Object(top) = &v else {
-        return Err(p.expected("'{'"));
-    };
+type Members = [(usize, String, usize, Value)];
+
+/// Reads the v2 JSON fields of a parsed object.
+fn interpret_v2(p: &Parser<'_>, top: &Members, limits: &Limits) -> Result<Macaroon, Error> {
     reject_unknown(&p, top, &["v", "l", "l64", "i", "i64", "c", "s", "s64"])?;
     if let Some((at, version, _)) = take_field(&p, top, "v", None)? {
         let ok = match version {
@@ -574,7 +618,7 @@ pub(crate) fn parse_v2(text: &str, base: usize, limits: &Limits) -> Result<Macar
         )
     })?;
     let mut caveats = Vec::new();
-    for (at, item) in caveat_array(&p, top, "c", limits)? {
+    for (at, item) in caveat_array(p, top, "c")? {
         let members = caveat_object(&p, *at, item)?;
         reject_unknown(&p, members, &["i", "i64", "v", "v64", "l", "l64"])?;
         let id = bytes_of(
@@ -628,12 +672,8 @@ pub(crate) fn parse_v2(text: &str, base: usize, limits: &Limits) -> Result<Macar
     ))
 }
 
-/// Parses legacy v1 JSON (`location`, `identifier`, `caveats`, hex `signature`).
-pub(crate) fn parse_v1(text: &str, base: usize, limits: &Limits) -> Result<Macaroon, Error> {
-    let (p, v) = parse_object(text, base)?;
-    let Value::Object(top) = &v else {
-        return Err(p.expected("'{'"));
-    };
+/// Reads the legacy v1 JSON fields (`location`, `identifier`, `caveats`, hex `signature`).
+fn interpret_v1(p: &Parser<'_>, top: &Members, limits: &Limits) -> Result<Macaroon, Error> {
     reject_unknown(&p, top, &["location", "identifier", "caveats", "signature"])?;
     let location = bytes_of(
         &p,
@@ -656,7 +696,7 @@ pub(crate) fn parse_v1(text: &str, base: usize, limits: &Limits) -> Result<Macar
         )
     })?;
     let mut caveats = Vec::new();
-    for (at, item) in caveat_array(&p, top, "caveats", limits)? {
+    for (at, item) in caveat_array(p, top, "caveats")? {
         let members = caveat_object(&p, *at, item)?;
         reject_unknown(&p, members, &["cid", "vid", "cl"])?;
         let id = bytes_of(

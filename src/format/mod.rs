@@ -224,7 +224,9 @@ pub struct RecoveredCaveat {
 }
 
 /// What a lenient decode recovered from a damaged token (SPEC §13).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+///
+/// `Debug` redacts the signature and the decoded bytes (which hold it), as for [`Macaroon`].
+#[derive(Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Recovered {
     /// Bytes recovered from the text layers (base62, base64).
@@ -239,6 +241,28 @@ pub struct Recovered {
     pub signature: Option<RecoveredField>,
     /// Every defect and skip the lenient walk noticed, in order.
     pub notes: Vec<String>,
+}
+
+impl fmt::Debug for Recovered {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Recovered")
+            .field("decoded", &format_args!("<{} bytes>", self.decoded.len()))
+            .field("location", &self.location)
+            .field("identifier", &self.identifier)
+            .field("caveats", &self.caveats)
+            .field(
+                "signature",
+                &self.signature.as_ref().map(|s| {
+                    format!(
+                        "<redacted, {} bytes, truncated: {}>",
+                        s.bytes.len(),
+                        s.truncated
+                    )
+                }),
+            )
+            .field("notes", &self.notes)
+            .finish()
+    }
 }
 
 /// The result of [`inspect`]: the strict parse, and on failure what could be recovered.
@@ -292,7 +316,7 @@ impl TextOrigin<'_> {
     /// Adds the caller's character offset to an error found in the decoded bytes.
     fn fix_binary_error(&self, e: Error) -> Error {
         match e {
-            Error::Decode(mut d) if matches!(d.layer, Layer::V1 | Layer::V2) => {
+            Error::Decode(mut d) if matches!(d.layer, Layer::V1 | Layer::V2 | Layer::Json) => {
                 // Error path only: rebuild the base64 text the escape was decoded from.
                 let unescaped;
                 let b64 = match self.escaped {
@@ -361,6 +385,9 @@ fn decode_text(text: &[u8], base: usize) -> Result<DecodedText<'_>, Error> {
         Some(_) => (text.get(4..).unwrap_or_default(), base + 4),
         None => (text, base),
     };
+    if escaped.is_empty() {
+        return Err(DecodeError::new(Layer::Input, escaped_base, DecodeErrorKind::Empty).into());
+    }
     if service.is_some() || (text.first() != Some(&b'A') && looks_base62(text)) {
         // Unescape and decode in one buffer: the only allocation on this path.
         let mut bytes = Vec::with_capacity(escaped.len());
@@ -402,16 +429,15 @@ fn decode_base64_token(decoded: DecodedText<'_>, limits: &Limits) -> Result<Pars
     } = decoded;
     let (macaroon, encoding) = match (bytes.first(), onedata) {
         (Some(b'{'), None) => {
-            let text = core::str::from_utf8(&bytes).map_err(|e| {
-                DecodeError::new(
-                    Layer::Json,
-                    e.valid_up_to(),
-                    DecodeErrorKind::InvalidCharacter {
-                        ch: base64::char_at(&bytes, e.valid_up_to()),
-                    },
-                )
-            })?;
-            (json::parse_v1(text, 0, limits)?, Encoding::V1Json)
+            // LM 0.3.0's base64-wrapped JSON: errors point into the JSON and at its base64 group.
+            let parsed = json_text(&bytes, 0).and_then(|text| json::parse(text, 0, limits));
+            let (macaroon, legacy) = parsed.map_err(|e| origin.fix_binary_error(e))?;
+            let encoding = if legacy {
+                Encoding::V1Json
+            } else {
+                Encoding::V2Json
+            };
+            (macaroon, encoding)
         }
         (Some(2), None) => (
             v2::parse(&bytes, limits).map_err(|e| origin.fix_binary_error(e))?,
@@ -431,11 +457,13 @@ fn decode_base64_token(decoded: DecodedText<'_>, limits: &Limits) -> Result<Pars
 
 fn json_text(bytes: &[u8], base: usize) -> Result<&str, Error> {
     core::str::from_utf8(bytes).map_err(|e| {
+        let valid = bytes.get(..e.valid_up_to()).unwrap_or_default();
+        let chars = core::str::from_utf8(valid).map_or(0, |v| v.chars().count());
         DecodeError::new(
             Layer::Json,
-            base + e.valid_up_to(),
-            DecodeErrorKind::InvalidCharacter {
-                ch: char::REPLACEMENT_CHARACTER,
+            base + chars,
+            DecodeErrorKind::InvalidByte {
+                byte: bytes.get(e.valid_up_to()).copied().unwrap_or(0),
             },
         )
         .into()
@@ -511,18 +539,13 @@ pub(crate) fn parse_detect(input: &[u8], limits: &Limits) -> Result<Parsed, Erro
     match text.first() {
         None => Err(DecodeError::new(Layer::Input, 0, DecodeErrorKind::Empty).into()),
         Some(b'{') => {
-            let s = json_text(text, start)?;
-            if json::is_legacy(s).map_err(|e| shift_json(e, start))? {
-                Ok(Parsed {
-                    macaroon: json::parse_v1(s, start, limits)?,
-                    encoding: Encoding::V1Json,
-                })
+            let (macaroon, legacy) = json::parse(json_text(text, start)?, start, limits)?;
+            let encoding = if legacy {
+                Encoding::V1Json
             } else {
-                Ok(Parsed {
-                    macaroon: json::parse_v2(s, start, limits)?,
-                    encoding: Encoding::V2Json,
-                })
-            }
+                Encoding::V2Json
+            };
+            Ok(Parsed { macaroon, encoding })
         }
         Some(b'"') => {
             // Go's JSON for a bare token: a JSON string holding base64 text.
@@ -538,19 +561,12 @@ pub(crate) fn parse_detect(input: &[u8], limits: &Limits) -> Result<Parsed, Erro
                         },
                     )
                 })?;
+            if inner.is_empty() {
+                return Err(DecodeError::new(Layer::Input, start, DecodeErrorKind::Empty).into());
+            }
             parse_text(inner, start + 1, limits)
         }
         Some(_) => parse_text(text, start, limits),
-    }
-}
-
-fn shift_json(e: Error, base: usize) -> Error {
-    match e {
-        Error::Decode(mut d) if d.layer == Layer::Json => {
-            d.offset += base;
-            Error::Decode(d)
-        }
-        other => other,
     }
 }
 
@@ -582,9 +598,16 @@ fn recover(input: &[u8]) -> Recovered {
             let base = start + text.len() - escaped.len();
             let is_base62 = text.first() != Some(&b'A') && looks_base62(text);
             let (b64, origin) = if is_base62 {
-                for (at, note) in base62_defects(escaped) {
+                let (defects, total) = base62_defects(escaped);
+                for (at, note) in defects {
                     out.notes
                         .push(format!("base62: {note} at offset {}", base + at));
+                }
+                if total > MAX_LISTED_DEFECTS {
+                    out.notes.push(format!(
+                        "base62: {} more defects not listed",
+                        total - MAX_LISTED_DEFECTS
+                    ));
                 }
                 let origin = TextOrigin {
                     base,
@@ -618,34 +641,45 @@ fn recover(input: &[u8]) -> Recovered {
     out
 }
 
-/// Every base62 defect in `text` (the strict decoder stops at the first).
-fn base62_defects(text: &[u8]) -> Vec<(usize, String)> {
+/// How many defects lenient inspection describes one by one; the rest are counted.
+const MAX_LISTED_DEFECTS: usize = 16;
+
+/// The first base62 defects in `text` and how many there are in all (the strict decoder stops
+/// at the first).
+fn base62_defects(text: &[u8]) -> (Vec<(usize, String)>, usize) {
     let mut defects = Vec::new();
+    let mut total = 0usize;
     let mut i = 0;
     while let Some(&c) = text.get(i) {
-        match c {
+        let (defect, step) = match c {
             b'0' => match text.get(i + 1) {
-                Some(b'0'..=b'5') => i += 2,
-                Some(&d) => {
-                    defects.push((i, format!("invalid escape \"0{}\"", char::from(d))));
-                    i += 2;
-                }
-                None => {
-                    defects.push((i, "dangling escape '0'".into()));
-                    i += 1;
-                }
+                Some(b'0'..=b'5') => (None, 2),
+                Some(_) => (Some("invalid escape"), 2),
+                None => (Some("dangling escape '0'"), 1),
             },
-            c if c.is_ascii_alphanumeric() => i += 1,
-            _ => {
-                defects.push((
-                    i,
-                    format!("character '{}' is not allowed", base64::char_at(text, i)),
-                ));
-                i += 1;
+            c if c.is_ascii_alphanumeric() => (None, 1),
+            _ => (Some("character"), 1),
+        };
+        if let Some(kind) = defect {
+            total += 1;
+            if defects.len() < MAX_LISTED_DEFECTS {
+                let text = match kind {
+                    "invalid escape" => format!(
+                        "invalid escape \"0{}\"",
+                        base64::char_at(text, i + 1).escape_debug()
+                    ),
+                    "character" => format!(
+                        "character '{}' is not allowed",
+                        base64::char_at(text, i).escape_debug()
+                    ),
+                    other => other.to_owned(),
+                };
+                defects.push((i, text));
             }
         }
+        i += step;
     }
-    defects
+    (defects, total)
 }
 
 /// Parses a token strictly and, if that fails, decodes it leniently to show what survived.

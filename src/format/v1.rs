@@ -195,6 +195,7 @@ pub(crate) fn walk<'a>(
                 if count >= limits.max_caveats {
                     return Err(LimitError::TooManyCaveats {
                         limit: limits.max_caveats,
+                        offset: p.start,
                     }
                     .into());
                 }
@@ -358,6 +359,13 @@ pub(crate) fn recover(data: &[u8], out: &mut Recovered) {
             Some(d) if d <= rest.len() && d > value_start => {
                 (rest.get(value_start..d - 1).unwrap_or_default(), false, d)
             }
+            Some(d) if d <= value_start => {
+                out.notes.push(format!(
+                    "{} at byte {start} declares {d} bytes, shorter than its key and framing; stopped there",
+                    packet_name(key)
+                ));
+                return;
+            }
             Some(d) => {
                 out.notes.push(format!(
                     "{} at byte {start} declares {d} bytes, {} remain",
@@ -382,6 +390,13 @@ pub(crate) fn recover(data: &[u8], out: &mut Recovered) {
         match key {
             b"location" => out.location = Some(field),
             b"identifier" => out.identifier = Some(field),
+            b"cid" if out.caveats.len() >= Limits::DEFAULT.max_caveats => {
+                out.notes.push(format!(
+                    "stopped at byte {start}: more than {} caveats",
+                    Limits::DEFAULT.max_caveats
+                ));
+                return;
+            }
             b"cid" => out.caveats.push(RecoveredCaveat {
                 id: field,
                 verification_id: None,

@@ -235,6 +235,7 @@ pub(crate) fn walk<'a>(
         if count >= limits.max_caveats {
             return Err(LimitError::TooManyCaveats {
                 limit: limits.max_caveats,
+                offset: start,
             }
             .into());
         }
@@ -341,6 +342,14 @@ pub(crate) fn recover(data: &[u8], out: &mut Recovered) {
     }
     // Caveats, each ended by EOS; an EOS where a caveat would start ends the list.
     while r.peek().is_some_and(|b| b != 0) {
+        if out.caveats.len() >= limits.max_caveats {
+            out.notes.push(format!(
+                "stopped at byte {}: more than {} caveats",
+                r.pos(),
+                limits.max_caveats
+            ));
+            return;
+        }
         let mut caveat = RecoveredCaveat::default();
         loop {
             match read_field(&mut r, &limits, Section::Caveat) {

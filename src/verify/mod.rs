@@ -467,6 +467,7 @@ impl<'a> Verifier<'a> {
             if stack.len() > self.limits.max_depth {
                 return Err(LimitError::DepthExceeded {
                     limit: self.limits.max_depth,
+                    caveat_id: caveat.id.clone(),
                 }
                 .into());
             }
