@@ -582,8 +582,8 @@ type Members = [(usize, String, usize, Value)];
 
 /// Reads the v2 JSON fields of a parsed object.
 fn interpret_v2(p: &Parser<'_>, top: &Members, limits: &Limits) -> Result<Macaroon, Error> {
-    reject_unknown(&p, top, &["v", "l", "l64", "i", "i64", "c", "s", "s64"])?;
-    if let Some((at, version, _)) = take_field(&p, top, "v", None)? {
+    reject_unknown(p, top, &["v", "l", "l64", "i", "i64", "c", "s", "s64"])?;
+    if let Some((at, version, _)) = take_field(p, top, "v", None)? {
         let ok = match version {
             Value::Number(n) => n == "2",
             Value::String(s) => s == "2",
@@ -597,16 +597,11 @@ fn interpret_v2(p: &Parser<'_>, top: &Members, limits: &Limits) -> Result<Macaro
             return Err(p.error(at, DecodeErrorKind::UnsupportedVersion { found }));
         }
     }
-    let location = bytes_of(
-        &p,
-        "location",
-        take_field(&p, top, "l", Some("l64"))?,
-        limits,
-    )?;
+    let location = bytes_of(p, "location", take_field(p, top, "l", Some("l64"))?, limits)?;
     let identifier = bytes_of(
-        &p,
+        p,
         "identifier",
-        take_field(&p, top, "i", Some("i64"))?,
+        take_field(p, top, "i", Some("i64"))?,
         limits,
     )?
     .ok_or_else(|| {
@@ -619,12 +614,12 @@ fn interpret_v2(p: &Parser<'_>, top: &Members, limits: &Limits) -> Result<Macaro
     })?;
     let mut caveats = Vec::new();
     for (at, item) in caveat_array(p, top, "c")? {
-        let members = caveat_object(&p, *at, item)?;
-        reject_unknown(&p, members, &["i", "i64", "v", "v64", "l", "l64"])?;
+        let members = caveat_object(p, *at, item)?;
+        reject_unknown(p, members, &["i", "i64", "v", "v64", "l", "l64"])?;
         let id = bytes_of(
-            &p,
+            p,
             "caveat id",
-            take_field(&p, members, "i", Some("i64"))?,
+            take_field(p, members, "i", Some("i64"))?,
             limits,
         )?
         .ok_or_else(|| {
@@ -636,15 +631,15 @@ fn interpret_v2(p: &Parser<'_>, top: &Members, limits: &Limits) -> Result<Macaro
             )
         })?;
         let vid = bytes_of(
-            &p,
+            p,
             "verification id",
-            take_field(&p, members, "v", Some("v64"))?,
+            take_field(p, members, "v", Some("v64"))?,
             limits,
         )?;
         let cl = bytes_of(
-            &p,
+            p,
             "caveat location",
-            take_field(&p, members, "l", Some("l64"))?,
+            take_field(p, members, "l", Some("l64"))?,
             limits,
         )?;
         caveats.push(Caveat {
@@ -653,9 +648,9 @@ fn interpret_v2(p: &Parser<'_>, top: &Members, limits: &Limits) -> Result<Macaro
             location: cl.unwrap_or_default(),
         });
     }
-    let sig_field = take_field(&p, top, "s", Some("s64"))?;
+    let sig_field = take_field(p, top, "s", Some("s64"))?;
     let sig_at = sig_field.map_or(0, |(at, _, _)| at);
-    let sig = bytes_of(&p, "signature", sig_field, limits)?.ok_or_else(|| {
+    let sig = bytes_of(p, "signature", sig_field, limits)?.ok_or_else(|| {
         p.error(
             0,
             DecodeErrorKind::Missing {
@@ -663,7 +658,7 @@ fn interpret_v2(p: &Parser<'_>, top: &Members, limits: &Limits) -> Result<Macaro
             },
         )
     })?;
-    let signature = signature_from(&p, sig_at, sig)?;
+    let signature = signature_from(p, sig_at, sig)?;
     Ok(Macaroon::from_parts(
         location.unwrap_or_default(),
         identifier,
@@ -674,17 +669,12 @@ fn interpret_v2(p: &Parser<'_>, top: &Members, limits: &Limits) -> Result<Macaro
 
 /// Reads the legacy v1 JSON fields (`location`, `identifier`, `caveats`, hex `signature`).
 fn interpret_v1(p: &Parser<'_>, top: &Members, limits: &Limits) -> Result<Macaroon, Error> {
-    reject_unknown(&p, top, &["location", "identifier", "caveats", "signature"])?;
-    let location = bytes_of(
-        &p,
-        "location",
-        take_field(&p, top, "location", None)?,
-        limits,
-    )?;
+    reject_unknown(p, top, &["location", "identifier", "caveats", "signature"])?;
+    let location = bytes_of(p, "location", take_field(p, top, "location", None)?, limits)?;
     let identifier = bytes_of(
-        &p,
+        p,
         "identifier",
-        take_field(&p, top, "identifier", None)?,
+        take_field(p, top, "identifier", None)?,
         limits,
     )?
     .ok_or_else(|| {
@@ -697,29 +687,24 @@ fn interpret_v1(p: &Parser<'_>, top: &Members, limits: &Limits) -> Result<Macaro
     })?;
     let mut caveats = Vec::new();
     for (at, item) in caveat_array(p, top, "caveats")? {
-        let members = caveat_object(&p, *at, item)?;
-        reject_unknown(&p, members, &["cid", "vid", "cl"])?;
-        let id = bytes_of(
-            &p,
-            "caveat id",
-            take_field(&p, members, "cid", None)?,
-            limits,
-        )?
-        .ok_or_else(|| {
-            p.error(
-                *at,
-                DecodeErrorKind::Missing {
-                    field: "caveat \"cid\"",
-                },
-            )
-        })?;
+        let members = caveat_object(p, *at, item)?;
+        reject_unknown(p, members, &["cid", "vid", "cl"])?;
+        let id = bytes_of(p, "caveat id", take_field(p, members, "cid", None)?, limits)?
+            .ok_or_else(|| {
+                p.error(
+                    *at,
+                    DecodeErrorKind::Missing {
+                        field: "caveat \"cid\"",
+                    },
+                )
+            })?;
         // The vid is base64 in every peer's legacy JSON.
-        let vid = take_field(&p, members, "vid", None)?.map(|(a, v, _)| (a, v, true));
-        let vid = bytes_of(&p, "verification id", vid, limits)?;
+        let vid = take_field(p, members, "vid", None)?.map(|(a, v, _)| (a, v, true));
+        let vid = bytes_of(p, "verification id", vid, limits)?;
         let cl = bytes_of(
-            &p,
+            p,
             "caveat location",
-            take_field(&p, members, "cl", None)?,
+            take_field(p, members, "cl", None)?,
             limits,
         )?;
         caveats.push(Caveat {
@@ -728,7 +713,7 @@ fn interpret_v1(p: &Parser<'_>, top: &Members, limits: &Limits) -> Result<Macaro
             location: cl.unwrap_or_default(),
         });
     }
-    let (sig_at, sig_value, _) = take_field(&p, top, "signature", None)?.ok_or_else(|| {
+    let (sig_at, sig_value, _) = take_field(p, top, "signature", None)?.ok_or_else(|| {
         p.error(
             0,
             DecodeErrorKind::Missing {
@@ -746,7 +731,7 @@ fn interpret_v1(p: &Parser<'_>, top: &Members, limits: &Limits) -> Result<Macaro
         ));
     };
     let sig = decode_hex(hex).ok_or_else(|| p.error(sig_at, DecodeErrorKind::InvalidHex))?;
-    let signature = signature_from(&p, sig_at, sig)?;
+    let signature = signature_from(p, sig_at, sig)?;
     Ok(Macaroon::from_parts(
         location.unwrap_or_default(),
         identifier,
