@@ -194,6 +194,8 @@ fn parse_format(s: &str) -> Result<Format, String> {
 enum Failure {
     /// Usage or input error: exit 2.
     Input(String, Option<Error>),
+    /// Output could not be written (standard output full, closed, …): exit 2.
+    Io(String),
     /// The token does not verify: exit 1.
     Invalid(String, Option<Error>),
 }
@@ -216,6 +218,27 @@ fn decode_hex(what: &str, hex_text: &str) -> Result<Vec<u8>, Failure> {
     hex::decode(hex_text.trim()).map_err(|e| input_error(format!("{what}: invalid hex ({e})")))
 }
 
+/// Largest `--key-file` accepted (1 MiB); the file is never read further than one byte past it.
+const MAX_KEY_FILE_BYTES: usize = 1 << 20;
+
+/// The raw bytes of a key file, refusing (without reading it all) a file over 1 MiB.
+fn read_key_file(path: &std::path::Path) -> Result<Vec<u8>, Failure> {
+    let fail = |e: std::io::Error| input_error(format!("--key-file {}: {e}", path.display()));
+    let file = std::fs::File::open(path).map_err(fail)?;
+    let mut buf = Vec::new();
+    file.take(MAX_KEY_FILE_BYTES as u64 + 1)
+        .read_to_end(&mut buf)
+        .map_err(fail)?;
+    if buf.len() > MAX_KEY_FILE_BYTES {
+        return Err(input_error(format!(
+            "--key-file {}: file is larger than 1 MiB ({MAX_KEY_FILE_BYTES} bytes); \
+             it must hold only the raw key bytes",
+            path.display()
+        )));
+    }
+    Ok(buf)
+}
+
 fn key_bytes(
     text: &Option<String>,
     hex_text: &Option<String>,
@@ -228,8 +251,7 @@ fn key_bytes(
         return decode_hex("--key-hex", h);
     }
     if let Some(path) = file {
-        return std::fs::read(path)
-            .map_err(|e| input_error(format!("--key-file {}: {e}", path.display())));
+        return read_key_file(path);
     }
     Err(input_error(
         "a key is required (--key, --key-hex or --key-file)",
@@ -302,6 +324,17 @@ fn token_input(arg: &str) -> Result<Vec<u8>, Failure> {
     }
 }
 
+/// Refuses `-` (standard input) for more than one token of one invocation: the second would
+/// silently read an empty input.
+fn stdin_at_most_once<'a>(tokens: impl IntoIterator<Item = &'a str>) -> Result<(), Failure> {
+    if tokens.into_iter().filter(|t| *t == "-").count() > 1 {
+        return Err(input_error(
+            "standard input (-) can be used for only one token per invocation",
+        ));
+    }
+    Ok(())
+}
+
 fn parse_token(arg: &str) -> Result<Parsed, Failure> {
     Ok(Macaroon::from_bytes(&token_input(arg)?, &Limits::DEFAULT)?)
 }
@@ -342,6 +375,12 @@ fn run(cli: &Cli) -> Result<String, Failure> {
             ignore_unused_discharges,
             token,
         } => {
+            stdin_at_most_once(
+                discharges
+                    .iter()
+                    .map(String::as_str)
+                    .chain([token.as_str()]),
+            )?;
             let root = parse_token(token)?.macaroon;
             let discharges = discharges
                 .iter()
@@ -405,6 +444,7 @@ fn run(cli: &Cli) -> Result<String, Failure> {
             Ok(m.serialize(*format)?)
         }
         Command::Bind { root, discharge } => {
+            stdin_at_most_once([root.as_str(), discharge.as_str()])?;
             let root = parse_token(root)?.macaroon;
             let discharge = parse_token(discharge)?;
             Ok(discharge
@@ -452,7 +492,7 @@ fn inspect(input: &[u8], as_json: bool) -> Result<String, Failure> {
                 } else {
                     recovered_text(recovered)
                 };
-                println!("{text}");
+                write_stdout(&text)?;
             }
             return Err(e.into());
         }
@@ -462,7 +502,7 @@ fn inspect(input: &[u8], as_json: bool) -> Result<String, Failure> {
         let macaroon: Value = serde_json::from_str(&m.serialize(Format::V2Json)?)
             .map_err(|e| input_error(format!("internal JSON error: {e}")))?;
         let mut out = json!({
-            "format": parsed.encoding.name(),
+            "format": parsed.encoding.output_format().name(),
             "encoding": encoding_json(&parsed.encoding),
             "macaroon": macaroon,
             "signature_hex": m.signature_hex(),
@@ -484,7 +524,14 @@ fn inspect(input: &[u8], as_json: bool) -> Result<String, Failure> {
     }
     for (i, c) in m.caveats().iter().enumerate() {
         match c.verification_id() {
-            None => lines.push(format!("caveat {i}: {}", show_bytes(c.id()))),
+            None if c.location().is_empty() => {
+                lines.push(format!("caveat {i}: {}", show_bytes(c.id())));
+            }
+            None => lines.push(format!(
+                "caveat {i}: {} (location {})",
+                show_bytes(c.id()),
+                show_bytes(c.location())
+            )),
             Some(vid) => lines.push(format!(
                 "caveat {i}: third-party id {} location {} vid {}",
                 show_bytes(c.id()),
@@ -589,13 +636,51 @@ fn error_json(e: &Error) -> Value {
     v
 }
 
+/// Writes `text` and a line feed to standard output; a failed write is an input/output error.
+fn write_stdout(text: &str) -> Result<(), Failure> {
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{text}")
+        .and_then(|()| out.flush())
+        .map_err(|e| Failure::Io(format!("writing standard output: {e}")))
+}
+
+/// Writes one line to standard error; if even that fails there is nowhere left to report it.
+fn write_stderr(line: &str) {
+    let mut err = std::io::stderr().lock();
+    let _ = writeln!(err, "{line}").and_then(|()| err.flush());
+}
+
+/// Reports a failure on standard error (one line, JSON with `--json`) and gives its exit code.
+fn report(failure: &Failure, as_json: bool) -> ExitCode {
+    let (code, message, err, kind) = match failure {
+        Failure::Input(m, e) => (2, m.clone(), e.as_ref(), "usage"),
+        Failure::Io(m) => (2, m.clone(), None, "io"),
+        Failure::Invalid(m, e) => (1, format!("invalid: {m}"), e.as_ref(), "usage"),
+    };
+    if as_json {
+        let mut v = err.map_or_else(|| json!({ "message": message, "kind": kind }), error_json);
+        if let (Some(obj), Failure::Invalid(..)) = (v.as_object_mut(), failure) {
+            obj.insert("valid".into(), json!(false));
+        }
+        write_stderr(&json!({ "error": v }).to_string());
+    } else {
+        write_stderr(&format!("macaroon-mint: {message}"));
+    }
+    ExitCode::from(code)
+}
+
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) if !e.use_stderr() => {
             // --help and --version
-            let _ = e.print();
-            return ExitCode::SUCCESS;
+            return match e.print() {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(io) => {
+                    let failure = Failure::Io(format!("writing standard output: {io}"));
+                    report(&failure, std::env::args_os().skip(1).any(|a| a == "--json"))
+                }
+            };
         }
         Err(e) => {
             // clap's report is several lines; keep its first paragraph, the one that says what
@@ -608,41 +693,19 @@ fn main() -> ExitCode {
                 .collect();
             let joined = paragraph.join(" ");
             let message = joined.strip_prefix("error: ").unwrap_or(&joined);
-            if std::env::args().any(|a| a == "--json") {
-                eprintln!(
-                    "{}",
-                    json!({ "error": { "kind": "usage", "message": message } })
+            // Arguments need not be UTF-8 (that may be the very error): look at them as OsStr.
+            if std::env::args_os().skip(1).any(|a| a == "--json") {
+                write_stderr(
+                    &json!({ "error": { "kind": "usage", "message": message } }).to_string(),
                 );
             } else {
-                eprintln!("macaroon-mint: {message} (see --help)");
+                write_stderr(&format!("macaroon-mint: {message} (see --help)"));
             }
             return ExitCode::from(2);
         }
     };
-    match run(&cli) {
-        Ok(out) => {
-            let mut stdout = std::io::stdout().lock();
-            let _ = writeln!(stdout, "{out}");
-            ExitCode::SUCCESS
-        }
-        Err(failure) => {
-            let (code, message, err) = match &failure {
-                Failure::Input(m, e) => (2, m.clone(), e.as_ref()),
-                Failure::Invalid(m, e) => (1, format!("invalid: {m}"), e.as_ref()),
-            };
-            if cli.json {
-                let mut v = err.map_or_else(
-                    || json!({ "message": message, "kind": "usage" }),
-                    error_json,
-                );
-                if let (Some(obj), Failure::Invalid(..)) = (v.as_object_mut(), &failure) {
-                    obj.insert("valid".into(), json!(false));
-                }
-                eprintln!("{}", json!({ "error": v }));
-            } else {
-                eprintln!("macaroon-mint: {message}");
-            }
-            ExitCode::from(code)
-        }
+    match run(&cli).and_then(|out| write_stdout(&out)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => report(&failure, cli.json),
     }
 }

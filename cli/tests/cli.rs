@@ -1560,7 +1560,9 @@ fn raw_v2_bytes_from_stdin() {
     c.args(["--json", "inspect", "-"]).write_stdin(raw.clone());
     let out = check_ok(run_cmd(c), &["--json", "inspect", "-"]);
     let v: Value = serde_json::from_str(&out).expect("JSON");
-    assert_eq!(v["format"], "v2-binary");
+    // "format" is one of v1|v2|v2j|onedata (DESIGN §4); the exact encoding is under "encoding".
+    assert_eq!(v["format"], "v2");
+    assert_eq!(v["encoding"]["name"], "v2-binary");
     assert_eq!(v["signature_hex"], TV1_SIG_ACCOUNT);
 
     // Tokens read as raw v2 are written back as v2 text.
@@ -1659,4 +1661,265 @@ fn third_party_with_caveat_key_checks_the_root_key() {
         "invalid: the token was not minted with the given root key"
     );
     assert_eq!(o.stdout, "");
+}
+
+// --- reviewer defects: hostile arguments, unwritable output, stdin twice, key-file size -----------
+
+fn bin_path() -> std::path::PathBuf {
+    assert_cmd::cargo::cargo_bin("macaroon-mint")
+}
+
+fn os_arg(bytes: &[u8]) -> std::ffi::OsString {
+    use std::os::unix::ffi::OsStringExt;
+    std::ffi::OsString::from_vec(bytes.to_vec())
+}
+
+#[test]
+fn non_utf8_arguments_exit_2_with_one_line() {
+    let cases: [Vec<std::ffi::OsString>; 4] = [
+        vec!["inspect".into(), os_arg(b"\xff\xfe")],
+        vec![
+            "mint".into(),
+            "--key".into(),
+            os_arg(b"\xff"),
+            "--identifier".into(),
+            "x".into(),
+        ],
+        vec![os_arg(b"\xff")],
+        vec![
+            "verify".into(),
+            "--key".into(),
+            "k".into(),
+            "--exact".into(),
+            os_arg(b"a = \xc3"),
+            TV1_V1_ACCOUNT.into(),
+        ],
+    ];
+    for args in &cases {
+        let mut c = cmd();
+        c.args(args);
+        let o = run_cmd(c);
+        let message = fails(&o, 2);
+        assert!(
+            message.contains("UTF-8") || message.contains("unrecognized subcommand"),
+            "{args:?}: {message}"
+        );
+        assert_eq!(o.stdout, "", "{args:?}");
+
+        let mut c = cmd();
+        c.arg("--json").args(args);
+        let o = run_cmd(c);
+        let err = fails_json(&o, 2);
+        assert_eq!(err["kind"], "usage", "{args:?}: {err}");
+    }
+}
+
+/// Runs the binary with standard output (and, if asked, standard error) on `/dev/full`.
+fn run_to_dev_full(args: &[&str], stderr_full: bool) -> (i32, String) {
+    let full = || std::process::Stdio::from(std::fs::File::create("/dev/full").expect("/dev/full"));
+    let mut c = std::process::Command::new(bin_path());
+    c.args(args)
+        .stdin(std::process::Stdio::null())
+        .stdout(full());
+    if stderr_full {
+        c.stderr(full());
+    } else {
+        c.stderr(std::process::Stdio::piped());
+    }
+    let out = c.output().expect("macaroon-mint runs");
+    let code = out
+        .status
+        .code()
+        .unwrap_or_else(|| panic!("{args:?}: exited normally, not by a signal"));
+    (
+        code,
+        String::from_utf8(out.stderr).expect("stderr is UTF-8"),
+    )
+}
+
+#[test]
+fn unwritable_stdout_exits_2_with_one_line() {
+    let mint = [
+        "mint",
+        "--key",
+        TV1_KEY,
+        "--identifier",
+        TV1_ID,
+        "--caveat",
+        ACCOUNT,
+    ];
+    let verify = [
+        "verify",
+        "--key",
+        TV1_KEY,
+        "--exact",
+        ACCOUNT,
+        TV1_V1_ACCOUNT,
+    ];
+    let cases: [&[&str]; 6] = [
+        &mint,
+        &verify,
+        &["inspect", TV1_V1_THREE],
+        &["convert", "--format", "v2", TV1_V1_ACCOUNT],
+        // A damaged token: inspect prints what it recovered before failing.
+        &["inspect", DAMAGED_C],
+        &["--help"],
+    ];
+    for args in cases {
+        let (code, stderr) = run_to_dev_full(args, false);
+        let o = Out {
+            code,
+            stdout: String::new(),
+            stderr,
+        };
+        let message = fails(&o, 2);
+        assert!(
+            message.contains("writing standard output"),
+            "{args:?}: {message}"
+        );
+    }
+    let (code, stderr) = run_to_dev_full(&["--json", "inspect", TV1_V1_THREE], false);
+    let err = fails_json(
+        &Out {
+            code,
+            stdout: String::new(),
+            stderr,
+        },
+        2,
+    );
+    assert_eq!(err["kind"], "io", "{err}");
+}
+
+#[test]
+fn unwritable_stdout_and_stderr_exit_2_silently() {
+    for args in [
+        &["mint", "--key", TV1_KEY, "--identifier", TV1_ID][..],
+        &["inspect", DAMAGED_C][..],
+        &["verify", "--key", "wrong", TV1_V1_ACCOUNT][..],
+        &["inspect", "garbage!"][..],
+        &["frobnicate"][..],
+        &["inspect"][..],
+    ] {
+        let (code, _) = run_to_dev_full(args, true);
+        let expected = if args[0] == "verify" { 1 } else { 2 };
+        assert_eq!(code, expected, "{args:?}: no panic (exit 101)");
+    }
+}
+
+#[test]
+fn standard_input_for_two_tokens_is_a_usage_error() {
+    for args in [
+        &["verify", "--key", TV2_KEY, "--discharge", "-", "-"][..],
+        &[
+            "verify",
+            "--key",
+            TV2_KEY,
+            "--discharge",
+            "-",
+            "--discharge",
+            "-",
+            TV2_ROOT_V1,
+        ][..],
+        &["bind", "-", "-"][..],
+    ] {
+        let o = run_stdin(args, TV2_ROOT_V1);
+        let message = fails(&o, 2);
+        assert!(
+            message.contains("standard input (-)"),
+            "{args:?}: {message}"
+        );
+        assert_eq!(o.stdout, "", "{args:?}");
+        let mut json_args = vec!["--json"];
+        json_args.extend_from_slice(args);
+        let err = fails_json(&run_stdin(&json_args, TV2_ROOT_V1), 2);
+        assert_eq!(err["kind"], "usage", "{args:?}: {err}");
+    }
+}
+
+#[test]
+fn key_file_over_1_mib_is_refused() {
+    const MIB: usize = 1 << 20;
+    let big = tmp_file("big.key", &vec![b'k'; MIB + 1]);
+    let exact = tmp_file("mib.key", &vec![b'k'; MIB]);
+    let big_arg = big.to_str().expect("temp path is UTF-8");
+    let exact_arg = exact.to_str().expect("temp path is UTF-8");
+
+    let mint = |key_file: &str| run(&["mint", "--key-file", key_file, "--identifier", "i"]);
+    let discharge =
+        |key_file: &str| run(&["discharge", "--key-file", key_file, "--caveat-id", TV2_CID]);
+    let verify = |key_file: &str| run(&["verify", "--key-file", key_file, TV1_V1_ACCOUNT]);
+    for o in [mint(big_arg), discharge(big_arg), verify(big_arg)] {
+        let message = fails(&o, 2);
+        assert!(message.contains("--key-file"), "{message}");
+        assert!(message.contains("larger than 1 MiB"), "{message}");
+        assert_eq!(o.stdout, "");
+    }
+    // Exactly 1 MiB is still a key.
+    check_ok(mint(exact_arg), &["mint", "--key-file", exact_arg]);
+    check_ok(
+        discharge(exact_arg),
+        &["discharge", "--key-file", exact_arg],
+    );
+    std::fs::remove_file(big).ok();
+    std::fs::remove_file(exact).ok();
+}
+
+#[test]
+fn inspect_json_format_is_one_of_the_four_output_formats() {
+    // Legacy v1 JSON is read as such, and written back (and named) as v2j.
+    let sig = "00".repeat(32);
+    let v1json = format!(
+        r#"{{"location":"http://x/","identifier":"x","caveats":[{{"cid":"a = 1"}}],"signature":"{sig}"}}"#
+    );
+    let v = inspect_json(&v1json);
+    assert_eq!(v["format"], "v2j", "{v}");
+    assert_eq!(v["encoding"]["name"], "v1json", "{v}");
+    assert_eq!(v["signature_hex"], sig.as_str());
+    for token in [TV1_V1_THREE, TV1_V2_THREE, TV1_V2J_THREE, TV7_ROP] {
+        let format = format_of(token);
+        assert!(FORMATS.contains(&format.as_str()), "{token}: {format}");
+    }
+}
+
+fn v1_packet(key: &str, value: &[u8]) -> Vec<u8> {
+    let len = 4 + key.len() + 1 + value.len() + 1;
+    let mut p = format!("{len:04x}{key} ").into_bytes();
+    p.extend_from_slice(value);
+    p.push(b'\n');
+    p
+}
+
+#[test]
+fn inspect_text_shows_first_party_caveat_location() {
+    use base64::Engine;
+    // v1: a `cl` packet may follow a first-party `cid`.
+    let mut raw = v1_packet("location", b"http://x/");
+    raw.extend(v1_packet("identifier", b"x"));
+    raw.extend(v1_packet("cid", b"a = 1"));
+    raw.extend(v1_packet("cl", b"http://x/"));
+    raw.extend(v1_packet("cid", b"b = 2"));
+    raw.extend(v1_packet("signature", &[0; 32]));
+    let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw);
+    let out = ok(&["inspect", &token]);
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(
+        lines.contains(&"caveat 0: a = 1 (location http://x/)"),
+        "{out}"
+    );
+    assert!(
+        lines.contains(&"caveat 1: b = 2"),
+        "no empty location: {out}"
+    );
+
+    // The same from legacy v1 JSON.
+    let sig = "00".repeat(32);
+    let v1json = format!(
+        r#"{{"identifier":"x","caveats":[{{"cid":"a = 1","cl":"http://x/"}}],"signature":"{sig}"}}"#
+    );
+    let out = ok(&["inspect", &v1json]);
+    assert!(
+        out.lines()
+            .any(|l| l == "caveat 0: a = 1 (location http://x/)"),
+        "{out}"
+    );
 }
