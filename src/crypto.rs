@@ -2,12 +2,10 @@
 
 use crypto_secretbox::aead::{AeadInPlace, KeyInit};
 use crypto_secretbox::XSalsa20Poly1305;
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
-pub(crate) type HmacSha256 = Hmac<Sha256>;
+use crate::hmac_sha256::KeyedHmac;
 
 /// The HMAC key used to derive every root key: `macaroons-key-generator`.
 pub(crate) const KEY_GENERATOR: &[u8] = b"macaroons-key-generator";
@@ -20,27 +18,17 @@ pub const VID_LEN: usize = NONCE_LEN + 16 + SIGNATURE_LEN;
 
 /// `HMAC(key, msg)`.
 pub(crate) fn hmac(key: &[u8; 32], msg: &[u8]) -> [u8; 32] {
-    let mut mac = <HmacSha256 as Mac>::new_from_slice(key)
-        .unwrap_or_else(|_| unreachable!("HMAC accepts keys of any length"));
-    mac.update(msg);
-    mac.finalize().into_bytes().into()
+    KeyedHmac::new(key).mac(msg)
 }
 
 /// `HMAC(GEN, secret)`: the derivation every public API applies to root and caveat keys (§3.1).
 pub(crate) fn derive_key(secret: &[u8]) -> Zeroizing<[u8; 32]> {
-    let mut mac = <HmacSha256 as Mac>::new_from_slice(KEY_GENERATOR)
-        .unwrap_or_else(|_| unreachable!("HMAC accepts keys of any length"));
-    mac.update(secret);
-    Zeroizing::new(mac.finalize().into_bytes().into())
+    Zeroizing::new(KeyedHmac::new(KEY_GENERATOR).mac(secret))
 }
 
-/// `H2(k, a, b) = HMAC(k, HMAC(k, a) ‖ HMAC(k, b))`.
+/// `H2(k, a, b) = HMAC(k, HMAC(k, a) ‖ HMAC(k, b))`, keying once for the three HMACs.
 pub(crate) fn hmac2(key: &[u8; 32], a: &[u8], b: &[u8]) -> [u8; 32] {
-    let mut both = [0u8; 64];
-    let (left, right) = both.split_at_mut(32);
-    left.copy_from_slice(&hmac(key, a));
-    right.copy_from_slice(&hmac(key, b));
-    hmac(key, &both)
+    KeyedHmac::new(key).mac2(a, b)
 }
 
 /// Binds a discharge signature to the root signature (§4).

@@ -2,9 +2,10 @@
 
 use core::fmt;
 
-use zeroize::Zeroizing;
+use zeroize::{Zeroize, Zeroizing};
 
 use crate::crypto;
+use crate::hmac_sha256::KeyedHmac;
 
 /// A root key (or third-party caveat key), stored only in derived form.
 ///
@@ -12,8 +13,8 @@ use crate::crypto;
 /// (`HMAC-SHA256(key = "macaroons-key-generator", data = secret)`, SPEC §3.1), so a secret of any
 /// length gives the same signatures as libmacaroons, pymacaroons and Onedata.
 /// [`RootKey::from_derived`] takes an already derived 32-byte key, like libmacaroons' `*_raw`
-/// calls. The derived key is zeroized on drop and never printed. (No keyed HMAC state is cached:
-/// `hmac` 0.12 cannot zeroize it, and it is as good as the key.)
+/// calls. The derived key and the keyed HMAC state computed from it once (which is as good as the
+/// key) are zeroized on drop and never printed.
 ///
 /// ```
 /// use macaroon_mint::RootKey;
@@ -23,6 +24,7 @@ use crate::crypto;
 /// ```
 pub struct RootKey {
     derived: Zeroizing<[u8; 32]>,
+    keyed: KeyedHmac,
 }
 
 impl RootKey {
@@ -34,9 +36,7 @@ impl RootKey {
     /// # let _ = key;
     /// ```
     pub fn new(secret: impl AsRef<[u8]>) -> Self {
-        RootKey {
-            derived: crypto::derive_key(secret.as_ref()),
-        }
+        Self::from_derived_key(crypto::derive_key(secret.as_ref()))
     }
 
     /// Uses 32 bytes as the derived key directly, without the derivation step.
@@ -50,18 +50,28 @@ impl RootKey {
     /// # let _ = key;
     /// ```
     pub fn from_derived(derived: [u8; 32]) -> Self {
-        RootKey {
-            derived: Zeroizing::new(derived),
-        }
+        Self::from_derived_key(Zeroizing::new(derived))
+    }
+
+    fn from_derived_key(derived: Zeroizing<[u8; 32]>) -> Self {
+        let keyed = KeyedHmac::new(derived.as_slice());
+        RootKey { derived, keyed }
     }
 
     pub(crate) fn derived(&self) -> &[u8; 32] {
         &self.derived
     }
 
-    /// `s0 = HMAC(Kd, identifier)`.
+    /// `s0 = HMAC(Kd, identifier)`, from the keyed state computed once.
     pub(crate) fn sign_identifier(&self, identifier: &[u8]) -> [u8; 32] {
-        crypto::hmac(&self.derived, identifier)
+        self.keyed.mac(identifier)
+    }
+}
+
+impl Drop for RootKey {
+    fn drop(&mut self) {
+        // The derived key wipes itself (`Zeroizing`); the keyed state is as good as the key.
+        self.keyed.zeroize();
     }
 }
 

@@ -53,6 +53,7 @@
 mod crypto;
 mod error;
 mod format;
+mod hmac_sha256;
 mod key;
 mod limits;
 mod macaroon;

@@ -81,10 +81,9 @@ fn read_packet<'a>(r: &mut Reader<'a>) -> Result<Packet<'a>, DecodeError> {
         .get(HEADER..declared.min(rest.len()))
         .unwrap_or_default();
     let key = packet_key(body);
-    let name = key.map_or("packet", packet_name);
     if declared > rest.len() {
         return Err(err(DecodeErrorKind::Truncated {
-            what: name,
+            what: key.map_or("packet", packet_name),
             declared,
             remaining: rest.len(),
         }));

@@ -121,14 +121,20 @@ fn role_of(frame: &Frame<'_>) -> MacaroonRole {
     }
 }
 
-/// Folds a root's first-party chain while the decoder validates it; notes third-party caveats.
-struct Chain<'k> {
+/// How many caveat slices the fast path keeps on the stack for the predicate pass.
+const CACHED_CAVEATS: usize = 16;
+
+/// Folds a root's first-party chain while the decoder validates it; notes third-party caveats
+/// and keeps the first caveats' predicates for checking after authentication.
+struct Chain<'k, 'a> {
     key: &'k RootKey,
     signature: [u8; 32],
     third_party: bool,
+    seen: [&'a [u8]; CACHED_CAVEATS],
+    count: usize,
 }
 
-impl<'a> Visitor<'a> for Chain<'_> {
+impl<'a> Visitor<'a> for Chain<'_, 'a> {
     fn header(&mut self, _location: &'a [u8], identifier: &'a [u8]) -> Result<(), Error> {
         self.signature = self.key.sign_identifier(identifier);
         Ok(())
@@ -139,6 +145,10 @@ impl<'a> Visitor<'a> for Chain<'_> {
             Some(_) => self.third_party = true,
             None => self.signature = crypto::hmac(&self.signature, caveat.id),
         }
+        if let Some(slot) = self.seen.get_mut(self.count) {
+            *slot = caveat.id;
+        }
+        self.count += 1;
         Ok(())
     }
 }
@@ -288,6 +298,8 @@ impl<'a> Verifier<'a> {
             key,
             signature: [0; 32],
             third_party: false,
+            seen: [&[]; CACHED_CAVEATS],
+            count: 0,
         };
         // A structural error is reported by the full parser, which maps offsets to the text.
         let Ok(signature) = packets.walk(&self.limits, &mut chain) else {
@@ -305,6 +317,16 @@ impl<'a> Verifier<'a> {
             .into());
         }
         self.check_unused(discharges, &[])?;
+        // Predicates run only now that the token is authentic: from the slices kept during the
+        // walk, or, for a long caveat list, from a second walk.
+        if chain.count <= CACHED_CAVEATS {
+            let first_party = chain.seen.iter().take(chain.count).map(|id| CaveatRef {
+                id,
+                vid: None,
+                location: &[],
+            });
+            return self.check_caveats(MacaroonRole::Root, first_party);
+        }
         let mut predicates = Predicates {
             verifier: self,
             index: 0,

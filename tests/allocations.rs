@@ -1,0 +1,72 @@
+//! The verify hot path allocates once: the buffer the token text is decoded into (issue 5).
+//!
+//! A counting global allocator wraps the system one; this file is its own test binary with a
+//! single test, so no other thread allocates while it counts.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use macaroon_mint::{Format, Macaroon, RootKey, Verifier};
+
+struct Counting;
+
+static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
+
+// SAFETY: defers every call to the system allocator unchanged; it only counts.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::SeqCst);
+        // SAFETY: same contract as our caller's.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: same contract as our caller's.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::SeqCst);
+        // SAFETY: same contract as our caller's.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn allocations_during(f: impl FnOnce()) -> usize {
+    let before = ALLOCATIONS.load(Ordering::SeqCst);
+    f();
+    ALLOCATIONS.load(Ordering::SeqCst) - before
+}
+
+#[test]
+fn verifying_text_allocates_only_the_decode_buffer() {
+    // The counter really moves (guards against a test that cannot fail).
+    let count = allocations_during(|| {
+        std::hint::black_box(vec![1u8; 10]);
+    });
+    assert_eq!(count, 1);
+
+    let key = RootKey::new("0123456789abcdef0123456789abcdef");
+    for n in [0usize, 3, 10, 16] {
+        let predicates: Vec<String> = (0..n).map(|i| format!("account = {i:010}")).collect();
+        let mut m = Macaroon::mint(&key, "https://auth.example.com/", "token-0001").unwrap();
+        let mut verifier = Verifier::new().at_time(1_700_000_000);
+        for p in &predicates {
+            m = m.with_first_party(p).unwrap();
+            verifier = verifier.satisfy_exact(p);
+        }
+        m = m.with_first_party("time < 1700003600").unwrap();
+        for format in [Format::V1, Format::V2, Format::Onedata] {
+            let token = m.serialize(format).unwrap();
+            let mut result = None;
+            let count = allocations_during(|| {
+                result = Some(verifier.verify_token(&key, &token, &[]));
+            });
+            assert_eq!(result, Some(Ok(())), "{n} caveats, {format}");
+            assert_eq!(count, 1, "{n} caveats + time, {format}: allocations");
+        }
+    }
+}
