@@ -15,17 +15,15 @@ const ESCAPED: [u8; 6] = [b'0', b'_', b'-', b'/', b'+', b'='];
 /// assert_eq!(macaroon_mint::base62_escape("a0_-/+=z"), "a000102030405z");
 /// ```
 pub fn escape(base64: &str) -> String {
-    let mut out = String::with_capacity(base64.len() + base64.len() / 8);
-    for c in base64.chars() {
-        match ESCAPED.iter().position(|&e| char::from(e) == c) {
-            Some(code) => {
-                out.push('0');
-                out.push(char::from(b'0' + code as u8));
-            }
-            None => out.push(c),
+    let mut out = Vec::with_capacity(base64.len() + base64.len() / 8);
+    for &b in base64.as_bytes() {
+        match ESCAPED.iter().position(|&e| e == b) {
+            Some(code) => out.extend_from_slice(&[b'0', b'0' + code as u8]),
+            None => out.push(b),
         }
     }
-    out
+    // Only ASCII was replaced, so the bytes are the input's UTF-8 with escapes.
+    String::from_utf8(out).unwrap_or_default()
 }
 
 /// Reverses [`escape`], stopping at the first defect.
