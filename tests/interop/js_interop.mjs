@@ -322,7 +322,8 @@ function inspectFields(cli, name, token, wantFmt, wantFields) {
   let gotFmt;
   try {
     const j = JSON.parse(r.out);
-    gotFmt = j.format;
+    // "format" is the output format (v1|v2|v2j|onedata); the exact encoding is encoding.name.
+    gotFmt = j.encoding.name;
     got = v2jFields(j.macaroon);
   } catch (e) {
     report(name, false, `cannot read inspect --json output (${e.message})\n${r.describe()}`);

@@ -435,7 +435,9 @@ def inspect_fields(cli, name, token, want_fmt, want_fields):
     r = cli("inspect", "--json", token)
     try:
         j = json.loads(r.out)
-        got_fmt = j.get("format")
+        # "format" is the output format (v1|v2|v2j|onedata); the exact input encoding
+        # (e.g. v1json for legacy JSON) is encoding.name.
+        got_fmt = j["encoding"]["name"]
         got = v2j_fields(j["macaroon"])
     except Exception as e:  # noqa: BLE001
         report(name, False, "cannot read inspect --json output (%s)\n%s" % (e, r.describe()))
