@@ -57,6 +57,7 @@ mod hmac_sha256;
 mod key;
 mod limits;
 mod macaroon;
+pub mod onedata;
 mod reader;
 mod util;
 mod verify;
