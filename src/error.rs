@@ -8,6 +8,8 @@
 
 use core::fmt;
 
+use crate::caveat::{CaveatError, Unmet};
+
 /// The crate's error type.
 ///
 /// ```
@@ -32,6 +34,9 @@ pub enum Error {
     /// A value cannot be represented in the requested format, or is invalid to build.
     #[error(transparent)]
     Encode(#[from] EncodeError),
+    /// A typed caveat that is malformed or cannot be written as given.
+    #[error(transparent)]
+    Caveat(#[from] CaveatError),
 }
 
 /// The decoding layer in which an error was found (SPEC §13).
@@ -437,7 +442,7 @@ pub enum VerifyError {
     },
     /// No satisfier accepted a first-party caveat.
     #[error(
-        "caveat {index} of the {macaroon} is not satisfied: \"{}\"",
+        "caveat {index} of the {macaroon} is not satisfied: \"{}\" ({reason})",
         crate::util::Printable(caveat)
     )]
     CaveatNotSatisfied {
@@ -447,7 +452,62 @@ pub enum VerifyError {
         index: usize,
         /// The caveat's predicate.
         caveat: Vec<u8>,
+        /// Why: [`Unmet::NoRule`] unless a typed checker judged it.
+        reason: Unmet,
     },
+    /// With typed checking on ([`Verifier::with_context`](crate::Verifier::with_context)), a
+    /// first-party caveat that matches no typed form and that no other satisfier accepted.
+    #[error(
+        "caveat {index} of the {macaroon} is unknown: \"{}\"",
+        crate::util::Printable(caveat)
+    )]
+    UnknownCaveat {
+        /// The macaroon holding the caveat.
+        macaroon: MacaroonRole,
+        /// Index of the caveat.
+        index: usize,
+        /// The caveat's predicate.
+        caveat: Vec<u8>,
+    },
+    /// With typed checking on, a first-party caveat that starts like a typed form but does not
+    /// parse (`time < abc`), and that no other satisfier accepted.
+    #[error(
+        "caveat {index} of the {macaroon} is malformed: \"{}\": {error}",
+        crate::util::Printable(caveat)
+    )]
+    MalformedCaveat {
+        /// The macaroon holding the caveat.
+        macaroon: MacaroonRole,
+        /// Index of the caveat.
+        index: usize,
+        /// The caveat's predicate.
+        caveat: Vec<u8>,
+        /// What is wrong with it.
+        error: CaveatError,
+    },
+    /// The time policy caps the lifetime ([`TimePolicy::max_ttl`](crate::TimePolicy::max_ttl))
+    /// but the token has no `time <` caveat.
+    #[error(
+        "the token has no expiry (a \"time < N\" caveat is required, at most {max_ttl} s ahead)"
+    )]
+    NoExpiry {
+        /// The policy's maximum lifetime in seconds.
+        max_ttl: u64,
+    },
+    /// The token's earliest `time < N` is further ahead than the policy's maximum lifetime.
+    #[error("the token lives too long: expires at {expiry}, more than {max_ttl} s after {now}")]
+    LifetimeTooLong {
+        /// The earliest expiry among the token's `time <` caveats.
+        expiry: u64,
+        /// The time of the check.
+        now: u64,
+        /// The policy's maximum lifetime in seconds.
+        max_ttl: u64,
+    },
+    /// The time policy caps the lifetime but the verifier has no clock (neither
+    /// [`Verifier::at_time`](crate::Verifier::at_time) nor a context).
+    #[error("the time policy needs the current time (set it with at_time or with_context)")]
+    NoClock,
     /// A `time < N` caveat that has expired (`now >= N`) and that no other satisfier accepted.
     #[error(
         "caveat {index} of the {macaroon} has expired: \"{}\" (now is {now})",

@@ -50,6 +50,7 @@
 // Nothing may skip the zeroizing drop of a key.
 #![deny(clippy::mem_forget)]
 
+pub mod caveat;
 mod crypto;
 mod error;
 mod format;
@@ -63,6 +64,7 @@ mod util;
 mod verify;
 
 // The public interface is:
+pub use crate::caveat::{CaveatError, TypedCaveat};
 pub use crate::crypto::{NONCE_LEN, SIGNATURE_LEN, VID_LEN};
 pub use crate::error::{
     DecodeError, DecodeErrorKind, EncodeError, Error, Layer, LimitError, MacaroonRole, VerifyError,
@@ -75,7 +77,9 @@ pub use crate::format::{
 pub use crate::key::RootKey;
 pub use crate::limits::Limits;
 pub use crate::macaroon::{Caveat, Macaroon, MAX_FIELD_BYTES};
-pub use crate::verify::{Verified, Verifier};
+pub use crate::verify::{
+    ApiCall, AuthContext, Consumer, DataAccess, Service, TimePolicy, Verified, Verifier,
+};
 
 // The README's examples are compiled and run as doc tests.
 #[cfg(doctest)]

@@ -552,6 +552,7 @@ fn lm_issue_48() {
             macaroon: discharge_role(cid),
             index: 0,
             caveat: b"splendid".to_vec(),
+            reason: macaroon_mint::caveat::Unmet::NoRule,
         },
         &format!("{name}: reversed order uses the first given"),
     );
@@ -707,6 +708,7 @@ fn tv5_tree_verifies() {
             macaroon: discharge_role("celine"),
             index: 0,
             caveat: b"celine ok".to_vec(),
+            reason: macaroon_mint::caveat::Unmet::NoRule,
         },
         ctx,
     );
@@ -921,6 +923,7 @@ fn time_caveat_expiry() {
             macaroon: MacaroonRole::Root,
             index: 1,
             caveat: format!("time < {n}").into_bytes(),
+            reason: macaroon_mint::caveat::Unmet::NoRule,
         },
         "time caveat without at_time",
     );
@@ -946,6 +949,7 @@ fn time_caveat_expiry() {
                 macaroon: MacaroonRole::Root,
                 index: 0,
                 caveat: bad.as_bytes().to_vec(),
+                reason: macaroon_mint::caveat::Unmet::NoRule,
             },
             &format!("malformed time caveat {bad:?}"),
         );
@@ -1000,6 +1004,7 @@ fn caveat_not_satisfied() {
             macaroon: MacaroonRole::Root,
             index: 2,
             caveat: b"b = 2".to_vec(),
+            reason: macaroon_mint::caveat::Unmet::NoRule,
         },
         "root caveat 2 unsatisfied",
     );
@@ -1012,6 +1017,7 @@ fn caveat_not_satisfied() {
             macaroon: discharge_role("tp-cid"),
             index: 1,
             caveat: b"d = 4".to_vec(),
+            reason: macaroon_mint::caveat::Unmet::NoRule,
         },
         "discharge caveat 1 unsatisfied",
     );
@@ -1025,6 +1031,7 @@ fn caveat_not_satisfied() {
             macaroon: MacaroonRole::Root,
             index: 0,
             caveat: b"a = 1".to_vec(),
+            reason: macaroon_mint::caveat::Unmet::NoRule,
         },
         "first unsatisfied is the root's",
     );
@@ -1038,6 +1045,7 @@ fn caveat_not_satisfied() {
             macaroon: discharge_role("tp-cid"),
             index: 0,
             caveat: b"d = 3".to_vec(),
+            reason: macaroon_mint::caveat::Unmet::NoRule,
         },
         "general satisfier rejects d = 3",
     );

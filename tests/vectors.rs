@@ -486,6 +486,7 @@ fn tv2_third_party_discharge_and_binding() {
             macaroon: discharge_role(s(d, "identifier", name)),
             index: 0,
             caveat: preds[1].as_bytes().to_vec(),
+            reason: macaroon_mint::caveat::Unmet::NoRule,
         },
         "[{name}] discharge caveat unsatisfied"
     );
@@ -658,6 +659,7 @@ fn negative_vectors() {
                     macaroon: role,
                     index: u(expect, "index", name),
                     caveat: s(expect, "caveat", name).as_bytes().to_vec(),
+                    reason: macaroon_mint::caveat::Unmet::NoRule,
                 },
                 "[{name}] CaveatNotSatisfied"
             ),

@@ -1,5 +1,10 @@
 //! Verification: recompute every signature, match discharges, then evaluate predicates (SPEC §5).
 
+mod context;
+
+pub use self::context::{ApiCall, AuthContext, Consumer, DataAccess, Service, TimePolicy};
+
+use crate::caveat::{TypedCaveat, Unmet};
 use crate::crypto;
 use crate::error::{Error, LimitError, MacaroonRole, VerifyError};
 use crate::format::{self, CaveatRef, Visitor};
@@ -13,9 +18,10 @@ type GeneralSatisfier<'a> = Box<dyn Fn(&[u8]) -> bool + 'a>;
 ///
 /// A first-party caveat holds when at least one satisfier accepts it: an exact predicate
 /// ([`satisfy_exact`](Verifier::satisfy_exact)), a general closure
-/// ([`satisfy_general`](Verifier::satisfy_general)), or the built-in `time < N` check enabled by
-/// [`at_time`](Verifier::at_time). Anything no satisfier accepts fails verification, naming the
-/// caveat.
+/// ([`satisfy_general`](Verifier::satisfy_general)), the built-in `time < N` check enabled by
+/// [`at_time`](Verifier::at_time), or the typed caveat checkers enabled by
+/// [`with_context`](Verifier::with_context). Anything no satisfier accepts fails verification,
+/// naming the caveat and why.
 ///
 /// The policy (SPEC §5.2): discharges are matched by exact identifier, the first unused match in
 /// the given order; each discharge is used at most once (so cycles fail as
@@ -50,6 +56,8 @@ pub struct Verifier<'a> {
     exact: Vec<Vec<u8>>,
     general: Vec<GeneralSatisfier<'a>>,
     now: Option<u64>,
+    context: Option<&'a AuthContext>,
+    time_policy: TimePolicy,
     limits: Limits,
     ignore_unused: bool,
 }
@@ -60,6 +68,8 @@ impl core::fmt::Debug for Verifier<'_> {
             .field("exact", &self.exact.len())
             .field("general", &self.general.len())
             .field("now", &self.now)
+            .field("context", &self.context.is_some())
+            .field("time_policy", &self.time_policy)
             .field("limits", &self.limits)
             .field("ignore_unused", &self.ignore_unused)
             .finish()
@@ -157,6 +167,7 @@ impl<'a> Visitor<'a> for Chain<'_, 'a> {
 struct Predicates<'v, 'a> {
     verifier: &'v Verifier<'a>,
     index: usize,
+    earliest_expiry: Option<u64>,
 }
 
 impl<'c> Visitor<'c> for Predicates<'_, '_> {
@@ -167,8 +178,12 @@ impl<'c> Visitor<'c> for Predicates<'_, '_> {
     fn caveat(&mut self, caveat: CaveatRef<'c>) -> Result<(), Error> {
         let index = self.index;
         self.index += 1;
-        self.verifier
-            .check_caveat(&MacaroonRole::Root, index, caveat)
+        self.verifier.check_caveat(
+            &MacaroonRole::Root,
+            index,
+            caveat,
+            &mut self.earliest_expiry,
+        )
     }
 }
 
@@ -221,6 +236,63 @@ impl<'a> Verifier<'a> {
         self
     }
 
+    /// Checks typed caveats (SPEC §10.4) against `context`, and `time < N` against
+    /// `context.now` (replacing [`at_time`](Verifier::at_time)).
+    ///
+    /// A caveat no exact or general satisfier accepts is then parsed: one that matches no form
+    /// fails as [`VerifyError::UnknownCaveat`], a malformed one as
+    /// [`VerifyError::MalformedCaveat`], an expired `time <` as [`VerifyError::Expired`], and one
+    /// the context does not satisfy as [`VerifyError::CaveatNotSatisfied`] with the reason.
+    ///
+    /// ```
+    /// use macaroon_mint::caveat::{Interface, Unmet};
+    /// use macaroon_mint::{AuthContext, Error, Macaroon, RootKey, Verifier, VerifyError};
+    ///
+    /// let key = RootKey::new("secret");
+    /// let token = Macaroon::mint(&key, "", "id")?
+    ///     .with_first_party("time < 1700003600")?
+    ///     .with_first_party("ip = 10.0.0.0/8")?
+    ///     .with_first_party("interface = rest")?;
+    ///
+    /// let ctx = AuthContext::new(1_700_000_000)
+    ///     .with_ip("10.1.2.3".parse().unwrap())
+    ///     .with_interface(Interface::Rest);
+    /// Verifier::new().with_context(&ctx).verify(&key, &token, &[])?;
+    ///
+    /// let oneclient = ctx.clone().with_interface(Interface::Oneclient);
+    /// let err = Verifier::new().with_context(&oneclient).verify(&key, &token, &[]).unwrap_err();
+    /// assert!(matches!(
+    ///     err,
+    ///     Error::Verify(VerifyError::CaveatNotSatisfied { index: 2, reason: Unmet::NotAllowed, .. })
+    /// ));
+    /// # Ok::<(), macaroon_mint::Error>(())
+    /// ```
+    pub fn with_context(mut self, context: &'a AuthContext) -> Self {
+        self.context = Some(context);
+        self
+    }
+
+    /// Replaces the time policy (leeway for `time <` caveats, maximum lifetime).
+    ///
+    /// ```
+    /// use macaroon_mint::{Error, Macaroon, RootKey, TimePolicy, Verifier, VerifyError};
+    ///
+    /// let key = RootKey::new("secret");
+    /// let token = Macaroon::mint(&key, "", "id")?.with_first_party("time < 1700086400")?;
+    /// let one_hour = TimePolicy { leeway: 0, max_ttl: Some(3600) };
+    /// let err = Verifier::new()
+    ///     .at_time(1_700_000_000)
+    ///     .with_time_policy(one_hour)
+    ///     .verify(&key, &token, &[])
+    ///     .unwrap_err();
+    /// assert!(matches!(err, Error::Verify(VerifyError::LifetimeTooLong { expiry: 1_700_086_400, .. })));
+    /// # Ok::<(), macaroon_mint::Error>(())
+    /// ```
+    pub fn with_time_policy(mut self, policy: TimePolicy) -> Self {
+        self.time_policy = policy;
+        self
+    }
+
     /// Replaces the limits (`max_discharges` and `max_depth` apply here).
     pub fn with_limits(mut self, limits: Limits) -> Self {
         self.limits = limits;
@@ -250,13 +322,23 @@ impl<'a> Verifier<'a> {
         let order = self.authenticate(key, root, discharges)?;
         self.check_unused(discharges, &order)?;
         let used: Vec<&'m Macaroon> = order.iter().filter_map(|&j| discharges.get(j)).collect();
-        self.check_caveats(MacaroonRole::Root, root.caveats.iter().map(CaveatRef::from))?;
+        let mut earliest_expiry = None;
+        self.check_caveats(
+            MacaroonRole::Root,
+            root.caveats.iter().map(CaveatRef::from),
+            &mut earliest_expiry,
+        )?;
         for d in &used {
             let role = MacaroonRole::Discharge {
                 identifier: d.identifier.clone(),
             };
-            self.check_caveats(role, d.caveats.iter().map(CaveatRef::from))?;
+            self.check_caveats(
+                role,
+                d.caveats.iter().map(CaveatRef::from),
+                &mut earliest_expiry,
+            )?;
         }
+        self.check_lifetime(earliest_expiry)?;
         Ok(Verified {
             root,
             discharges: used,
@@ -325,13 +407,17 @@ impl<'a> Verifier<'a> {
                 vid: None,
                 location: &[],
             });
-            return self.check_caveats(MacaroonRole::Root, first_party);
+            let mut earliest_expiry = None;
+            self.check_caveats(MacaroonRole::Root, first_party, &mut earliest_expiry)?;
+            return self.check_lifetime(earliest_expiry);
         }
         let mut predicates = Predicates {
             verifier: self,
             index: 0,
+            earliest_expiry: None,
         };
-        packets.walk(&self.limits, &mut predicates).map(|_| ())
+        packets.walk(&self.limits, &mut predicates)?;
+        self.check_lifetime(predicates.earliest_expiry)
     }
 
     fn check_discharge_count(&self, discharges: &[Macaroon]) -> Result<(), Error> {
@@ -367,48 +453,106 @@ impl<'a> Verifier<'a> {
         &self,
         role: MacaroonRole,
         caveats: impl Iterator<Item = CaveatRef<'c>>,
+        earliest_expiry: &mut Option<u64>,
     ) -> Result<(), Error> {
         for (index, caveat) in caveats.enumerate() {
-            self.check_caveat(&role, index, caveat)?;
+            self.check_caveat(&role, index, caveat, earliest_expiry)?;
         }
         Ok(())
     }
 
-    /// Fails closed: a first-party caveat no satisfier accepts is an error naming it.
+    /// The current time: the context's, else the one given to [`at_time`](Verifier::at_time).
+    fn now(&self) -> Option<u64> {
+        self.context.map(|c| c.now).or(self.now)
+    }
+
+    /// Fails closed: a first-party caveat no satisfier accepts is an error naming it and why.
+    /// Notes the earliest `time < N` seen, for the lifetime policy.
     fn check_caveat(
         &self,
         role: &MacaroonRole,
         index: usize,
         caveat: CaveatRef<'_>,
+        earliest_expiry: &mut Option<u64>,
     ) -> Result<(), Error> {
-        if caveat.vid.is_some() || self.accepts(caveat.id) {
+        if caveat.vid.is_some() {
             return Ok(());
         }
+        let predicate = caveat.id;
+        let expiry = time_before(predicate);
+        if let Some(n) = expiry {
+            *earliest_expiry = Some(earliest_expiry.map_or(n, |e| e.min(n)));
+        }
+        if self.exact.iter().any(|e| e.as_slice() == predicate)
+            || self.general.iter().any(|g| g(predicate))
+        {
+            return Ok(());
+        }
+        // Errors allocate only once the caveat is known to fail.
+        let unmet = if let Some(context) = self.context {
+            match TypedCaveat::parse(predicate) {
+                Ok(typed) => match typed.check(context, &self.time_policy) {
+                    Ok(()) => return Ok(()),
+                    Err(unmet) => unmet,
+                },
+                Err(error) => {
+                    return Err(VerifyError::MalformedCaveat {
+                        macaroon: role.clone(),
+                        index,
+                        caveat: predicate.to_vec(),
+                        error,
+                    }
+                    .into())
+                }
+            }
+        } else {
+            match expiry.zip(self.now) {
+                Some((expiry, now)) if self.time_policy.holds(expiry, now) => return Ok(()),
+                Some((expiry, now)) => Unmet::Expired { expiry, now },
+                None => Unmet::NoRule,
+            }
+        };
         let macaroon = role.clone();
-        let text = caveat.id.to_vec();
-        Err(match time_before(caveat.id).zip(self.now) {
-            Some((expiry, now)) => VerifyError::Expired {
+        let caveat = predicate.to_vec();
+        Err(match unmet {
+            Unmet::Expired { expiry, now } => VerifyError::Expired {
                 macaroon,
                 index,
-                caveat: text,
+                caveat,
                 expiry,
                 now,
             },
-            None => VerifyError::CaveatNotSatisfied {
+            Unmet::Unknown => VerifyError::UnknownCaveat {
                 macaroon,
                 index,
-                caveat: text,
+                caveat,
+            },
+            reason => VerifyError::CaveatNotSatisfied {
+                macaroon,
+                index,
+                caveat,
+                reason,
             },
         }
         .into())
     }
 
-    fn accepts(&self, predicate: &[u8]) -> bool {
-        self.exact.iter().any(|e| e.as_slice() == predicate)
-            || self.general.iter().any(|g| g(predicate))
-            || time_before(predicate)
-                .zip(self.now)
-                .is_some_and(|(expiry, now)| now < expiry)
+    /// Applies [`TimePolicy::max_ttl`] to the earliest expiry of the verified token.
+    fn check_lifetime(&self, earliest_expiry: Option<u64>) -> Result<(), Error> {
+        let Some(max_ttl) = self.time_policy.max_ttl else {
+            return Ok(());
+        };
+        let now = self.now().ok_or(VerifyError::NoClock)?;
+        let expiry = earliest_expiry.ok_or(VerifyError::NoExpiry { max_ttl })?;
+        if expiry > now.saturating_add(max_ttl) {
+            return Err(VerifyError::LifetimeTooLong {
+                expiry,
+                now,
+                max_ttl,
+            }
+            .into());
+        }
+        Ok(())
     }
 
     /// Recomputes every signature; returns the used discharges in verification order.

@@ -1,0 +1,162 @@
+//! How each typed caveat is checked against an [`AuthContext`]. Every checker fails closed: a
+//! fact the context does not carry means the caveat does not hold.
+
+use super::{ApiService, ConsumerKind, Operation, TypedCaveat};
+use crate::verify::{AuthContext, TimePolicy};
+
+/// Why a first-party caveat does not hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Unmet {
+    /// No satisfier accepted the caveat (no typed checking, or it was not asked for).
+    #[error("no rule accepts it")]
+    NoRule,
+    /// The request context lacks the fact this caveat needs (e.g. no client IP for `ip = …`).
+    #[error("the request context has no {0}")]
+    Missing(&'static str),
+    /// The context's value is not one the caveat allows.
+    #[error("the request is outside what it allows")]
+    NotAllowed,
+    /// A `time < N` caveat at or after `N` (plus the policy's leeway).
+    #[error("expired at {expiry} (now {now})")]
+    Expired {
+        /// `N`.
+        expiry: u64,
+        /// The time of the check.
+        now: u64,
+    },
+    /// The caveat matches no typed form.
+    #[error("it matches no known caveat form")]
+    Unknown,
+    /// A typed caveat that the token kind does not allow (Onedata supported sets, SPEC §10.4).
+    #[error("it is not supported on {token_kind} tokens")]
+    NotSupported {
+        /// `access`, `identity` or `invite`.
+        token_kind: &'static str,
+    },
+}
+
+impl TypedCaveat {
+    /// Checks the caveat against `ctx` under the time `policy`.
+    ///
+    /// # Errors
+    ///
+    /// The [`Unmet`] reason: the caveat's fact is missing from the context, the context's value
+    /// is not allowed, the time has passed, or the caveat is [`TypedCaveat::Unknown`].
+    ///
+    /// ```
+    /// use macaroon_mint::caveat::{TypedCaveat, Unmet};
+    /// use macaroon_mint::{AuthContext, TimePolicy};
+    ///
+    /// let caveat = TypedCaveat::parse(b"ip = 10.0.0.0/8")?;
+    /// let policy = TimePolicy::default();
+    /// let inside = AuthContext::new(0).with_ip("10.9.8.7".parse().unwrap());
+    /// assert_eq!(caveat.check(&inside, &policy), Ok(()));
+    /// let outside = AuthContext::new(0).with_ip("11.0.0.1".parse().unwrap());
+    /// assert_eq!(caveat.check(&outside, &policy), Err(Unmet::NotAllowed));
+    /// assert_eq!(caveat.check(&AuthContext::new(0), &policy), Err(Unmet::Missing("client IP")));
+    ///
+    /// let expiry = TypedCaveat::Time(100);
+    /// assert_eq!(expiry.check(&AuthContext::new(99), &policy), Ok(()));
+    /// assert_eq!(
+    ///     expiry.check(&AuthContext::new(100), &policy),
+    ///     Err(Unmet::Expired { expiry: 100, now: 100 })
+    /// );
+    /// # Ok::<(), macaroon_mint::caveat::CaveatError>(())
+    /// ```
+    pub fn check(&self, ctx: &AuthContext, policy: &TimePolicy) -> Result<(), Unmet> {
+        let allowed = |ok: bool| if ok { Ok(()) } else { Err(Unmet::NotAllowed) };
+        match self {
+            TypedCaveat::Time(expiry) => {
+                if policy.holds(*expiry, ctx.now) {
+                    Ok(())
+                } else {
+                    Err(Unmet::Expired {
+                        expiry: *expiry,
+                        now: ctx.now,
+                    })
+                }
+            }
+            TypedCaveat::Ip(masks) => {
+                let ip = ctx.ip.ok_or(Unmet::Missing("client IP"))?;
+                allowed(masks.iter().any(|m| m.contains(ip)))
+            }
+            TypedCaveat::Asn(numbers) => {
+                let asn = ctx.asn.ok_or(Unmet::Missing("client ASN"))?;
+                allowed(numbers.contains(&asn))
+            }
+            TypedCaveat::Country { negated, codes } => {
+                let country = ctx.country.ok_or(Unmet::Missing("client country"))?;
+                allowed(codes.contains(&country) != *negated)
+            }
+            TypedCaveat::Region { negated, regions } => {
+                let client = ctx.regions();
+                if client.is_empty() {
+                    return Err(Unmet::Missing("client region"));
+                }
+                allowed(client.iter().any(|r| regions.contains(r)) != *negated)
+            }
+            TypedCaveat::IdentityScope(_) => allowed(ctx.identity_scope),
+            TypedCaveat::Service(specs) => {
+                let service = ctx.service.as_ref().ok_or(Unmet::Missing("service"))?;
+                allowed(specs.iter().any(|s| {
+                    s.kind == service.kind && s.id.as_ref().is_none_or(|id| *id == service.id)
+                }))
+            }
+            TypedCaveat::Consumer(specs) => {
+                let consumer = ctx.consumer.as_ref().ok_or(Unmet::Missing("consumer"))?;
+                allowed(specs.iter().any(|s| {
+                    let direct = s.kind == consumer.kind
+                        && s.id.as_ref().is_none_or(|id| *id == consumer.id);
+                    let member = s.kind == ConsumerKind::Group
+                        && consumer.kind == ConsumerKind::User
+                        && match &s.id {
+                            Some(group) => ctx.consumer_groups.contains(group),
+                            None => !ctx.consumer_groups.is_empty(),
+                        };
+                    direct || member
+                }))
+            }
+            TypedCaveat::Interface(interface) => {
+                let actual = ctx.interface.ok_or(Unmet::Missing("interface"))?;
+                allowed(actual == *interface)
+            }
+            TypedCaveat::Api(specs) => {
+                let call = ctx.api.as_ref().ok_or(Unmet::Missing("API operation"))?;
+                let part = |pattern: &str, value: &str| pattern == "*" || pattern == value;
+                allowed(specs.iter().any(|s| {
+                    let service = match s.service {
+                        ApiService::All => true,
+                        ApiService::Only(kind) => kind == call.service,
+                    };
+                    let operation = s.operation == Operation::All || s.operation == call.operation;
+                    let scope = part(s.gri.scope.as_deref().unwrap_or("private"), &call.scope);
+                    service
+                        && operation
+                        && part(&s.gri.entity_type, &call.entity_type)
+                        && part(&s.gri.id, &call.id)
+                        && part(&s.gri.aspect, &call.aspect)
+                        && scope
+                }))
+            }
+            TypedCaveat::DataReadonly => {
+                let data = ctx.data.as_ref().ok_or(Unmet::Missing("data access"))?;
+                allowed(data.read_only)
+            }
+            TypedCaveat::DataPath(paths) => {
+                let data = ctx.data.as_ref().ok_or(Unmet::Missing("data access"))?;
+                let path = data.path.as_deref().ok_or(Unmet::Missing("data path"))?;
+                allowed(paths.iter().any(|p| p.contains(path)))
+            }
+            TypedCaveat::DataObjectId(ids) => {
+                let data = ctx.data.as_ref().ok_or(Unmet::Missing("data access"))?;
+                let id = data
+                    .object_id
+                    .as_deref()
+                    .ok_or(Unmet::Missing("data object id"))?;
+                allowed(ids.iter().any(|i| i.eq_ignore_ascii_case(id)))
+            }
+            TypedCaveat::Unknown(_) => Err(Unmet::Unknown),
+        }
+    }
+}
