@@ -57,6 +57,7 @@ pub struct Verifier<'a> {
     general: Vec<GeneralSatisfier<'a>>,
     now: Option<u64>,
     context: Option<&'a AuthContext>,
+    supported: Option<SupportedCaveats<'a>>,
     time_policy: TimePolicy,
     limits: Limits,
     ignore_unused: bool,
@@ -69,11 +70,19 @@ impl core::fmt::Debug for Verifier<'_> {
             .field("general", &self.general.len())
             .field("now", &self.now)
             .field("context", &self.context.is_some())
+            .field("supported", &self.supported)
             .field("time_policy", &self.time_policy)
             .field("limits", &self.limits)
             .field("ignore_unused", &self.ignore_unused)
             .finish()
     }
+}
+
+/// The typed forms a token kind allows (SPEC §10.4 "supported sets").
+#[derive(Debug, Clone, Copy)]
+struct SupportedCaveats<'a> {
+    forms: &'a [&'a str],
+    token_kind: &'static str,
 }
 
 /// The proof that verification succeeded: the only way to reach the verified macaroons.
@@ -269,6 +278,41 @@ impl<'a> Verifier<'a> {
     /// ```
     pub fn with_context(mut self, context: &'a AuthContext) -> Self {
         self.context = Some(context);
+        self
+    }
+
+    /// Restricts typed checking to the caveat forms in `forms` (names as in
+    /// [`TypedCaveat::form`]): a typed caveat of another form fails as
+    /// [`VerifyError::CaveatNotSatisfied`] with [`Unmet::NotSupported`] naming `token_kind`,
+    /// even when the context would satisfy it. Exact and general satisfiers are not restricted.
+    ///
+    /// ```
+    /// use macaroon_mint::caveat::{Interface, Unmet};
+    /// use macaroon_mint::{AuthContext, Error, Macaroon, RootKey, Verifier, VerifyError};
+    ///
+    /// let key = RootKey::new("secret");
+    /// let token = Macaroon::mint(&key, "", "id")?.with_first_party("interface = rest")?;
+    /// let ctx = AuthContext::new(0).with_interface(Interface::Rest);
+    /// let err = Verifier::new()
+    ///     .with_context(&ctx)
+    ///     .with_supported_caveats(&["time", "ip"], "invite")
+    ///     .verify(&key, &token, &[])
+    ///     .unwrap_err();
+    /// assert!(matches!(
+    ///     err,
+    ///     Error::Verify(VerifyError::CaveatNotSatisfied {
+    ///         reason: Unmet::NotSupported { token_kind: "invite" },
+    ///         ..
+    ///     })
+    /// ));
+    /// # Ok::<(), macaroon_mint::Error>(())
+    /// ```
+    pub fn with_supported_caveats(
+        mut self,
+        forms: &'a [&'a str],
+        token_kind: &'static str,
+    ) -> Self {
+        self.supported = Some(SupportedCaveats { forms, token_kind });
         self
     }
 
@@ -491,9 +535,19 @@ impl<'a> Verifier<'a> {
         // Errors allocate only once the caveat is known to fail.
         let unmet = if let Some(context) = self.context {
             match TypedCaveat::parse(predicate) {
-                Ok(typed) => match typed.check(context, &self.time_policy) {
-                    Ok(()) => return Ok(()),
-                    Err(unmet) => unmet,
+                Ok(typed) => match (self.supported, &typed) {
+                    (Some(s), t)
+                        if !matches!(t, TypedCaveat::Unknown(_))
+                            && !s.forms.contains(&t.form()) =>
+                    {
+                        Unmet::NotSupported {
+                            token_kind: s.token_kind,
+                        }
+                    }
+                    _ => match typed.check(context, &self.time_policy) {
+                        Ok(()) => return Ok(()),
+                        Err(unmet) => unmet,
+                    },
                 },
                 Err(error) => {
                     return Err(VerifyError::MalformedCaveat {
