@@ -202,7 +202,8 @@ pub struct ApiCall {
 pub struct DataAccess {
     /// Whether the access only reads.
     pub read_only: bool,
-    /// The path accessed, `/<spaceId>/…`, when accessed by path.
+    /// The path accessed, `/<spaceId>/…`, when accessed by path. `data.path` caveats compare it
+    /// component-wise as given, so pass it normalized (no `.` or `..` components).
     pub path: Option<String>,
     /// The CDMI object id accessed (hexadecimal), when accessed by id.
     pub object_id: Option<String>,
