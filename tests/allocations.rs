@@ -6,7 +6,7 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use macaroon_mint::{Format, Macaroon, RootKey, Verifier};
+use macaroon_mint::{AuthContext, Format, Macaroon, RootKey, Verifier};
 
 struct Counting;
 
@@ -50,6 +50,7 @@ fn verifying_text_allocates_only_the_decode_buffer() {
     assert_eq!(count, 1);
 
     let key = RootKey::new("0123456789abcdef0123456789abcdef");
+    let ctx = AuthContext::new(1_700_000_000);
     for n in [0usize, 3, 10, 16] {
         let predicates: Vec<String> = (0..n).map(|i| format!("account = {i:010}")).collect();
         let mut m = Macaroon::mint(&key, "https://auth.example.com/", "token-0001").unwrap();
@@ -67,6 +68,17 @@ fn verifying_text_allocates_only_the_decode_buffer() {
             });
             assert_eq!(result, Some(Ok(())), "{n} caveats, {format}");
             assert_eq!(count, 1, "{n} caveats + time, {format}: allocations");
+
+            // Typed checking of `time <` against a context allocates nothing more.
+            let mut typed = Verifier::new().with_context(&ctx);
+            for p in &predicates {
+                typed = typed.satisfy_exact(p);
+            }
+            let count = allocations_during(|| {
+                result = Some(typed.verify_token(&key, &token, &[]));
+            });
+            assert_eq!(result, Some(Ok(())), "{n} caveats, {format}, typed");
+            assert_eq!(count, 1, "{n} caveats + typed time, {format}: allocations");
         }
     }
 }
