@@ -157,6 +157,46 @@ fn third_party(c: &mut Criterion) {
     g.finish();
 }
 
+/// A server verifying an Onedata access token whose five caveats are checked by the typed
+/// checkers against the request context (no exact satisfiers).
+fn typed(c: &mut Criterion) {
+    use macaroon_mint::caveat::{ConsumerKind, Interface, ServiceKind};
+    use macaroon_mint::{AuthContext, Consumer, Service};
+    let key = RootKey::new(SECRET);
+    let caveats: Vec<String> = [
+        "time < 1700003600",
+        "ip = 192.168.0.0/16|10.0.0.0/8",
+        "interface = rest",
+        "service = ozw-onezone|opw-*",
+        "consumer = usr-alice|grp-admins",
+    ]
+    .map(String::from)
+    .to_vec();
+    let mut m =
+        Macaroon::mint(&key, LOCATION, "2/tmp-1/usr-alice/act/token-2026-0000001").expect("mint");
+    for c in &caveats {
+        m = m.with_first_party(c).expect("caveat");
+    }
+    let token = m.serialize(Format::Onedata).expect("onedata");
+    let ctx = AuthContext::new(1_700_000_000)
+        .with_ip("10.1.2.3".parse().expect("ip"))
+        .with_interface(Interface::Rest)
+        .with_service(Service::new(ServiceKind::OneproviderWorker, "p1"))
+        .with_consumer(Consumer::new(ConsumerKind::User, "alice"), Vec::new());
+    let verifier = Verifier::new().with_context(&ctx);
+    verifier
+        .verify_token(&key, &token, &[])
+        .expect("typed token verifies");
+    let mut g = c.benchmark_group("typed/n=5");
+    g.bench_function("floor", |b| {
+        b.iter(|| floor_chain(black_box(SECRET), IDENTIFIER.as_bytes(), &caveats))
+    });
+    g.bench_function("verify_onedata_typed", |b| {
+        b.iter(|| verifier.verify_token(&key, black_box(&token), &[]))
+    });
+    g.finish();
+}
+
 fn throughput(c: &mut Criterion) {
     const TOKENS: usize = 1_000;
     let key = RootKey::new(SECRET);
@@ -206,6 +246,6 @@ criterion_group! {
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(2))
         .sample_size(50);
-    targets = chain, formats, third_party, throughput
+    targets = chain, formats, third_party, typed, throughput
 }
 criterion_main!(benches);
