@@ -268,13 +268,31 @@ fn malformed_caveats_name_form_offset_and_reason() {
         (
             b"api = all/all",
             "api",
-            14,
+            13,
             K::Expected("`/` and a GRI pattern type.id.aspect[:scope]"),
+        ),
+        (
+            b"api = all",
+            "api",
+            9,
+            K::Expected("`/` and an operation"),
+        ),
+        (
+            b"api = all/get",
+            "api",
+            13,
+            K::Expected("`/` and a GRI pattern type.id.aspect[:scope]"),
+        ),
+        (
+            b"api = all/all/user..x",
+            "api",
+            19,
+            K::Expected("a GRI id (or `*`) and `.`"),
         ),
         (
             b"api = all/all/user.*",
             "api",
-            21,
+            20,
             K::Expected("a GRI aspect (or `*`)"),
         ),
         (
@@ -322,6 +340,10 @@ fn malformed_caveats_name_form_offset_and_reason() {
     for (text, form, offset, kind) in cases {
         let shown = String::from_utf8_lossy(text);
         let err = TypedCaveat::parse(text).expect_err(&shown);
+        assert!(
+            err.offset <= text.len(),
+            "{shown}: offset inside the caveat"
+        );
         assert_eq!(
             (err.form, err.offset, &err.kind),
             (form, offset, &kind),
@@ -975,7 +997,7 @@ proptest! {
             "consumer = ", "interface = ", "api = ", "data.path = ", "data.objectid = ",
             "data.readonly", "authorization = ", "scope = ",
         ]),
-        body in "[0-9a-fA-F.:/|*=+ -]{0,24}|(usr|grp|opw|ozw|all)[-/][a-z*./:]{0,12}",
+        body in "[0-9a-fA-F.:/|*=+ -]{0,24}|(usr|grp|opw|ozw|all)[-/]?[a-z*./:]{0,12}",
     ) {
         let text = format!("{head}{body}");
         match TypedCaveat::parse(text.as_bytes()) {

@@ -268,10 +268,11 @@ pub(super) fn api_spec(text: &str, at: usize) -> Result<ApiSpec, CaveatError> {
                 .ok_or(err(at, "`all`, `ozw`, `ozp`, `opw` or `opp`, then `/`"))?,
         ),
     };
-    let operation_at = at + service_text.len() + 1;
+    // A missing part is reported where its `/` should be.
     let operation_text = parts
         .next()
-        .ok_or(err(operation_at, "`/` and an operation"))?;
+        .ok_or(err(at + service_text.len(), "`/` and an operation"))?;
+    let operation_at = at + service_text.len() + 1;
     let operation = match operation_text {
         "create" => Operation::Create,
         "get" => Operation::Get,
@@ -285,10 +286,11 @@ pub(super) fn api_spec(text: &str, at: usize) -> Result<ApiSpec, CaveatError> {
             ))
         }
     };
+    let gri_text = parts.next().ok_or(err(
+        operation_at + operation_text.len(),
+        "`/` and a GRI pattern type.id.aspect[:scope]",
+    ))?;
     let gri_at = operation_at + operation_text.len() + 1;
-    let gri_text = parts
-        .next()
-        .ok_or(err(gri_at, "`/` and a GRI pattern type.id.aspect[:scope]"))?;
     let gri = gri_pattern(gri_text, gri_at)?;
     Ok(ApiSpec {
         service,
@@ -321,7 +323,8 @@ fn gri_pattern(text: &str, at: usize) -> Result<GriPattern, CaveatError> {
                 offset += part.len() + 1;
                 Ok(part.to_owned())
             }
-            _ => Err(err(offset, what)),
+            Some(_) => Err(err(offset, what)),
+            None => Err(err(at + rest.len(), what)),
         }
     };
     let entity_type = next("a GRI type (or `*`) and `.`")?;
