@@ -178,6 +178,7 @@ fn typed(c: &mut Criterion) {
         m = m.with_first_party(c).expect("caveat");
     }
     let token = m.serialize(Format::Onedata).expect("onedata");
+    let token_v1 = m.serialize(Format::V1).expect("v1");
     let ctx = AuthContext::new(1_700_000_000)
         .with_ip("10.1.2.3".parse().expect("ip"))
         .with_interface(Interface::Rest)
@@ -193,6 +194,9 @@ fn typed(c: &mut Criterion) {
     });
     g.bench_function("verify_onedata_typed", |b| {
         b.iter(|| verifier.verify_token(&key, black_box(&token), &[]))
+    });
+    g.bench_function("verify_v1_typed", |b| {
+        b.iter(|| verifier.verify_token(&key, black_box(&token_v1), &[]))
     });
     g.finish();
 }
