@@ -504,6 +504,15 @@ pub enum VerifyError {
         /// The policy's maximum lifetime in seconds.
         max_ttl: u64,
     },
+    /// The verifier was given two different clocks: [`Verifier::at_time`](crate::Verifier::at_time)
+    /// and a context whose `now` differs.
+    #[error("two clocks disagree: at_time {at_time} but the context's now is {context}")]
+    ClockConflict {
+        /// The time given to `at_time`.
+        at_time: u64,
+        /// The context's `now`.
+        context: u64,
+    },
     /// The time policy caps the lifetime but the verifier has no clock (neither
     /// [`Verifier::at_time`](crate::Verifier::at_time) nor a context).
     #[error("the time policy needs the current time (set it with at_time or with_context)")]

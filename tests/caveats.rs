@@ -143,6 +143,7 @@ fn text_of_no_form_is_unknown() {
         b"ip=1.2.3.4",
         b"\xff\x00binary",
         b"geo.city = Paris",
+        b"data.readonly\xff",
     ] {
         let caveat = TypedCaveat::parse(text).unwrap();
         assert_eq!(caveat, TypedCaveat::Unknown(text.to_vec()));
@@ -226,7 +227,12 @@ fn malformed_caveats_name_form_offset_and_reason() {
             ),
         ),
         (b"authorization = all", "authorization", 16, K::Expected("`none`")),
-        (b"scope = access", "scope", 8, K::Expected("`identity_token`")),
+        (
+            b"scope = access",
+            "authorization",
+            8,
+            K::Expected("`identity_token`"),
+        ),
         (
             b"service = xyz-1",
             "service",
@@ -323,6 +329,19 @@ fn malformed_caveats_name_form_offset_and_reason() {
         ),
         (b"data.path = L3MxLw==", "data.path", 12, K::BadPath("ends with `/`")),
         (b"data.path = Lw==", "data.path", 12, K::BadPath("no space id")),
+        // "/a/../b" and "/a/."
+        (
+            b"data.path = L2EvLi4vYg==",
+            "data.path",
+            12,
+            K::BadPath("`.` or `..` component"),
+        ),
+        (
+            b"data.path = L2EvLg==",
+            "data.path",
+            12,
+            K::BadPath("`.` or `..` component"),
+        ),
         (
             b"data.path = L2EvL2I=",
             "data.path",
@@ -933,7 +952,11 @@ fn arb_typed() -> impl Strategy<Value = TypedCaveat> {
             operation,
             gri,
         });
-    let path = "(/[A-Za-z0-9 ._é-]{1,6}){1,4}".prop_map(|p| DataPath::new(&p).unwrap());
+    let path = "(/[A-Za-z0-9 ._é-]{1,6}){1,4}"
+        .prop_filter("no . or .. component", |p| {
+            p.split('/').all(|c| c != "." && c != "..")
+        })
+        .prop_map(|p| DataPath::new(&p).unwrap());
     prop_oneof![
         any::<u64>().prop_map(TypedCaveat::Time),
         list(ip).prop_map(TypedCaveat::Ip),
@@ -1005,4 +1028,199 @@ proptest! {
             Err(e) => prop_assert!(e.offset <= text.len(), "{}: {}", text, e),
         }
     }
+}
+
+/// Review findings: each was a way to accept what should fail.
+#[test]
+fn two_clocks_that_disagree_are_an_error() {
+    let key = RootKey::new("k");
+    let m = Macaroon::mint(&key, "", "id")
+        .unwrap()
+        .with_first_party("time < 1000")
+        .unwrap();
+    let ctx = AuthContext::new(0);
+    let both = Verifier::new().at_time(5000).with_context(&ctx);
+    let expected = Err(Error::Verify(VerifyError::ClockConflict {
+        at_time: 5000,
+        context: 0,
+    }));
+    assert_eq!(both.verify(&key, &m, &[]).map(|_| ()), expected);
+    let text = m.serialize(macaroon_mint::Format::V1).unwrap();
+    assert_eq!(both.verify_token(&key, &text, &[]), expected);
+    // Agreeing clocks are fine, and the expiry is enforced.
+    let late = AuthContext::new(5000);
+    assert!(matches!(
+        Verifier::new()
+            .at_time(5000)
+            .with_context(&late)
+            .verify(&key, &m, &[]),
+        Err(Error::Verify(VerifyError::Expired {
+            expiry: 1000,
+            now: 5000,
+            ..
+        }))
+    ));
+}
+
+#[test]
+fn regions_need_every_fact_they_depend_on() {
+    let europe_only = {
+        let mut ctx = AuthContext::new(0);
+        ctx.continent = Some(Region::Europe);
+        ctx
+    };
+    // EU membership needs the country.
+    assert_eq!(
+        check("geo.region != EU", &europe_only),
+        Err(Unmet::Missing("client country"))
+    );
+    assert_eq!(
+        check("geo.region = EU", &europe_only),
+        Err(Unmet::Missing("client country"))
+    );
+    // A definite match settles `=` even if another entry is unknown.
+    assert_eq!(check("geo.region = EU|Europe", &europe_only), Ok(()));
+    assert_eq!(
+        check("geo.region != Asia|EU", &europe_only),
+        Err(Unmet::Missing("client country"))
+    );
+    assert_eq!(check("geo.region != Asia|Africa", &europe_only), Ok(()));
+    // A country alone: EU members are known to be in Europe and EU, others are unknown.
+    let mut fr = AuthContext::new(0);
+    fr.country = Some(CountryCode::new("FR").unwrap());
+    assert_eq!(check("geo.region = Europe", &fr), Ok(()));
+    assert_eq!(check("geo.region != Asia", &fr), Ok(()));
+    let mut us = AuthContext::new(0);
+    us.country = Some(CountryCode::new("US").unwrap());
+    assert_eq!(check("geo.region != EU", &us), Ok(()));
+    assert_eq!(
+        check("geo.region != Asia", &us),
+        Err(Unmet::Missing("client region"))
+    );
+}
+
+#[test]
+fn data_paths_cannot_be_escaped() {
+    let dir = format!("data.path = {}", DataPath::new("/s/dir").unwrap());
+    for escape in [
+        "/s/dir/../other/secret",
+        "/s/dir/./x",
+        "/s/dir//x",
+        "/s/dir/",
+        "s/dir/x",
+    ] {
+        let ctx = AuthContext::new(0).with_data(DataAccess {
+            read_only: true,
+            path: Some(escape.into()),
+            object_id: None,
+        });
+        assert_eq!(check(&dir, &ctx), Err(Unmet::NotAllowed), "{escape}");
+    }
+}
+
+#[test]
+fn supported_set_is_a_veto_not_a_satisfier() {
+    let key = RootKey::new("k");
+    let ctx = AuthContext::new(0).with_interface(Interface::Rest);
+    for caveat in ["service = opw-*", "interface = rest", "interface = http"] {
+        let m = Macaroon::mint(&key, "", "id")
+            .unwrap()
+            .with_first_party(caveat)
+            .unwrap();
+        let err = Verifier::new()
+            .with_context(&ctx)
+            .with_supported_caveats(&["time", "ip"], "invite")
+            .satisfy_general(|_| true)
+            .satisfy_exact(caveat)
+            .verify(&key, &m, &[])
+            .unwrap_err();
+        assert_eq!(
+            err,
+            Error::Verify(VerifyError::CaveatNotSatisfied {
+                macaroon: MacaroonRole::Root,
+                index: 0,
+                caveat: caveat.as_bytes().to_vec(),
+                reason: Unmet::NotSupported {
+                    token_kind: "invite"
+                },
+            }),
+            "{caveat}"
+        );
+    }
+    // Text of no typed form is still the satisfiers' to judge.
+    let m = Macaroon::mint(&key, "", "id")
+        .unwrap()
+        .with_first_party("account = 1")
+        .unwrap();
+    Verifier::new()
+        .with_supported_caveats(&["time"], "invite")
+        .satisfy_exact("account = 1")
+        .verify(&key, &m, &[])
+        .unwrap();
+}
+
+#[test]
+fn time_is_read_by_one_rule_everywhere() {
+    let key = RootKey::new("k");
+    let m = Macaroon::mint(&key, "", "id")
+        .unwrap()
+        .with_first_party("time < 0100")
+        .unwrap();
+    // Not canonical: no `time <` caveat at all for `at_time`, malformed for typed checking.
+    assert!(matches!(
+        Verifier::new().at_time(50).verify(&key, &m, &[]),
+        Err(Error::Verify(VerifyError::CaveatNotSatisfied {
+            reason: Unmet::NoRule,
+            ..
+        }))
+    ));
+    let ctx = AuthContext::new(50);
+    assert!(matches!(
+        Verifier::new().with_context(&ctx).verify(&key, &m, &[]),
+        Err(Error::Verify(VerifyError::MalformedCaveat { .. }))
+    ));
+}
+
+#[test]
+fn a_discharge_cannot_meet_the_roots_lifetime_cap() {
+    let key = RootKey::new("root");
+    let caveat_key = RootKey::new("third party");
+    let root = Macaroon::mint(&key, "", "id")
+        .unwrap()
+        .with_third_party("tp", &caveat_key, "cid")
+        .unwrap();
+    let discharge = Macaroon::mint(&caveat_key, "tp", "cid")
+        .unwrap()
+        .with_first_party("time < 1050")
+        .unwrap()
+        .bind_to(&root);
+    let ctx = AuthContext::new(1000);
+    let policy = TimePolicy {
+        leeway: 0,
+        max_ttl: Some(3600),
+    };
+    assert_eq!(
+        Verifier::new()
+            .with_context(&ctx)
+            .with_time_policy(policy)
+            .verify(&key, &root, &[discharge])
+            .map(|_| ()),
+        Err(Error::Verify(VerifyError::NoExpiry { max_ttl: 3600 }))
+    );
+}
+
+#[test]
+fn ipv4_mapped_networks_match_ipv4_clients() {
+    let at = |ip: &str| AuthContext::new(0).with_ip(ip.parse().unwrap());
+    assert_eq!(check("ip = ::ffff:10.0.0.0/104", &at("10.1.2.3")), Ok(()));
+    assert_eq!(
+        check("ip = ::ffff:10.0.0.0/104", &at("::ffff:10.1.2.3")),
+        Ok(())
+    );
+    assert_eq!(
+        check("ip = ::ffff:10.0.0.0/104", &at("11.1.2.3")),
+        Err(Unmet::NotAllowed)
+    );
+    assert_eq!(check("ip = ::ffff:10.1.2.3", &at("10.1.2.3")), Ok(()));
+    assert_eq!(check("ip = ::/0", &at("10.1.2.3")), Err(Unmet::NotAllowed));
 }

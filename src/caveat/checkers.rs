@@ -1,7 +1,7 @@
 //! How each typed caveat is checked against an [`AuthContext`]. Every checker fails closed: a
 //! fact the context does not carry means the caveat does not hold.
 
-use super::{ApiService, ConsumerKind, Operation, TypedCaveat};
+use super::{ApiService, ConsumerKind, Operation, Region, TypedCaveat};
 use crate::verify::{AuthContext, TimePolicy};
 
 /// Why a first-party caveat does not hold.
@@ -90,11 +90,26 @@ impl TypedCaveat {
                 allowed(codes.contains(&country) != *negated)
             }
             TypedCaveat::Region { negated, regions } => {
-                let client = ctx.regions();
-                if client.is_empty() {
-                    return Err(Unmet::Missing("client region"));
+                // Decided only when every listed region's membership is known: a definite member
+                // settles it; otherwise an unknown one leaves it open, and that fails closed.
+                let mut unknown = None;
+                for r in regions {
+                    match in_region(ctx, *r) {
+                        Some(true) => return allowed(!*negated),
+                        Some(false) => {}
+                        None => {
+                            unknown.get_or_insert(if *r == Region::EU {
+                                "client country"
+                            } else {
+                                "client region"
+                            });
+                        }
+                    }
                 }
-                allowed(client.iter().any(|r| regions.contains(r)) != *negated)
+                match unknown {
+                    Some(what) => Err(Unmet::Missing(what)),
+                    None => allowed(*negated),
+                }
             }
             TypedCaveat::IdentityScope(_) => allowed(ctx.identity_scope),
             TypedCaveat::Service(specs) => {
@@ -158,5 +173,16 @@ impl TypedCaveat {
             }
             TypedCaveat::Unknown(_) => Err(Unmet::Unknown),
         }
+    }
+}
+
+/// Whether the client is in `region`, or `None` when the context cannot tell. An EU member state
+/// is in `EU` and in `Europe` (SPEC §10.4); `EU` membership needs the country.
+fn in_region(ctx: &AuthContext, region: Region) -> Option<bool> {
+    let eu_member = ctx.country.map(|c| c.is_eu_member());
+    match region {
+        Region::EU => eu_member,
+        continent if eu_member == Some(true) => Some(continent == Region::Europe),
+        continent => ctx.continent.map(|c| c == continent),
     }
 }

@@ -34,6 +34,7 @@ use core::fmt;
 use core::net::IpAddr;
 
 pub use self::checkers::Unmet;
+pub(crate) use self::parse::{number as decimal, typed_form};
 
 /// A first-party caveat of the Onedata caveat language (SPEC §10.4).
 ///
@@ -330,11 +331,30 @@ impl IpMask {
         self.prefix.unwrap_or(max_prefix(self.address))
     }
 
-    /// Whether `ip` is inside this network. An IPv4-mapped IPv6 client address
-    /// (`::ffff:a.b.c.d`) is compared as the IPv4 address; IPv4 and IPv6 never match each other.
+    /// Whether `ip` is inside this network. IPv4-mapped IPv6 addresses (`::ffff:a.b.c.d`), as
+    /// client or as a network of prefix 96 or more, are compared as IPv4; otherwise IPv4 and
+    /// IPv6 never match each other.
+    ///
+    /// ```
+    /// use macaroon_mint::caveat::IpMask;
+    ///
+    /// let mapped: IpMask = "::ffff:10.0.0.0/104".parse()?;
+    /// assert!(mapped.contains("10.1.2.3".parse().unwrap()));
+    /// assert!(mapped.contains("::ffff:10.1.2.3".parse().unwrap()));
+    /// let everything_v6: IpMask = "::/0".parse()?;
+    /// assert!(!everything_v6.contains("10.1.2.3".parse().unwrap()));
+    /// # Ok::<(), macaroon_mint::caveat::CaveatError>(())
+    /// ```
     pub fn contains(&self, ip: IpAddr) -> bool {
-        let bits = u32::from(self.prefix_len());
-        match (self.address, ip.to_canonical()) {
+        let (network, prefix) = match self.address {
+            IpAddr::V6(v6) if self.prefix_len() >= 96 => match v6.to_ipv4_mapped() {
+                Some(v4) => (IpAddr::V4(v4), self.prefix_len() - 96),
+                None => (self.address, self.prefix_len()),
+            },
+            _ => (self.address, self.prefix_len()),
+        };
+        let bits = u32::from(prefix);
+        match (network, ip.to_canonical()) {
             (IpAddr::V4(net), IpAddr::V4(ip)) => {
                 let mask = u32::MAX.checked_shl(32 - bits).unwrap_or(0);
                 u32::from(net) & mask == u32::from(ip) & mask
@@ -785,7 +805,7 @@ impl DataPath {
     /// # Errors
     ///
     /// [`CaveatErrorKind::BadPath`] for a path that does not start with `/<spaceId>`, ends with
-    /// `/`, or has an empty component.
+    /// `/`, or has an empty, `.` or `..` component.
     pub fn new(path: &str) -> Result<DataPath, CaveatError> {
         parse::check_data_path(path, 0).map(|()| DataPath(path.to_owned()))
     }
@@ -796,8 +816,21 @@ impl DataPath {
     }
 
     /// Whether `path` is this path or lies beneath it (`/s/dir` contains `/s/dir/f`, not
-    /// `/s/dirx`).
+    /// `/s/dirx`). A `path` that is not a valid data path — relative, with an empty, `.` or `..`
+    /// component, or a trailing `/` — is contained in nothing, so `/s/dir/../x` cannot escape.
+    ///
+    /// ```
+    /// use macaroon_mint::caveat::DataPath;
+    ///
+    /// let dir = DataPath::new("/s/dir")?;
+    /// assert!(dir.contains("/s/dir") && dir.contains("/s/dir/a/b"));
+    /// assert!(!dir.contains("/s/dirx") && !dir.contains("/s/dir/../other"));
+    /// # Ok::<(), macaroon_mint::caveat::CaveatError>(())
+    /// ```
     pub fn contains(&self, path: &str) -> bool {
+        if parse::check_data_path(path, 0).is_err() {
+            return false;
+        }
         match path.strip_prefix(self.0.as_str()) {
             Some(rest) => rest.is_empty() || rest.starts_with('/'),
             None => false,

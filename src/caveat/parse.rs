@@ -19,7 +19,8 @@ const HEADS: [(&str, &str); 16] = [
     ("geo.region = ", "geo.region"),
     ("geo.region != ", "geo.region"),
     ("authorization = ", "authorization"),
-    ("scope = ", "scope"),
+    // The withdrawn spelling of the same form.
+    ("scope = ", "authorization"),
     ("service = ", "service"),
     ("consumer = ", "consumer"),
     ("interface = ", "interface"),
@@ -29,11 +30,26 @@ const HEADS: [(&str, &str); 16] = [
     ("data.objectid = ", "data.objectid"),
 ];
 
-pub(super) fn parse(caveat: &[u8]) -> Result<TypedCaveat, CaveatError> {
-    let Some((head, form)) = HEADS
+/// The head a caveat starts with and its form, if it starts like a typed form: for
+/// `data.readonly`, only the bare keyword or the keyword and a space (`data.readonlyX` is
+/// another, unknown, caveat).
+fn head_of(caveat: &[u8]) -> Option<(&'static str, &'static str)> {
+    let (head, form) = HEADS
         .iter()
-        .find(|(head, _)| caveat.starts_with(head.as_bytes()))
-    else {
+        .find(|(head, _)| caveat.starts_with(head.as_bytes()))?;
+    if *form == "data.readonly" && !matches!(caveat.get(head.len()), None | Some(b' ')) {
+        return None;
+    }
+    Some((head, form))
+}
+
+/// The form of a caveat that starts like a typed one (parsed or malformed), without allocating.
+pub(crate) fn typed_form(caveat: &[u8]) -> Option<&'static str> {
+    head_of(caveat).map(|(_, form)| form)
+}
+
+pub(super) fn parse(caveat: &[u8]) -> Result<TypedCaveat, CaveatError> {
+    let Some((head, form)) = head_of(caveat) else {
         return Ok(TypedCaveat::Unknown(caveat.to_vec()));
     };
     let at = head.len();
@@ -44,7 +60,7 @@ pub(super) fn parse(caveat: &[u8]) -> Result<TypedCaveat, CaveatError> {
         None => "",
     };
     let negated = head.contains("!=");
-    Ok(match *form {
+    Ok(match form {
         "time" => TypedCaveat::Time(number(body, u64::MAX).map_err(|k| err(at, k))?),
         "ip" => TypedCaveat::Ip(list(body, at, form, ip_mask)?),
         "asn" => TypedCaveat::Asn(list(body, at, form, |item, at| {
@@ -75,14 +91,16 @@ pub(super) fn parse(caveat: &[u8]) -> Result<TypedCaveat, CaveatError> {
                 })
             })?,
         },
+        "authorization" if head.starts_with("scope") && body == "identity_token" => {
+            TypedCaveat::IdentityScope(ScopeSpelling::ScopeIdentityToken)
+        }
+        "authorization" if head.starts_with("scope") => {
+            return Err(err(at, CaveatErrorKind::Expected("`identity_token`")))
+        }
         "authorization" if body == "none" => {
             TypedCaveat::IdentityScope(ScopeSpelling::AuthorizationNone)
         }
         "authorization" => return Err(err(at, CaveatErrorKind::Expected("`none`"))),
-        "scope" if body == "identity_token" => {
-            TypedCaveat::IdentityScope(ScopeSpelling::ScopeIdentityToken)
-        }
-        "scope" => return Err(err(at, CaveatErrorKind::Expected("`identity_token`"))),
         "service" => TypedCaveat::Service(list(body, at, form, service_spec)?),
         "consumer" => TypedCaveat::Consumer(list(body, at, form, consumer_spec)?),
         "interface" => TypedCaveat::Interface(match body {
@@ -98,8 +116,6 @@ pub(super) fn parse(caveat: &[u8]) -> Result<TypedCaveat, CaveatError> {
         }),
         "api" => TypedCaveat::Api(list(body, at, form, api_spec)?),
         "data.readonly" if body.is_empty() => TypedCaveat::DataReadonly,
-        // `data.readonlyX` is some other caveat; `data.readonly X` is this one, malformed.
-        "data.readonly" if !body.starts_with(' ') => TypedCaveat::Unknown(caveat.to_vec()),
         "data.readonly" => return Err(err(at, CaveatErrorKind::TrailingText)),
         "data.path" => TypedCaveat::DataPath(list(body, at, form, data_path)?),
         _ => TypedCaveat::DataObjectId(list(body, at, form, object_id)?),
@@ -137,7 +153,7 @@ fn list<T>(
 }
 
 /// A canonical decimal number (no sign, no leading zeros) of at most `max`.
-fn number(text: &str, max: u64) -> Result<u64, CaveatErrorKind> {
+pub(crate) fn number(text: &str, max: u64) -> Result<u64, CaveatErrorKind> {
     if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
         return Err(CaveatErrorKind::Expected("decimal digits"));
     }
@@ -374,6 +390,9 @@ pub(super) fn check_data_path(path: &str, at: usize) -> Result<(), CaveatError> 
     }
     if rest.split('/').any(str::is_empty) {
         return Err(bad("empty path component"));
+    }
+    if rest.split('/').any(|c| c == "." || c == "..") {
+        return Err(bad("`.` or `..` component"));
     }
     Ok(())
 }

@@ -21,7 +21,8 @@ use crate::caveat::{ConsumerKind, CountryCode, Interface, Operation, Region, Ser
 /// assert_eq!(ctx.now, 1_700_000_000);
 /// assert_eq!(ctx.interface, Some(Interface::Rest));
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+// No `Default`: a context made without choosing `now` would sit at 1970 and pass every expiry.
+#[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct AuthContext {
     /// The current time, Unix seconds.
@@ -58,7 +59,17 @@ impl AuthContext {
     pub fn new(now: u64) -> AuthContext {
         AuthContext {
             now,
-            ..AuthContext::default()
+            ip: None,
+            asn: None,
+            country: None,
+            continent: None,
+            identity_scope: false,
+            service: None,
+            consumer: None,
+            consumer_groups: Vec::new(),
+            interface: None,
+            api: None,
+            data: None,
         }
     }
 
@@ -228,9 +239,10 @@ pub struct TimePolicy {
     /// Seconds a `time < N` caveat is still accepted after `N`, for clock skew between
     /// servers: it holds iff `now < N + leeway`.
     pub leeway: u64,
-    /// The longest lifetime accepted: when set, a verified token must carry a `time < N` caveat
-    /// (in the root or a used discharge) with `N <= now + max_ttl`, so a token without an expiry
-    /// or with one too far ahead is refused.
+    /// The longest lifetime accepted: when set, the root macaroon must carry a `time < N` caveat
+    /// with `N <= now + max_ttl` (its earliest counts), so a token without an expiry or with one
+    /// too far ahead is refused. Discharges' expiries do not count: a fresh discharge must not
+    /// stretch a long-lived root.
     pub max_ttl: Option<u64>,
 }
 

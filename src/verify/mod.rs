@@ -122,13 +122,11 @@ impl<'m> Verified<'m> {
     }
 }
 
-/// The predicate of a `time < N` caveat, if the caveat is one (N: 1–20 decimal digits, fits u64).
+/// The `N` of a `time < N` caveat, if the caveat is one, by the same rule as the typed parser
+/// (canonical decimal, fits u64) and without allocating.
 fn time_before(predicate: &[u8]) -> Option<u64> {
     let digits = predicate.strip_prefix(b"time < ")?;
-    if digits.is_empty() || digits.len() > 20 || !digits.iter().all(u8::is_ascii_digit) {
-        return None;
-    }
-    core::str::from_utf8(digits).ok()?.parse().ok()
+    crate::caveat::decimal(core::str::from_utf8(digits).ok()?, u64::MAX).ok()
 }
 
 fn role_of(frame: &Frame<'_>) -> MacaroonRole {
@@ -246,7 +244,8 @@ impl<'a> Verifier<'a> {
     }
 
     /// Checks typed caveats (SPEC §10.4) against `context`, and `time < N` against
-    /// `context.now` (replacing [`at_time`](Verifier::at_time)).
+    /// `context.now`. Combined with [`at_time`](Verifier::at_time), the two times must agree
+    /// ([`VerifyError::ClockConflict`] otherwise).
     ///
     /// A caveat no exact or general satisfier accepts is then parsed: one that matches no form
     /// fails as [`VerifyError::UnknownCaveat`], a malformed one as
@@ -281,10 +280,15 @@ impl<'a> Verifier<'a> {
         self
     }
 
-    /// Restricts typed checking to the caveat forms in `forms` (names as in
-    /// [`TypedCaveat::form`]): a typed caveat of another form fails as
-    /// [`VerifyError::CaveatNotSatisfied`] with [`Unmet::NotSupported`] naming `token_kind`,
-    /// even when the context would satisfy it. Exact and general satisfiers are not restricted.
+    /// Restricts the token to the typed caveat forms in `forms`, for a token kind that supports
+    /// only some (SPEC §10.4 "supported sets"): a caveat of another typed form — parsed or
+    /// malformed — fails as [`VerifyError::CaveatNotSatisfied`] with [`Unmet::NotSupported`]
+    /// naming `token_kind`, before any satisfier is asked, so no exact or general satisfier can
+    /// let it through. Text of no typed form is left to the satisfiers.
+    ///
+    /// Form names are those of [`TypedCaveat::form`]: `time`, `ip`, `asn`, `geo.country`,
+    /// `geo.region`, `authorization` (SPEC's "scope"), `service`, `consumer`, `interface`, `api`,
+    /// `data.readonly`, `data.path`, `data.objectid`.
     ///
     /// ```
     /// use macaroon_mint::caveat::{Interface, Unmet};
@@ -351,17 +355,23 @@ impl<'a> Verifier<'a> {
 
     /// Verifies `root` under `key` with the bound `discharges`.
     ///
-    /// Errors, in the order they are checked: [`LimitError::TooManyDischarges`],
-    /// [`LimitError::DepthExceeded`], [`VerifyError::SignatureMismatch`] and the discharge
-    /// matching errors (during the signature walk), [`VerifyError::DischargeUnused`], then
-    /// [`VerifyError::Expired`] / [`VerifyError::CaveatNotSatisfied`] for the first caveat no
-    /// satisfier accepts.
+    /// Errors, in the order they are checked: [`VerifyError::ClockConflict`],
+    /// [`LimitError::TooManyDischarges`], [`LimitError::DepthExceeded`],
+    /// [`VerifyError::SignatureMismatch`] and the discharge matching errors (during the signature
+    /// walk), [`VerifyError::DischargeUnused`], then for the first caveat no satisfier accepts
+    /// (root first, then the discharges in verification order) [`VerifyError::Expired`],
+    /// [`VerifyError::CaveatNotSatisfied`] (with the reason, including a typed form outside
+    /// [`with_supported_caveats`](Verifier::with_supported_caveats)),
+    /// [`VerifyError::UnknownCaveat`] or [`VerifyError::MalformedCaveat`], and last the lifetime
+    /// policy: [`VerifyError::NoClock`], [`VerifyError::NoExpiry`],
+    /// [`VerifyError::LifetimeTooLong`].
     pub fn verify<'m>(
         &self,
         key: &RootKey,
         root: &'m Macaroon,
         discharges: &'m [Macaroon],
     ) -> Result<Verified<'m>, Error> {
+        self.check_clock()?;
         self.check_discharge_count(discharges)?;
         let order = self.authenticate(key, root, discharges)?;
         self.check_unused(discharges, &order)?;
@@ -372,6 +382,8 @@ impl<'a> Verifier<'a> {
             root.caveats.iter().map(CaveatRef::from),
             &mut earliest_expiry,
         )?;
+        // The lifetime cap applies to the root: a fresh discharge must not stretch it.
+        let mut discharge_expiry = None;
         for d in &used {
             let role = MacaroonRole::Discharge {
                 identifier: d.identifier.clone(),
@@ -379,7 +391,7 @@ impl<'a> Verifier<'a> {
             self.check_caveats(
                 role,
                 d.caveats.iter().map(CaveatRef::from),
-                &mut earliest_expiry,
+                &mut discharge_expiry,
             )?;
         }
         self.check_lifetime(earliest_expiry)?;
@@ -393,7 +405,8 @@ impl<'a> Verifier<'a> {
     ///
     /// Same result as [`Macaroon::parse_with_limits`] followed by [`Verifier::verify`], but for
     /// v1, v2 and Onedata text whose root has only first-party caveats it works on borrowed slices
-    /// of one decoded buffer: the decode is its only allocation.
+    /// of one decoded buffer: with exact satisfiers and `time <` checks, the decode is its only
+    /// allocation (typed checking of list-valued caveats adds their parsed lists).
     ///
     /// ```
     /// use macaroon_mint::{Format, Macaroon, RootKey, Verifier};
@@ -413,6 +426,7 @@ impl<'a> Verifier<'a> {
         token: &str,
         discharges: &[Macaroon],
     ) -> Result<(), Error> {
+        self.check_clock()?;
         let slow = || -> Result<(), Error> {
             let parsed = format::parse_detect(token.as_bytes(), &self.limits)?;
             self.verify(key, &parsed.macaroon, discharges).map(|_| ())
@@ -505,6 +519,18 @@ impl<'a> Verifier<'a> {
         Ok(())
     }
 
+    /// Two clocks that disagree are a caller error: failing beats silently picking one.
+    fn check_clock(&self) -> Result<(), Error> {
+        match (self.now, self.context) {
+            (Some(at_time), Some(ctx)) if ctx.now != at_time => Err(VerifyError::ClockConflict {
+                at_time,
+                context: ctx.now,
+            }
+            .into()),
+            _ => Ok(()),
+        }
+    }
+
     /// The current time: the context's, else the one given to [`at_time`](Verifier::at_time).
     fn now(&self) -> Option<u64> {
         self.context.map(|c| c.now).or(self.now)
@@ -527,27 +553,35 @@ impl<'a> Verifier<'a> {
         if let Some(n) = expiry {
             *earliest_expiry = Some(earliest_expiry.map_or(n, |e| e.min(n)));
         }
+        if let Some(supported) = self.supported {
+            // The supported set is the token kind's policy, not one more satisfier: a typed form
+            // outside it fails even if an exact or general satisfier would accept it.
+            if let Some(form) = crate::caveat::typed_form(predicate) {
+                if !supported.forms.contains(&form) {
+                    return Err(VerifyError::CaveatNotSatisfied {
+                        macaroon: role.clone(),
+                        index,
+                        caveat: predicate.to_vec(),
+                        reason: Unmet::NotSupported {
+                            token_kind: supported.token_kind,
+                        },
+                    }
+                    .into());
+                }
+            }
+        }
         if self.exact.iter().any(|e| e.as_slice() == predicate)
             || self.general.iter().any(|g| g(predicate))
         {
             return Ok(());
         }
-        // Errors allocate only once the caveat is known to fail.
+        // Without a context nothing here allocates until the caveat is known to fail; typed
+        // checking builds the parsed lists of list-valued caveats.
         let unmet = if let Some(context) = self.context {
             match TypedCaveat::parse(predicate) {
-                Ok(typed) => match (self.supported, &typed) {
-                    (Some(s), t)
-                        if !matches!(t, TypedCaveat::Unknown(_))
-                            && !s.forms.contains(&t.form()) =>
-                    {
-                        Unmet::NotSupported {
-                            token_kind: s.token_kind,
-                        }
-                    }
-                    _ => match typed.check(context, &self.time_policy) {
-                        Ok(()) => return Ok(()),
-                        Err(unmet) => unmet,
-                    },
+                Ok(typed) => match typed.check(context, &self.time_policy) {
+                    Ok(()) => return Ok(()),
+                    Err(unmet) => unmet,
                 },
                 Err(error) => {
                     return Err(VerifyError::MalformedCaveat {
