@@ -2,14 +2,23 @@
 //!
 //! Exit codes: 0 success (or "valid"), 1 the token does not verify, 2 usage or input error.
 //! Errors are one line on stderr (a JSON object with `--json`).
+//!
+//! `macaroon-mint onedata …` mints and verifies Onedata invite tokens (SPEC §10):
+//! `provider-registration-token`, `space-support-token` and `verify-invite`.
 
 use std::io::{Read, Write};
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
+use macaroon_mint::caveat::{ConsumerKind, CountryCode, Region};
+use macaroon_mint::onedata::{
+    provider_registration_token, space_support_token, InviteClaims, InviteOptions, InvitePolicy,
+    InviteType, OnedataError, OnedataIdentifier, OnedataToken, ParsedIdentifier, Persistence,
+    Subject, TokenType, DEFAULT_TEMPORARY_MAX_TTL,
+};
 use macaroon_mint::{
-    inspect_bytes, Encoding, Error, Format, Limits, Macaroon, Parsed, Recovered, RecoveredField,
-    RootKey, Verifier,
+    inspect_bytes, AuthContext, Consumer, Encoding, Error, Format, Limits, Macaroon, Parsed,
+    Recovered, RecoveredField, RootKey, TypedCaveat, Verifier,
 };
 use serde_json::{json, Value};
 
@@ -101,7 +110,13 @@ enum Command {
         format: Format,
     },
     /// Show what a token holds (never verifies); on damaged input, show what could be decoded.
+    ///
+    /// For Onedata tokens (Onedata token text, or an identifier of the form `<integer>/…`) the
+    /// parsed Onedata identifier and the form of each caveat are shown too ("onedata" in --json).
     Inspect {
+        /// Show the Onedata interpretation of any token (legacy identifiers included).
+        #[arg(long)]
+        onedata: bool,
         /// The token, or - for standard input.
         token: String,
     },
@@ -184,6 +199,117 @@ enum Command {
         /// The token, or - for standard input.
         token: String,
     },
+    /// Onedata invite tokens (SPEC §10): mint provider registration and space support tokens,
+    /// verify invite tokens.
+    Onedata {
+        #[command(subcommand)]
+        command: OnedataCommand,
+    },
+}
+
+/// The location written into minted Onedata tokens when --location is not given: a placeholder
+/// Onezone domain. Real deployments pass their Onezone domain.
+const DEFAULT_ONEZONE_LOCATION: &str = "onezone.local";
+
+/// Options shared by the Onedata minting subcommands.
+#[derive(Args)]
+struct InviteMintArgs {
+    #[command(flatten)]
+    key: KeyArgs,
+    /// The Onezone domain, written as the token's location.
+    #[arg(long, default_value = DEFAULT_ONEZONE_LOCATION)]
+    location: String,
+    /// Lifetime in seconds: adds "time < now + ttl" as the first caveat.
+    #[arg(long, value_name = "SECONDS")]
+    ttl: Option<u64>,
+    /// Minting time for --ttl, Unix seconds (default: the system clock).
+    #[arg(long, value_name = "UNIX", requires = "ttl")]
+    now: Option<u64>,
+    /// Mint a temporary token of this secret generation (tmp-GENERATION; needs --ttl).
+    #[arg(long, value_name = "GENERATION")]
+    temporary: Option<u64>,
+    /// The token id (default: 32 random lowercase hex characters).
+    #[arg(long, value_name = "ID")]
+    token_id: Option<String>,
+    /// A caveat (repeatable, in order, after the expiry): time, ip, asn, geo.country, geo.region
+    /// or consumer.
+    #[arg(long = "caveat", value_name = "C")]
+    caveats: Vec<String>,
+}
+
+#[derive(Subcommand)]
+enum OnedataCommand {
+    /// Mint a provider registration token (invite type rop) and print its text.
+    ///
+    /// What Onezone's `POST /api/v3/onezone/users/{id}/clusters/provider_registration_token`
+    /// returns: a named invite token whose admin user is --user, issued by --issuer.
+    ProviderRegistrationToken {
+        /// The user who becomes the new Oneprovider's cluster admin.
+        #[arg(long, value_name = "ID")]
+        user: String,
+        /// The issuing user, the token's subject (default: --user).
+        #[arg(long, value_name = "USER")]
+        issuer: Option<String>,
+        #[command(flatten)]
+        mint: InviteMintArgs,
+    },
+    /// Mint a space support token (invite type ssp) and print its text.
+    ///
+    /// What Onezone's `POST /api/v3/onezone/spaces/{id}/providers/token` returns: a named invite
+    /// token letting a Oneprovider support --space, issued by --issuer.
+    SpaceSupportToken {
+        /// The space to be supported.
+        #[arg(long, value_name = "ID")]
+        space: String,
+        /// The issuing user, the token's subject.
+        #[arg(long, value_name = "USER")]
+        issuer: String,
+        #[command(flatten)]
+        mint: InviteMintArgs,
+    },
+    /// Verify an Onedata invite token; print its claims as one JSON object (exit 0), or why it is
+    /// invalid (exit 1).
+    VerifyInvite {
+        /// The required invite type: rop, ssp or another known invite code.
+        #[arg(long, value_name = "rop|ssp|CODE")]
+        expect: String,
+        #[command(flatten)]
+        key: KeyArgs,
+        /// Current time as Unix seconds (default: the system clock).
+        #[arg(long, value_name = "UNIX")]
+        now: Option<u64>,
+        /// The current generation of the subject's temporary tokens (needed for temporary tokens;
+        /// another generation is revoked).
+        #[arg(long, value_name = "N")]
+        generation: Option<u64>,
+        /// The client's IP address (for ip caveats).
+        #[arg(long, value_name = "IP")]
+        ip: Option<std::net::IpAddr>,
+        /// The client's autonomous system number (for asn caveats).
+        #[arg(long, value_name = "N")]
+        asn: Option<u32>,
+        /// The client's country, two upper-case letters (for geo.country and geo.region caveats).
+        #[arg(long, value_name = "CC")]
+        country: Option<String>,
+        /// The client's continent (for geo.region caveats): Africa, Antarctica, Asia, Europe,
+        /// NorthAmerica, Oceania or SouthAmerica.
+        #[arg(long, value_name = "REGION")]
+        region: Option<String>,
+        /// The token's consumer: usr-ID, grp-ID or prv-ID (for consumer caveats).
+        #[arg(long, value_name = "SUBJECT")]
+        consumer: Option<String>,
+        /// A group the consumer is an effective member of (repeatable).
+        #[arg(long = "consumer-group", value_name = "ID")]
+        consumer_groups: Vec<String>,
+        /// Seconds a "time < N" caveat is still accepted after N.
+        #[arg(long, value_name = "SECONDS", default_value_t = 0)]
+        leeway: u64,
+        /// The longest lifetime of a temporary token, in seconds.
+        #[arg(long, value_name = "SECONDS", default_value_t = DEFAULT_TEMPORARY_MAX_TTL)]
+        temporary_max_ttl: u64,
+        /// The token, or - for standard input.
+        token: String,
+    },
 }
 
 fn parse_format(s: &str) -> Result<Format, String> {
@@ -193,20 +319,28 @@ fn parse_format(s: &str) -> Result<Format, String> {
 /// A failure, with the exit code it maps to.
 enum Failure {
     /// Usage or input error: exit 2.
-    Input(String, Option<Error>),
+    Input(String, Option<Box<Error>>),
     /// Output could not be written (standard output full, closed, …): exit 2.
     Io(String),
     /// The token does not verify: exit 1.
-    Invalid(String, Option<Error>),
+    Invalid(String, Option<Box<Error>>),
+    /// An Onedata profile error: exit 1 for an invalid token, 2 for input that cannot be read.
+    Onedata(Box<OnedataError>),
+}
+
+impl From<OnedataError> for Failure {
+    fn from(e: OnedataError) -> Self {
+        Failure::Onedata(Box::new(e))
+    }
 }
 
 fn invalid(e: Error) -> Failure {
-    Failure::Invalid(e.to_string(), Some(e))
+    Failure::Invalid(e.to_string(), Some(Box::new(e)))
 }
 
 impl From<Error> for Failure {
     fn from(e: Error) -> Self {
-        Failure::Input(e.to_string(), Some(e))
+        Failure::Input(e.to_string(), Some(Box::new(e)))
     }
 }
 
@@ -366,7 +500,7 @@ fn run(cli: &Cli) -> Result<String, Failure> {
             }
             Ok(m.serialize(*format)?)
         }
-        Command::Inspect { token } => inspect(&token_input(token)?, cli.json),
+        Command::Inspect { onedata, token } => inspect(&token_input(token)?, cli.json, *onedata),
         Command::Verify {
             key,
             now,
@@ -455,7 +589,251 @@ fn run(cli: &Cli) -> Result<String, Failure> {
         Command::Convert { format, token } => {
             Ok(parse_token(token)?.macaroon.serialize(*format)?)
         }
+        Command::Onedata { command } => run_onedata(command),
     }
+}
+
+fn run_onedata(command: &OnedataCommand) -> Result<String, Failure> {
+    match command {
+        OnedataCommand::ProviderRegistrationToken { user, issuer, mint } => {
+            let options = mint.options()?;
+            let issuer = issuer.as_deref().unwrap_or(user);
+            let minted = provider_registration_token(
+                &mint.key.root_key()?,
+                &mint.location,
+                issuer,
+                user,
+                &options,
+            )?;
+            Ok(minted.token)
+        }
+        OnedataCommand::SpaceSupportToken {
+            space,
+            issuer,
+            mint,
+        } => {
+            let options = mint.options()?;
+            let minted = space_support_token(
+                &mint.key.root_key()?,
+                &mint.location,
+                Subject::User(issuer.clone()),
+                space,
+                &options,
+            )?;
+            Ok(minted.token)
+        }
+        OnedataCommand::VerifyInvite {
+            expect,
+            key,
+            now,
+            generation,
+            ip,
+            asn,
+            country,
+            region,
+            consumer,
+            consumer_groups,
+            leeway,
+            temporary_max_ttl,
+            token,
+        } => {
+            let expected = InviteType::from_code(expect);
+            if let InviteType::Other(code) = &expected {
+                let known: Vec<String> = InviteType::all().map(|t| t.code().to_owned()).collect();
+                return Err(input_error(format!(
+                    "--expect: unknown invite type code \"{}\" (known: {})",
+                    code.escape_debug(),
+                    known.join(", ")
+                )));
+            }
+            let mut ctx = AuthContext::new(now.unwrap_or_else(system_now));
+            ctx.ip = *ip;
+            ctx.asn = *asn;
+            if let Some(cc) = country {
+                let cc = CountryCode::new(cc)
+                    .map_err(|e| input_error(format!("--country {}: {e}", cc.escape_debug())))?;
+                ctx.country = Some(cc);
+            }
+            if let Some(r) = region {
+                let names: Vec<&str> = Region::ALL.iter().map(Region::name).collect();
+                ctx.continent = Some(Region::from_name(r).ok_or_else(|| {
+                    input_error(format!(
+                        "--region: unknown region \"{}\" (one of {})",
+                        r.escape_debug(),
+                        names.join(", ")
+                    ))
+                })?);
+            }
+            if let Some(c) = consumer {
+                ctx = ctx.with_consumer(parse_consumer(c)?, consumer_groups.clone());
+            } else if !consumer_groups.is_empty() {
+                return Err(input_error("--consumer-group needs --consumer"));
+            }
+            let policy = InvitePolicy {
+                current_generation: *generation,
+                leeway: *leeway,
+                temporary_max_ttl: *temporary_max_ttl,
+                ..InvitePolicy::default()
+            };
+            let text = String::from_utf8(token_input(token)?)
+                .map_err(|e| input_error(format!("the token is not UTF-8 text ({e})")))?;
+            let parsed = OnedataToken::parse(&text)?;
+            let claims = parsed.verify_invite(&key.root_key()?, expected, &ctx, &policy)?;
+            Ok(claims_json(&claims).to_string())
+        }
+    }
+}
+
+impl InviteMintArgs {
+    fn options(&self) -> Result<InviteOptions, Failure> {
+        let caveats = self
+            .caveats
+            .iter()
+            .map(|c| {
+                TypedCaveat::parse(c.as_bytes())
+                    .map_err(|e| input_error(format!("--caveat \"{}\": {e}", c.escape_debug())))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(InviteOptions {
+            persistence: match self.temporary {
+                Some(generation) => Persistence::Temporary { generation },
+                None => Persistence::Named,
+            },
+            token_id: self.token_id.clone(),
+            ttl: self.ttl,
+            now: Some(self.now.unwrap_or_else(system_now)),
+            caveats,
+        })
+    }
+}
+
+/// `usr-ID`, `grp-ID` or `prv-ID` as a consumer.
+fn parse_consumer(text: &str) -> Result<Consumer, Failure> {
+    let kinds = [
+        ("usr-", ConsumerKind::User),
+        ("grp-", ConsumerKind::Group),
+        ("prv-", ConsumerKind::Provider),
+    ];
+    for (prefix, kind) in kinds {
+        if let Some(id) = text.strip_prefix(prefix) {
+            if !id.is_empty() {
+                return Ok(Consumer::new(kind, id));
+            }
+        }
+    }
+    Err(input_error(format!(
+        "--consumer \"{}\" is not usr-ID, grp-ID or prv-ID",
+        text.escape_debug()
+    )))
+}
+
+fn claims_json(c: &InviteClaims) -> Value {
+    let mut v = json!({
+        "valid": true,
+        "subject": c.subject.to_string(),
+        "invite": c.invite.code(),
+        "target": c.target,
+        "parameters": c.parameters,
+        "token_id": c.token_id,
+        "persistence": c.persistence.to_string(),
+        "expiry": c.expiry,
+        "location": c.location,
+        "service": c.service,
+        "caveats": c.caveats.iter().map(|t| String::from_utf8_lossy(&t.to_bytes()).into_owned()).collect::<Vec<_>>(),
+    });
+    if let (Persistence::Temporary { generation }, Some(obj)) = (c.persistence, v.as_object_mut()) {
+        obj.insert("generation".into(), json!(generation));
+    }
+    v
+}
+
+/// The exit code of an Onedata profile error: 2 for input that cannot be read (or minting
+/// options that cannot be used), 1 for a token that does not verify.
+fn onedata_exit_code(e: &OnedataError) -> u8 {
+    match e {
+        OnedataError::Macaroon(Error::Verify(_)) => 1,
+        OnedataError::Macaroon(_)
+        | OnedataError::Identifier(_)
+        | OnedataError::NotOnedataText { .. }
+        | OnedataError::TemporaryWithoutExpiry
+        | OnedataError::ZeroTtl
+        | OnedataError::TtlWithoutNow
+        | OnedataError::ExpiryOverflow { .. }
+        | OnedataError::UnsupportedCaveat { .. }
+        | OnedataError::UnknownCaveat { .. }
+        | OnedataError::InvalidCaveat { .. } => 2,
+        _ => 1,
+    }
+}
+
+/// A short machine-readable name for each Onedata profile error.
+fn onedata_reason(e: &OnedataError) -> &'static str {
+    match e {
+        OnedataError::Macaroon(_) => "macaroon",
+        OnedataError::Identifier(_) => "identifier",
+        OnedataError::NotOnedataText { .. } => "not_onedata_text",
+        OnedataError::LegacyToken { .. } => "legacy_token",
+        OnedataError::WrongTokenType { .. } => "wrong_token_type",
+        OnedataError::WrongInviteType { .. } => "wrong_invite_type",
+        OnedataError::UnknownInviteType { .. } => "unknown_invite_type",
+        OnedataError::Revoked { .. } => "revoked",
+        OnedataError::GenerationUnknown { .. } => "generation_unknown",
+        OnedataError::ThirdPartyCaveat { .. } => "third_party_caveat",
+        OnedataError::TemporaryWithoutExpiry => "temporary_without_expiry",
+        OnedataError::ZeroTtl => "zero_ttl",
+        OnedataError::TtlWithoutNow => "ttl_without_now",
+        OnedataError::ExpiryOverflow { .. } => "expiry_overflow",
+        OnedataError::UnsupportedCaveat { .. } => "unsupported_caveat",
+        OnedataError::UnknownCaveat { .. } => "unknown_caveat",
+        OnedataError::InvalidCaveat { .. } => "invalid_caveat",
+        _ => "onedata",
+    }
+}
+
+/// The one-line message of an Onedata profile error, with a hint for the CLI option to use.
+fn onedata_message(e: &OnedataError) -> String {
+    match e {
+        OnedataError::GenerationUnknown { .. } => format!("{e} (give it with --generation)"),
+        OnedataError::TemporaryWithoutExpiry => "a temporary token needs an expiry: give --ttl \
+             (Onezone requires a \"time < N\" caveat on temporary tokens)"
+            .to_owned(),
+        _ => e.to_string(),
+    }
+}
+
+fn onedata_error_json(e: &OnedataError) -> Value {
+    let mut v = match e {
+        OnedataError::Macaroon(inner) => error_json(inner),
+        OnedataError::Identifier(i) => json!({
+            "kind": "decode",
+            "layer": "onedata-identifier",
+            "segment": i.segment.to_string(),
+            "offset": i.offset,
+        }),
+        _ => json!({ "kind": "onedata" }),
+    };
+    if let Some(obj) = v.as_object_mut() {
+        obj.insert("message".into(), json!(onedata_message(e)));
+        obj.insert("reason".into(), json!(onedata_reason(e)));
+        match e {
+            OnedataError::WrongInviteType { expected, found } => {
+                obj.insert("expected".into(), json!(expected.code()));
+                obj.insert("found".into(), json!(found.code()));
+            }
+            OnedataError::Revoked {
+                generation,
+                current,
+            } => {
+                obj.insert("generation".into(), json!(generation));
+                obj.insert("current".into(), json!(current));
+            }
+            OnedataError::WrongTokenType { found } => {
+                obj.insert("found".into(), json!(found.to_string()));
+            }
+            _ => {}
+        }
+    }
+    v
 }
 
 /// Bytes as text when they are printable UTF-8, else as `hex:…`.
@@ -480,17 +858,43 @@ fn encoding_json(encoding: &Encoding) -> Value {
     }
 }
 
-fn inspect(input: &[u8], as_json: bool) -> Result<String, Failure> {
+fn inspect(input: &[u8], as_json: bool, force_onedata: bool) -> Result<String, Failure> {
     let report = inspect_bytes(input);
     let parsed = match report.parsed {
         Ok(parsed) => parsed,
         Err(e) => {
             if let Some(recovered) = &report.recovered {
+                let identifier = recovered
+                    .identifier
+                    .as_ref()
+                    .map(|f| (f.bytes.as_slice(), f.truncated));
+                let show = force_onedata
+                    || looks_like_onedata_text(input)
+                    || identifier.is_some_and(|(id, _)| is_versioned_identifier(id));
+                let caveats: Vec<CaveatView<'_>> = recovered
+                    .caveats
+                    .iter()
+                    .map(|c| CaveatView {
+                        id: &c.id.bytes,
+                        third_party: c.verification_id.is_some(),
+                        truncated: c.id.truncated,
+                    })
+                    .collect();
+                let onedata = show.then(|| onedata_view(identifier, &caveats));
                 let text = if as_json {
-                    json!({ "error": error_json(&e), "recovered": recovered_json(recovered) })
-                        .to_string()
+                    let mut v =
+                        json!({ "error": error_json(&e), "recovered": recovered_json(recovered) });
+                    if let (Some((o, _)), Some(obj)) = (onedata, v.as_object_mut()) {
+                        obj.insert("onedata".into(), o);
+                    }
+                    v.to_string()
                 } else {
-                    recovered_text(recovered)
+                    let mut text = recovered_text(recovered);
+                    for line in onedata.map(|(_, lines)| lines).unwrap_or_default() {
+                        text.push('\n');
+                        text.push_str(&line);
+                    }
+                    text
                 };
                 write_stdout(&text)?;
             }
@@ -498,6 +902,21 @@ fn inspect(input: &[u8], as_json: bool) -> Result<String, Failure> {
         }
     };
     let m = &parsed.macaroon;
+    let onedata = (force_onedata
+        || matches!(parsed.encoding, Encoding::Onedata { .. })
+        || is_versioned_identifier(m.identifier()))
+    .then(|| {
+        let caveats: Vec<CaveatView<'_>> = m
+            .caveats()
+            .iter()
+            .map(|c| CaveatView {
+                id: c.id(),
+                third_party: c.is_third_party(),
+                truncated: false,
+            })
+            .collect();
+        onedata_view(Some((m.identifier(), false)), &caveats)
+    });
     if as_json {
         let macaroon: Value = serde_json::from_str(&m.serialize(Format::V2Json)?)
             .map_err(|e| input_error(format!("internal JSON error: {e}")))?;
@@ -512,13 +931,24 @@ fn inspect(input: &[u8], as_json: bool) -> Result<String, Failure> {
         {
             obj.insert("service".into(), json!(s));
         }
+        if let (Some((o, _)), Some(obj)) = (onedata, out.as_object_mut()) {
+            obj.insert("onedata".into(), o);
+        }
         return Ok(out.to_string());
     }
+    let (onedata_identifier, onedata_caveats) = match onedata {
+        Some((_, mut lines)) => {
+            let rest = lines.split_off(1.min(lines.len()));
+            (lines, rest)
+        }
+        None => (Vec::new(), Vec::new()),
+    };
     let mut lines = vec![
         format!("format: {}", parsed.encoding.name()),
         format!("location: {}", show_bytes(m.location())),
         format!("identifier: {}", show_bytes(m.identifier())),
     ];
+    lines.extend(onedata_identifier);
     if let Encoding::Onedata { service: Some(s) } = &parsed.encoding {
         lines.push(format!("service: {s}"));
     }
@@ -540,8 +970,193 @@ fn inspect(input: &[u8], as_json: bool) -> Result<String, Failure> {
             )),
         }
     }
+    lines.extend(onedata_caveats);
     lines.push(format!("signature: {}", m.signature_hex()));
     Ok(lines.join("\n"))
+}
+
+/// Whether the text is Onedata token text by SPEC §9: an `opw-`/`opp-` service indication, or
+/// base64-like text whose first `0` starts a base62 escape. Used for damaged input, which has no
+/// detected encoding.
+fn looks_like_onedata_text(input: &[u8]) -> bool {
+    let text = input.trim_ascii();
+    if text.starts_with(b"opw-") || text.starts_with(b"opp-") {
+        return true;
+    }
+    if matches!(text.first(), None | Some(b'{' | b'"' | b'A' | 0x02)) {
+        return false;
+    }
+    match text.iter().position(|&b| b == b'0') {
+        Some(i) => matches!(text.get(i + 1), Some(b'0'..=b'5')),
+        None => false,
+    }
+}
+
+/// Whether an identifier has the shape of a versioned Onedata identifier: an integer, then `/`.
+fn is_versioned_identifier(identifier: &[u8]) -> bool {
+    let Some(slash) = identifier.iter().position(|&b| b == b'/') else {
+        return false;
+    };
+    let version = identifier.get(..slash).unwrap_or_default();
+    let digits = version
+        .strip_prefix(b"+")
+        .or_else(|| version.strip_prefix(b"-"))
+        .unwrap_or(version);
+    !digits.is_empty() && digits.iter().all(u8::is_ascii_digit)
+}
+
+/// A caveat as `inspect` sees it (from a parsed token or a lenient decode).
+struct CaveatView<'a> {
+    id: &'a [u8],
+    third_party: bool,
+    truncated: bool,
+}
+
+/// The Onedata reading of an identifier (with whether it was cut short) and of the caveats: the
+/// `"onedata"` JSON value and the text lines (the identifier's line first, then one per caveat).
+fn onedata_view(
+    identifier: Option<(&[u8], bool)>,
+    caveats: &[CaveatView<'_>],
+) -> (Value, Vec<String>) {
+    let mut lines = Vec::new();
+    let id_json = match identifier {
+        // Nothing recovered: no line (the text report shows no identifier at all).
+        None => Value::Null,
+        Some((bytes, truncated)) => {
+            let (mut v, mut line) = identifier_view(bytes);
+            if truncated {
+                if let Some(obj) = v.as_object_mut() {
+                    obj.insert("truncated".into(), json!(true));
+                }
+                line.push_str(" (truncated)");
+            }
+            lines.push(format!("onedata identifier: {line}"));
+            v
+        }
+    };
+    let caveats_json: Vec<Value> = caveats
+        .iter()
+        .enumerate()
+        .map(|(index, c)| {
+            let (mut v, mut line) = caveat_view(index, c);
+            if c.truncated {
+                if let Some(obj) = v.as_object_mut() {
+                    obj.insert("truncated".into(), json!(true));
+                }
+                line.push_str(" (truncated)");
+            }
+            lines.push(format!("onedata caveat {index}: {line}"));
+            v
+        })
+        .collect();
+    (
+        json!({ "identifier": id_json, "caveats": caveats_json }),
+        lines,
+    )
+}
+
+fn identifier_view(bytes: &[u8]) -> (Value, String) {
+    match OnedataIdentifier::parse_bytes(bytes) {
+        Ok(ParsedIdentifier::V2(id)) => {
+            let mut v = json!({
+                "version": id.version(),
+                "persistence": id.persistence().to_string(),
+                "subject": id.subject().to_string(),
+                "id": id.id(),
+            });
+            let mut line = format!(
+                "version {}, persistence {}, subject {}, ",
+                id.version(),
+                id.persistence(),
+                id.subject()
+            );
+            if let Some(obj) = v.as_object_mut() {
+                if let Persistence::Temporary { generation } = id.persistence() {
+                    obj.insert("generation".into(), json!(generation));
+                }
+                match id.token_type() {
+                    TokenType::Access { session } => {
+                        obj.insert("type".into(), json!("access"));
+                        line.push_str("type access");
+                        if let Some(s) = session {
+                            obj.insert("session".into(), json!(s));
+                            line.push_str(&format!(" (session {s})"));
+                        }
+                    }
+                    TokenType::Identity => {
+                        obj.insert("type".into(), json!("identity"));
+                        line.push_str("type identity");
+                    }
+                    TokenType::Invite {
+                        invite,
+                        target,
+                        parameters,
+                    } => {
+                        obj.insert("type".into(), json!("invite"));
+                        obj.insert("invite".into(), json!(invite.code()));
+                        obj.insert("target".into(), json!(target));
+                        obj.insert("parameters".into(), json!(parameters));
+                        let unknown = if matches!(invite, InviteType::Other(_)) {
+                            ", unknown code"
+                        } else {
+                            ""
+                        };
+                        line.push_str(&format!(
+                            "type invite {invite}{unknown} (target {target}, parameters {parameters:?})"
+                        ));
+                    }
+                    other => {
+                        obj.insert("type".into(), json!(other.to_string()));
+                        line.push_str(&format!("type {other}"));
+                    }
+                }
+            }
+            line.push_str(&format!(", id {}", id.id()));
+            (v, line)
+        }
+        Ok(ParsedIdentifier::Legacy { token_id }) => (
+            json!({ "version": 1, "token_id": token_id }),
+            format!("legacy (version 1), token id {token_id}"),
+        ),
+        Ok(other) => (
+            json!({ "version": other.version(), "token_id": other.token_id() }),
+            format!("version {}, token id {}", other.version(), other.token_id()),
+        ),
+        Err(e) => (
+            json!({ "error": e.to_string(), "segment": e.segment.to_string(), "offset": e.offset }),
+            format!("invalid: {e}"),
+        ),
+    }
+}
+
+fn caveat_view(index: usize, c: &CaveatView<'_>) -> (Value, String) {
+    let mut v = json!({ "index": index });
+    let Some(obj) = v.as_object_mut() else {
+        return (v, String::new());
+    };
+    match std::str::from_utf8(c.id) {
+        Ok(text) => obj.insert("text".into(), json!(text)),
+        Err(_) => obj.insert("hex".into(), json!(hex::encode(c.id))),
+    };
+    if c.third_party {
+        obj.insert("third_party".into(), json!(true));
+        return (
+            v,
+            "third-party caveat (Onedata tokens have none)".to_owned(),
+        );
+    }
+    let line = match TypedCaveat::parse(c.id) {
+        Ok(typed) => {
+            obj.insert("form".into(), json!(typed.form()));
+            typed.form().to_owned()
+        }
+        Err(e) => {
+            obj.insert("form".into(), json!(e.form));
+            obj.insert("error".into(), json!(e.to_string()));
+            format!("{} (malformed: {e})", e.form)
+        }
+    };
+    (v, line)
 }
 
 fn b64url(bytes: &[u8]) -> String {
@@ -653,9 +1268,10 @@ fn write_stderr(line: &str) {
 /// Reports a failure on standard error (one line, JSON with `--json`) and gives its exit code.
 fn report(failure: &Failure, as_json: bool) -> ExitCode {
     let (code, message, err, kind) = match failure {
-        Failure::Input(m, e) => (2, m.clone(), e.as_ref(), "usage"),
+        Failure::Input(m, e) => (2, m.clone(), e.as_deref(), "usage"),
         Failure::Io(m) => (2, m.clone(), None, "io"),
-        Failure::Invalid(m, e) => (1, format!("invalid: {m}"), e.as_ref(), "usage"),
+        Failure::Invalid(m, e) => (1, format!("invalid: {m}"), e.as_deref(), "usage"),
+        Failure::Onedata(e) => return report_onedata(e, as_json),
     };
     if as_json {
         let mut v = err.map_or_else(|| json!({ "message": message, "kind": kind }), error_json);
@@ -665,6 +1281,24 @@ fn report(failure: &Failure, as_json: bool) -> ExitCode {
         write_stderr(&json!({ "error": v }).to_string());
     } else {
         write_stderr(&format!("macaroon-mint: {message}"));
+    }
+    ExitCode::from(code)
+}
+
+/// Reports an Onedata profile error like [`report`]: "invalid: …" and exit 1 for a token that
+/// does not verify, exit 2 for input that cannot be read.
+fn report_onedata(e: &OnedataError, as_json: bool) -> ExitCode {
+    let code = onedata_exit_code(e);
+    if as_json {
+        let mut v = onedata_error_json(e);
+        if let (Some(obj), 1) = (v.as_object_mut(), code) {
+            obj.insert("valid".into(), json!(false));
+        }
+        write_stderr(&json!({ "error": v }).to_string());
+    } else if code == 1 {
+        write_stderr(&format!("macaroon-mint: invalid: {}", onedata_message(e)));
+    } else {
+        write_stderr(&format!("macaroon-mint: {}", onedata_message(e)));
     }
     ExitCode::from(code)
 }
