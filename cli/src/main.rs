@@ -10,15 +10,18 @@ use std::io::{Read, Write};
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
-use macaroon_mint::caveat::{ConsumerKind, CountryCode, Region};
+use macaroon_mint::caveat::{
+    ApiService, ApiSpec, ConsumerKind, CountryCode, Interface, Operation, Region, ServiceKind,
+};
 use macaroon_mint::onedata::{
     provider_registration_token, space_support_token, InviteClaims, InviteOptions, InvitePolicy,
     InviteType, OnedataError, OnedataIdentifier, OnedataToken, ParsedIdentifier, Persistence,
     Subject, TokenType, DEFAULT_TEMPORARY_MAX_TTL,
 };
 use macaroon_mint::{
-    inspect_bytes, AuthContext, Consumer, Encoding, Error, Format, Limits, Macaroon, Parsed,
-    Recovered, RecoveredField, RootKey, TypedCaveat, Verifier,
+    inspect_bytes, ApiCall, AuthContext, CaveatError, Consumer, DataAccess, Encoding, Error,
+    Format, Limits, Macaroon, Parsed, Recovered, RecoveredField, RootKey, Service, TypedCaveat,
+    Verifier,
 };
 use serde_json::{json, Value};
 
@@ -83,6 +86,164 @@ struct ThirdPartyKeyArgs {
     key_file: Option<std::path::PathBuf>,
 }
 
+/// What typed caveat checkers may know about the client (all optional; a caveat whose fact is
+/// missing does not hold).
+#[derive(Args)]
+struct ClientArgs {
+    /// The client's IP address (for ip caveats).
+    #[arg(long, value_name = "IP")]
+    ip: Option<std::net::IpAddr>,
+    /// The client's autonomous system number (for asn caveats).
+    #[arg(long, value_name = "N")]
+    asn: Option<u32>,
+    /// The client's country, two upper-case letters (for geo.country and geo.region caveats).
+    #[arg(long, value_name = "CC")]
+    country: Option<String>,
+    /// The client's continent (for geo.region caveats): Africa, Antarctica, Asia, Europe,
+    /// NorthAmerica, Oceania or SouthAmerica.
+    #[arg(long, value_name = "REGION")]
+    region: Option<String>,
+    /// The token's consumer: usr-ID, grp-ID or prv-ID (for consumer caveats).
+    #[arg(long, value_name = "SUBJECT")]
+    consumer: Option<String>,
+    /// A group the consumer is an effective member of (repeatable).
+    #[arg(long = "consumer-group", value_name = "ID")]
+    consumer_groups: Vec<String>,
+}
+
+impl ClientArgs {
+    fn context(&self, now: u64) -> Result<AuthContext, Failure> {
+        let mut ctx = AuthContext::new(now);
+        ctx.ip = self.ip;
+        ctx.asn = self.asn;
+        if let Some(cc) = &self.country {
+            let cc = CountryCode::new(cc)
+                .map_err(|e| input_error(format!("--country {}: {e}", cc.escape_debug())))?;
+            ctx.country = Some(cc);
+        }
+        if let Some(r) = &self.region {
+            let names: Vec<&str> = Region::ALL.iter().map(Region::name).collect();
+            ctx.continent = Some(Region::from_name(r).ok_or_else(|| {
+                input_error(format!(
+                    "--region: unknown region \"{}\" (one of {})",
+                    r.escape_debug(),
+                    names.join(", ")
+                ))
+            })?);
+        }
+        if let Some(c) = &self.consumer {
+            ctx = ctx.with_consumer(parse_consumer(c)?, self.consumer_groups.clone());
+        } else if !self.consumer_groups.is_empty() {
+            return Err(input_error("--consumer-group needs --consumer"));
+        }
+        Ok(ctx)
+    }
+}
+
+/// What typed caveat checkers may know about the request, beyond the client.
+#[derive(Args)]
+struct RequestArgs {
+    /// The service the request comes through: ozw-ID, ozp-ID, opw-ID or opp-ID (service caveats).
+    #[arg(long, value_name = "SERVICE")]
+    service: Option<String>,
+    /// The request interface: rest, oneclient or graphsync (interface caveats).
+    #[arg(long, value_name = "INTERFACE")]
+    interface: Option<String>,
+    /// The token is used only as proof of identity (authorization = none caveats).
+    #[arg(long)]
+    identity_scope: bool,
+    /// The API call, as SERVICE/OPERATION/TYPE.ID.ASPECT[:SCOPE], e.g.
+    /// ozw/get/user.u1.instance:private (api caveats; scope defaults to private).
+    #[arg(long, value_name = "CALL")]
+    api: Option<String>,
+    /// The data path accessed, /SPACE/... (data.path caveats).
+    #[arg(long, value_name = "PATH")]
+    data_path: Option<String>,
+    /// The CDMI object id accessed, hex (data.objectid caveats).
+    #[arg(long, value_name = "HEX")]
+    data_object_id: Option<String>,
+    /// The data access only reads (data.readonly caveats; with --data-path/--data-object-id,
+    /// or alone for a read-only access).
+    #[arg(long)]
+    read_only: bool,
+}
+
+impl RequestArgs {
+    fn apply(&self, mut ctx: AuthContext) -> Result<AuthContext, Failure> {
+        if let Some(text) = &self.service {
+            let kind = text.split_once('-').and_then(|(code, id)| {
+                ServiceKind::from_code(code).zip((!id.is_empty()).then_some(id))
+            });
+            let Some((kind, id)) = kind else {
+                return Err(input_error(format!(
+                    "--service \"{}\" is not ozw-ID, ozp-ID, opw-ID or opp-ID",
+                    text.escape_debug()
+                )));
+            };
+            ctx = ctx.with_service(Service::new(kind, id));
+        }
+        if let Some(text) = &self.interface {
+            let interface = match text.as_str() {
+                "rest" => Interface::Rest,
+                "oneclient" => Interface::Oneclient,
+                "graphsync" => Interface::Graphsync,
+                _ => {
+                    return Err(input_error(format!(
+                        "--interface \"{}\" is not rest, oneclient or graphsync",
+                        text.escape_debug()
+                    )))
+                }
+            };
+            ctx = ctx.with_interface(interface);
+        }
+        if self.identity_scope {
+            ctx = ctx.in_identity_scope();
+        }
+        if let Some(text) = &self.api {
+            ctx = ctx.with_api(parse_api_call(text)?);
+        }
+        if self.data_path.is_some() || self.data_object_id.is_some() || self.read_only {
+            ctx = ctx.with_data(DataAccess {
+                read_only: self.read_only,
+                path: self.data_path.clone(),
+                object_id: self.data_object_id.clone(),
+            });
+        }
+        Ok(ctx)
+    }
+}
+
+/// `SERVICE/OPERATION/TYPE.ID.ASPECT[:SCOPE]`, read with the api caveat grammar but with no
+/// wildcards (a concrete call).
+fn parse_api_call(text: &str) -> Result<ApiCall, Failure> {
+    let bad = |why: String| input_error(format!("--api \"{}\": {why}", text.escape_debug()));
+    let spec: ApiSpec = text
+        .parse()
+        .map_err(|e: CaveatError| bad(e.kind.to_string()))?;
+    let ApiService::Only(service) = spec.service else {
+        return Err(bad("give one service, not all".into()));
+    };
+    if spec.operation == Operation::All {
+        return Err(bad("give one operation, not all".into()));
+    }
+    let gri = spec.gri;
+    let scope = gri.scope.unwrap_or_else(|| "private".into());
+    if [&gri.entity_type, &gri.id, &gri.aspect, &scope]
+        .iter()
+        .any(|p| p.as_str() == "*")
+    {
+        return Err(bad("a call has no wildcards".into()));
+    }
+    Ok(ApiCall {
+        service,
+        operation: spec.operation,
+        entity_type: gri.entity_type,
+        id: gri.id,
+        aspect: gri.aspect,
+        scope,
+    })
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Mint a new macaroon and print it.
@@ -130,6 +291,10 @@ enum Command {
         /// A first-party caveat that holds (repeatable).
         #[arg(long = "exact", value_name = "C")]
         exact: Vec<String>,
+        #[command(flatten)]
+        client: ClientArgs,
+        #[command(flatten)]
+        request: RequestArgs,
         /// A bound discharge macaroon (repeatable), or - for standard input.
         #[arg(long = "discharge", value_name = "TOKEN")]
         discharges: Vec<String>,
@@ -282,25 +447,8 @@ enum OnedataCommand {
         /// another generation is revoked).
         #[arg(long, value_name = "N")]
         generation: Option<u64>,
-        /// The client's IP address (for ip caveats).
-        #[arg(long, value_name = "IP")]
-        ip: Option<std::net::IpAddr>,
-        /// The client's autonomous system number (for asn caveats).
-        #[arg(long, value_name = "N")]
-        asn: Option<u32>,
-        /// The client's country, two upper-case letters (for geo.country and geo.region caveats).
-        #[arg(long, value_name = "CC")]
-        country: Option<String>,
-        /// The client's continent (for geo.region caveats): Africa, Antarctica, Asia, Europe,
-        /// NorthAmerica, Oceania or SouthAmerica.
-        #[arg(long, value_name = "REGION")]
-        region: Option<String>,
-        /// The token's consumer: usr-ID, grp-ID or prv-ID (for consumer caveats).
-        #[arg(long, value_name = "SUBJECT")]
-        consumer: Option<String>,
-        /// A group the consumer is an effective member of (repeatable).
-        #[arg(long = "consumer-group", value_name = "ID")]
-        consumer_groups: Vec<String>,
+        #[command(flatten)]
+        context: ClientArgs,
         /// Seconds a "time < N" caveat is still accepted after N.
         #[arg(long, value_name = "SECONDS", default_value_t = 0)]
         leeway: u64,
@@ -505,6 +653,8 @@ fn run(cli: &Cli) -> Result<String, Failure> {
             key,
             now,
             exact,
+            client,
+            request,
             discharges,
             ignore_unused_discharges,
             token,
@@ -520,7 +670,8 @@ fn run(cli: &Cli) -> Result<String, Failure> {
                 .iter()
                 .map(|d| parse_token(d).map(|p| p.macaroon))
                 .collect::<Result<Vec<_>, _>>()?;
-            let mut verifier = Verifier::new().at_time(now.unwrap_or_else(system_now));
+            let ctx = request.apply(client.context(now.unwrap_or_else(system_now))?)?;
+            let mut verifier = Verifier::new().with_context(&ctx);
             for e in exact {
                 verifier = verifier.satisfy_exact(e);
             }
@@ -627,12 +778,7 @@ fn run_onedata(command: &OnedataCommand) -> Result<String, Failure> {
             key,
             now,
             generation,
-            ip,
-            asn,
-            country,
-            region,
-            consumer,
-            consumer_groups,
+            context,
             leeway,
             temporary_max_ttl,
             token,
@@ -646,29 +792,7 @@ fn run_onedata(command: &OnedataCommand) -> Result<String, Failure> {
                     known.join(", ")
                 )));
             }
-            let mut ctx = AuthContext::new(now.unwrap_or_else(system_now));
-            ctx.ip = *ip;
-            ctx.asn = *asn;
-            if let Some(cc) = country {
-                let cc = CountryCode::new(cc)
-                    .map_err(|e| input_error(format!("--country {}: {e}", cc.escape_debug())))?;
-                ctx.country = Some(cc);
-            }
-            if let Some(r) = region {
-                let names: Vec<&str> = Region::ALL.iter().map(Region::name).collect();
-                ctx.continent = Some(Region::from_name(r).ok_or_else(|| {
-                    input_error(format!(
-                        "--region: unknown region \"{}\" (one of {})",
-                        r.escape_debug(),
-                        names.join(", ")
-                    ))
-                })?);
-            }
-            if let Some(c) = consumer {
-                ctx = ctx.with_consumer(parse_consumer(c)?, consumer_groups.clone());
-            } else if !consumer_groups.is_empty() {
-                return Err(input_error("--consumer-group needs --consumer"));
-            }
+            let ctx = context.context(now.unwrap_or_else(system_now))?;
             let policy = InvitePolicy {
                 current_generation: *generation,
                 leeway: *leeway,
