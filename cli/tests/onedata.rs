@@ -2,7 +2,9 @@
 //! SPEC §10) and of the Onedata reading `inspect` adds (the `"onedata"` field of `--json`), on the
 //! TV7 tokens (SPEC §11.7) and the damaged examples of the Onedata docs (SPEC §14).
 
-use assert_cmd::Command;
+mod common;
+
+use common::*;
 use serde_json::Value;
 
 // --- SPEC §11.7 (TV7) and §14 ---------------------------------------------------------------
@@ -29,86 +31,8 @@ const NOW: &str = "1700000000";
 
 // --- helpers ------------------------------------------------------------------------------------
 
-struct Out {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-fn run(args: &[&str]) -> Out {
-    run_with_stdin(args, None)
-}
-
-fn run_with_stdin(args: &[&str], stdin: Option<&str>) -> Out {
-    let mut c = Command::cargo_bin("macaroon-mint").expect("binary macaroon-mint is built");
-    c.args(args);
-    if let Some(input) = stdin {
-        c.write_stdin(input.to_owned());
-    }
-    let out = c.output().expect("macaroon-mint runs");
-    Out {
-        code: out.status.code().expect("exited normally"),
-        stdout: String::from_utf8(out.stdout).expect("stdout is UTF-8"),
-        stderr: String::from_utf8(out.stderr).expect("stderr is UTF-8"),
-    }
-}
-
-/// Runs a command that must succeed with nothing on stderr; returns stdout without its final LF.
-fn ok(args: &[&str]) -> String {
-    let o = run(args);
-    assert_eq!(
-        o.code, 0,
-        "expected exit 0 for {args:?}\nstdout: {}\nstderr: {}",
-        o.stdout, o.stderr
-    );
-    assert_eq!(o.stderr, "", "no stderr on success for {args:?}");
-    assert!(o.stdout.ends_with('\n'), "stdout ends with a newline");
-    o.stdout.trim_end_matches('\n').to_owned()
-}
-
-fn one_line(stderr: &str) -> &str {
-    let line = stderr
-        .strip_suffix('\n')
-        .unwrap_or_else(|| panic!("stderr ends with a newline: {stderr:?}"));
-    assert!(
-        !line.is_empty() && !line.contains('\n'),
-        "stderr is exactly one line: {stderr:?}"
-    );
-    line
-}
-
-/// Asserts the exit code and one stderr line `macaroon-mint: …`; returns the message.
-fn fails(o: &Out, code: i32) -> String {
-    assert_eq!(
-        o.code, code,
-        "expected exit {code}\nstdout: {}\nstderr: {}",
-        o.stdout, o.stderr
-    );
-    one_line(&o.stderr)
-        .strip_prefix("macaroon-mint: ")
-        .unwrap_or_else(|| panic!("stderr starts with `macaroon-mint: `: {:?}", o.stderr))
-        .to_owned()
-}
-
-/// Asserts the exit code and one stderr line `{"error": {...}}`; returns the error object.
-fn fails_json(o: &Out, code: i32) -> Value {
-    assert_eq!(
-        o.code, code,
-        "expected exit {code}\nstdout: {}\nstderr: {}",
-        o.stdout, o.stderr
-    );
-    let v: Value = serde_json::from_str(one_line(&o.stderr)).expect("stderr is JSON");
-    let err = v["error"].clone();
-    assert!(err["message"].is_string(), "error has a message: {v}");
-    err
-}
-
 fn json(text: &str) -> Value {
     serde_json::from_str(text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
-}
-
-fn inspect_json(token: &str) -> Value {
-    json(&ok(&["--json", "inspect", token]))
 }
 
 fn tv7_rop_args() -> Vec<&'static str> {
@@ -447,7 +371,7 @@ fn verify_invite_prints_the_claims() {
     assert!(v.get("generation").is_none());
 
     // From standard input, with a service indication.
-    let o = run_with_stdin(
+    let o = run_stdin(
         &[
             "onedata",
             "verify-invite",
@@ -457,7 +381,7 @@ fn verify_invite_prints_the_claims() {
             TV7_SECRET,
             "-",
         ],
-        Some(&format!("opp-{TV7_SSP}\n")),
+        &format!("opp-{TV7_SSP}\n"),
     );
     assert_eq!(o.code, 0, "{}", o.stderr);
     let v = json(o.stdout.trim_end());

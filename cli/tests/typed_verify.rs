@@ -2,26 +2,9 @@
 //! its context flags (DESIGN §4): a caveat holds if it equals an `--exact` string or a typed
 //! checker accepts it; everything else fails closed, naming the caveat and why.
 
-use assert_cmd::Command;
+mod common;
 
-struct Out {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-fn run(args: &[&str]) -> Out {
-    let out = Command::cargo_bin("macaroon-mint")
-        .expect("binary macaroon-mint is built")
-        .args(args)
-        .output()
-        .expect("macaroon-mint runs");
-    Out {
-        code: out.status.code().expect("exited normally"),
-        stdout: String::from_utf8(out.stdout).expect("UTF-8"),
-        stderr: String::from_utf8(out.stderr).expect("UTF-8"),
-    }
-}
+use common::*;
 
 fn mint(caveats: &[&str]) -> String {
     let mut args = vec!["mint", "--key", "k", "--identifier", "id"];

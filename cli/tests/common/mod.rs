@@ -1,0 +1,105 @@
+//! Helpers shared by the CLI test files: run the built binary and check its exit code, stdout
+//! and its one-line stderr.
+// Each test file uses a different subset.
+#![allow(dead_code)]
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+pub struct Out {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+pub fn cmd() -> Command {
+    Command::cargo_bin("macaroon-mint").expect("binary macaroon-mint is built")
+}
+
+pub fn run_cmd(mut c: Command) -> Out {
+    let out = c.output().expect("macaroon-mint runs");
+    Out {
+        code: out.status.code().expect("exited normally, not by a signal"),
+        stdout: String::from_utf8(out.stdout).expect("stdout is UTF-8"),
+        stderr: String::from_utf8(out.stderr).expect("stderr is UTF-8"),
+    }
+}
+
+pub fn run(args: &[&str]) -> Out {
+    let mut c = cmd();
+    c.args(args);
+    run_cmd(c)
+}
+
+pub fn run_stdin(args: &[&str], stdin: &str) -> Out {
+    let mut c = cmd();
+    c.args(args).write_stdin(stdin.to_owned());
+    run_cmd(c)
+}
+
+/// Runs a command that must succeed with nothing on stderr; returns stdout without its final LF.
+pub fn ok(args: &[&str]) -> String {
+    check_ok(run(args), args)
+}
+
+pub fn check_ok(o: Out, args: &[&str]) -> String {
+    assert_eq!(
+        o.code, 0,
+        "expected exit 0 for {args:?}\nstdout: {}\nstderr: {}",
+        o.stdout, o.stderr
+    );
+    assert_eq!(o.stderr, "", "no stderr on success for {args:?}");
+    assert!(o.stdout.ends_with('\n'), "stdout ends with a newline");
+    o.stdout.trim_end_matches('\n').to_owned()
+}
+
+/// Asserts the exit code and that stderr is exactly one line `macaroon-mint: …`; returns the
+/// message after the prefix.
+pub fn fails(o: &Out, code: i32) -> String {
+    assert_eq!(
+        o.code, code,
+        "expected exit {code}\nstdout: {}\nstderr: {}",
+        o.stdout, o.stderr
+    );
+    let line = one_line(&o.stderr);
+    line.strip_prefix("macaroon-mint: ")
+        .unwrap_or_else(|| panic!("stderr line starts with `macaroon-mint: `: {line:?}"))
+        .to_owned()
+}
+
+pub fn one_line(stderr: &str) -> &str {
+    let line = stderr
+        .strip_suffix('\n')
+        .unwrap_or_else(|| panic!("stderr ends with a newline: {stderr:?}"));
+    assert!(
+        !line.is_empty() && !line.contains('\n'),
+        "stderr is exactly one line: {stderr:?}"
+    );
+    line
+}
+
+/// Asserts the exit code and that stderr is exactly one JSON line `{"error": {...}}`.
+pub fn fails_json(o: &Out, code: i32) -> Value {
+    assert_eq!(
+        o.code, code,
+        "expected exit {code}\nstdout: {}\nstderr: {}",
+        o.stdout, o.stderr
+    );
+    let line = one_line(&o.stderr);
+    let v: Value = serde_json::from_str(line)
+        .unwrap_or_else(|e| panic!("stderr is one JSON value ({e}): {line:?}"));
+    let err = v
+        .get("error")
+        .unwrap_or_else(|| panic!("stderr JSON has an `error` object: {v}"))
+        .clone();
+    assert!(
+        err.get("message").and_then(Value::as_str).is_some(),
+        "error has a message: {err}"
+    );
+    err
+}
+
+pub fn inspect_json(token: &str) -> Value {
+    let out = ok(&["--json", "inspect", token]);
+    serde_json::from_str(&out).unwrap_or_else(|e| panic!("inspect --json prints JSON ({e}): {out}"))
+}
