@@ -48,17 +48,7 @@ const TV2_BOUND_SIG: &str = "d115ef1c133b1126978d5ab27f69d99ba9d0468cd6c1b7e47b8
 
 // --- SPEC §11.7 (TV7) and §14 ---------------------------------------------------------------
 
-const TV7_ROP: &str = "MDAyMGxvY2F00aW9uIGRvbWFpbi5leGFtcGxlLmNvbQowMDVjaWRlbnRpZmllciAyL25tZC91c3ItaW52aXRhdGlvbi1zZW5kZXIvcm9wOkFkbWluVXNlcklkOi8xMjM00NTY3ODkwZXhhbXBsZS1pZDEyMzQ1Njc4OTBlCjAwMmZzaWduYXR1cmUgeqAZjO01V9inEh02PXkeRIj2256WD71TxRyBXLrlLqG4sK";
 const TV7_ROP_SIG: &str = "7aa0198cefd5f629c487e3d791e4488f6db9e960fbd53c51c815cbae52ea1b8b";
-
-const DAMAGED_A: &str = "MDAxNmxvY2F00aW9uIHJlZ2lzdHJ5CjAwM2JpZGVudGlmaW-0Y8";
-const DAMAGED_B: &str =
-    "MDAxNmxvY2F00aW9uIHJlZ2lzdHJ5CjAwM2JpZGVudGlmaWVyIHZjUGlIcGkweGZta1ZOdEp00eUNINVNvR2001Wl";
-const DAMAGED_C: &str = "JKAxNWxvY2F0aW9uIG9uZXpvbmUKMDAzYmlkZW50aWZpZXIgOEhmSEFSSGdrbHFCa1pWSTRsNk1CVHZTU3Z0OThwcHA2OTQ4czhRN1NPawowMDFhY2lkIHRpbWUgPCAxNDk2MTQwMTQ0CjAwMmZzaWduYXR1cmUg88OI1d24c36707d99197c6cd995810a43aca";
-const DAMAGED_A_ERROR: &str = "base62: character '-' at offset 47 is not allowed";
-const DAMAGED_B_ERROR: &str =
-    "base64: final character 'l' at 88 has non-zero trailing bits (truncated text)";
-const DAMAGED_C_ERROR: &str = "v1: packet header at byte 0 (character 0) is not four hex digits";
 
 const FORMATS: [&str; 4] = ["v1", "v2", "v2j", "onedata"];
 

@@ -6,6 +6,20 @@
 use assert_cmd::Command;
 use serde_json::Value;
 
+/// TV7's provider registration token (SPEC §11.7).
+pub const TV7_ROP: &str = "MDAyMGxvY2F00aW9uIGRvbWFpbi5leGFtcGxlLmNvbQowMDVjaWRlbnRpZmllciAyL25tZC91c3ItaW52aXRhdGlvbi1zZW5kZXIvcm9wOkFkbWluVXNlcklkOi8xMjM00NTY3ODkwZXhhbXBsZS1pZDEyMzQ1Njc4OTBlCjAwMmZzaWduYXR1cmUgeqAZjO01V9inEh02PXkeRIj2256WD71TxRyBXLrlLqG4sK";
+
+/// The damaged tokens printed in the Onedata docs (SPEC §14) and their strict errors.
+pub const DAMAGED_A: &str = "MDAxNmxvY2F00aW9uIHJlZ2lzdHJ5CjAwM2JpZGVudGlmaW-0Y8";
+pub const DAMAGED_B: &str =
+    "MDAxNmxvY2F00aW9uIHJlZ2lzdHJ5CjAwM2JpZGVudGlmaWVyIHZjUGlIcGkweGZta1ZOdEp00eUNINVNvR2001Wl";
+pub const DAMAGED_C: &str = "JKAxNWxvY2F0aW9uIG9uZXpvbmUKMDAzYmlkZW50aWZpZXIgOEhmSEFSSGdrbHFCa1pWSTRsNk1CVHZTU3Z0OThwcHA2OTQ4czhRN1NPawowMDFhY2lkIHRpbWUgPCAxNDk2MTQwMTQ0CjAwMmZzaWduYXR1cmUg88OI1d24c36707d99197c6cd995810a43aca";
+pub const DAMAGED_A_ERROR: &str = "base62: character '-' at offset 47 is not allowed";
+pub const DAMAGED_B_ERROR: &str =
+    "base64: final character 'l' at 88 has non-zero trailing bits (truncated text)";
+pub const DAMAGED_C_ERROR: &str =
+    "v1: packet header at byte 0 (character 0) is not four hex digits";
+
 pub struct Out {
     pub code: i32,
     pub stdout: String,
