@@ -553,9 +553,12 @@ pub(crate) fn parse_detect(input: &[u8], limits: &Limits) -> Result<Parsed, Erro
                 .get(1..text.len().saturating_sub(1))
                 .filter(|_| text.len() >= 2 && text.last() == Some(&b'"'))
                 .ok_or_else(|| {
+                    // A text-layer offset counts characters (SPEC §0), not bytes.
+                    let chars =
+                        core::str::from_utf8(text).map_or(text.len(), |t| t.chars().count());
                     DecodeError::new(
                         Layer::Json,
-                        start + text.len(),
+                        start + chars,
                         DecodeErrorKind::JsonSyntax {
                             expected: "closing '\"'",
                         },
