@@ -1,0 +1,156 @@
+//! `parse_any`: arbitrary bytes through format detection, every decoder, the lenient inspector
+//! and the Onedata readers. Nothing may panic; every error offset lies inside the input; the
+//! entry points that share the detector agree with each other; tighter limits only ever turn a
+//! success into a `LimitError`, never into a different macaroon.
+
+use macaroon_mint::onedata::{OnedataError, OnedataIdentifier, OnedataToken};
+use macaroon_mint::{inspect, inspect_bytes, Encoding, Error, LimitError, Limits, Macaroon};
+
+use crate::check_error;
+
+/// The `parse_any` oracle.
+pub fn parse_any(data: &[u8]) {
+    let detected = Macaroon::from_bytes(data, &Limits::default());
+    if let Err(e) = &detected {
+        check_error(e, data.len(), "from_bytes");
+    }
+
+    // The inspector runs the same strict parse, and recovers something only on failure.
+    let inspection = inspect_bytes(data);
+    assert_eq!(
+        inspection.parsed, detected,
+        "inspect disagrees with from_bytes"
+    );
+    match (&inspection.parsed, &inspection.recovered) {
+        (Ok(_), Some(_)) => panic!("inspect recovered fields from a valid token"),
+        (Err(Error::Limit(LimitError::TokenTooLarge { .. })), Some(_)) => {
+            panic!("inspect walked an oversized token")
+        }
+        (_, Some(r)) => {
+            // Everything recovered comes out of the input: never more bytes than it had.
+            assert!(
+                r.decoded.len() <= data.len(),
+                "recovered more bytes than given"
+            );
+            let _ = format!("{r:?}");
+        }
+        _ => {}
+    }
+
+    let v1 = Macaroon::from_v1_bytes(data, &Limits::default());
+    if let Err(e) = &v1 {
+        check_error(e, data.len(), "from_v1_bytes");
+    }
+
+    if let Ok(text) = core::str::from_utf8(data) {
+        let parsed = Macaroon::parse(text);
+        let expected = detected.clone().map(|p| p.macaroon);
+        assert_eq!(
+            parsed, expected,
+            "Macaroon::parse disagrees with from_bytes"
+        );
+        assert_eq!(
+            inspect(text).parsed,
+            detected,
+            "inspect(str) != inspect_bytes"
+        );
+        onedata_token(text, &detected);
+    }
+
+    match OnedataIdentifier::parse_bytes(data) {
+        Ok(id) => {
+            // Printing and re-reading is stable (the `ssp` parameters are normalised).
+            let printed = id.to_string();
+            let again = OnedataIdentifier::parse(&printed).unwrap_or_else(|e| {
+                panic!("identifier {id:?} prints as {printed:?}, which fails: {e}")
+            });
+            assert_eq!(again, id, "identifier print/parse is not stable");
+        }
+        Err(e) => {
+            let _ = e.to_string();
+            assert!(
+                e.offset <= data.len(),
+                "identifier error offset {e:?} outside input"
+            );
+        }
+    }
+
+    tight_limits(data, &detected);
+}
+
+fn onedata_token(text: &str, detected: &Result<macaroon_mint::Parsed, Error>) {
+    match OnedataToken::parse(text) {
+        Ok(token) => {
+            let Ok(parsed) = detected else {
+                panic!("OnedataToken parsed what Macaroon::parse rejects")
+            };
+            assert!(matches!(parsed.encoding, Encoding::Onedata { .. }));
+            assert_eq!(token.macaroon(), &parsed.macaroon);
+            assert_eq!(
+                token.identifier(),
+                &OnedataIdentifier::parse_bytes(parsed.macaroon.identifier())
+                    .expect("identifier parsed once")
+            );
+        }
+        Err(OnedataError::Macaroon(e)) => {
+            check_error(&e, text.len(), "OnedataToken::parse");
+            assert_eq!(
+                detected.as_ref().err(),
+                Some(&e),
+                "OnedataToken error differs"
+            );
+        }
+        Err(OnedataError::Identifier(e)) => {
+            let id_len = detected
+                .as_ref()
+                .map_or(0, |p| p.macaroon.identifier().len());
+            assert!(
+                e.offset <= id_len,
+                "identifier error offset {e:?} outside it"
+            );
+        }
+        Err(other) => {
+            let _ = other.to_string();
+        }
+    }
+}
+
+/// Limits picked from the input itself, so the fuzzer explores both sides of each bound.
+fn tight_limits(data: &[u8], detected: &Result<macaroon_mint::Parsed, Error>) {
+    let pick = |i: usize, scale: usize| data.get(i).map_or(1, |&b| usize::from(b) * scale);
+    let limits = Limits {
+        max_token_bytes: pick(0, 8),
+        max_field_bytes: pick(1, 1),
+        max_caveats: pick(2, 1) % 8,
+        ..Limits::default()
+    };
+    match Macaroon::from_bytes(data, &limits) {
+        Ok(p) => {
+            assert_eq!(Ok(&p), detected.as_ref(), "tight limits changed the result");
+            let m = &p.macaroon;
+            assert!(data.len() <= limits.max_token_bytes);
+            assert!(
+                m.caveats().len() <= limits.max_caveats,
+                "max_caveats not enforced"
+            );
+            let mut fields = vec![m.location(), m.identifier()];
+            for c in m.caveats() {
+                fields.extend([c.id(), c.location()]);
+                fields.extend(c.verification_id());
+            }
+            for f in fields {
+                assert!(
+                    f.len() <= limits.max_field_bytes,
+                    "max_field_bytes not enforced"
+                );
+            }
+        }
+        Err(e) => {
+            check_error(&e, data.len(), "from_bytes (tight limits)");
+            // A limit can only turn success into a LimitError; a malformed input stays so.
+            if detected.is_ok() {
+                assert!(matches!(e, Error::Limit(_)), "tight limits gave {e:?}");
+            }
+        }
+    }
+}
