@@ -132,20 +132,6 @@ fn limits(f: impl FnOnce(&mut Limits)) -> Limits {
     l
 }
 
-fn put_uvarint(out: &mut Vec<u8>, mut v: u64) {
-    while v >= 0x80 {
-        out.push((v as u8) | 0x80);
-        v >>= 7;
-    }
-    out.push(v as u8);
-}
-
-fn put_field(out: &mut Vec<u8>, kind: u64, data: &[u8]) {
-    put_uvarint(out, kind);
-    put_uvarint(out, data.len() as u64);
-    out.extend_from_slice(data);
-}
-
 fn find(hay: &[u8], needle: &[u8]) -> usize {
     hay.windows(needle.len())
         .position(|w| w == needle)

@@ -133,20 +133,6 @@ struct Parts {
     signature: [u8; 32],
 }
 
-fn put_uvarint(out: &mut Vec<u8>, mut v: u64) {
-    while v >= 0x80 {
-        out.push((v as u8) | 0x80);
-        v >>= 7;
-    }
-    out.push(v as u8);
-}
-
-fn put_field(out: &mut Vec<u8>, kind: u64, data: &[u8]) {
-    put_uvarint(out, kind);
-    put_uvarint(out, data.len() as u64);
-    out.extend_from_slice(data);
-}
-
 impl Parts {
     fn of(m: &Macaroon) -> Parts {
         Parts {

@@ -237,3 +237,19 @@ pub fn from_v1(bytes: &[u8]) -> Result<Macaroon, Error> {
 pub fn from_bytes(bytes: &[u8]) -> Result<Macaroon, Error> {
     Macaroon::from_bytes(bytes, &Limits::default()).map(|p| p.macaroon)
 }
+
+/// Appends a v2 unsigned varint (LEB128), for hand-built v2 bytes.
+pub fn put_uvarint(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+/// Appends a v2 field: type, length, data.
+pub fn put_field(out: &mut Vec<u8>, kind: u64, data: &[u8]) {
+    put_uvarint(out, kind);
+    put_uvarint(out, data.len() as u64);
+    out.extend_from_slice(data);
+}
