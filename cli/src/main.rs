@@ -370,6 +370,28 @@ enum Command {
         #[command(subcommand)]
         command: OnedataCommand,
     },
+    /// Run the reference Onezone-style token service (HTTP, SQLite store) until Ctrl-C.
+    ///
+    /// Serves POST /api/v3/onezone/users/{id}/clusters/provider_registration_token and
+    /// POST /api/v3/onezone/spaces/{id}/providers/token, with HTTP basic authentication.
+    Serve {
+        /// Address and port to listen on.
+        #[arg(long, value_name = "ADDR:PORT", default_value = "127.0.0.1:8080")]
+        listen: std::net::SocketAddr,
+        /// Directory of the SQLite database (created on first run).
+        #[arg(long, value_name = "DIR", default_value = "macaroon-mint-data")]
+        data_dir: std::path::PathBuf,
+        /// Create (once) this admin, holding every oz_* privilege.
+        #[arg(long, value_name = "USER:PASSWORD")]
+        admin: Option<String>,
+        /// open: any user may get a provider registration token for themself; restricted: only
+        /// holders of oz_providers_invite.
+        #[arg(long, value_name = "POLICY", default_value = "restricted")]
+        registration_policy: macaroon_mint_server::RegistrationPolicy,
+        /// The Onezone domain, written as the tokens' location.
+        #[arg(long, value_name = "D", default_value = "localhost")]
+        domain: String,
+    },
 }
 
 /// The location written into minted Onedata tokens when --location is not given: a placeholder
@@ -621,6 +643,64 @@ fn parse_token(arg: &str) -> Result<Parsed, Failure> {
     Ok(Macaroon::from_bytes(&token_input(arg)?, &Limits::DEFAULT)?)
 }
 
+fn serve(
+    listen: std::net::SocketAddr,
+    data_dir: &std::path::Path,
+    admin: Option<&str>,
+    registration_policy: macaroon_mint_server::RegistrationPolicy,
+    domain: &str,
+) -> Result<String, Failure> {
+    use macaroon_mint_server::{AdminStatus, Config};
+
+    let admin = match admin {
+        None => None,
+        Some(spec) => match spec.split_once(':') {
+            Some((user, password)) if !user.is_empty() && !password.is_empty() => {
+                Some((user.to_owned(), password.to_owned()))
+            }
+            _ => {
+                return Err(input_error(
+                    "--admin must be USER:PASSWORD with a non-empty user and password",
+                ))
+            }
+        },
+    };
+    let admin_name = admin.as_ref().map(|(user, _)| user.clone());
+    let config = Config {
+        data_dir: data_dir.to_path_buf(),
+        domain: domain.to_owned(),
+        registration_policy,
+        admin,
+    };
+    let printed_domain = config.domain.clone();
+    macaroon_mint_server::serve_blocking(listen, config, |server| {
+        let address = server
+            .local_addr()
+            .map_or_else(|_| listen.to_string(), |a| a.to_string());
+        let admin = match (server.admin_status(), &admin_name) {
+            (AdminStatus::Created, Some(name)) => format!("{name} (created)"),
+            (AdminStatus::Existing, Some(name)) => format!("{name} (already exists, unchanged)"),
+            _ => "none".to_owned(),
+        };
+        let lines = [
+            format!("macaroon-mint serve: listening on http://{address}"),
+            format!(
+                "  data directory:      {} (SQLite file {})",
+                data_dir.display(),
+                macaroon_mint_server::store::SQLITE_FILE
+            ),
+            format!("  domain:              {printed_domain}"),
+            format!("  registration policy: {registration_policy}"),
+            format!("  admin:               {admin}"),
+            "  authentication:      HTTP basic".to_owned(),
+        ];
+        // The settings are informational; a closed standard output must not stop the service.
+        let _ = write_stdout(&lines.join("\n"));
+    })
+    .map_err(|e| Failure::Io(format!("serve: {e}")))?;
+    Ok("macaroon-mint serve: stopped".to_owned())
+}
+
 fn system_now() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -741,6 +821,19 @@ fn run(cli: &Cli) -> Result<String, Failure> {
             Ok(parse_token(token)?.macaroon.serialize(*format)?)
         }
         Command::Onedata { command } => run_onedata(command),
+        Command::Serve {
+            listen,
+            data_dir,
+            admin,
+            registration_policy,
+            domain,
+        } => serve(
+            *listen,
+            data_dir,
+            admin.as_deref(),
+            *registration_policy,
+            domain,
+        ),
     }
 }
 

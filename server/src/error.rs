@@ -1,0 +1,211 @@
+//! Onezone-shaped REST errors: `{"error": {"id", "details"?, "description"}}` (SPEC §10.5).
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::{json, Value};
+
+/// An error answered to an HTTP client.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiError {
+    /// The HTTP status.
+    pub status: StatusCode,
+    /// The Onezone error id (camelCase).
+    pub id: &'static str,
+    /// Optional details (`{"key": …}`, `{"caveat": …}`, …).
+    pub details: Option<Value>,
+    /// Human-readable text.
+    pub description: String,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, id: &'static str, description: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            id,
+            details: None,
+            description: description.into(),
+        }
+    }
+
+    fn with_details(mut self, details: Value) -> ApiError {
+        self.details = Some(details);
+        self
+    }
+
+    /// 401: no credentials, or wrong ones.
+    pub fn unauthorized() -> ApiError {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "You must authenticate yourself to perform this operation.",
+        )
+    }
+
+    /// 403: authenticated, but lacking the privilege.
+    pub fn forbidden() -> ApiError {
+        ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "You are not authorized to perform this operation (insufficient privileges?).",
+        )
+    }
+
+    /// 404: unknown user, space or route.
+    pub fn not_found() -> ApiError {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "notFound",
+            "The resource could not be found.",
+        )
+    }
+
+    /// 500: never carries the cause (it goes to the server's log).
+    pub fn internal() -> ApiError {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internalServerError",
+            "The server has encountered an error while processing this request.",
+        )
+    }
+
+    /// 400 `badMessage`: the body is not a JSON object.
+    pub fn bad_message() -> ApiError {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "badMessage",
+            "The request body is not a valid JSON object.",
+        )
+    }
+
+    /// 400 `missingRequiredValue` with `{"key"}`.
+    pub fn missing(key: &str) -> ApiError {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "missingRequiredValue",
+            format!("Missing required value: \"{key}\"."),
+        )
+        .with_details(json!({ "key": key }))
+    }
+
+    /// 400 `badValueString` with `{"key"}`: not a non-empty string.
+    pub fn bad_string(key: &str) -> ApiError {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "badValueString",
+            format!("Bad value: provided \"{key}\" must be a non-empty string."),
+        )
+        .with_details(json!({ "key": key }))
+    }
+
+    /// 400 `badValueListNotAllowed` with `{"key", "allowed"}`.
+    pub fn bad_list(key: &str, allowed: &[&str]) -> ApiError {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "badValueListNotAllowed",
+            format!("Bad value: provided \"{key}\" must be a list containing only allowed values."),
+        )
+        .with_details(json!({ "key": key, "allowed": allowed }))
+    }
+
+    /// 400 `badValueNotAllowed` with `{"key", "allowed"}`.
+    pub fn not_allowed(key: &str, allowed: &[&str]) -> ApiError {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "badValueNotAllowed",
+            format!("Bad value: provided \"{key}\" must be one of the allowed values."),
+        )
+        .with_details(json!({ "key": key, "allowed": allowed }))
+    }
+
+    /// 400 `badValueIdentifierOccupied` with `{"key"}`.
+    pub fn occupied(key: &str) -> ApiError {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "badValueIdentifierOccupied",
+            format!("Bad value: provided \"{key}\" is already occupied."),
+        )
+        .with_details(json!({ "key": key }))
+    }
+
+    /// 400 `badToken`: the text does not decode as an Onedata token.
+    pub fn bad_token() -> ApiError {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "badToken",
+            "Provided token could not be understood by the server.",
+        )
+    }
+
+    /// 400 `tokenTooLarge` with `{"limit"}`.
+    pub fn token_too_large(limit: usize) -> ApiError {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "tokenTooLarge",
+            format!("Provided token exceeds the allowed size ({limit} bytes)."),
+        )
+        .with_details(json!({ "limit": limit }))
+    }
+
+    /// 400 `tokenInvalid`: unknown to this server, or its signature does not verify.
+    pub fn token_invalid() -> ApiError {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "tokenInvalid",
+            "Provided token is not valid.",
+        )
+    }
+
+    /// 400 `tokenRevoked`.
+    pub fn token_revoked() -> ApiError {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "tokenRevoked",
+            "Provided token has been revoked.",
+        )
+    }
+
+    /// 400 `notAnInviteToken` with `{"expectedInviteType"}`.
+    pub fn not_an_invite_token(expected: &str) -> ApiError {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "notAnInviteToken",
+            format!("Provided token is not an invite token of type \"{expected}\"."),
+        )
+        .with_details(json!({ "expectedInviteType": expected }))
+    }
+
+    /// 400 `tokenCaveatUnknown` / `tokenCaveatUnverified` with `{"caveat"}`.
+    pub fn caveat(unknown: bool, caveat: &str) -> ApiError {
+        if unknown {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "tokenCaveatUnknown",
+                format!("Unknown caveat: \"{caveat}\"."),
+            )
+            .with_details(json!({ "caveat": caveat }))
+        } else {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "tokenCaveatUnverified",
+                format!("Token caveat unverified: \"{caveat}\"."),
+            )
+            .with_details(json!({ "caveat": caveat }))
+        }
+    }
+
+    /// The JSON body.
+    pub fn body(&self) -> Value {
+        let mut error = json!({ "id": self.id, "description": self.description });
+        if let Some(details) = &self.details {
+            error["details"] = details.clone();
+        }
+        json!({ "error": error })
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.status, Json(self.body())).into_response()
+    }
+}
