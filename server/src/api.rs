@@ -1,32 +1,38 @@
 //! The HTTP handlers.
+//!
+//! Every authenticated handler checks, in this order: 401 (credentials), 404 (the entities in
+//! the path), 403 (privileges), 400 (the body). Store access and Argon2 run on blocking threads.
 
 use std::collections::BTreeSet;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::body::Bytes;
-use axum::extract::{Path, State as Extract};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::extract::{ConnectInfo, Path, State as Extract};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{patch, post};
+use axum::routing::{delete, get, patch, post};
 use axum::{Json, Router};
-use base64::Engine as _;
+use macaroon_mint::caveat::Operation;
 use macaroon_mint::onedata::{
     provider_registration_token, space_support_token, InviteOptions, InvitePolicy, InviteType,
-    MintedToken, OnedataError, OnedataToken, ParsedIdentifier, Persistence, Subject, TokenType,
+    MintedToken, OnedataError, OnedataIdentifier, OnedataToken, ParsedIdentifier, Persistence,
+    Subject, TokenType,
 };
-use macaroon_mint::{AuthContext, Error as MacaroonError, RootKey, VerifyError};
+use macaroon_mint::{AuthContext, Format, Macaroon, RootKey, TypedCaveat};
 use serde_json::{json, Map, Value};
 
+use crate::auth::{self, Caller, Credentials, Request, ACCESS_CAVEATS, MAX_TOKEN_SIZE};
+use crate::caveats;
 use crate::error::ApiError;
+use crate::keys;
 use crate::privileges::{
     invite_type_by_name, invite_type_name, INVITE_TYPE_NAMES, OZ_PRIVILEGES, SPACE_PRIVILEGES,
 };
-use crate::store::{random_hex, NamedToken, Store, StoreError, User};
-use crate::{hash_password, verify_password, RegistrationPolicy};
-
-/// Onedata's `max_token_size` (SPEC §10.1).
-const MAX_TOKEN_SIZE: usize = 1_048_576;
+use crate::store::{
+    ensure_root_key, random_hex, NamedToken, RootKeyRecord, Store, StoreError, User,
+};
+use crate::{hash_password, Clock, RegistrationPolicy};
 
 pub(crate) struct State {
     pub(crate) store: Arc<dyn Store>,
@@ -34,12 +40,17 @@ pub(crate) struct State {
     pub(crate) registration_policy: RegistrationPolicy,
     /// Verified against when the username is unknown, so both cases take as long.
     pub(crate) dummy_hash: String,
+    /// The longest lifetime of a temporary token, in seconds.
+    pub(crate) temporary_max_ttl: u64,
+    /// Unix seconds; injected so tests can move time.
+    pub(crate) clock: Clock,
 }
 
 type Shared = Arc<State>;
 
 pub(crate) fn router(state: Shared) -> Router {
     Router::new()
+        .route("/api/v3/onezone/user", get(current_user))
         .route("/api/v3/onezone/users", post(create_user))
         .route(
             "/api/v3/onezone/users/{id}/privileges",
@@ -49,7 +60,17 @@ pub(crate) fn router(state: Shared) -> Router {
             "/api/v3/onezone/users/{id}/clusters/provider_registration_token",
             post(provider_registration),
         )
+        .route(
+            "/api/v3/onezone/users/{id}/tokens/temporary",
+            delete(revoke_temporary_of_user),
+        )
         .route("/api/v3/onezone/user/spaces", post(create_space))
+        .route(
+            "/api/v3/onezone/user/tokens/temporary",
+            post(create_temporary).delete(revoke_own_temporary),
+        )
+        .route("/api/v3/onezone/user/tokens/named", post(create_named))
+        .route("/api/v3/onezone/tokens/named/{id}", patch(update_named))
         .route(
             "/api/v3/onezone/spaces/{id}/providers/token",
             post(space_support),
@@ -68,7 +89,7 @@ pub(crate) fn router(state: Shared) -> Router {
 
 type Answer = Result<Response, ApiError>;
 
-fn internal(context: &str, e: &dyn std::fmt::Display) -> ApiError {
+pub(crate) fn internal(context: &str, e: &dyn std::fmt::Display) -> ApiError {
     eprintln!("macaroon-mint-server: {context}: {e}");
     ApiError::internal()
 }
@@ -88,45 +109,29 @@ async fn blocking<T: Send + 'static>(
         .map_err(|e| internal("blocking task", &e))?
 }
 
-fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
-
-/// HTTP basic credentials from the `Authorization` header; anything else is 401.
-fn basic_credentials(headers: &HeaderMap) -> Result<(String, String), ApiError> {
-    let value = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .ok_or_else(ApiError::unauthorized)?;
-    let (scheme, encoded) = value
-        .trim()
-        .split_once(' ')
-        .ok_or_else(ApiError::unauthorized)?;
-    if !scheme.eq_ignore_ascii_case("basic") {
-        return Err(ApiError::unauthorized());
-    }
-    let decoded = base64::engine::general_purpose::STANDARD
-        .decode(encoded.trim())
-        .map_err(|_| ApiError::unauthorized())?;
-    let text = String::from_utf8(decoded).map_err(|_| ApiError::unauthorized())?;
-    let (user, password) = text.split_once(':').ok_or_else(ApiError::unauthorized)?;
-    Ok((user.to_owned(), password.to_owned()))
-}
-
-/// Authenticates the caller (blocking: store and Argon2).
-fn authenticate(state: &State, credentials: &(String, String)) -> Result<User, ApiError> {
-    let (username, password) = credentials;
-    match state.store.user_by_username(username)? {
-        Some(user) if verify_password(password, &user.password_hash) => Ok(user),
-        Some(_) => Err(ApiError::unauthorized()),
-        None => {
-            // Same cost as a wrong password, so usernames cannot be probed by timing.
-            let _ = verify_password(password, &state.dummy_hash);
-            Err(ApiError::unauthorized())
-        }
-    }
+/// Authenticates the caller of `operation` on `entity_type.entity_id.aspect` (the GRI an `api`
+/// caveat is matched against) and runs `work` on a blocking thread.
+async fn as_caller<T: Send + 'static>(
+    state: Shared,
+    client: SocketAddr,
+    headers: &HeaderMap,
+    gri: (Operation, &'static str, String, &'static str),
+    work: impl FnOnce(&State, Caller) -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    let credentials: Credentials = auth::credentials(headers)?;
+    let (operation, entity_type, entity_id, aspect) = gri;
+    let request = Request {
+        client_ip: client.ip(),
+        operation,
+        entity_type,
+        entity_id,
+        aspect,
+    };
+    blocking(move || {
+        let caller = auth::authenticate(&state, &credentials, &request)?;
+        work(&state, caller)
+    })
+    .await
 }
 
 fn json_object(body: &Bytes) -> Result<Map<String, Value>, ApiError> {
@@ -174,28 +179,54 @@ fn grant_revoke(
     ))
 }
 
-fn created(id: &str) -> Response {
-    (StatusCode::CREATED, Json(json!({ "id": id }))).into_response()
+fn created(body: Value) -> Response {
+    (StatusCode::CREATED, Json(body)).into_response()
+}
+
+fn no_content() -> Response {
+    StatusCode::NO_CONTENT.into_response()
+}
+
+const UNDEFINED: &str = "undefined";
+
+/// `GET /user` → `{"userId", "username"}`: who the credentials authenticate.
+async fn current_user(
+    Extract(state): Extract<Shared>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+) -> Answer {
+    let gri = (Operation::Get, "user", UNDEFINED.to_owned(), "instance");
+    as_caller(state, client, &headers, gri, |_, caller| {
+        Ok(
+            Json(json!({ "userId": caller.user.id, "username": caller.user.username }))
+                .into_response(),
+        )
+    })
+    .await
 }
 
 /// `POST /users` `{"username","password"}` → `201 {"id"}`; needs `oz_users_create`.
-async fn create_user(Extract(state): Extract<Shared>, headers: HeaderMap, body: Bytes) -> Answer {
-    let credentials = basic_credentials(&headers)?;
-    blocking(move || {
-        let caller = authenticate(&state, &credentials)?;
-        if !caller.oz_privileges.contains("oz_users_create") {
+async fn create_user(
+    Extract(state): Extract<Shared>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Answer {
+    let gri = (Operation::Create, "user", UNDEFINED.to_owned(), "instance");
+    as_caller(state, client, &headers, gri, move |state, caller| {
+        if !caller.user.oz_privileges.contains("oz_users_create") {
             return Err(ApiError::forbidden());
         }
         let body = json_object(&body)?;
         let username = string_field(&body, "username")?;
         let password = string_field(&body, "password")?;
         let hash = hash_password(&password).map_err(|e| internal("hashing", &e))?;
-        let temporary = random_hex(32)?;
+        let key = ensure_root_key(&*state.store, (state.clock)())?;
         match state
             .store
-            .create_user(&username, &hash, &BTreeSet::new(), &temporary)
+            .create_user(&username, &hash, &BTreeSet::new(), key.id)
         {
-            Ok(user) => Ok(created(&user.id)),
+            Ok(user) => Ok(created(json!({ "id": user.id }))),
             Err(StoreError::UsernameTaken) => Err(ApiError::occupied("username")),
             Err(e) => Err(e.into()),
         }
@@ -206,22 +237,22 @@ async fn create_user(Extract(state): Extract<Shared>, headers: HeaderMap, body: 
 /// `PATCH /users/{id}/privileges` `{"grant","revoke"}` → 204; needs `oz_set_privileges`.
 async fn update_user_privileges(
     Extract(state): Extract<Shared>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
     Path(id): Path<String>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Answer {
-    let credentials = basic_credentials(&headers)?;
-    blocking(move || {
-        let caller = authenticate(&state, &credentials)?;
+    let gri = (Operation::Update, "user", id.clone(), "oz_privileges");
+    as_caller(state, client, &headers, gri, move |state, caller| {
         if state.store.user_by_id(&id)?.is_none() {
             return Err(ApiError::not_found());
         }
-        if !caller.oz_privileges.contains("oz_set_privileges") {
+        if !caller.user.oz_privileges.contains("oz_set_privileges") {
             return Err(ApiError::forbidden());
         }
         let (grant, revoke) = grant_revoke(&body, OZ_PRIVILEGES)?;
         match state.store.update_oz_privileges(&id, &grant, &revoke)? {
-            Some(_) => Ok(StatusCode::NO_CONTENT.into_response()),
+            Some(_) => Ok(no_content()),
             None => Err(ApiError::not_found()),
         }
     })
@@ -229,15 +260,19 @@ async fn update_user_privileges(
 }
 
 /// `POST /user/spaces` `{"name"}` → `201 {"id"}`; the caller gets every space privilege.
-async fn create_space(Extract(state): Extract<Shared>, headers: HeaderMap, body: Bytes) -> Answer {
-    let credentials = basic_credentials(&headers)?;
-    blocking(move || {
-        let caller = authenticate(&state, &credentials)?;
+async fn create_space(
+    Extract(state): Extract<Shared>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Answer {
+    let gri = (Operation::Create, "space", UNDEFINED.to_owned(), "instance");
+    as_caller(state, client, &headers, gri, move |state, caller| {
         let body = json_object(&body)?;
         let name = string_field(&body, "name")?;
         let all = SPACE_PRIVILEGES.iter().map(|p| (*p).to_owned()).collect();
-        let space = state.store.create_space(&name, &caller.id, &all)?;
-        Ok(created(&space.id))
+        let space = state.store.create_space(&name, &caller.user.id, &all)?;
+        Ok(created(json!({ "id": space.id })))
     })
     .await
 }
@@ -246,13 +281,18 @@ async fn create_space(Extract(state): Extract<Shared>, headers: HeaderMap, body:
 /// or `oz_spaces_set_privileges`.
 async fn update_space_privileges(
     Extract(state): Extract<Shared>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
     Path((space_id, user_id)): Path<(String, String)>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Answer {
-    let credentials = basic_credentials(&headers)?;
-    blocking(move || {
-        let caller = authenticate(&state, &credentials)?;
+    let gri = (
+        Operation::Update,
+        "space",
+        space_id.clone(),
+        "user_privileges",
+    );
+    as_caller(state, client, &headers, gri, move |state, caller| {
         if state.store.space_by_id(&space_id)?.is_none()
             || state.store.user_by_id(&user_id)?.is_none()
         {
@@ -260,10 +300,13 @@ async fn update_space_privileges(
         }
         let in_space = state
             .store
-            .space_privileges(&space_id, &caller.id)?
+            .space_privileges(&space_id, &caller.user.id)?
             .unwrap_or_default();
         if !in_space.contains("space_set_privileges")
-            && !caller.oz_privileges.contains("oz_spaces_set_privileges")
+            && !caller
+                .user
+                .oz_privileges
+                .contains("oz_spaces_set_privileges")
         {
             return Err(ApiError::forbidden());
         }
@@ -271,34 +314,48 @@ async fn update_space_privileges(
         state
             .store
             .update_space_privileges(&space_id, &user_id, &grant, &revoke)?;
-        Ok(StatusCode::NO_CONTENT.into_response())
+        Ok(no_content())
     })
     .await
 }
 
-/// Mints a named invite token with a fresh secret and stores its record.
-fn mint_named(
+/// An auto-generated, per-subject unique token name, as Onezone gives its invite tokens.
+fn generated_name(label: &str, token_id: &str) -> String {
+    let short = token_id.get(..8).unwrap_or(token_id);
+    format!("{label} {short}")
+}
+
+/// Mints a named invite token under the current root key and stores its record.
+fn mint_named_invite(
     state: &State,
     caller: &User,
     target: &str,
-    mint: impl FnOnce(&RootKey, &str) -> Result<MintedToken, OnedataError>,
+    label: &str,
+    mint: impl FnOnce(&RootKey, &str, &InviteOptions) -> Result<MintedToken, OnedataError>,
 ) -> Answer {
-    let secret = random_hex(32)?;
+    let root = ensure_root_key(&*state.store, (state.clock)())?;
+    let token_id = random_hex(16)?;
+    let secret = keys::named_token_secret(&root, &token_id)?;
+    let options = InviteOptions {
+        token_id: Some(token_id.clone()),
+        ..InviteOptions::default()
+    };
     let minted =
-        mint(&RootKey::new(&secret), &state.domain).map_err(|e| internal("minting a token", &e))?;
+        mint(&secret, &state.domain, &options).map_err(|e| internal("minting a token", &e))?;
     let kind = minted
         .identifier
         .invite_kind()
         .map_or("", InviteType::code)
         .to_owned();
     state.store.insert_named_token(&NamedToken {
-        id: minted.identifier.id().to_owned(),
+        name: generated_name(label, &token_id),
+        id: token_id,
         kind,
         subject: caller.id.clone(),
         target: target.to_owned(),
-        secret,
+        key_id: root.id,
         revoked: false,
-        created: now(),
+        created: (state.clock)(),
     })?;
     Ok(Json(json!({ "token": minted.token })).into_response())
 }
@@ -306,21 +363,28 @@ fn mint_named(
 /// `POST /users/{id}/clusters/provider_registration_token` → `200 {"token"}` (`rop:<id>:`).
 async fn provider_registration(
     Extract(state): Extract<Shared>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Answer {
-    let credentials = basic_credentials(&headers)?;
-    blocking(move || {
-        let caller = authenticate(&state, &credentials)?;
+    let gri = (
+        Operation::Create,
+        "user",
+        id.clone(),
+        "provider_registration_token",
+    );
+    as_caller(state, client, &headers, gri, move |state, caller| {
         if state.store.user_by_id(&id)?.is_none() {
             return Err(ApiError::not_found());
         }
+        let caller = caller.user;
         let for_self = state.registration_policy == RegistrationPolicy::Open && caller.id == id;
         if !for_self && !caller.oz_privileges.contains("oz_providers_invite") {
             return Err(ApiError::forbidden());
         }
-        mint_named(&state, &caller, &id, |key, domain| {
-            provider_registration_token(key, domain, &caller.id, &id, &InviteOptions::default())
+        let label = "Provider registration token";
+        mint_named_invite(state, &caller, &id, label, |key, domain, options| {
+            provider_registration_token(key, domain, &caller.id, &id, options)
         })
     })
     .await
@@ -329,15 +393,21 @@ async fn provider_registration(
 /// `POST /spaces/{id}/providers/token` → `200 {"token"}` (`ssp:<id>:ge`).
 async fn space_support(
     Extract(state): Extract<Shared>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Answer {
-    let credentials = basic_credentials(&headers)?;
-    blocking(move || {
-        let caller = authenticate(&state, &credentials)?;
+    let gri = (
+        Operation::Create,
+        "space",
+        id.clone(),
+        "space_support_token",
+    );
+    as_caller(state, client, &headers, gri, move |state, caller| {
         if state.store.space_by_id(&id)?.is_none() {
             return Err(ApiError::not_found());
         }
+        let caller = caller.user;
         let in_space = state
             .store
             .space_privileges(&id, &caller.id)?
@@ -347,20 +417,246 @@ async fn space_support(
         {
             return Err(ApiError::forbidden());
         }
-        mint_named(&state, &caller, &id, |key, domain| {
+        let label = "Space support token";
+        mint_named_invite(state, &caller, &id, label, |key, domain, options| {
             let issuer = Subject::User(caller.id.clone());
-            space_support_token(key, domain, issuer, &id, &InviteOptions::default())
+            space_support_token(key, domain, issuer, &id, options)
         })
     })
     .await
 }
 
-fn printable(caveat: &[u8]) -> String {
-    String::from_utf8_lossy(caveat).into_owned()
+/// The token type of a token-creation body: only `{"accessToken": {}}` (the default) here.
+fn access_type(body: &Map<String, Value>) -> Result<(), ApiError> {
+    match body.get("type") {
+        None | Some(Value::Null) => Ok(()),
+        Some(Value::Object(t))
+            if t.len() == 1 && t.get("accessToken").is_some_and(Value::is_object) =>
+        {
+            Ok(())
+        }
+        Some(_) => Err(ApiError::bad_token_type()),
+    }
 }
 
-/// Maps a verification failure to Onezone's 400 errors.
-fn verify_error(e: OnedataError, expected: &InviteType) -> ApiError {
+/// Mints an access token (`act`) for `user`.
+fn mint_access(
+    state: &State,
+    user: &User,
+    persistence: Persistence,
+    token_id: &str,
+    key: &RootKey,
+    caveats: &[TypedCaveat],
+) -> Result<String, ApiError> {
+    let fail = |e: &dyn std::fmt::Display| internal("minting an access token", e);
+    let identifier = OnedataIdentifier::new(
+        persistence,
+        Subject::User(user.id.clone()),
+        TokenType::Access { session: None },
+        token_id,
+    )
+    .map_err(|e| fail(&e))?;
+    let mut macaroon =
+        Macaroon::mint(key, &state.domain, identifier.to_string()).map_err(|e| fail(&e))?;
+    for caveat in caveats {
+        macaroon = macaroon
+            .with_first_party(caveat.to_bytes())
+            .map_err(|e| fail(&e))?;
+    }
+    macaroon.serialize(Format::Onedata).map_err(|e| fail(&e))
+}
+
+/// `POST /user/tokens/temporary` `{"type"?, "caveats"}` → `201 {"token"}`: a temporary access
+/// token, which must carry `time < N` at most `temporary_max_ttl` ahead.
+async fn create_temporary(
+    Extract(state): Extract<Shared>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Answer {
+    let gri = (
+        Operation::Create,
+        "token",
+        UNDEFINED.to_owned(),
+        "user_temporary_token",
+    );
+    as_caller(state, client, &headers, gri, move |state, caller| {
+        let body = json_object(&body)?;
+        access_type(&body)?;
+        let caveats = caveats::from_body(&body, &ACCESS_CAVEATS)?;
+        let now = (state.clock)();
+        let expiry = caveats
+            .iter()
+            .filter_map(|c| match c {
+                TypedCaveat::Time(n) => Some(*n),
+                _ => None,
+            })
+            .min();
+        match expiry {
+            Some(n) if n <= now.saturating_add(state.temporary_max_ttl) => {}
+            _ => return Err(ApiError::time_caveat_required(state.temporary_max_ttl)),
+        }
+        let user = caller.user;
+        let Some(mut generation) = state.store.temporary_generation(&user.id)? else {
+            return Err(ApiError::not_found());
+        };
+        let root = match state.store.root_key(generation.key_id)? {
+            Some(key) if key.retired.is_none() => key,
+            _ => {
+                // This generation's root key was retired (its tokens no longer verify): start
+                // a new generation under the current key.
+                let current = ensure_root_key(&*state.store, now)?;
+                generation = state
+                    .store
+                    .bump_temporary_generation(&user.id, current.id)?
+                    .ok_or_else(ApiError::not_found)?;
+                current
+            }
+        };
+        let secret = keys::temporary_secret(&root, &user.id, generation.generation)?;
+        let persistence = Persistence::Temporary {
+            generation: generation.generation,
+        };
+        let token = mint_access(
+            state,
+            &user,
+            persistence,
+            &random_hex(16)?,
+            &secret,
+            &caveats,
+        )?;
+        Ok(created(json!({ "token": token })))
+    })
+    .await
+}
+
+/// `POST /user/tokens/named` `{"name", "type"?, "caveats"?}` → `201 {"tokenId", "token"}`.
+async fn create_named(
+    Extract(state): Extract<Shared>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Answer {
+    let gri = (Operation::Create, "token", UNDEFINED.to_owned(), "instance");
+    as_caller(state, client, &headers, gri, move |state, caller| {
+        let body = json_object(&body)?;
+        let name = string_field(&body, "name")?;
+        access_type(&body)?;
+        let caveats = caveats::from_body(&body, &ACCESS_CAVEATS)?;
+        let user = caller.user;
+        let root = ensure_root_key(&*state.store, (state.clock)())?;
+        let token_id = random_hex(16)?;
+        let secret = keys::named_token_secret(&root, &token_id)?;
+        let token = mint_access(
+            state,
+            &user,
+            Persistence::Named,
+            &token_id,
+            &secret,
+            &caveats,
+        )?;
+        let record = NamedToken {
+            id: token_id.clone(),
+            name,
+            kind: "act".to_owned(),
+            subject: user.id.clone(),
+            target: String::new(),
+            key_id: root.id,
+            revoked: false,
+            created: (state.clock)(),
+        };
+        match state.store.insert_named_token(&record) {
+            Ok(()) => Ok(created(json!({ "tokenId": token_id, "token": token }))),
+            Err(StoreError::TokenNameTaken) => Err(ApiError::already_exists()),
+            Err(e) => Err(e.into()),
+        }
+    })
+    .await
+}
+
+/// `PATCH /tokens/named/{id}` `{"revoked": bool}` → 204; the token's subject, or a holder of
+/// `oz_tokens_manage`.
+async fn update_named(
+    Extract(state): Extract<Shared>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Answer {
+    let gri = (Operation::Update, "token", id.clone(), "instance");
+    as_caller(state, client, &headers, gri, move |state, caller| {
+        let Some(record) = state.store.named_token(&id)? else {
+            return Err(ApiError::not_found());
+        };
+        if record.subject != caller.user.id
+            && !caller.user.oz_privileges.contains("oz_tokens_manage")
+        {
+            return Err(ApiError::forbidden());
+        }
+        let body = json_object(&body)?;
+        let revoked = match body.get("revoked") {
+            None => return Err(ApiError::missing("revoked")),
+            Some(Value::Bool(b)) => *b,
+            Some(_) => return Err(ApiError::bad_boolean("revoked")),
+        };
+        if !state.store.set_named_token_revoked(&id, revoked)? {
+            return Err(ApiError::not_found());
+        }
+        Ok(no_content())
+    })
+    .await
+}
+
+/// Bumps `user_id`'s temporary-token generation under the current root key.
+fn bump_generation(state: &State, user_id: &str) -> Answer {
+    let key = ensure_root_key(&*state.store, (state.clock)())?;
+    match state.store.bump_temporary_generation(user_id, key.id)? {
+        Some(_) => Ok(no_content()),
+        None => Err(ApiError::not_found()),
+    }
+}
+
+/// `DELETE /user/tokens/temporary` → 204: revokes all the caller's temporary tokens.
+async fn revoke_own_temporary(
+    Extract(state): Extract<Shared>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+) -> Answer {
+    let gri = (
+        Operation::Delete,
+        "token",
+        UNDEFINED.to_owned(),
+        "user_temporary_tokens",
+    );
+    as_caller(state, client, &headers, gri, move |state, caller| {
+        bump_generation(state, &caller.user.id)
+    })
+    .await
+}
+
+/// `DELETE /users/{id}/tokens/temporary` → 204: revokes all of user `id`'s temporary tokens;
+/// the user themself, or a holder of `oz_tokens_manage`.
+async fn revoke_temporary_of_user(
+    Extract(state): Extract<Shared>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Answer {
+    let gri = (Operation::Delete, "user", id.clone(), "temporary_tokens");
+    as_caller(state, client, &headers, gri, move |state, caller| {
+        if state.store.user_by_id(&id)?.is_none() {
+            return Err(ApiError::not_found());
+        }
+        if caller.user.id != id && !caller.user.oz_privileges.contains("oz_tokens_manage") {
+            return Err(ApiError::forbidden());
+        }
+        bump_generation(state, &id)
+    })
+    .await
+}
+
+/// Maps an invite verification failure to Onezone's 400 errors.
+fn invite_error(e: &OnedataError, expected: &InviteType) -> ApiError {
     match e {
         OnedataError::WrongInviteType { .. }
         | OnedataError::WrongTokenType { .. }
@@ -368,20 +664,52 @@ fn verify_error(e: OnedataError, expected: &InviteType) -> ApiError {
         | OnedataError::UnknownInviteType { .. } => {
             ApiError::not_an_invite_token(&invite_type_name(expected))
         }
-        OnedataError::Revoked { .. } => ApiError::token_revoked(),
-        OnedataError::Macaroon(MacaroonError::Verify(VerifyError::CaveatNotSatisfied {
-            caveat,
-            ..
-        })) => ApiError::caveat(false, &printable(&caveat)),
-        OnedataError::Macaroon(MacaroonError::Verify(
-            VerifyError::UnknownCaveat { caveat, .. } | VerifyError::MalformedCaveat { caveat, .. },
-        )) => ApiError::caveat(true, &printable(&caveat)),
-        _ => ApiError::token_invalid(),
+        other => auth::onedata_error(other).unwrap_or_else(ApiError::token_invalid),
     }
 }
 
-/// `POST /tokens/verify_invite_token` `{"token","expectedInviteType"?}` → the claims.
-async fn verify_invite_token(Extract(state): Extract<Shared>, body: Bytes) -> Answer {
+/// The secret and current generation of a token, found by its identifier.
+fn invite_secret(state: &State, token: &OnedataToken) -> Result<(RootKey, Option<u64>), ApiError> {
+    let id = match token.identifier() {
+        ParsedIdentifier::V2(id) => id,
+        _ => return Err(ApiError::token_invalid()),
+    };
+    let root = |key_id: i64| -> Result<RootKeyRecord, ApiError> {
+        match state.store.root_key(key_id)? {
+            Some(key) if key.retired.is_none() => Ok(key),
+            _ => Err(ApiError::token_invalid()),
+        }
+    };
+    match id.persistence() {
+        Persistence::Named => match state.store.named_token(id.id())? {
+            None => Err(ApiError::token_invalid()),
+            Some(record) if record.revoked => Err(ApiError::token_revoked()),
+            Some(record) => Ok((
+                keys::named_token_secret(&root(record.key_id)?, &record.id)?,
+                None,
+            )),
+        },
+        Persistence::Temporary { .. } => {
+            let Subject::User(user) = id.subject() else {
+                return Err(ApiError::token_invalid());
+            };
+            let Some(current) = state.store.temporary_generation(user)? else {
+                return Err(ApiError::token_invalid());
+            };
+            let secret = keys::temporary_secret(&root(current.key_id)?, user, current.generation)?;
+            Ok((secret, Some(current.generation)))
+        }
+    }
+}
+
+/// `POST /tokens/verify_invite_token` `{"token", "expectedInviteType"?, "peerIp"?}` → the
+/// claims. No authentication (as in Onezone); `peerIp` (default: the connecting client) is
+/// what `ip` caveats are checked against.
+async fn verify_invite_token(
+    Extract(state): Extract<Shared>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    body: Bytes,
+) -> Answer {
     let body = json_object(&body)?;
     let text = string_field(&body, "token")?;
     let expected = match body.get("expectedInviteType") {
@@ -392,51 +720,39 @@ async fn verify_invite_token(Extract(state): Extract<Shared>, body: Bytes) -> An
         })?),
         Some(_) => return Err(ApiError::bad_string("expectedInviteType")),
     };
+    let peer_ip: IpAddr = match body.get("peerIp") {
+        None | Some(Value::Null) => client.ip(),
+        Some(Value::String(ip)) => ip.parse().map_err(|_| ApiError::bad_ip("peerIp"))?,
+        Some(_) => return Err(ApiError::bad_ip("peerIp")),
+    };
     if text.len() > MAX_TOKEN_SIZE {
         return Err(ApiError::token_too_large(MAX_TOKEN_SIZE));
     }
     let token = OnedataToken::parse(&text).map_err(|_| ApiError::bad_token())?;
-    let ParsedIdentifier::V2(id) = token.identifier() else {
-        return Err(ApiError::not_an_invite_token(
-            &expected.as_ref().map(invite_type_name).unwrap_or_default(),
-        ));
-    };
-    let expected = match (expected, id.token_type()) {
+    let expected = match (expected, token.identifier()) {
         (Some(expected), _) => expected,
-        (None, TokenType::Invite { invite, .. }) => invite.clone(),
+        (None, ParsedIdentifier::V2(id)) => match id.token_type() {
+            TokenType::Invite { invite, .. } => invite.clone(),
+            _ => return Err(ApiError::not_an_invite_token("")),
+        },
         (None, _) => return Err(ApiError::not_an_invite_token("")),
     };
-    let id = id.clone();
     blocking(move || {
-        let (secret, current_generation) = match id.persistence() {
-            Persistence::Named => match state.store.named_token(id.id())? {
-                None => return Err(ApiError::token_invalid()),
-                Some(record) if record.revoked => return Err(ApiError::token_revoked()),
-                Some(record) => (record.secret, None),
-            },
-            Persistence::Temporary { .. } => {
-                let user = match id.subject() {
-                    Subject::User(user) => user,
-                    _ => return Err(ApiError::token_invalid()),
-                };
-                match state.store.temporary_secret(user)? {
-                    None => return Err(ApiError::token_invalid()),
-                    Some(t) => (t.secret, Some(t.generation)),
-                }
+        if let ParsedIdentifier::V2(id) = token.identifier() {
+            if !matches!(id.token_type(), TokenType::Invite { .. }) {
+                return Err(ApiError::not_an_invite_token(&invite_type_name(&expected)));
             }
-        };
+        }
+        let (secret, current_generation) = invite_secret(&state, &token)?;
         let policy = InvitePolicy {
             current_generation,
+            temporary_max_ttl: state.temporary_max_ttl,
             ..InvitePolicy::default()
         };
+        let context = AuthContext::new((state.clock)()).with_ip(peer_ip);
         let claims = token
-            .verify_invite(
-                &RootKey::new(&secret),
-                expected.clone(),
-                &AuthContext::new(now()),
-                &policy,
-            )
-            .map_err(|e| verify_error(e, &expected))?;
+            .verify_invite(&secret, expected.clone(), &context, &policy)
+            .map_err(|e| invite_error(&e, &expected))?;
         let persistence = match claims.persistence {
             Persistence::Named => json!({ "type": "named" }),
             Persistence::Temporary { generation } => {

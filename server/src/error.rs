@@ -42,6 +42,16 @@ impl ApiError {
         )
     }
 
+    /// 401 `unauthorized` whose `details.authError` says why the credentials were refused (as
+    /// Onezone does for a bad, forged, expired or revoked token).
+    pub fn unauthorized_because(cause: ApiError) -> ApiError {
+        if cause.status == StatusCode::INTERNAL_SERVER_ERROR {
+            return cause;
+        }
+        let auth_error = cause.body()["error"].clone();
+        ApiError::unauthorized().with_details(json!({ "authError": auth_error }))
+    }
+
     /// 403: authenticated, but lacking the privilege.
     pub fn forbidden() -> ApiError {
         ApiError::new(
@@ -192,6 +202,80 @@ impl ApiError {
             )
             .with_details(json!({ "caveat": caveat }))
         }
+    }
+
+    /// 400 `notAnAccessToken` with `{"received"}`: an invite or identity token used to
+    /// authenticate.
+    pub fn not_an_access_token(received: &str) -> ApiError {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "notAnAccessToken",
+            format!("Provided token is not an access token (received type \"{received}\")."),
+        )
+        .with_details(json!({ "received": received }))
+    }
+
+    /// 400 `tokenTimeCaveatRequired` with `{"maxTtl"}`: a temporary token without an expiry
+    /// at most `max_ttl` seconds ahead.
+    pub fn time_caveat_required(max_ttl: u64) -> ApiError {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "tokenTimeCaveatRequired",
+            format!(
+                "You must specify a time caveat with TTL not exceeding {max_ttl} seconds for a temporary token."
+            ),
+        )
+        .with_details(json!({ "maxTtl": max_ttl }))
+    }
+
+    /// 400 `badValueCaveats` with `{"key": "caveats", "index", "reason"}`.
+    pub fn bad_caveat(index: usize, reason: impl Into<String>) -> ApiError {
+        let reason = reason.into();
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "badValueCaveats",
+            format!("Bad value: caveat {index} in \"caveats\" is invalid: {reason}."),
+        )
+        .with_details(json!({ "key": "caveats", "index": index, "reason": reason }))
+    }
+
+    /// 400 `badValueTokenType` with `{"key": "type"}`.
+    pub fn bad_token_type() -> ApiError {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "badValueTokenType",
+            "Bad value: provided \"type\" is not a valid token type for this operation (expected {\"accessToken\": {}}).",
+        )
+        .with_details(json!({ "key": "type" }))
+    }
+
+    /// 400 `badValueBoolean` with `{"key"}`.
+    pub fn bad_boolean(key: &str) -> ApiError {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "badValueBoolean",
+            format!("Bad value: provided \"{key}\" must be a boolean."),
+        )
+        .with_details(json!({ "key": key }))
+    }
+
+    /// 400 `badValueIpAddress` with `{"key"}`: not an IPv4 or IPv6 address.
+    pub fn bad_ip(key: &str) -> ApiError {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "badValueIpAddress",
+            format!("Bad value: provided \"{key}\" must be a valid IP address."),
+        )
+        .with_details(json!({ "key": key }))
+    }
+
+    /// 409 `alreadyExists`: e.g. a named token of that name.
+    pub fn already_exists() -> ApiError {
+        ApiError::new(
+            StatusCode::CONFLICT,
+            "alreadyExists",
+            "The resource already exists.",
+        )
     }
 
     /// The JSON body.

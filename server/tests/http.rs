@@ -1,7 +1,12 @@
 //! The token service over real HTTP: a server on 127.0.0.1 (ephemeral port) and `ureq`.
+//!
+//! Every scenario runs against both backends: SQLite (always) and PostgreSQL (when
+//! `MACAROON_MINT_TEST_DATABASE_URL` is set, as `.ci/run` does; each server gets a fresh schema).
+
+mod common;
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use base64::Engine as _;
@@ -11,11 +16,21 @@ use macaroon_mint::onedata::{
 };
 use macaroon_mint::{AuthContext, RootKey};
 use macaroon_mint_server::store::SQLITE_FILE;
-use macaroon_mint_server::{AdminStatus, Config, RegistrationPolicy, Server, SqliteStore, Store};
+use macaroon_mint_server::{
+    AdminStatus, Config, PostgresStore, RegistrationPolicy, Server, SqliteStore, Store,
+};
 use serde_json::{json, Value};
 
 const DOMAIN: &str = "onezone.test";
 const ADMIN: (&str, &str) = ("admin", "admin-password");
+/// The test clock starts here (2023-11-14T22:13:20Z) and moves only when a test says so.
+const START: u64 = 1_700_000_000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Backend {
+    Sqlite,
+    Postgres,
+}
 
 fn unique_dir() -> PathBuf {
     static COUNTER: AtomicUsize = AtomicUsize::new(0);
@@ -30,32 +45,53 @@ fn unique_dir() -> PathBuf {
 
 struct TestServer {
     base: String,
-    store: Arc<SqliteStore>,
+    store: Arc<dyn Store>,
     dir: PathBuf,
+    clock: Arc<AtomicU64>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     runtime: Option<tokio::runtime::Runtime>,
 }
 
+/// Opens a fresh store of `backend`, or `None` when PostgreSQL is not configured.
+fn open_store(backend: Backend, dir: &std::path::Path) -> Option<Arc<dyn Store>> {
+    match backend {
+        Backend::Sqlite => Some(Arc::new(SqliteStore::open(dir).unwrap())),
+        Backend::Postgres => {
+            let url = common::postgres_url()?;
+            let schema = common::fresh_pg_schema_name();
+            Some(Arc::new(
+                PostgresStore::connect_in_schema(&url, &schema).unwrap(),
+            ))
+        }
+    }
+}
+
 impl TestServer {
-    fn start(policy: RegistrationPolicy) -> TestServer {
-        TestServer::start_in(unique_dir(), policy)
+    /// A server on a fresh store; `None` (the test is skipped) for an unconfigured PostgreSQL.
+    fn start(backend: Backend, policy: RegistrationPolicy) -> Option<TestServer> {
+        let dir = unique_dir();
+        let store = open_store(backend, &dir)?;
+        Some(TestServer::start_with(store, dir, policy))
     }
 
-    fn start_in(dir: PathBuf, policy: RegistrationPolicy) -> TestServer {
+    fn start_with(store: Arc<dyn Store>, dir: PathBuf, policy: RegistrationPolicy) -> TestServer {
         let runtime = tokio::runtime::Runtime::new().unwrap();
-        let store = Arc::new(SqliteStore::open(&dir).unwrap());
+        let clock = Arc::new(AtomicU64::new(START));
+        let reading = Arc::clone(&clock);
         let config = Config {
             data_dir: dir.clone(),
             domain: DOMAIN.to_owned(),
             registration_policy: policy,
             admin: Some((ADMIN.0.to_owned(), ADMIN.1.to_owned())),
+            temporary_max_ttl: 3600,
+            clock: Arc::new(move || reading.load(Ordering::SeqCst)),
+            ..Config::new()
         };
-        let dyn_store: Arc<dyn Store> = store.clone();
         let server = runtime
             .block_on(Server::bind_with_store(
                 "127.0.0.1:0".parse().unwrap(),
                 config,
-                dyn_store,
+                Arc::clone(&store),
             ))
             .unwrap();
         let addr = server.local_addr().unwrap();
@@ -68,6 +104,7 @@ impl TestServer {
             base: format!("http://{addr}/api/v3/onezone"),
             store,
             dir,
+            clock,
             shutdown: Some(tx),
             runtime: Some(runtime),
         }
@@ -75,6 +112,10 @@ impl TestServer {
 
     fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
+    }
+
+    fn advance(&self, seconds: u64) {
+        self.clock.fetch_add(seconds, Ordering::SeqCst);
     }
 
     fn call(
@@ -85,6 +126,23 @@ impl TestServer {
         body: Option<Value>,
     ) -> (u16, Value) {
         call(&self.url(path), method, auth, body)
+    }
+
+    /// A call authenticated by a token in `header` (`X-Auth-Token` or `Authorization`).
+    fn call_token(
+        &self,
+        method: &str,
+        path: &str,
+        header: &str,
+        token: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let value = if header.eq_ignore_ascii_case("authorization") {
+            format!("Bearer {token}")
+        } else {
+            token.to_owned()
+        };
+        call_with_header(&self.url(path), method, Some((header, value)), body)
     }
 
     fn user_id(&self, username: &str) -> String {
@@ -116,6 +174,24 @@ impl TestServer {
         assert_eq!(status, 201, "{body}");
         body["id"].as_str().unwrap().to_owned()
     }
+
+    /// A temporary access token of `auth`'s user with these caveats (plus an expiry).
+    fn temporary_token(&self, auth: (&str, &str), caveats: Value) -> String {
+        let mut all = vec![json!({ "type": "time", "validUntil": self.now() + 600 })];
+        all.extend(caveats.as_array().unwrap().iter().cloned());
+        let (status, body) = self.call(
+            "POST",
+            "/user/tokens/temporary",
+            Some(auth),
+            Some(json!({ "type": { "accessToken": {} }, "caveats": all })),
+        );
+        assert_eq!(status, 201, "{body}");
+        body["token"].as_str().unwrap().to_owned()
+    }
+
+    fn now(&self) -> u64 {
+        self.clock.load(Ordering::SeqCst)
+    }
 }
 
 impl Drop for TestServer {
@@ -130,6 +206,29 @@ impl Drop for TestServer {
             let _ = std::fs::remove_dir_all(parent);
         }
     }
+}
+
+/// Runs each scenario `fn name(backend: Backend)` once per backend, as `sqlite::name` and
+/// `postgres::name`.
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[test] fn $name() { super::$name(super::Backend::Sqlite) })*
+        }
+        mod postgres {
+            $(#[test] fn $name() { super::$name(super::Backend::Postgres) })*
+        }
+    };
+}
+
+/// Starts a server, or skips the scenario (PostgreSQL not configured).
+macro_rules! server {
+    ($backend:expr, $policy:expr) => {
+        match TestServer::start($backend, $policy) {
+            Some(server) => server,
+            None => return,
+        }
+    };
 }
 
 fn basic(auth: (&str, &str)) -> String {
@@ -177,6 +276,20 @@ fn unauthorized() -> Value {
         "id": "unauthorized",
         "description": "You must authenticate yourself to perform this operation.",
     }})
+}
+
+fn bad_token() -> Value {
+    json!({
+        "id": "badToken",
+        "description": "Provided token could not be understood by the server.",
+    })
+}
+
+/// A 401 whose `details.authError` is `cause`.
+fn unauthorized_because(cause: Value) -> Value {
+    let mut body = unauthorized();
+    body["error"]["details"] = json!({ "authError": cause });
+    body
 }
 
 fn forbidden() -> Value {
@@ -228,14 +341,11 @@ fn verify_stored(
     assert_eq!(record.subject, subject);
     assert_eq!(record.target, target);
     assert!(!record.revoked);
-    assert_eq!(record.secret.len(), 64);
-    assert!(record
-        .secret
-        .bytes()
-        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)));
+    let root = server.store.root_key(record.key_id).unwrap().unwrap();
+    let secret = macaroon_mint_server::keys::named_token_secret(&root, &record.id).unwrap();
     let claims = token
         .verify_invite(
-            &RootKey::new(&record.secret),
+            &secret,
             expected,
             &AuthContext::new(1_800_000_000),
             &InvitePolicy::default(),
@@ -246,9 +356,8 @@ fn verify_stored(
     claims
 }
 
-#[test]
-fn provider_registration_token_200_as_admin() {
-    let server = TestServer::start(RegistrationPolicy::Restricted);
+fn provider_registration_token_200_as_admin(backend: Backend) {
+    let server = server!(backend, RegistrationPolicy::Restricted);
     let alice = server.create_user("alice", "pw-a");
     let admin = server.user_id(ADMIN.0);
     let (status, body) = server.call("POST", &rop_path(&alice), Some(ADMIN), None);
@@ -271,9 +380,8 @@ fn provider_registration_token_200_as_admin() {
     token_of(status, &body);
 }
 
-#[test]
-fn provider_registration_token_open_policy_for_self_only() {
-    let server = TestServer::start(RegistrationPolicy::Open);
+fn provider_registration_token_open_policy_for_self_only(backend: Backend) {
+    let server = server!(backend, RegistrationPolicy::Open);
     let alice = server.create_user("alice", "pw-a");
     let bob = server.create_user("bob", "pw-b");
     let (status, body) = server.call("POST", &rop_path(&alice), Some(("alice", "pw-a")), None);
@@ -289,9 +397,8 @@ fn provider_registration_token_open_policy_for_self_only() {
     assert_eq!((status, body), (403, forbidden()));
 }
 
-#[test]
-fn provider_registration_token_403_when_restricted() {
-    let server = TestServer::start(RegistrationPolicy::Restricted);
+fn provider_registration_token_403_when_restricted(backend: Backend) {
+    let server = server!(backend, RegistrationPolicy::Restricted);
     let alice = server.create_user("alice", "pw-a");
     let (status, body) = server.call("POST", &rop_path(&alice), Some(("alice", "pw-a")), None);
     assert_eq!((status, body), (403, forbidden()));
@@ -326,29 +433,45 @@ fn provider_registration_token_403_when_restricted() {
     assert_eq!((status, body), (403, forbidden()));
 }
 
-#[test]
-fn provider_registration_token_401() {
-    let server = TestServer::start(RegistrationPolicy::Open);
+fn provider_registration_token_401(backend: Backend) {
+    let server = server!(backend, RegistrationPolicy::Open);
     let alice = server.create_user("alice", "pw-a");
     let url = server.url(&rop_path(&alice));
     for auth in [None, Some(("alice", "wrong")), Some(("nobody", "pw-a"))] {
         assert_eq!(call(&url, "POST", auth, None), (401, unauthorized()));
     }
+    assert_eq!(
+        call_with_header(
+            &url,
+            "POST",
+            Some(("Authorization", "Basic !!!".to_owned())),
+            None
+        ),
+        (401, unauthorized())
+    );
+    assert_eq!(
+        call_with_header(
+            &url,
+            "POST",
+            Some(("Authorization", "Digest x".to_owned())),
+            None
+        ),
+        (401, unauthorized())
+    );
     for header in [
-        ("Authorization", "Basic !!!".to_owned()),
         ("Authorization", "Bearer abc".to_owned()),
         ("X-Auth-Token", "abc".to_owned()),
+        ("Macaroon", "abc".to_owned()),
     ] {
         assert_eq!(
             call_with_header(&url, "POST", Some(header), None),
-            (401, unauthorized())
+            (401, unauthorized_because(bad_token()))
         );
     }
 }
 
-#[test]
-fn provider_registration_token_404() {
-    let server = TestServer::start(RegistrationPolicy::Open);
+fn provider_registration_token_404(backend: Backend) {
+    let server = server!(backend, RegistrationPolicy::Open);
     server.create_user("alice", "pw-a");
     for auth in [ADMIN, ("alice", "pw-a")] {
         let (status, body) = server.call("POST", &rop_path("no-such-user"), Some(auth), None);
@@ -359,9 +482,8 @@ fn provider_registration_token_404() {
     assert_eq!((status, body), (401, unauthorized()));
 }
 
-#[test]
-fn space_support_token_200_for_member_and_admin() {
-    let server = TestServer::start(RegistrationPolicy::Restricted);
+fn space_support_token_200_for_member_and_admin(backend: Backend) {
+    let server = server!(backend, RegistrationPolicy::Restricted);
     let alice = server.create_user("alice", "pw-a");
     let space = server.create_space(("alice", "pw-a"), "space one");
     let (status, body) = server.call("POST", &ssp_path(&space), Some(("alice", "pw-a")), None);
@@ -376,9 +498,8 @@ fn space_support_token_200_for_member_and_admin() {
     verify_stored(&server, &token, InviteType::SupportSpace, &admin, &space);
 }
 
-#[test]
-fn space_support_token_403() {
-    let server = TestServer::start(RegistrationPolicy::Restricted);
+fn space_support_token_403(backend: Backend) {
+    let server = server!(backend, RegistrationPolicy::Restricted);
     server.create_user("alice", "pw-a");
     let bob = server.create_user("bob", "pw-b");
     let space = server.create_space(("alice", "pw-a"), "space one");
@@ -409,9 +530,8 @@ fn space_support_token_403() {
     assert_eq!((status, body), (403, forbidden()));
 }
 
-#[test]
-fn space_support_token_401() {
-    let server = TestServer::start(RegistrationPolicy::Restricted);
+fn space_support_token_401(backend: Backend) {
+    let server = server!(backend, RegistrationPolicy::Restricted);
     server.create_user("alice", "pw-a");
     let space = server.create_space(("alice", "pw-a"), "space one");
     let url = server.url(&ssp_path(&space));
@@ -420,9 +540,8 @@ fn space_support_token_401() {
     }
 }
 
-#[test]
-fn space_support_token_404() {
-    let server = TestServer::start(RegistrationPolicy::Restricted);
+fn space_support_token_404(backend: Backend) {
+    let server = server!(backend, RegistrationPolicy::Restricted);
     server.create_user("alice", "pw-a");
     for auth in [ADMIN, ("alice", "pw-a")] {
         let (status, body) = server.call("POST", &ssp_path("no-such-space"), Some(auth), None);
@@ -430,9 +549,8 @@ fn space_support_token_404() {
     }
 }
 
-#[test]
-fn verify_invite_token_checks_type_secret_and_revocation() {
-    let server = TestServer::start(RegistrationPolicy::Restricted);
+fn verify_invite_token_checks_type_secret_and_revocation(backend: Backend) {
+    let server = server!(backend, RegistrationPolicy::Restricted);
     let alice = server.create_user("alice", "pw-a");
     let space = server.create_space(("alice", "pw-a"), "space one");
     let (status, body) = server.call("POST", &ssp_path(&space), Some(("alice", "pw-a")), None);
@@ -516,8 +634,21 @@ fn verify_invite_token_checks_type_secret_and_revocation() {
     .unwrap();
     assert_eq!(verify(json!({ "token": unknown.token })), (400, invalid));
 
-    // Revoked.
-    assert!(server.store.revoke_named_token(&rop_id).unwrap());
+    // Revoked through the API by its subject (the admin issued it).
+    let (status, body) = server.call(
+        "PATCH",
+        &format!("/tokens/named/{rop_id}"),
+        Some(("alice", "pw-a")),
+        Some(json!({ "revoked": true })),
+    );
+    assert_eq!((status, body), (403, forbidden()));
+    let (status, body) = server.call(
+        "PATCH",
+        &format!("/tokens/named/{rop_id}"),
+        Some(ADMIN),
+        Some(json!({ "revoked": true })),
+    );
+    assert_eq!((status, body), (204, Value::Null));
     assert_eq!(
         verify(json!({ "token": rop })),
         (
@@ -554,9 +685,8 @@ fn verify_invite_token_checks_type_secret_and_revocation() {
     assert_eq!(body["error"]["details"]["key"], json!("expectedInviteType"));
 }
 
-#[test]
-fn create_user_and_privileges_validate_input() {
-    let server = TestServer::start(RegistrationPolicy::Restricted);
+fn create_user_and_privileges_validate_input(backend: Backend) {
+    let server = server!(backend, RegistrationPolicy::Restricted);
     let alice = server.create_user("alice", "pw-a");
     let (status, body) = server.call(
         "POST",
@@ -635,43 +765,46 @@ fn create_user_and_privileges_validate_input() {
 fn data_directory_is_created_and_admin_created_once() {
     let dir = unique_dir();
     assert!(!dir.exists());
-    {
-        let server = TestServer::start_in(dir.clone(), RegistrationPolicy::Restricted);
-        assert!(dir.join(SQLITE_FILE).is_file());
-        server.create_user("alice", "pw-a");
-        // Keep the directory for the second start.
-        std::mem::forget(server.dir.clone());
-        let mut server = server;
-        server.dir = PathBuf::new();
-    }
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let config = Config {
+    let config = |password: &str| Config {
         data_dir: dir.clone(),
         domain: DOMAIN.to_owned(),
-        registration_policy: RegistrationPolicy::Restricted,
-        admin: Some((ADMIN.0.to_owned(), "another password".to_owned())),
+        admin: Some((ADMIN.0.to_owned(), password.to_owned())),
+        ..Config::new()
     };
     let server = runtime
-        .block_on(Server::bind("127.0.0.1:0".parse().unwrap(), config))
+        .block_on(Server::bind(
+            "127.0.0.1:0".parse().unwrap(),
+            config(ADMIN.1),
+        ))
+        .unwrap();
+    assert_eq!(server.admin_status(), AdminStatus::Created);
+    assert!(dir.join(SQLITE_FILE).is_file());
+    drop(server);
+    let server = runtime
+        .block_on(Server::bind(
+            "127.0.0.1:0".parse().unwrap(),
+            config("another password"),
+        ))
         .unwrap();
     assert_eq!(server.admin_status(), AdminStatus::Existing);
     drop(server);
     let store = SqliteStore::open(&dir).unwrap();
-    assert!(store.user_by_username("alice").unwrap().is_some());
     let admin = store.user_by_username(ADMIN.0).unwrap().unwrap();
     assert!(macaroon_mint_server::verify_password(
         ADMIN.1,
         &admin.password_hash
     ));
     assert!(admin.oz_privileges.contains("oz_providers_invite"));
+    // One root key, created on the first start and kept on the second.
+    assert_eq!(store.root_keys().unwrap().len(), 1);
     let _ = std::fs::remove_dir_all(dir.parent().unwrap());
 }
 
-#[test]
-fn concurrent_requests_lose_nothing() {
+fn concurrent_requests_lose_nothing(backend: Backend) {
     const REQUESTS: usize = 50;
     const THREADS: usize = 8;
-    let server = Arc::new(TestServer::start(RegistrationPolicy::Open));
+    let server = Arc::new(server!(backend, RegistrationPolicy::Open));
     let alice = server.create_user("alice", "pw-a");
     let space = server.create_space(("alice", "pw-a"), "space one");
     let next = Arc::new(AtomicUsize::new(0));
@@ -716,3 +849,565 @@ fn concurrent_requests_lose_nothing() {
     }
     assert_eq!(ids.len(), REQUESTS);
 }
+
+fn caveat_unverified(caveat: &str) -> Value {
+    unauthorized_because(json!({
+        "id": "tokenCaveatUnverified",
+        "details": { "caveat": caveat },
+        "description": format!("Token caveat unverified: \"{caveat}\"."),
+    }))
+}
+
+fn token_revoked() -> Value {
+    json!({ "id": "tokenRevoked", "description": "Provided token has been revoked." })
+}
+
+fn token_invalid() -> Value {
+    json!({ "id": "tokenInvalid", "description": "Provided token is not valid." })
+}
+
+fn who_am_i(server: &TestServer, header: &str, token: &str) -> (u16, Value) {
+    server.call_token("GET", "/user", header, token, None)
+}
+
+fn token_auth_mints_both_token_kinds(backend: Backend) {
+    let server = server!(backend, RegistrationPolicy::Open);
+    let alice = server.create_user("alice", "pw-a");
+    let space = server.create_space(("alice", "pw-a"), "space one");
+    let token = server.temporary_token(
+        ("alice", "pw-a"),
+        json!([
+            { "type": "ip", "whitelist": ["127.0.0.0/8"] },
+            { "type": "interface", "interface": "rest" },
+            "api = ozw/all/*.*.*:*",
+        ]),
+    );
+    let parsed = OnedataToken::parse(&token).unwrap();
+    assert_eq!(
+        parsed.identifier().as_v2().unwrap().persistence(),
+        Persistence::Temporary { generation: 1 }
+    );
+    for header in ["X-Auth-Token", "Authorization", "Macaroon"] {
+        assert_eq!(
+            who_am_i(&server, header, &token),
+            (200, json!({ "userId": alice, "username": "alice" }))
+        );
+    }
+    let (status, body) = server.call_token("POST", &rop_path(&alice), "X-Auth-Token", &token, None);
+    let rop = token_of(status, &body);
+    verify_stored(
+        &server,
+        &rop,
+        InviteType::RegisterOneprovider,
+        &alice,
+        &alice,
+    );
+    let (status, body) =
+        server.call_token("POST", &ssp_path(&space), "Authorization", &token, None);
+    let ssp = token_of(status, &body);
+    verify_stored(&server, &ssp, InviteType::SupportSpace, &alice, &space);
+
+    // Token auth is authentication like any other: 404 and 403 still apply.
+    let (status, body) = server.call_token(
+        "POST",
+        &ssp_path("no-such-space"),
+        "X-Auth-Token",
+        &token,
+        None,
+    );
+    assert_eq!((status, body), (404, not_found()));
+    let admin = server.user_id(ADMIN.0);
+    let (status, body) = server.call_token("POST", &rop_path(&admin), "X-Auth-Token", &token, None);
+    assert_eq!((status, body), (403, forbidden()));
+}
+
+fn token_caveats_are_checked_against_the_request(backend: Backend) {
+    let server = server!(backend, RegistrationPolicy::Open);
+    let alice = server.create_user("alice", "pw-a");
+    let auth = ("alice", "pw-a");
+
+    let elsewhere = server.temporary_token(auth, json!(["ip = 10.0.0.0/8"]));
+    assert_eq!(
+        who_am_i(&server, "X-Auth-Token", &elsewhere),
+        (401, caveat_unverified("ip = 10.0.0.0/8"))
+    );
+    let oneclient = server.temporary_token(
+        auth,
+        json!([{ "type": "interface", "interface": "oneclient" }]),
+    );
+    assert_eq!(
+        who_am_i(&server, "X-Auth-Token", &oneclient),
+        (401, caveat_unverified("interface = oneclient"))
+    );
+    // A provider-only token (service caveat): this request comes from no service.
+    let provider_only =
+        server.temporary_token(auth, json!([{ "type": "service", "whitelist": ["opw-*"] }]));
+    assert_eq!(
+        who_am_i(&server, "X-Auth-Token", &provider_only),
+        (401, caveat_unverified("service = opw-*"))
+    );
+
+    // api caveats: read-only access to users may read the user, not mint invites.
+    let read_users = server.temporary_token(
+        auth,
+        json!([{ "type": "api", "whitelist": ["ozw/get/user.*.*"] }]),
+    );
+    let (status, _) = who_am_i(&server, "X-Auth-Token", &read_users);
+    assert_eq!(status, 200);
+    let (status, body) =
+        server.call_token("POST", &rop_path(&alice), "X-Auth-Token", &read_users, None);
+    assert_eq!(
+        (status, body),
+        (401, caveat_unverified("api = ozw/get/user.*.*"))
+    );
+
+    // Attenuation by the holder is honoured: a caveat appended to a valid token is checked too.
+    let good = server.temporary_token(auth, json!([]));
+    let narrowed = macaroon_mint::Macaroon::parse(&good)
+        .unwrap()
+        .with_first_party("ip = 192.0.2.0/24")
+        .unwrap()
+        .serialize(macaroon_mint::Format::Onedata)
+        .unwrap();
+    assert_eq!(
+        who_am_i(&server, "X-Auth-Token", &narrowed),
+        (401, caveat_unverified("ip = 192.0.2.0/24"))
+    );
+    // A caveat nobody can check fails closed, by name.
+    let unknown = macaroon_mint::Macaroon::parse(&good)
+        .unwrap()
+        .with_first_party("colour = red")
+        .unwrap()
+        .serialize(macaroon_mint::Format::Onedata)
+        .unwrap();
+    assert_eq!(
+        who_am_i(&server, "X-Auth-Token", &unknown),
+        (
+            401,
+            unauthorized_because(json!({
+                "id": "tokenCaveatUnknown",
+                "details": { "caveat": "colour = red" },
+                "description": "Unknown caveat: \"colour = red\".",
+            }))
+        )
+    );
+}
+
+fn expired_tokens_are_rejected(backend: Backend) {
+    let server = server!(backend, RegistrationPolicy::Open);
+    server.create_user("alice", "pw-a");
+    let temporary = server.temporary_token(("alice", "pw-a"), json!([]));
+    let expiry = server.now() + 600;
+    let (status, body) = server.call(
+        "POST",
+        "/user/tokens/named",
+        Some(("alice", "pw-a")),
+        Some(json!({ "name": "short", "caveats": [format!("time < {}", server.now() + 60)] })),
+    );
+    assert_eq!(status, 201, "{body}");
+    let named = body["token"].as_str().unwrap().to_owned();
+    assert_eq!(who_am_i(&server, "X-Auth-Token", &named).0, 200);
+
+    server.advance(60);
+    let named_caveat = format!("time < {}", server.now());
+    assert_eq!(
+        who_am_i(&server, "X-Auth-Token", &named),
+        (401, caveat_unverified(&named_caveat))
+    );
+    assert_eq!(who_am_i(&server, "X-Auth-Token", &temporary).0, 200);
+    server.advance(539);
+    assert_eq!(who_am_i(&server, "X-Auth-Token", &temporary).0, 200);
+    server.advance(1);
+    assert_eq!(
+        who_am_i(&server, "X-Auth-Token", &temporary),
+        (401, caveat_unverified(&format!("time < {expiry}")))
+    );
+}
+
+fn temporary_tokens_need_a_bounded_expiry(backend: Backend) {
+    let server = server!(backend, RegistrationPolicy::Open);
+    server.create_user("alice", "pw-a");
+    let create = |body: Value| {
+        server.call(
+            "POST",
+            "/user/tokens/temporary",
+            Some(("alice", "pw-a")),
+            Some(body),
+        )
+    };
+    let required = json!({ "error": {
+        "id": "tokenTimeCaveatRequired",
+        "details": { "maxTtl": 3600 },
+        "description": "You must specify a time caveat with TTL not exceeding 3600 seconds for a temporary token.",
+    }});
+    assert_eq!(create(json!({})), (400, required.clone()));
+    assert_eq!(
+        create(json!({ "caveats": [{ "type": "time", "validUntil": server.now() + 3601 }] })),
+        (400, required)
+    );
+    let (status, body) =
+        create(json!({ "caveats": [{ "type": "time", "validUntil": server.now() + 3600 }] }));
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body.as_object().unwrap().len(), 1);
+
+    let (status, body) = create(json!({ "type": { "inviteToken": {} }, "caveats": [] }));
+    assert_eq!(status, 400);
+    assert_eq!(body["error"]["id"], json!("badValueTokenType"));
+    let (status, body) = create(json!({ "caveats": ["time < 1", "colour = red"] }));
+    assert_eq!(status, 400);
+    assert_eq!(
+        body["error"]["details"],
+        json!({ "key": "caveats", "index": 1, "reason": "\"colour = red\" is no known caveat" })
+    );
+    let (status, body) = create(json!({ "caveats": ["authorization = none"] }));
+    assert_eq!(status, 400);
+    assert_eq!(body["error"]["id"], json!("badValueCaveats"));
+    let (status, body) = server.call("POST", "/user/tokens/temporary", None, Some(json!({})));
+    assert_eq!((status, body), (401, unauthorized()));
+}
+
+fn revoked_tokens_are_rejected(backend: Backend) {
+    let server = server!(backend, RegistrationPolicy::Open);
+    let alice = server.create_user("alice", "pw-a");
+    let bob = server.create_user("bob", "pw-b");
+    let auth = ("alice", "pw-a");
+
+    // Named access token: revoke, then un-revoke.
+    let (status, body) = server.call(
+        "POST",
+        "/user/tokens/named",
+        Some(auth),
+        Some(json!({ "name": "ci", "type": { "accessToken": {} } })),
+    );
+    assert_eq!(status, 201, "{body}");
+    let (id, named) = (
+        body["tokenId"].as_str().unwrap().to_owned(),
+        body["token"].as_str().unwrap().to_owned(),
+    );
+    assert_eq!(OnedataToken::parse(&named).unwrap().token_id(), id);
+    assert_eq!(who_am_i(&server, "X-Auth-Token", &named).0, 200);
+    let revoke = |auth: (&str, &str), revoked: Value| {
+        server.call(
+            "PATCH",
+            &format!("/tokens/named/{id}"),
+            Some(auth),
+            Some(json!({ "revoked": revoked })),
+        )
+    };
+    assert_eq!(revoke(("bob", "pw-b"), json!(true)), (403, forbidden()));
+    let (status, body) = revoke(auth, json!("yes"));
+    assert_eq!(status, 400);
+    assert_eq!(body["error"]["id"], json!("badValueBoolean"));
+    assert_eq!(revoke(auth, json!(true)), (204, Value::Null));
+    assert_eq!(
+        who_am_i(&server, "X-Auth-Token", &named),
+        (401, unauthorized_because(token_revoked()))
+    );
+    // A revoked token cannot un-revoke itself.
+    let (status, _) = server.call_token(
+        "PATCH",
+        &format!("/tokens/named/{id}"),
+        "X-Auth-Token",
+        &named,
+        Some(json!({ "revoked": false })),
+    );
+    assert_eq!(status, 401);
+    assert_eq!(revoke(ADMIN, json!(false)), (204, Value::Null));
+    assert_eq!(who_am_i(&server, "X-Auth-Token", &named).0, 200);
+    let (status, body) = server.call(
+        "PATCH",
+        "/tokens/named/no-such-token",
+        Some(auth),
+        Some(json!({ "revoked": true })),
+    );
+    assert_eq!((status, body), (404, not_found()));
+
+    // Names are unique per user.
+    let (status, body) = server.call(
+        "POST",
+        "/user/tokens/named",
+        Some(auth),
+        Some(json!({ "name": "ci" })),
+    );
+    assert_eq!(status, 409);
+    assert_eq!(body["error"]["id"], json!("alreadyExists"));
+    let (status, _) = server.call(
+        "POST",
+        "/user/tokens/named",
+        Some(("bob", "pw-b")),
+        Some(json!({ "name": "ci" })),
+    );
+    assert_eq!(status, 201);
+
+    // Temporary tokens: bumping the generation revokes them all, new ones work.
+    let old = server.temporary_token(auth, json!([]));
+    assert_eq!(who_am_i(&server, "X-Auth-Token", &old).0, 200);
+    let (status, body) = server.call("DELETE", "/user/tokens/temporary", Some(auth), None);
+    assert_eq!((status, body), (204, Value::Null));
+    assert_eq!(
+        who_am_i(&server, "X-Auth-Token", &old),
+        (401, unauthorized_because(token_revoked()))
+    );
+    let new = server.temporary_token(auth, json!([]));
+    assert_eq!(
+        OnedataToken::parse(&new)
+            .unwrap()
+            .identifier()
+            .as_v2()
+            .unwrap()
+            .persistence(),
+        Persistence::Temporary { generation: 2 }
+    );
+    assert_eq!(who_am_i(&server, "X-Auth-Token", &new).0, 200);
+    // By an admin, for another user; not by another user.
+    let path = format!("/users/{alice}/tokens/temporary");
+    assert_eq!(
+        server.call("DELETE", &path, Some(("bob", "pw-b")), None),
+        (403, forbidden())
+    );
+    assert_eq!(
+        server.call("DELETE", &path, Some(ADMIN), None),
+        (204, Value::Null)
+    );
+    assert_eq!(
+        who_am_i(&server, "X-Auth-Token", &new),
+        (401, unauthorized_because(token_revoked()))
+    );
+    assert_eq!(
+        server.call(
+            "DELETE",
+            "/users/nobody/tokens/temporary",
+            Some(ADMIN),
+            None
+        ),
+        (404, not_found())
+    );
+    let _ = bob;
+}
+
+fn forged_and_wrong_kind_tokens_are_rejected(backend: Backend) {
+    let server = server!(backend, RegistrationPolicy::Open);
+    let alice = server.create_user("alice", "pw-a");
+    let good = server.temporary_token(("alice", "pw-a"), json!([]));
+    let parsed = OnedataToken::parse(&good).unwrap();
+    let identifier = parsed.macaroon().identifier().to_vec();
+
+    // The same identifier under another key.
+    let forged = macaroon_mint::Macaroon::mint(&RootKey::new("0".repeat(64)), DOMAIN, identifier)
+        .unwrap()
+        .with_first_party(format!("time < {}", server.now() + 60))
+        .unwrap()
+        .serialize(macaroon_mint::Format::Onedata)
+        .unwrap();
+    assert_eq!(
+        who_am_i(&server, "X-Auth-Token", &forged),
+        (401, unauthorized_because(token_invalid()))
+    );
+    // The expiry removed, the signature kept: it no longer matches.
+    let mut json: Value = serde_json::from_str(
+        &macaroon_mint::Macaroon::parse(&good)
+            .unwrap()
+            .serialize(macaroon_mint::Format::V2Json)
+            .unwrap(),
+    )
+    .unwrap();
+    json["c"] = json!([]);
+    let stripped = macaroon_mint::Macaroon::parse(&json.to_string())
+        .unwrap()
+        .serialize(macaroon_mint::Format::Onedata)
+        .unwrap();
+    assert_eq!(
+        who_am_i(&server, "X-Auth-Token", &stripped),
+        (401, unauthorized_because(token_invalid()))
+    );
+
+    // An invite token is no access token.
+    let (status, body) = server.call("POST", &rop_path(&alice), Some(("alice", "pw-a")), None);
+    let rop = token_of(status, &body);
+    let received = format!("rop:{alice}:");
+    assert_eq!(
+        who_am_i(&server, "X-Auth-Token", &rop),
+        (
+            401,
+            unauthorized_because(json!({
+                "id": "notAnAccessToken",
+                "details": { "received": received },
+                "description": format!("Provided token is not an access token (received type \"{received}\")."),
+            }))
+        )
+    );
+    // A header too large for the HTTP layer is refused there (431), never a 500.
+    let huge = "M".repeat(1_048_577);
+    let response = ureq::get(&server.url("/user"))
+        .set("X-Auth-Token", &huge)
+        .call();
+    match response {
+        Err(ureq::Error::Status(status, _)) => assert_eq!(status, 431),
+        other => panic!("expected 431, got {other:?}"),
+    }
+    // In a body, a token over Onedata's 1 MiB limit is refused before decoding.
+    let (status, body) = server.call(
+        "POST",
+        "/tokens/verify_invite_token",
+        None,
+        Some(json!({ "token": huge })),
+    );
+    assert_eq!(
+        (status, body),
+        (
+            400,
+            json!({ "error": {
+                "id": "tokenTooLarge",
+                "details": { "limit": 1_048_576 },
+                "description": "Provided token exceeds the allowed size (1048576 bytes).",
+            }})
+        )
+    );
+}
+
+fn rotated_keys_verify_old_tokens_until_retired(backend: Backend) {
+    let server = server!(backend, RegistrationPolicy::Open);
+    let alice = server.create_user("alice", "pw-a");
+    let auth = ("alice", "pw-a");
+    let (status, body) = server.call(
+        "POST",
+        "/user/tokens/named",
+        Some(auth),
+        Some(json!({ "name": "old" })),
+    );
+    assert_eq!(status, 201, "{body}");
+    let old_named = body["token"].as_str().unwrap().to_owned();
+    let old_temporary = server.temporary_token(auth, json!([]));
+    let (status, body) = server.call("POST", &rop_path(&alice), Some(auth), None);
+    let old_rop = token_of(status, &body);
+    let first = macaroon_mint_server::store::current_root_key(&*server.store)
+        .unwrap()
+        .unwrap();
+
+    // Rotate: new tokens use the new key, old ones keep verifying.
+    let second = server
+        .store
+        .insert_root_key(&[7u8; 32], server.now())
+        .unwrap();
+    assert!(second.id > first.id);
+    let (status, body) = server.call(
+        "POST",
+        "/user/tokens/named",
+        Some(auth),
+        Some(json!({ "name": "new" })),
+    );
+    assert_eq!(status, 201, "{body}");
+    let new_named = body["token"].as_str().unwrap().to_owned();
+    let new_id = body["tokenId"].as_str().unwrap();
+    assert_eq!(
+        server.store.named_token(new_id).unwrap().unwrap().key_id,
+        second.id
+    );
+    for token in [&old_named, &old_temporary, &new_named] {
+        assert_eq!(who_am_i(&server, "X-Auth-Token", token).0, 200);
+    }
+    let verify = |token: &str| {
+        server.call(
+            "POST",
+            "/tokens/verify_invite_token",
+            None,
+            Some(json!({ "token": token, "expectedInviteType": "registerOneprovider" })),
+        )
+    };
+    assert_eq!(verify(&old_rop).0, 200);
+
+    // Retire the first key: everything minted under it stops verifying.
+    assert!(server
+        .store
+        .retire_root_key(first.id, server.now())
+        .unwrap());
+    for token in [&old_named, &old_temporary] {
+        assert_eq!(
+            who_am_i(&server, "X-Auth-Token", token),
+            (401, unauthorized_because(token_invalid()))
+        );
+    }
+    assert_eq!(verify(&old_rop), (400, json!({ "error": token_invalid() })));
+    assert_eq!(who_am_i(&server, "X-Auth-Token", &new_named).0, 200);
+    // A new temporary token moves the user's generation to the current key.
+    let fresh = server.temporary_token(auth, json!([]));
+    assert_eq!(who_am_i(&server, "X-Auth-Token", &fresh).0, 200);
+    let generation = server.store.temporary_generation(&alice).unwrap().unwrap();
+    assert_eq!((generation.generation, generation.key_id), (2, second.id));
+    // New invites are minted under the current key and verify.
+    let (status, body) = server.call("POST", &rop_path(&alice), Some(auth), None);
+    assert_eq!(verify(&token_of(status, &body)).0, 200);
+}
+
+fn verify_invite_token_checks_caveats_and_peer_ip(backend: Backend) {
+    let server = server!(backend, RegistrationPolicy::Open);
+    let alice = server.create_user("alice", "pw-a");
+    let (status, body) = server.call("POST", &rop_path(&alice), Some(("alice", "pw-a")), None);
+    let rop = token_of(status, &body);
+    // The holder narrows the invite to one network and a short lifetime.
+    let expiry = server.now() + 30;
+    let narrowed = macaroon_mint::Macaroon::parse(&rop)
+        .unwrap()
+        .with_first_party("ip = 192.0.2.0/24")
+        .unwrap()
+        .with_first_party(format!("time < {expiry}"))
+        .unwrap()
+        .serialize(macaroon_mint::Format::Onedata)
+        .unwrap();
+    let verify = |body: Value| server.call("POST", "/tokens/verify_invite_token", None, Some(body));
+    let unverified = |caveat: &str| {
+        json!({ "error": {
+            "id": "tokenCaveatUnverified",
+            "details": { "caveat": caveat },
+            "description": format!("Token caveat unverified: \"{caveat}\"."),
+        }})
+    };
+    assert_eq!(
+        verify(json!({ "token": narrowed })),
+        (400, unverified("ip = 192.0.2.0/24"))
+    );
+    let (status, body) = verify(json!({ "token": narrowed, "peerIp": "192.0.2.7" }));
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["expiry"], json!(expiry));
+    assert_eq!(
+        body["caveats"],
+        json!(["ip = 192.0.2.0/24", format!("time < {expiry}")])
+    );
+    server.advance(30);
+    assert_eq!(
+        verify(json!({ "token": narrowed, "peerIp": "192.0.2.7" })),
+        (400, unverified(&format!("time < {expiry}")))
+    );
+    let (status, body) = verify(json!({ "token": narrowed, "peerIp": "not an ip" }));
+    assert_eq!(status, 400);
+    assert_eq!(body["error"]["id"], json!("badValueIpAddress"));
+    // An access token is not an invite token.
+    let access = server.temporary_token(("alice", "pw-a"), json!([]));
+    let (status, body) =
+        verify(json!({ "token": access, "expectedInviteType": "registerOneprovider" }));
+    assert_eq!(status, 400);
+    assert_eq!(body["error"]["id"], json!("notAnInviteToken"));
+}
+
+on_both_backends!(
+    provider_registration_token_200_as_admin,
+    provider_registration_token_open_policy_for_self_only,
+    provider_registration_token_403_when_restricted,
+    provider_registration_token_401,
+    provider_registration_token_404,
+    space_support_token_200_for_member_and_admin,
+    space_support_token_403,
+    space_support_token_401,
+    space_support_token_404,
+    verify_invite_token_checks_type_secret_and_revocation,
+    verify_invite_token_checks_caveats_and_peer_ip,
+    create_user_and_privileges_validate_input,
+    concurrent_requests_lose_nothing,
+    token_auth_mints_both_token_kinds,
+    token_caveats_are_checked_against_the_request,
+    expired_tokens_are_rejected,
+    temporary_tokens_need_a_bounded_expiry,
+    revoked_tokens_are_rejected,
+    forged_and_wrong_kind_tokens_are_rejected,
+    rotated_keys_verify_old_tokens_until_retired,
+);

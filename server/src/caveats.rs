@@ -1,0 +1,183 @@
+//! Caveats in request bodies: Onezone's JSON objects (`{"type": "time", "validUntil": N}`, …)
+//! or, as our extension, the serialized text (`"time < N"`). Both end as a [`TypedCaveat`]
+//! parsed strictly by `macaroon_mint`, so what is minted is exactly what the verifier reads.
+
+use macaroon_mint::TypedCaveat;
+use serde_json::{Map, Value};
+
+use crate::error::ApiError;
+
+fn strings(object: &Map<String, Value>, key: &str) -> Result<Vec<String>, String> {
+    match object.get(key) {
+        Some(Value::Array(items)) if !items.is_empty() => items
+            .iter()
+            .map(|item| match item {
+                Value::String(s) => Ok(s.clone()),
+                Value::Number(n) => Ok(n.to_string()),
+                _ => Err(format!("\"{key}\" must hold strings")),
+            })
+            .collect(),
+        Some(_) => Err(format!("\"{key}\" must be a non-empty list")),
+        None => Err(format!("missing \"{key}\"")),
+    }
+}
+
+fn filter(object: &Map<String, Value>) -> Result<&'static str, String> {
+    match object.get("filter").and_then(Value::as_str) {
+        Some("whitelist") => Ok("="),
+        Some("blacklist") => Ok("!="),
+        _ => Err("\"filter\" must be \"whitelist\" or \"blacklist\"".to_owned()),
+    }
+}
+
+/// The caveat text an Onezone JSON caveat object stands for.
+fn text_of_object(object: &Map<String, Value>) -> Result<String, String> {
+    let kind = object
+        .get("type")
+        .and_then(Value::as_str)
+        .ok_or("missing \"type\"")?;
+    let list = |key: &str| strings(object, key).map(|items| items.join("|"));
+    Ok(match kind {
+        "time" => match object.get("validUntil").and_then(Value::as_u64) {
+            Some(n) => format!("time < {n}"),
+            None => return Err("\"validUntil\" must be a non-negative integer".to_owned()),
+        },
+        "ip" => format!("ip = {}", list("whitelist")?),
+        "asn" => format!("asn = {}", list("whitelist")?),
+        "geo.country" => format!("geo.country {} {}", filter(object)?, list("list")?),
+        "geo.region" => format!("geo.region {} {}", filter(object)?, list("list")?),
+        "service" => format!("service = {}", list("whitelist")?),
+        "consumer" => format!("consumer = {}", list("whitelist")?),
+        "interface" => match object.get("interface").and_then(Value::as_str) {
+            Some(name) => format!("interface = {name}"),
+            None => return Err("\"interface\" must be a string".to_owned()),
+        },
+        "api" => format!("api = {}", list("whitelist")?),
+        "data.readonly" => "data.readonly".to_owned(),
+        "data.path" => format!("data.path = {}", list("whitelist")?),
+        "data.objectid" => format!("data.objectid = {}", list("whitelist")?),
+        other => return Err(format!("unknown caveat type \"{other}\"")),
+    })
+}
+
+/// Reads the `caveats` list of a body: absent means none. Every caveat must parse into a form
+/// listed in `allowed`.
+///
+/// # Errors
+///
+/// `badValueCaveats` naming the caveat's index and the reason.
+pub(crate) fn from_body(
+    body: &Map<String, Value>,
+    allowed: &[&str],
+) -> Result<Vec<TypedCaveat>, ApiError> {
+    let items = match body.get("caveats") {
+        None | Some(Value::Null) => return Ok(Vec::new()),
+        Some(Value::Array(items)) => items,
+        Some(_) => return Err(ApiError::bad_caveat(0, "\"caveats\" must be a list")),
+    };
+    items
+        .iter()
+        .enumerate()
+        .map(|(index, item)| {
+            let text = match item {
+                Value::String(text) => text.clone(),
+                Value::Object(object) => {
+                    text_of_object(object).map_err(|reason| ApiError::bad_caveat(index, reason))?
+                }
+                _ => {
+                    return Err(ApiError::bad_caveat(
+                        index,
+                        "a caveat is an object or a string",
+                    ))
+                }
+            };
+            let caveat = TypedCaveat::parse(text.as_bytes())
+                .map_err(|e| ApiError::bad_caveat(index, e.to_string()))?;
+            if let TypedCaveat::Unknown(_) = caveat {
+                return Err(ApiError::bad_caveat(
+                    index,
+                    format!("\"{text}\" is no known caveat"),
+                ));
+            }
+            if !allowed.contains(&caveat.form()) {
+                return Err(ApiError::bad_caveat(
+                    index,
+                    format!("a {} caveat is not allowed here", caveat.form()),
+                ));
+            }
+            Ok(caveat)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn read(caveats: Value) -> Result<Vec<String>, ApiError> {
+        let body = json!({ "caveats": caveats });
+        let allowed = crate::auth::ACCESS_CAVEATS;
+        from_body(body.as_object().unwrap(), &allowed)
+            .map(|cs| cs.iter().map(ToString::to_string).collect())
+    }
+
+    #[test]
+    fn onezone_objects_and_text_give_the_same_caveats() {
+        let caveats = read(json!([
+            {"type": "time", "validUntil": 1_700_000_000u64},
+            {"type": "ip", "whitelist": ["10.0.0.0/8", "127.0.0.1"]},
+            {"type": "asn", "whitelist": [3, 4]},
+            {"type": "geo.country", "filter": "blacklist", "list": ["PL"]},
+            {"type": "geo.region", "filter": "whitelist", "list": ["Europe"]},
+            {"type": "interface", "interface": "rest"},
+            {"type": "consumer", "whitelist": ["usr-*"]},
+            {"type": "service", "whitelist": ["opw-*"]},
+            {"type": "api", "whitelist": ["ozw/create/*.*.*"]},
+            {"type": "data.readonly"},
+            "time < 42",
+        ]))
+        .unwrap();
+        assert_eq!(
+            caveats,
+            [
+                "time < 1700000000",
+                "ip = 10.0.0.0/8|127.0.0.1",
+                "asn = 3|4",
+                "geo.country != PL",
+                "geo.region = Europe",
+                "interface = rest",
+                "consumer = usr-*",
+                "service = opw-*",
+                "api = ozw/create/*.*.*",
+                "data.readonly",
+                "time < 42",
+            ]
+        );
+    }
+
+    #[test]
+    fn bad_caveats_name_index_and_reason() {
+        let cases = [
+            (json!([{"type": "time"}]), 0, "validUntil"),
+            (
+                json!(["time < 1", {"type": "ip", "whitelist": []}]),
+                1,
+                "non-empty",
+            ),
+            (json!([{"type": "frobnicate"}]), 0, "unknown caveat type"),
+            (json!(["colour = red"]), 0, "no known caveat"),
+            (json!(["time < soon"]), 0, "time caveat"),
+            (json!(["authorization = none"]), 0, "not allowed"),
+            (json!([7]), 0, "object or a string"),
+        ];
+        for (caveats, index, reason) in cases {
+            let e = read(caveats.clone()).unwrap_err();
+            assert_eq!(e.id, "badValueCaveats", "{caveats}");
+            let details = e.details.unwrap();
+            assert_eq!(details["index"], index, "{caveats}");
+            let text = details["reason"].as_str().unwrap();
+            assert!(text.contains(reason), "{caveats}: {text}");
+        }
+    }
+}

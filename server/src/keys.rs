@@ -1,0 +1,56 @@
+//! Token secrets derived from root keys.
+//!
+//! A token's secret is never stored: it is `hex(HMAC-SHA256(root key, label))`, 64 lowercase
+//! hex characters as Onedata secrets are (SPEC §10.3), whose ASCII text is the macaroon key. The
+//! label binds it to one named token (its id) or to one user's temporary-token generation, so
+//! bumping a generation changes the secret, and retiring a root key invalidates exactly the
+//! tokens derived from it.
+
+use hmac::{Hmac, Mac};
+use macaroon_mint::RootKey;
+use sha2::Sha256;
+use zeroize::Zeroizing;
+
+use crate::store::{RootKeyRecord, StoreError};
+
+fn derive(root: &RootKeyRecord, label: &[&[u8]]) -> Result<RootKey, StoreError> {
+    let mut mac = Hmac::<Sha256>::new_from_slice(&root.material)
+        .map_err(|_| StoreError::Backend(format!("root key {}: unusable material", root.id)))?;
+    for part in label {
+        // Length-prefixed parts: no two labels share an encoding.
+        mac.update(&(part.len() as u64).to_be_bytes());
+        mac.update(part);
+    }
+    let digest = Zeroizing::new(mac.finalize().into_bytes());
+    let secret = Zeroizing::new(hex::encode(digest.as_slice()));
+    Ok(RootKey::new(secret.as_bytes()))
+}
+
+/// The secret of the named token `token_id`.
+///
+/// # Errors
+///
+/// [`StoreError::Backend`] when the key material is unusable.
+pub fn named_token_secret(root: &RootKeyRecord, token_id: &str) -> Result<RootKey, StoreError> {
+    derive(root, &[b"macaroon-mint named token", token_id.as_bytes()])
+}
+
+/// The secret shared by `user_id`'s temporary tokens of `generation`.
+///
+/// # Errors
+///
+/// [`StoreError::Backend`] when the key material is unusable.
+pub fn temporary_secret(
+    root: &RootKeyRecord,
+    user_id: &str,
+    generation: u64,
+) -> Result<RootKey, StoreError> {
+    derive(
+        root,
+        &[
+            b"macaroon-mint temporary tokens",
+            user_id.as_bytes(),
+            &generation.to_be_bytes(),
+        ],
+    )
+}

@@ -1,0 +1,373 @@
+//! Storage behind the [`Store`] trait: the embedded SQLite backend ([`SqliteStore`], the
+//! default) and PostgreSQL ([`PostgresStore`], for several server instances sharing one
+//! database). Both keep the same schema and behave alike; `tests/store.rs` runs one suite
+//! against each.
+//!
+//! The trait is synchronous: the HTTP handlers call it from `tokio::task::spawn_blocking`, so a
+//! backend may block (SQLite file I/O, a PostgreSQL connection).
+//!
+//! No token secret is stored. Root keys are: a token's secret is derived from the root key its
+//! record names ([`crate::keys`]), so rotating the root key needs no re-encryption and retiring
+//! one invalidates exactly the tokens minted under it.
+
+mod postgres;
+mod sqlite;
+
+use std::collections::BTreeSet;
+use std::fmt;
+
+use zeroize::Zeroizing;
+
+pub use self::postgres::PostgresStore;
+pub use self::sqlite::{SqliteStore, SQLITE_FILE};
+
+/// A storage failure. Its text is for the server's log only; HTTP clients see
+/// `internalServerError` without it. It never contains key material.
+#[derive(Debug)]
+pub enum StoreError {
+    /// The backend failed (I/O, SQL, a connection, a corrupt row).
+    Backend(String),
+    /// A username is already taken.
+    UsernameTaken,
+    /// The subject already has a named token of this name.
+    TokenNameTaken,
+}
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StoreError::Backend(message) => write!(f, "storage error: {message}"),
+            StoreError::UsernameTaken => f.write_str("the username is already taken"),
+            StoreError::TokenNameTaken => f.write_str("a named token of that name exists"),
+        }
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+/// A user account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    /// The user id (32 lowercase hex characters).
+    pub id: String,
+    /// The login name (unique).
+    pub username: String,
+    /// The Argon2 password hash in PHC string form.
+    pub password_hash: String,
+    /// The Onezone admin privileges (`oz_*`).
+    pub oz_privileges: BTreeSet<String>,
+}
+
+/// A space.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Space {
+    /// The space id (32 lowercase hex characters).
+    pub id: String,
+    /// Its name.
+    pub name: String,
+}
+
+/// A named token's record (SPEC §10.3), looked up by token id. It holds no secret: the secret is
+/// derived from the root key `key_id` and the token id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NamedToken {
+    /// The token id written into the identifier.
+    pub id: String,
+    /// Its name, unique per subject.
+    pub name: String,
+    /// The token type's code: `act` (access), or the invite code (`rop`, `ssp`, …).
+    pub kind: String,
+    /// The issuing user's id (the token's subject).
+    pub subject: String,
+    /// The invite target (the future cluster admin for `rop`, the space for `ssp`); empty for
+    /// access tokens.
+    pub target: String,
+    /// The root key the secret is derived from.
+    pub key_id: i64,
+    /// Whether the token has been revoked.
+    pub revoked: bool,
+    /// When it was created (Unix seconds).
+    pub created: u64,
+}
+
+/// A user's temporary-token generation (SPEC §10.3) and the root key its secret is derived from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TemporaryGeneration {
+    /// The current generation (starts at 1; revoking all temporary tokens increments it).
+    pub generation: u64,
+    /// The root key of this generation's secret.
+    pub key_id: i64,
+}
+
+/// A root key: 32 random bytes from which token secrets are derived.
+///
+/// `Debug` redacts the material, which is wiped from memory on drop.
+#[derive(Clone, PartialEq, Eq)]
+pub struct RootKeyRecord {
+    /// The key id (increasing: the newest active key is the current one).
+    pub id: i64,
+    /// The key material.
+    pub material: Zeroizing<Vec<u8>>,
+    /// When it was created (Unix seconds).
+    pub created: u64,
+    /// When it was retired (Unix seconds); a retired key verifies nothing.
+    pub retired: Option<u64>,
+}
+
+impl fmt::Debug for RootKeyRecord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RootKeyRecord")
+            .field("id", &self.id)
+            .field("material", &"<redacted>")
+            .field("created", &self.created)
+            .field("retired", &self.retired)
+            .finish()
+    }
+}
+
+/// The token service's storage. Every method is one atomic operation, safe to call from several
+/// threads and (for PostgreSQL) several server processes at once.
+pub trait Store: Send + Sync + 'static {
+    /// Creates a user with a fresh id, and its temporary-token generation 1 under root key
+    /// `key_id`.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::UsernameTaken`] when the username exists.
+    fn create_user(
+        &self,
+        username: &str,
+        password_hash: &str,
+        oz_privileges: &BTreeSet<String>,
+        key_id: i64,
+    ) -> Result<User, StoreError>;
+    /// The user with this id.
+    fn user_by_id(&self, id: &str) -> Result<Option<User>, StoreError>;
+    /// The user with this username.
+    fn user_by_username(&self, username: &str) -> Result<Option<User>, StoreError>;
+    /// Grants then revokes `oz_*` privileges; the new set, or `None` for an unknown user.
+    fn update_oz_privileges(
+        &self,
+        user_id: &str,
+        grant: &BTreeSet<String>,
+        revoke: &BTreeSet<String>,
+    ) -> Result<Option<BTreeSet<String>>, StoreError>;
+    /// Creates a space whose only member is `creator` with `creator_privileges`.
+    fn create_space(
+        &self,
+        name: &str,
+        creator: &str,
+        creator_privileges: &BTreeSet<String>,
+    ) -> Result<Space, StoreError>;
+    /// The space with this id.
+    fn space_by_id(&self, id: &str) -> Result<Option<Space>, StoreError>;
+    /// The user's privileges in the space; `None` when not a member.
+    fn space_privileges(
+        &self,
+        space_id: &str,
+        user_id: &str,
+    ) -> Result<Option<BTreeSet<String>>, StoreError>;
+    /// Grants then revokes space privileges of a user (making them a member if needed); the new
+    /// set.
+    fn update_space_privileges(
+        &self,
+        space_id: &str,
+        user_id: &str,
+        grant: &BTreeSet<String>,
+        revoke: &BTreeSet<String>,
+    ) -> Result<BTreeSet<String>, StoreError>;
+    /// Stores a freshly minted named token.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::TokenNameTaken`] when its subject has a token of that name.
+    fn insert_named_token(&self, token: &NamedToken) -> Result<(), StoreError>;
+    /// The named token with this id.
+    fn named_token(&self, id: &str) -> Result<Option<NamedToken>, StoreError>;
+    /// Sets a named token's revoked flag; whether the token exists.
+    fn set_named_token_revoked(&self, id: &str, revoked: bool) -> Result<bool, StoreError>;
+    /// The user's temporary-token generation.
+    fn temporary_generation(
+        &self,
+        user_id: &str,
+    ) -> Result<Option<TemporaryGeneration>, StoreError>;
+    /// Revokes all of the user's temporary tokens: increments the generation (atomically) and
+    /// moves it to root key `key_id`. The new generation, or `None` for an unknown user.
+    fn bump_temporary_generation(
+        &self,
+        user_id: &str,
+        key_id: i64,
+    ) -> Result<Option<TemporaryGeneration>, StoreError>;
+    /// Stores a new root key (it becomes the current one).
+    fn insert_root_key(&self, material: &[u8], created: u64) -> Result<RootKeyRecord, StoreError>;
+    /// Every root key, oldest first.
+    fn root_keys(&self) -> Result<Vec<RootKeyRecord>, StoreError>;
+    /// The root key with this id.
+    fn root_key(&self, id: i64) -> Result<Option<RootKeyRecord>, StoreError>;
+    /// Retires an active root key at time `at`; whether it existed and was active.
+    fn retire_root_key(&self, id: i64, at: u64) -> Result<bool, StoreError>;
+}
+
+/// The current root key: the newest one not retired.
+///
+/// # Errors
+///
+/// As [`Store::root_keys`].
+pub fn current_root_key(store: &dyn Store) -> Result<Option<RootKeyRecord>, StoreError> {
+    Ok(store
+        .root_keys()?
+        .into_iter()
+        .filter(|k| k.retired.is_none())
+        .max_by_key(|k| k.id))
+}
+
+/// The current root key, creating the first one (32 random bytes) when no active key exists.
+///
+/// Two server instances starting at once may both create one; both are valid and the newer
+/// becomes current.
+///
+/// # Errors
+///
+/// As [`Store::insert_root_key`], or when the random number generator fails.
+pub fn ensure_root_key(store: &dyn Store, now: u64) -> Result<RootKeyRecord, StoreError> {
+    if let Some(key) = current_root_key(store)? {
+        return Ok(key);
+    }
+    store.insert_root_key(&random_bytes(32)?, now)
+}
+
+/// Fills a buffer from the operating system's random number generator.
+///
+/// # Errors
+///
+/// [`StoreError::Backend`] when the generator fails.
+pub fn random_bytes(len: usize) -> Result<Zeroizing<Vec<u8>>, StoreError> {
+    let mut buf = Zeroizing::new(vec![0u8; len]);
+    getrandom::getrandom(&mut buf)
+        .map_err(|e| StoreError::Backend(format!("random number generator: {e}")))?;
+    Ok(buf)
+}
+
+/// `len` random bytes as lowercase hex (ids).
+///
+/// # Errors
+///
+/// [`StoreError::Backend`] when the generator fails.
+pub fn random_hex(len: usize) -> Result<String, StoreError> {
+    Ok(hex::encode(&*random_bytes(len)?))
+}
+
+/// Privilege sets are stored as one space-separated text column.
+pub(crate) fn join(privileges: &BTreeSet<String>) -> String {
+    privileges
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+pub(crate) fn split(text: &str) -> BTreeSet<String> {
+    text.split_whitespace().map(str::to_owned).collect()
+}
+
+pub(crate) fn apply(
+    mut set: BTreeSet<String>,
+    grant: &BTreeSet<String>,
+    revoke: &BTreeSet<String>,
+) -> BTreeSet<String> {
+    set.extend(grant.iter().cloned());
+    set.retain(|p| !revoke.contains(p));
+    set
+}
+
+pub(crate) fn to_u64(value: i64) -> Result<u64, StoreError> {
+    u64::try_from(value).map_err(|_| StoreError::Backend(format!("negative value {value}")))
+}
+
+pub(crate) fn to_i64(value: u64) -> Result<i64, StoreError> {
+    i64::try_from(value).map_err(|_| StoreError::Backend(format!("value {value} too large")))
+}
+
+/// Key material is stored as lowercase hex text.
+pub(crate) fn material_from_hex(id: i64, text: &str) -> Result<Zeroizing<Vec<u8>>, StoreError> {
+    hex::decode(text)
+        .map(Zeroizing::new)
+        .map_err(|_| StoreError::Backend(format!("root key {id}: corrupt material")))
+}
+
+/// The schema, shared by both backends (`INTEGER` is 64-bit in both, `BIGINT` in PostgreSQL is
+/// spelled out where it matters). Statements are separated by `;`.
+pub(crate) const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS root_keys (
+    id BIGINT PRIMARY KEY,
+    material TEXT NOT NULL,
+    created BIGINT NOT NULL,
+    retired BIGINT
+);
+CREATE TABLE IF NOT EXISTS users (
+    id TEXT PRIMARY KEY,
+    username TEXT NOT NULL UNIQUE,
+    password_hash TEXT NOT NULL,
+    oz_privileges TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS spaces (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS space_users (
+    space_id TEXT NOT NULL REFERENCES spaces(id),
+    user_id TEXT NOT NULL REFERENCES users(id),
+    privileges TEXT NOT NULL,
+    PRIMARY KEY (space_id, user_id)
+);
+CREATE TABLE IF NOT EXISTS named_tokens (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    subject TEXT NOT NULL REFERENCES users(id),
+    target TEXT NOT NULL,
+    key_id BIGINT NOT NULL REFERENCES root_keys(id),
+    revoked BOOLEAN NOT NULL DEFAULT FALSE,
+    created BIGINT NOT NULL,
+    UNIQUE (subject, name)
+);
+CREATE TABLE IF NOT EXISTS temporary_generations (
+    user_id TEXT PRIMARY KEY REFERENCES users(id),
+    generation BIGINT NOT NULL,
+    key_id BIGINT NOT NULL REFERENCES root_keys(id)
+)
+";
+
+/// A database URL with its password replaced by `***`, for printing.
+///
+/// ```
+/// use macaroon_mint_server::store::redact_url;
+/// assert_eq!(
+///     redact_url("postgres://mint:hunter2@127.0.0.1:5432/db"),
+///     "postgres://mint:***@127.0.0.1:5432/db"
+/// );
+/// assert_eq!(redact_url("postgres://127.0.0.1/db"), "postgres://127.0.0.1/db");
+/// ```
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return "<unparseable URL>".to_owned();
+    };
+    let (authority, path) = rest
+        .split_once('/')
+        .map_or((rest, None), |(a, p)| (a, Some(p)));
+    let authority = match authority.rsplit_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, _password)) => format!("{user}:***@{host}"),
+            None => format!("{userinfo}@{host}"),
+        },
+        None => authority.to_owned(),
+    };
+    match path {
+        // Query parameters may carry a password too.
+        Some(path) => format!(
+            "{scheme}://{authority}/{}",
+            path.split('?').next().unwrap_or("")
+        ),
+        None => format!("{scheme}://{authority}"),
+    }
+}

@@ -1,0 +1,118 @@
+//! Helpers shared by the server's integration tests: the PostgreSQL test database.
+//!
+//! The PostgreSQL variants of the tests run when `MACAROON_MINT_TEST_DATABASE_URL` names a
+//! database (`eval "$(scripts/start-test-postgres)"` starts one and sets it). Without it they
+//! print a `skipped:` line and pass, unless `MACAROON_MINT_REQUIRE_POSTGRES=1` (CI sets it), in
+//! which case they fail. Each test works in a fresh schema ([`PgTestSchema`]), dropped at the
+//! end.
+
+// Each test crate uses a different part of this module.
+#![allow(dead_code)]
+
+use std::io::Write as _;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// The variable naming the test database (`postgres://user:password@host:port/database`).
+pub const DATABASE_URL_VAR: &str = "MACAROON_MINT_TEST_DATABASE_URL";
+/// Set to `1` to make a missing or unreachable test database fail the PostgreSQL tests.
+pub const REQUIRE_POSTGRES_VAR: &str = "MACAROON_MINT_REQUIRE_POSTGRES";
+
+/// Whether `MACAROON_MINT_REQUIRE_POSTGRES=1`.
+pub fn postgres_required() -> bool {
+    std::env::var(REQUIRE_POSTGRES_VAR).is_ok_and(|v| v.trim() == "1")
+}
+
+/// The test database URL. When `MACAROON_MINT_TEST_DATABASE_URL` is unset (or empty) it prints
+/// `skipped: MACAROON_MINT_TEST_DATABASE_URL not set` (straight to stderr, so it shows without
+/// `--nocapture`) and returns `None` — or panics when `MACAROON_MINT_REQUIRE_POSTGRES=1`.
+pub fn postgres_url() -> Option<String> {
+    match std::env::var(DATABASE_URL_VAR) {
+        Ok(url) if !url.trim().is_empty() => Some(url),
+        _ => {
+            assert!(
+                !postgres_required(),
+                "{REQUIRE_POSTGRES_VAR}=1 but {DATABASE_URL_VAR} is not set \
+                 (eval \"$(scripts/start-test-postgres)\" starts a test database)"
+            );
+            let test = std::thread::current()
+                .name()
+                .unwrap_or("a PostgreSQL test")
+                .to_owned();
+            let _ = writeln!(
+                std::io::stderr(),
+                "{test}: skipped: {DATABASE_URL_VAR} not set"
+            );
+            None
+        }
+    }
+}
+
+/// A schema name no other test (in this or another test process) uses:
+/// `t_<pid>_<nanoseconds>_<counter>`, valid for `PostgresStore::connect_in_schema`.
+pub fn fresh_pg_schema_name() -> String {
+    static COUNTER: AtomicUsize = AtomicUsize::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    format!("t_{}_{nanos}_{n}", std::process::id())
+}
+
+/// Drops a test schema and everything in it (best effort: errors are printed, not raised).
+///
+/// It runs on a thread of its own, so it may be called from anywhere, even inside a tokio
+/// runtime (the synchronous `postgres` client must not block a runtime thread).
+pub fn drop_pg_schema(url: &str, schema: &str) {
+    assert!(
+        !schema.is_empty()
+            && schema
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'),
+        "not a test schema name: {schema:?}"
+    );
+    let url = url.to_owned();
+    let sql = format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE");
+    let result = std::thread::spawn(move || -> Result<(), postgres::Error> {
+        let mut client = postgres::Client::connect(&url, postgres::NoTls)?;
+        client.batch_execute(&sql)
+    })
+    .join();
+    match result {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => {
+            let _ = writeln!(std::io::stderr(), "dropping schema {schema}: {e}");
+        }
+        Err(_) => {
+            let _ = writeln!(std::io::stderr(), "dropping schema {schema}: panicked");
+        }
+    }
+}
+
+/// A fresh schema in the test database, dropped (with its tables) when this goes out of scope.
+/// Drop every store using it first.
+#[derive(Debug)]
+pub struct PgTestSchema {
+    /// The test database URL.
+    pub url: String,
+    /// The schema name, for `PostgresStore::connect_in_schema`.
+    pub name: String,
+}
+
+impl PgTestSchema {
+    /// A fresh schema name in the test database; `None` (after the `skipped:` line) when no test
+    /// database is configured. The schema itself is created by `connect_in_schema`.
+    pub fn new() -> Option<PgTestSchema> {
+        Some(PgTestSchema {
+            url: postgres_url()?,
+            name: fresh_pg_schema_name(),
+        })
+    }
+}
+
+impl Drop for PgTestSchema {
+    fn drop(&mut self) {
+        drop_pg_schema(&self.url, &self.name);
+    }
+}

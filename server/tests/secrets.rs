@@ -1,0 +1,154 @@
+//! Secrets never leave the service: not in `Debug`, not in start-up settings, not in a 500.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use macaroon_mint_server::store::{NamedToken, RootKeyRecord, Space, TemporaryGeneration, User};
+use macaroon_mint_server::{Config, Server, SqliteStore, Store, StoreError};
+use serde_json::json;
+
+const LEAK: &str = "postgres://mint:hunter2@db/x root key 6b6579";
+
+/// A store whose token writes fail with an error text full of secrets.
+struct Failing(SqliteStore);
+
+impl Store for Failing {
+    fn create_user(
+        &self,
+        u: &str,
+        h: &str,
+        p: &BTreeSet<String>,
+        k: i64,
+    ) -> Result<User, StoreError> {
+        self.0.create_user(u, h, p, k)
+    }
+    fn user_by_id(&self, id: &str) -> Result<Option<User>, StoreError> {
+        self.0.user_by_id(id)
+    }
+    fn user_by_username(&self, u: &str) -> Result<Option<User>, StoreError> {
+        self.0.user_by_username(u)
+    }
+    fn update_oz_privileges(
+        &self,
+        u: &str,
+        g: &BTreeSet<String>,
+        r: &BTreeSet<String>,
+    ) -> Result<Option<BTreeSet<String>>, StoreError> {
+        self.0.update_oz_privileges(u, g, r)
+    }
+    fn create_space(&self, n: &str, c: &str, p: &BTreeSet<String>) -> Result<Space, StoreError> {
+        self.0.create_space(n, c, p)
+    }
+    fn space_by_id(&self, id: &str) -> Result<Option<Space>, StoreError> {
+        self.0.space_by_id(id)
+    }
+    fn space_privileges(&self, s: &str, u: &str) -> Result<Option<BTreeSet<String>>, StoreError> {
+        self.0.space_privileges(s, u)
+    }
+    fn update_space_privileges(
+        &self,
+        s: &str,
+        u: &str,
+        g: &BTreeSet<String>,
+        r: &BTreeSet<String>,
+    ) -> Result<BTreeSet<String>, StoreError> {
+        self.0.update_space_privileges(s, u, g, r)
+    }
+    fn insert_named_token(&self, _: &NamedToken) -> Result<(), StoreError> {
+        Err(StoreError::Backend(LEAK.to_owned()))
+    }
+    fn named_token(&self, id: &str) -> Result<Option<NamedToken>, StoreError> {
+        self.0.named_token(id)
+    }
+    fn set_named_token_revoked(&self, id: &str, r: bool) -> Result<bool, StoreError> {
+        self.0.set_named_token_revoked(id, r)
+    }
+    fn temporary_generation(&self, u: &str) -> Result<Option<TemporaryGeneration>, StoreError> {
+        self.0.temporary_generation(u)
+    }
+    fn bump_temporary_generation(
+        &self,
+        u: &str,
+        k: i64,
+    ) -> Result<Option<TemporaryGeneration>, StoreError> {
+        self.0.bump_temporary_generation(u, k)
+    }
+    fn insert_root_key(&self, m: &[u8], c: u64) -> Result<RootKeyRecord, StoreError> {
+        self.0.insert_root_key(m, c)
+    }
+    fn root_keys(&self) -> Result<Vec<RootKeyRecord>, StoreError> {
+        self.0.root_keys()
+    }
+    fn root_key(&self, id: i64) -> Result<Option<RootKeyRecord>, StoreError> {
+        self.0.root_key(id)
+    }
+    fn retire_root_key(&self, id: i64, at: u64) -> Result<bool, StoreError> {
+        self.0.retire_root_key(id, at)
+    }
+}
+
+#[test]
+fn a_storage_failure_is_a_bare_500() {
+    let dir = std::env::temp_dir().join(format!("macaroon-mint-secrets-{}", std::process::id()));
+    let store: Arc<dyn Store> = Arc::new(Failing(SqliteStore::open(&dir).unwrap()));
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let config = Config {
+        admin: Some(("admin".into(), "pw".into())),
+        ..Config::new()
+    };
+    let server = runtime
+        .block_on(Server::bind_with_store(
+            "127.0.0.1:0".parse().unwrap(),
+            config,
+            store,
+        ))
+        .unwrap();
+    let addr = server.local_addr().unwrap();
+    runtime.spawn(server.run());
+    let url = format!("http://{addr}/api/v3/onezone/user/tokens/named");
+    let response = ureq::post(&url)
+        .set("Authorization", "Basic YWRtaW46cHc=") // admin:pw
+        .send_json(json!({ "name": "n" }));
+    let Err(ureq::Error::Status(500, response)) = response else {
+        panic!("expected a 500, got {response:?}");
+    };
+    let body: serde_json::Value = serde_json::from_str(&response.into_string().unwrap()).unwrap();
+    assert_eq!(
+        body,
+        json!({ "error": {
+            "id": "internalServerError",
+            "description": "The server has encountered an error while processing this request.",
+        }})
+    );
+    runtime.shutdown_background();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn debug_and_settings_redact_secrets() {
+    let key = RootKeyRecord {
+        id: 3,
+        material: zeroize::Zeroizing::new(vec![0xab; 32]),
+        created: 1,
+        retired: None,
+    };
+    let shown = format!("{key:?}");
+    assert!(
+        shown.contains("<redacted>") && !shown.contains("ab, ") && !shown.contains("171"),
+        "{shown}"
+    );
+
+    let config = Config {
+        admin: Some(("admin".into(), "admin-password".into())),
+        database_url: Some("postgres://mint:hunter2@127.0.0.1:5432/oz?password=hunter2".into()),
+        ..Config::new()
+    };
+    for text in [format!("{config:?}"), config.storage_description()] {
+        assert!(!text.contains("hunter2"), "{text}");
+        assert!(!text.contains("admin-password"), "{text}");
+    }
+    assert_eq!(
+        config.storage_description(),
+        "PostgreSQL postgres://mint:***@127.0.0.1:5432/oz"
+    );
+}

@@ -1,0 +1,942 @@
+//! One storage suite, run against every backend of the `Store` trait: SQLite (in a temporary
+//! directory) always, PostgreSQL when `MACAROON_MINT_TEST_DATABASE_URL` is set (a fresh schema
+//! per test; see `tests/common/mod.rs` and `scripts/start-test-postgres`).
+//!
+//! The suite is a set of functions taking the store; `suite!` turns each into a `#[test]` per
+//! backend (`sqlite::users`, `postgres::users`, …). PostgreSQL-only tests (two server instances
+//! on one database, error texts) follow.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use macaroon_mint_server::store::{
+    current_root_key, ensure_root_key, random_hex, NamedToken, PostgresStore, RootKeyRecord,
+    SqliteStore, Store, StoreError, TemporaryGeneration,
+};
+
+use common::PgTestSchema;
+
+// ---------------------------------------------------------------------------------------------
+// Backends
+
+/// A store under test and what to clean up after it (fields drop in order: the store first).
+struct Backend {
+    store: Arc<dyn Store>,
+    _dir: Option<TempDir>,
+    _schema: Option<PgTestSchema>,
+}
+
+/// A temporary directory, removed on drop.
+struct TempDir(PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn sqlite_backend() -> Backend {
+    static COUNTER: AtomicUsize = AtomicUsize::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+    let dir = std::env::temp_dir().join(format!(
+        "macaroon-mint-store-test-{}-{n}",
+        std::process::id()
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    let store = SqliteStore::open(&dir).expect("open the SQLite store");
+    Backend {
+        store: Arc::new(store),
+        _dir: Some(TempDir(dir)),
+        _schema: None,
+    }
+}
+
+/// A store in a fresh schema; `None` (the test is skipped) without a test database.
+fn postgres_backend() -> Option<Backend> {
+    let schema = PgTestSchema::new()?;
+    let store = connect(&schema);
+    Some(Backend {
+        store: Arc::new(store),
+        _dir: None,
+        _schema: Some(schema),
+    })
+}
+
+fn connect(schema: &PgTestSchema) -> PostgresStore {
+    PostgresStore::connect_in_schema(&schema.url, &schema.name).unwrap_or_else(|e| {
+        panic!(
+            "cannot use the test database in {} (is it running? scripts/start-test-postgres): {e}",
+            common::DATABASE_URL_VAR
+        )
+    })
+}
+
+/// `suite! { plain: [f, …], shared: [g, …] }`: a `#[test]` per backend for each function;
+/// `plain` ones take `&dyn Store`, `shared` ones `Arc<dyn Store>`.
+macro_rules! suite {
+    (plain: [$($plain:ident),* $(,)?], shared: [$($shared:ident),* $(,)?] $(,)?) => {
+        mod sqlite {
+            $(
+                #[test]
+                fn $plain() {
+                    let backend = super::sqlite_backend();
+                    super::$plain(&*backend.store);
+                }
+            )*
+            $(
+                #[test]
+                fn $shared() {
+                    let backend = super::sqlite_backend();
+                    super::$shared(std::sync::Arc::clone(&backend.store));
+                }
+            )*
+        }
+
+        mod postgres {
+            $(
+                #[test]
+                fn $plain() {
+                    let Some(backend) = super::postgres_backend() else { return };
+                    super::$plain(&*backend.store);
+                }
+            )*
+            $(
+                #[test]
+                fn $shared() {
+                    let Some(backend) = super::postgres_backend() else { return };
+                    super::$shared(std::sync::Arc::clone(&backend.store));
+                }
+            )*
+        }
+    };
+}
+
+suite! {
+    plain: [
+        users,
+        oz_privileges,
+        spaces_and_membership,
+        named_tokens,
+        temporary_generations,
+        root_keys,
+        ensure_root_key_creates_the_first_key_once,
+        concurrent_bumps_lose_nothing,
+        concurrent_privilege_updates_lose_nothing,
+        concurrent_root_key_inserts_get_distinct_ids,
+    ],
+    shared: [called_from_spawn_blocking],
+}
+
+// ---------------------------------------------------------------------------------------------
+// Helpers
+
+fn set(items: &[&str]) -> BTreeSet<String> {
+    items.iter().map(|s| (*s).to_owned()).collect()
+}
+
+fn key(store: &dyn Store) -> RootKeyRecord {
+    store.insert_root_key(&[0x5a; 32], 1_000).unwrap()
+}
+
+fn is_hex_id(id: &str) -> bool {
+    id.len() == 32
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+fn token(id: &str, name: &str, subject: &str, key_id: i64) -> NamedToken {
+    NamedToken {
+        id: id.to_owned(),
+        name: name.to_owned(),
+        kind: "act".to_owned(),
+        subject: subject.to_owned(),
+        target: String::new(),
+        key_id,
+        revoked: false,
+        created: 1_700_000_000,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The suite
+
+fn users(store: &dyn Store) {
+    let key = key(store);
+    let alice = store
+        .create_user(
+            "alice",
+            "$argon2id$hash-a",
+            &set(&["oz_users_view"]),
+            key.id,
+        )
+        .unwrap();
+    assert!(is_hex_id(&alice.id), "{}", alice.id);
+    assert_eq!(alice.username, "alice");
+    assert_eq!(alice.password_hash, "$argon2id$hash-a");
+    assert_eq!(alice.oz_privileges, set(&["oz_users_view"]));
+
+    assert!(matches!(
+        store.create_user("alice", "other", &BTreeSet::new(), key.id),
+        Err(StoreError::UsernameTaken)
+    ));
+
+    let bob = store
+        .create_user("bob", "$argon2id$hash-b", &BTreeSet::new(), key.id)
+        .unwrap();
+    assert_ne!(alice.id, bob.id);
+    assert!(bob.oz_privileges.is_empty());
+
+    assert_eq!(store.user_by_id(&alice.id).unwrap(), Some(alice.clone()));
+    assert_eq!(store.user_by_id(&bob.id).unwrap(), Some(bob.clone()));
+    assert_eq!(store.user_by_username("alice").unwrap(), Some(alice));
+    assert_eq!(store.user_by_username("bob").unwrap(), Some(bob));
+    assert_eq!(store.user_by_id(&"0".repeat(32)).unwrap(), None);
+    assert_eq!(store.user_by_username("carol").unwrap(), None);
+    // Usernames are compared exactly.
+    assert_eq!(store.user_by_username("Alice").unwrap(), None);
+    // The failed duplicate created nothing.
+    assert!(store.user_by_username("alice").unwrap().is_some());
+}
+
+fn oz_privileges(store: &dyn Store) {
+    let key = key(store);
+    let user = store
+        .create_user("alice", "h", &set(&["oz_a", "oz_b"]), key.id)
+        .unwrap();
+
+    let updated = store
+        .update_oz_privileges(&user.id, &set(&["oz_c"]), &set(&["oz_a"]))
+        .unwrap();
+    assert_eq!(updated, Some(set(&["oz_b", "oz_c"])));
+    assert_eq!(
+        store.user_by_id(&user.id).unwrap().unwrap().oz_privileges,
+        set(&["oz_b", "oz_c"])
+    );
+
+    // Grant first, then revoke: a privilege in both ends up revoked.
+    let updated = store
+        .update_oz_privileges(
+            &user.id,
+            &set(&["oz_x", "oz_y"]),
+            &set(&["oz_x", "oz_none"]),
+        )
+        .unwrap();
+    assert_eq!(updated, Some(set(&["oz_b", "oz_c", "oz_y"])));
+
+    // Revoking everything leaves an empty set.
+    let updated = store
+        .update_oz_privileges(&user.id, &BTreeSet::new(), &set(&["oz_b", "oz_c", "oz_y"]))
+        .unwrap();
+    assert_eq!(updated, Some(BTreeSet::new()));
+    assert!(store
+        .user_by_username("alice")
+        .unwrap()
+        .unwrap()
+        .oz_privileges
+        .is_empty());
+
+    assert_eq!(
+        store
+            .update_oz_privileges(&"f".repeat(32), &set(&["oz_a"]), &BTreeSet::new())
+            .unwrap(),
+        None
+    );
+}
+
+fn spaces_and_membership(store: &dyn Store) {
+    let key = key(store);
+    let alice = store
+        .create_user("alice", "h", &BTreeSet::new(), key.id)
+        .unwrap();
+    let bob = store
+        .create_user("bob", "h", &BTreeSet::new(), key.id)
+        .unwrap();
+    let carol = store
+        .create_user("carol", "h", &BTreeSet::new(), key.id)
+        .unwrap();
+
+    let space = store
+        .create_space("lab data", &alice.id, &set(&["space_view", "space_update"]))
+        .unwrap();
+    assert!(is_hex_id(&space.id), "{}", space.id);
+    assert_eq!(space.name, "lab data");
+    assert_eq!(store.space_by_id(&space.id).unwrap(), Some(space.clone()));
+    assert_eq!(store.space_by_id(&"0".repeat(32)).unwrap(), None);
+
+    let other = store
+        .create_space("lab data", &bob.id, &set(&["space_view"]))
+        .unwrap();
+    assert_ne!(other.id, space.id, "names need not be unique");
+
+    assert_eq!(
+        store.space_privileges(&space.id, &alice.id).unwrap(),
+        Some(set(&["space_update", "space_view"]))
+    );
+    assert_eq!(store.space_privileges(&space.id, &bob.id).unwrap(), None);
+    assert_eq!(store.space_privileges(&other.id, &alice.id).unwrap(), None);
+    assert_eq!(
+        store.space_privileges(&"0".repeat(32), &alice.id).unwrap(),
+        None
+    );
+
+    // Granting to a non-member makes them a member.
+    assert_eq!(
+        store
+            .update_space_privileges(&space.id, &bob.id, &set(&["space_view"]), &BTreeSet::new())
+            .unwrap(),
+        set(&["space_view"])
+    );
+    assert_eq!(
+        store.space_privileges(&space.id, &bob.id).unwrap(),
+        Some(set(&["space_view"]))
+    );
+
+    // Grant then revoke, on an existing member.
+    assert_eq!(
+        store
+            .update_space_privileges(
+                &space.id,
+                &alice.id,
+                &set(&["space_delete", "space_x"]),
+                &set(&["space_update", "space_x"]),
+            )
+            .unwrap(),
+        set(&["space_delete", "space_view"])
+    );
+    assert_eq!(
+        store.space_privileges(&space.id, &alice.id).unwrap(),
+        Some(set(&["space_delete", "space_view"]))
+    );
+
+    // A new member whose grants are all revoked is a member with no privileges.
+    assert_eq!(
+        store
+            .update_space_privileges(
+                &space.id,
+                &carol.id,
+                &set(&["space_view"]),
+                &set(&["space_view"])
+            )
+            .unwrap(),
+        BTreeSet::new()
+    );
+    assert_eq!(
+        store.space_privileges(&space.id, &carol.id).unwrap(),
+        Some(BTreeSet::new())
+    );
+    // The other space is untouched.
+    assert_eq!(
+        store.space_privileges(&other.id, &bob.id).unwrap(),
+        Some(set(&["space_view"]))
+    );
+    assert_eq!(store.space_privileges(&other.id, &carol.id).unwrap(), None);
+}
+
+fn named_tokens(store: &dyn Store) {
+    let key = key(store);
+    let alice = store
+        .create_user("alice", "h", &BTreeSet::new(), key.id)
+        .unwrap();
+    let bob = store
+        .create_user("bob", "h", &BTreeSet::new(), key.id)
+        .unwrap();
+    let space = store
+        .create_space("s", &alice.id, &set(&["space_view"]))
+        .unwrap();
+
+    let laptop = token(&random_hex(16).unwrap(), "laptop", &alice.id, key.id);
+    store.insert_named_token(&laptop).unwrap();
+    assert_eq!(store.named_token(&laptop.id).unwrap(), Some(laptop.clone()));
+
+    // The same name for the same subject is taken, whatever the token.
+    let mut again = token(&random_hex(16).unwrap(), "laptop", &alice.id, key.id);
+    again.kind = "ssp".to_owned();
+    assert!(matches!(
+        store.insert_named_token(&again),
+        Err(StoreError::TokenNameTaken)
+    ));
+    assert_eq!(store.named_token(&again.id).unwrap(), None);
+
+    // The same name for another subject is fine.
+    let bobs = token(&random_hex(16).unwrap(), "laptop", &bob.id, key.id);
+    store.insert_named_token(&bobs).unwrap();
+    assert_eq!(store.named_token(&bobs.id).unwrap(), Some(bobs.clone()));
+
+    // An invite token with a target, stored revoked, with a large creation time.
+    let invite = NamedToken {
+        id: random_hex(16).unwrap(),
+        name: "join my space".to_owned(),
+        kind: "ssp".to_owned(),
+        subject: alice.id.clone(),
+        target: space.id.clone(),
+        key_id: key.id,
+        revoked: true,
+        created: i64::MAX as u64,
+    };
+    store.insert_named_token(&invite).unwrap();
+    assert_eq!(store.named_token(&invite.id).unwrap(), Some(invite.clone()));
+
+    // Revoke and unrevoke.
+    assert!(store.set_named_token_revoked(&laptop.id, true).unwrap());
+    assert!(store.named_token(&laptop.id).unwrap().unwrap().revoked);
+    assert!(
+        store.set_named_token_revoked(&laptop.id, true).unwrap(),
+        "still exists"
+    );
+    assert!(store.named_token(&laptop.id).unwrap().unwrap().revoked);
+    assert!(
+        !store.named_token(&bobs.id).unwrap().unwrap().revoked,
+        "others untouched"
+    );
+    assert!(store.set_named_token_revoked(&laptop.id, false).unwrap());
+    assert_eq!(store.named_token(&laptop.id).unwrap(), Some(laptop));
+    assert!(store.set_named_token_revoked(&invite.id, false).unwrap());
+    assert!(!store.named_token(&invite.id).unwrap().unwrap().revoked);
+
+    let unknown = "0".repeat(32);
+    assert!(!store.set_named_token_revoked(&unknown, true).unwrap());
+    assert_eq!(store.named_token(&unknown).unwrap(), None);
+}
+
+fn temporary_generations(store: &dyn Store) {
+    let k1 = store.insert_root_key(&[1; 32], 10).unwrap();
+    let k2 = store.insert_root_key(&[2; 32], 20).unwrap();
+    let alice = store
+        .create_user("alice", "h", &BTreeSet::new(), k1.id)
+        .unwrap();
+    let bob = store
+        .create_user("bob", "h", &BTreeSet::new(), k2.id)
+        .unwrap();
+
+    assert_eq!(
+        store.temporary_generation(&alice.id).unwrap(),
+        Some(TemporaryGeneration {
+            generation: 1,
+            key_id: k1.id
+        })
+    );
+    assert_eq!(
+        store.temporary_generation(&bob.id).unwrap(),
+        Some(TemporaryGeneration {
+            generation: 1,
+            key_id: k2.id
+        })
+    );
+
+    let bumped = TemporaryGeneration {
+        generation: 2,
+        key_id: k2.id,
+    };
+    assert_eq!(
+        store.bump_temporary_generation(&alice.id, k2.id).unwrap(),
+        Some(bumped)
+    );
+    assert_eq!(store.temporary_generation(&alice.id).unwrap(), Some(bumped));
+    let bumped = TemporaryGeneration {
+        generation: 3,
+        key_id: k1.id,
+    };
+    assert_eq!(
+        store.bump_temporary_generation(&alice.id, k1.id).unwrap(),
+        Some(bumped)
+    );
+    assert_eq!(store.temporary_generation(&alice.id).unwrap(), Some(bumped));
+    // Bob's is his own.
+    assert_eq!(
+        store
+            .temporary_generation(&bob.id)
+            .unwrap()
+            .unwrap()
+            .generation,
+        1
+    );
+
+    let unknown = "0".repeat(32);
+    assert_eq!(store.temporary_generation(&unknown).unwrap(), None);
+    assert_eq!(
+        store.bump_temporary_generation(&unknown, k1.id).unwrap(),
+        None
+    );
+}
+
+fn root_keys(store: &dyn Store) {
+    assert!(store.root_keys().unwrap().is_empty());
+    assert_eq!(current_root_key(store).unwrap(), None);
+    assert_eq!(store.root_key(1).unwrap(), None);
+
+    let k1 = store.insert_root_key(&[1; 32], 100).unwrap();
+    let k2 = store.insert_root_key(&[2; 32], 200).unwrap();
+    let k3 = store.insert_root_key(&[0xff; 16], 300).unwrap();
+    assert_eq!((k1.id, k2.id, k3.id), (1, 2, 3));
+    assert_eq!(*k1.material, vec![1; 32]);
+    assert_eq!((k1.created, k1.retired), (100, None));
+
+    let all = store.root_keys().unwrap();
+    assert_eq!(
+        all,
+        vec![k1.clone(), k2.clone(), k3.clone()],
+        "oldest first"
+    );
+    assert_eq!(store.root_key(2).unwrap(), Some(k2.clone()));
+    assert_eq!(store.root_key(3).unwrap().unwrap().material.len(), 16);
+    assert_eq!(store.root_key(4).unwrap(), None);
+    assert_eq!(store.root_key(0).unwrap(), None);
+    assert_eq!(current_root_key(store).unwrap(), Some(k3.clone()));
+
+    // Retire once only.
+    assert!(store.retire_root_key(3, 350).unwrap());
+    assert!(!store.retire_root_key(3, 360).unwrap());
+    assert!(!store.retire_root_key(99, 360).unwrap());
+    assert_eq!(store.root_key(3).unwrap().unwrap().retired, Some(350));
+    assert_eq!(current_root_key(store).unwrap(), Some(k2.clone()));
+    assert_eq!(
+        ensure_root_key(store, 400).unwrap(),
+        k2,
+        "an active key exists"
+    );
+
+    // Ids keep increasing past retired keys.
+    let k4 = store.insert_root_key(&[4; 32], 400).unwrap();
+    assert_eq!(k4.id, 4);
+    assert_eq!(current_root_key(store).unwrap(), Some(k4));
+    assert_eq!(
+        store
+            .root_keys()
+            .unwrap()
+            .iter()
+            .map(|k| k.id)
+            .collect::<Vec<_>>(),
+        vec![1, 2, 3, 4]
+    );
+
+    // With every key retired there is no current key; ensure_root_key makes a new one.
+    for id in [1, 2, 4] {
+        assert!(store.retire_root_key(id, 500).unwrap());
+    }
+    assert_eq!(current_root_key(store).unwrap(), None);
+    let k5 = ensure_root_key(store, 600).unwrap();
+    assert_eq!((k5.id, k5.created, k5.retired), (5, 600, None));
+    assert_eq!(k5.material.len(), 32);
+    assert_eq!(store.root_key(5).unwrap(), Some(k5.clone()));
+    assert_eq!(current_root_key(store).unwrap(), Some(k5));
+    let retired: Vec<_> = store
+        .root_keys()
+        .unwrap()
+        .iter()
+        .map(|k| k.retired)
+        .collect();
+    assert_eq!(
+        retired,
+        vec![Some(500), Some(500), Some(350), Some(500), None]
+    );
+}
+
+fn ensure_root_key_creates_the_first_key_once(store: &dyn Store) {
+    let first = ensure_root_key(store, 42).unwrap();
+    assert_eq!((first.id, first.created, first.retired), (1, 42, None));
+    assert_eq!(first.material.len(), 32);
+    assert_ne!(*first.material, vec![0; 32]);
+    assert_eq!(ensure_root_key(store, 43).unwrap(), first);
+    assert_eq!(store.root_keys().unwrap(), vec![first]);
+}
+
+const THREADS: usize = 4;
+const OPS: usize = 25;
+
+fn concurrent_bumps_lose_nothing(store: &dyn Store) {
+    let k1 = store.insert_root_key(&[1; 32], 1).unwrap();
+    let k2 = store.insert_root_key(&[2; 32], 2).unwrap();
+    let user = store
+        .create_user("alice", "h", &BTreeSet::new(), k1.id)
+        .unwrap();
+    let mut seen: Vec<u64> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..THREADS)
+            .map(|t| {
+                let user = &user.id;
+                scope.spawn(move || {
+                    let key_id = if t % 2 == 0 { k1.id } else { k2.id };
+                    (0..OPS)
+                        .map(|_| {
+                            let g = store
+                                .bump_temporary_generation(user, key_id)
+                                .unwrap()
+                                .unwrap();
+                            assert_eq!(g.key_id, key_id);
+                            g.generation
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect()
+    });
+    seen.sort_unstable();
+    let expected: Vec<u64> = (2..=(1 + THREADS * OPS) as u64).collect();
+    assert_eq!(seen, expected, "every bump got its own generation");
+    assert_eq!(
+        store
+            .temporary_generation(&user.id)
+            .unwrap()
+            .unwrap()
+            .generation,
+        (1 + THREADS * OPS) as u64
+    );
+}
+
+fn concurrent_privilege_updates_lose_nothing(store: &dyn Store) {
+    let key = key(store);
+    let user = store
+        .create_user("alice", "h", &set(&["oz_keep"]), key.id)
+        .unwrap();
+    let owner = store
+        .create_user("owner", "h", &BTreeSet::new(), key.id)
+        .unwrap();
+    let space = store
+        .create_space("s", &owner.id, &set(&["space_view"]))
+        .unwrap();
+    // A fresh member per round, so that every round races on the first grant (the insert).
+    let members: Vec<String> = (0..OPS)
+        .map(|i| {
+            store
+                .create_user(&format!("member{i}"), "h", &BTreeSet::new(), key.id)
+                .unwrap()
+                .id
+        })
+        .collect();
+
+    std::thread::scope(|scope| {
+        for t in 0..THREADS {
+            let (user, space, members) = (&user.id, &space.id, &members);
+            scope.spawn(move || {
+                for (i, member) in members.iter().enumerate() {
+                    // Each thread grants its own privileges and revokes a shared one.
+                    let updated = store
+                        .update_oz_privileges(
+                            user,
+                            &set(&[&format!("oz_{t}_{i}")]),
+                            &set(&["oz_shared"]),
+                        )
+                        .unwrap()
+                        .unwrap();
+                    assert!(updated.contains(&format!("oz_{t}_{i}")));
+                    assert!(updated.contains("oz_keep"));
+                    let privileges = store
+                        .update_space_privileges(
+                            space,
+                            member,
+                            &set(&[&format!("space_{t}")]),
+                            &BTreeSet::new(),
+                        )
+                        .unwrap();
+                    assert!(privileges.contains(&format!("space_{t}")));
+                }
+            });
+        }
+    });
+
+    let privileges = store.user_by_id(&user.id).unwrap().unwrap().oz_privileges;
+    assert_eq!(privileges.len(), 1 + THREADS * OPS, "{privileges:?}");
+    for t in 0..THREADS {
+        for i in 0..OPS {
+            assert!(privileges.contains(&format!("oz_{t}_{i}")));
+        }
+    }
+    let all_threads: BTreeSet<String> = (0..THREADS).map(|t| format!("space_{t}")).collect();
+    for member in &members {
+        assert_eq!(
+            store.space_privileges(&space.id, member).unwrap(),
+            Some(all_threads.clone())
+        );
+    }
+}
+
+fn concurrent_root_key_inserts_get_distinct_ids(store: &dyn Store) {
+    const PER_THREAD: usize = 5;
+    let mut ids: Vec<i64> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..THREADS)
+            .map(|t| {
+                scope.spawn(move || {
+                    (0..PER_THREAD)
+                        .map(|i| {
+                            let material = [(t * PER_THREAD + i) as u8; 32];
+                            let key = store.insert_root_key(&material, 7).unwrap();
+                            assert_eq!(*key.material, material.to_vec());
+                            key.id
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect()
+    });
+    ids.sort_unstable();
+    let expected: Vec<i64> = (1..=(THREADS * PER_THREAD) as i64).collect();
+    assert_eq!(ids, expected);
+    // Each id holds the material its insert returned.
+    for key in store.root_keys().unwrap() {
+        assert_eq!(key.material.len(), 32);
+    }
+}
+
+/// The way the server calls the store: from `spawn_blocking` inside a multi-thread runtime,
+/// more calls at once than the PostgreSQL pool has connections.
+fn called_from_spawn_blocking(store: Arc<dyn Store>) {
+    const TASKS: usize = 16;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let key = store.insert_root_key(&[9; 32], 1).unwrap();
+    let users = runtime.block_on(async {
+        let tasks: Vec<_> = (0..TASKS)
+            .map(|i| {
+                let store = Arc::clone(&store);
+                let key = key.clone();
+                tokio::spawn(async move {
+                    tokio::task::spawn_blocking(move || {
+                        let user = store
+                            .create_user(&format!("user{i}"), "h", &BTreeSet::new(), key.id)
+                            .unwrap();
+                        let g = store.bump_temporary_generation(&user.id, key.id).unwrap();
+                        assert_eq!(g.map(|g| g.generation), Some(2));
+                        assert_eq!(current_root_key(&*store).unwrap(), Some(key.clone()));
+                        user
+                    })
+                    .await
+                    .unwrap()
+                })
+            })
+            .collect();
+        let mut users = Vec::new();
+        for task in tasks {
+            users.push(task.await.unwrap());
+        }
+        users
+    });
+    for user in users {
+        assert_eq!(store.user_by_username(&user.username).unwrap(), Some(user));
+    }
+    drop(runtime);
+}
+
+// ---------------------------------------------------------------------------------------------
+// PostgreSQL only
+
+/// Two stores (two pools: two server instances) on one schema see each other's writes, and
+/// their concurrent writes lose nothing.
+#[test]
+fn postgres_two_instances_share_one_database() {
+    let Some(schema) = PgTestSchema::new() else {
+        return;
+    };
+    let a = connect(&schema);
+    let b = connect(&schema);
+
+    let key = a.insert_root_key(&[1; 32], 10).unwrap();
+    assert_eq!(b.root_key(key.id).unwrap(), Some(key.clone()));
+    assert_eq!(b.insert_root_key(&[2; 32], 20).unwrap().id, 2);
+    assert_eq!(current_root_key(&a).unwrap().unwrap().id, 2);
+
+    let alice = a
+        .create_user("alice", "h", &set(&["oz_a"]), key.id)
+        .unwrap();
+    assert_eq!(b.user_by_username("alice").unwrap(), Some(alice.clone()));
+    assert!(matches!(
+        b.create_user("alice", "h", &BTreeSet::new(), key.id),
+        Err(StoreError::UsernameTaken)
+    ));
+    b.update_oz_privileges(&alice.id, &set(&["oz_b"]), &BTreeSet::new())
+        .unwrap();
+    assert_eq!(
+        a.user_by_id(&alice.id).unwrap().unwrap().oz_privileges,
+        set(&["oz_a", "oz_b"])
+    );
+
+    let space = b
+        .create_space("shared", &alice.id, &set(&["space_view"]))
+        .unwrap();
+    assert_eq!(a.space_by_id(&space.id).unwrap(), Some(space.clone()));
+    let t = token(&random_hex(16).unwrap(), "t", &alice.id, key.id);
+    a.insert_named_token(&t).unwrap();
+    assert!(matches!(
+        b.insert_named_token(&token(&random_hex(16).unwrap(), "t", &alice.id, key.id)),
+        Err(StoreError::TokenNameTaken)
+    ));
+    assert!(b.set_named_token_revoked(&t.id, true).unwrap());
+    assert!(a.named_token(&t.id).unwrap().unwrap().revoked);
+    assert!(a.retire_root_key(1, 30).unwrap());
+    assert!(!b.retire_root_key(1, 31).unwrap());
+
+    // Concurrent writes through both instances.
+    let stores: [&dyn Store; 2] = [&a, &b];
+    std::thread::scope(|scope| {
+        for t in 0..THREADS {
+            let (store, alice, space) = (stores[t % 2], &alice.id, &space.id);
+            scope.spawn(move || {
+                for i in 0..OPS {
+                    store.bump_temporary_generation(alice, 2).unwrap().unwrap();
+                    store
+                        .update_oz_privileges(
+                            alice,
+                            &set(&[&format!("oz_{t}_{i}")]),
+                            &BTreeSet::new(),
+                        )
+                        .unwrap()
+                        .unwrap();
+                    store
+                        .update_space_privileges(
+                            space,
+                            alice,
+                            &set(&[&format!("s_{t}_{i}")]),
+                            &BTreeSet::new(),
+                        )
+                        .unwrap();
+                    if i % 5 == 0 {
+                        store.insert_root_key(&[t as u8; 32], 40).unwrap();
+                    }
+                }
+            });
+        }
+    });
+    let generation = b.temporary_generation(&alice.id).unwrap().unwrap();
+    assert_eq!(generation.generation, (1 + THREADS * OPS) as u64);
+    assert_eq!(generation.key_id, 2);
+    assert_eq!(
+        a.user_by_id(&alice.id)
+            .unwrap()
+            .unwrap()
+            .oz_privileges
+            .len(),
+        2 + THREADS * OPS
+    );
+    assert_eq!(
+        b.space_privileges(&space.id, &alice.id)
+            .unwrap()
+            .unwrap()
+            .len(),
+        1 + THREADS * OPS
+    );
+    let ids: Vec<i64> = a.root_keys().unwrap().iter().map(|k| k.id).collect();
+    let expected: Vec<i64> = (1..=(2 + THREADS * OPS / 5) as i64).collect();
+    assert_eq!(ids, expected);
+
+    // A third instance through `connect` (the URL's own search_path) sees the same data.
+    let separator = if schema.url.contains('?') { '&' } else { '?' };
+    let url = format!(
+        "{}{separator}options=-c%20search_path%3D{}",
+        schema.url, schema.name
+    );
+    let c = PostgresStore::connect(&url).unwrap();
+    assert_eq!(c.user_by_username("alice").unwrap().unwrap().id, alice.id);
+    drop((a, b, c));
+}
+
+/// The tables live in the store's schema: another schema starts empty.
+#[test]
+fn postgres_schemas_are_isolated() {
+    let Some(one) = PgTestSchema::new() else {
+        return;
+    };
+    let two = PgTestSchema::new().expect("the URL is set");
+    let a = connect(&one);
+    let b = connect(&two);
+    let key = a.insert_root_key(&[1; 32], 1).unwrap();
+    a.create_user("alice", "h", &BTreeSet::new(), key.id)
+        .unwrap();
+    assert!(b.root_keys().unwrap().is_empty());
+    assert_eq!(b.user_by_username("alice").unwrap(), None);
+    // Connecting again to an existing schema keeps its data.
+    let a2 = connect(&one);
+    assert!(a2.user_by_username("alice").unwrap().is_some());
+    // An unsafe schema name is refused before anything is sent.
+    for bad in ["Public", "x; DROP TABLE users", "a\"b", ""] {
+        assert!(matches!(
+            PostgresStore::connect_in_schema(&one.url, bad),
+            Err(StoreError::Backend(_))
+        ));
+    }
+}
+
+/// Errors carry no key material, even when PostgreSQL would quote the failing row.
+#[test]
+fn postgres_errors_never_contain_key_material() {
+    let Some(schema) = PgTestSchema::new() else {
+        return;
+    };
+    let store = connect(&schema);
+    let mut client = ::postgres::Client::connect(&schema.url, ::postgres::NoTls).unwrap();
+    client
+        .batch_execute(&format!(
+            "ALTER TABLE \"{}\".root_keys ADD CONSTRAINT material_short CHECK (length(material) < 8)",
+            schema.name
+        ))
+        .unwrap();
+    drop(client);
+    let material = [0xab_u8; 32];
+    let text = match store.insert_root_key(&material, 1) {
+        Err(StoreError::Backend(text)) => text,
+        other => panic!("expected a backend error, got {other:?}"),
+    };
+    assert!(text.contains("23514"), "a check violation: {text}");
+    assert!(!text.contains(&hex::encode(material)), "{text}");
+    assert!(!text.contains("abab"), "{text}");
+    // The Debug form shows no credentials either.
+    let debug = format!("{store:?}");
+    assert!(debug.contains(&schema.name), "{debug}");
+    if let Some(password) = url_password(&schema.url) {
+        assert!(!debug.contains(password), "{debug}");
+    }
+}
+
+fn url_password(url: &str) -> Option<&str> {
+    let rest = url.split_once("://")?.1;
+    let userinfo = rest.split_once('@')?.0;
+    let password = userinfo.split_once(':')?.1;
+    (!password.is_empty()).then_some(password)
+}
+
+/// The server's last `Arc<dyn Store>` may be dropped on a tokio worker thread (where the
+/// synchronous client must not block): that must not panic.
+#[test]
+fn postgres_store_dropped_inside_the_runtime() {
+    let Some(schema) = PgTestSchema::new() else {
+        return;
+    };
+    let store: Arc<dyn Store> = Arc::new(connect(&schema));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    runtime
+        .block_on(async move {
+            let store = tokio::spawn(async move {
+                let key = tokio::task::spawn_blocking({
+                    let store = Arc::clone(&store);
+                    move || store.insert_root_key(&[3; 32], 3).unwrap()
+                })
+                .await
+                .unwrap();
+                assert_eq!(key.id, 1);
+                store
+            })
+            .await
+            .unwrap();
+            // The last reference, dropped on a runtime thread.
+            tokio::spawn(async move { drop(store) }).await
+        })
+        .unwrap();
+    drop(runtime);
+    // The connections were closed (on another thread) without trouble; the schema drops next.
+}
