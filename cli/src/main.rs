@@ -370,19 +370,25 @@ enum Command {
         #[command(subcommand)]
         command: OnedataCommand,
     },
-    /// Run the reference Onezone-style token service (HTTP, SQLite store) until Ctrl-C.
+    /// Run the reference Onezone-style token service (HTTP; SQLite or PostgreSQL) until Ctrl-C.
     ///
     /// Serves POST /api/v3/onezone/users/{id}/clusters/provider_registration_token and
-    /// POST /api/v3/onezone/spaces/{id}/providers/token, with HTTP basic authentication.
+    /// POST /api/v3/onezone/spaces/{id}/providers/token (and the supporting endpoints), with
+    /// HTTP basic and token authentication.
     Serve {
         /// Address and port to listen on.
         #[arg(long, value_name = "ADDR:PORT", default_value = "127.0.0.1:8080")]
         listen: std::net::SocketAddr,
-        /// Directory of the SQLite database (created on first run).
-        #[arg(long, value_name = "DIR", default_value = "macaroon-mint-data")]
-        data_dir: std::path::PathBuf,
-        /// Create (once) this admin, holding every oz_* privilege.
-        #[arg(long, value_name = "USER:PASSWORD")]
+        #[command(flatten)]
+        storage: StorageArgs,
+        /// Create (once) this admin, holding every oz_* privilege. Also read from
+        /// MACAROON_MINT_ADMIN.
+        #[arg(
+            long,
+            value_name = "USER:PASSWORD",
+            env = "MACAROON_MINT_ADMIN",
+            hide_env_values = true
+        )]
         admin: Option<String>,
         /// open: any user may get a provider registration token for themself; restricted: only
         /// holders of oz_providers_invite.
@@ -391,6 +397,62 @@ enum Command {
         /// The Onezone domain, written as the tokens' location.
         #[arg(long, value_name = "D", default_value = "localhost")]
         domain: String,
+        /// Longest lifetime of a temporary access token, in seconds.
+        #[arg(long, value_name = "S", default_value_t = macaroon_mint::onedata::DEFAULT_TEMPORARY_MAX_TTL)]
+        temporary_max_ttl: u64,
+    },
+    /// Manage the token service's root keys (token secrets are derived from them).
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+}
+
+/// Where the token service keeps its data.
+#[derive(Debug, clap::Args)]
+struct StorageArgs {
+    /// Directory of the SQLite database (created on first run).
+    #[arg(long, value_name = "DIR", default_value = "macaroon-mint-data")]
+    data_dir: std::path::PathBuf,
+    /// Use PostgreSQL instead (postgres://USER:PASSWORD@HOST:PORT/DB); also read from
+    /// MACAROON_MINT_DATABASE_URL.
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "MACAROON_MINT_DATABASE_URL",
+        hide_env_values = true
+    )]
+    database_url: Option<String>,
+}
+
+impl StorageArgs {
+    fn config(&self) -> macaroon_mint_server::Config {
+        macaroon_mint_server::Config {
+            data_dir: self.data_dir.clone(),
+            database_url: self.database_url.clone(),
+            ..macaroon_mint_server::Config::new()
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+enum KeysCommand {
+    /// List the root keys (id, created, retired; never the material).
+    List {
+        #[command(flatten)]
+        storage: StorageArgs,
+    },
+    /// Create a new root key; new tokens are minted under it, old ones keep verifying.
+    Rotate {
+        #[command(flatten)]
+        storage: StorageArgs,
+    },
+    /// Retire a root key: every token minted under it stops verifying.
+    Retire {
+        #[command(flatten)]
+        storage: StorageArgs,
+        /// The key id (see `keys list`).
+        id: i64,
     },
 }
 
@@ -645,12 +707,13 @@ fn parse_token(arg: &str) -> Result<Parsed, Failure> {
 
 fn serve(
     listen: std::net::SocketAddr,
-    data_dir: &std::path::Path,
+    storage: &StorageArgs,
     admin: Option<&str>,
     registration_policy: macaroon_mint_server::RegistrationPolicy,
     domain: &str,
+    temporary_max_ttl: u64,
 ) -> Result<String, Failure> {
-    use macaroon_mint_server::{AdminStatus, Config};
+    use macaroon_mint_server::AdminStatus;
 
     let admin = match admin {
         None => None,
@@ -665,13 +728,18 @@ fn serve(
             }
         },
     };
+    if temporary_max_ttl == 0 {
+        return Err(input_error("--temporary-max-ttl must be at least 1 second"));
+    }
     let admin_name = admin.as_ref().map(|(user, _)| user.clone());
-    let config = Config {
-        data_dir: data_dir.to_path_buf(),
+    let config = macaroon_mint_server::Config {
         domain: domain.to_owned(),
         registration_policy,
         admin,
+        temporary_max_ttl,
+        ..storage.config()
     };
+    let storage_text = config.storage_description();
     let printed_domain = config.domain.clone();
     macaroon_mint_server::serve_blocking(listen, config, |server| {
         let address = server
@@ -684,21 +752,88 @@ fn serve(
         };
         let lines = [
             format!("macaroon-mint serve: listening on http://{address}"),
-            format!(
-                "  data directory:      {} (SQLite file {})",
-                data_dir.display(),
-                macaroon_mint_server::store::SQLITE_FILE
-            ),
+            format!("  storage:             {storage_text}"),
             format!("  domain:              {printed_domain}"),
             format!("  registration policy: {registration_policy}"),
             format!("  admin:               {admin}"),
-            "  authentication:      HTTP basic".to_owned(),
+            format!("  temporary token TTL: at most {temporary_max_ttl} s"),
+            "  authentication:      HTTP basic; X-Auth-Token / Authorization: Bearer access tokens"
+                .to_owned(),
         ];
         // The settings are informational; a closed standard output must not stop the service.
         let _ = write_stdout(&lines.join("\n"));
     })
     .map_err(|e| Failure::Io(format!("serve: {e}")))?;
     Ok("macaroon-mint serve: stopped".to_owned())
+}
+
+fn run_keys(command: &KeysCommand) -> Result<String, Failure> {
+    let storage = match command {
+        KeysCommand::List { storage }
+        | KeysCommand::Rotate { storage }
+        | KeysCommand::Retire { storage, .. } => storage,
+    };
+    let store = storage
+        .config()
+        .open_store()
+        .map_err(|e| Failure::Io(format!("keys: {e}")))?;
+    let failed = |e: macaroon_mint_server::StoreError| Failure::Io(format!("keys: {e}"));
+    let now = system_now();
+    match command {
+        KeysCommand::List { .. } => {
+            let keys = store.root_keys().map_err(failed)?;
+            let current = macaroon_mint_server::store::current_root_key(&*store)
+                .map_err(failed)?
+                .map(|k| k.id);
+            if keys.is_empty() {
+                return Ok("no root keys yet (the service creates the first on start)".to_owned());
+            }
+            let lines: Vec<String> = keys
+                .iter()
+                .map(|k| {
+                    let state = match (k.retired, Some(k.id) == current) {
+                        (Some(at), _) => format!("retired at {at}"),
+                        (None, true) => "current".to_owned(),
+                        (None, false) => "active (verifies older tokens)".to_owned(),
+                    };
+                    format!("{}\tcreated {}\t{state}", k.id, k.created)
+                })
+                .collect();
+            Ok(lines.join("\n"))
+        }
+        KeysCommand::Rotate { .. } => {
+            let material = macaroon_mint_server::store::random_bytes(32).map_err(failed)?;
+            let key = store.insert_root_key(&material, now).map_err(failed)?;
+            Ok(format!(
+                "root key {} created and current; older keys keep verifying their tokens until retired",
+                key.id
+            ))
+        }
+        KeysCommand::Retire { id, .. } => {
+            let keys = store.root_keys().map_err(failed)?;
+            let Some(key) = keys.iter().find(|k| k.id == *id) else {
+                return Err(input_error(format!("keys retire: no root key {id}")));
+            };
+            if key.retired.is_some() {
+                return Err(input_error(format!(
+                    "keys retire: root key {id} is already retired"
+                )));
+            }
+            if !keys.iter().any(|k| k.id != *id && k.retired.is_none()) {
+                return Err(input_error(format!(
+                    "keys retire: root key {id} is the only active key; run `keys rotate` first"
+                )));
+            }
+            if !store.retire_root_key(*id, now).map_err(failed)? {
+                return Err(input_error(format!(
+                    "keys retire: root key {id} is already retired"
+                )));
+            }
+            Ok(format!(
+                "root key {id} retired: tokens minted under it no longer verify"
+            ))
+        }
+    }
 }
 
 fn system_now() -> u64 {
@@ -823,17 +958,20 @@ fn run(cli: &Cli) -> Result<String, Failure> {
         Command::Onedata { command } => run_onedata(command),
         Command::Serve {
             listen,
-            data_dir,
+            storage,
             admin,
             registration_policy,
             domain,
+            temporary_max_ttl,
         } => serve(
             *listen,
-            data_dir,
+            storage,
             admin.as_deref(),
             *registration_policy,
             domain,
+            *temporary_max_ttl,
         ),
+        Command::Keys { command } => run_keys(command),
     }
 }
 

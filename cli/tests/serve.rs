@@ -1,0 +1,214 @@
+//! `macaroon-mint serve` and `macaroon-mint keys` end to end: the real binary on 127.0.0.1, a
+//! plain HTTP/1.1 client over a TCP socket, as a newcomer following the README would use it.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use base64::Engine as _;
+use common::{fails, inspect_json, ok, run};
+use serde_json::{json, Value};
+
+struct Service {
+    child: Child,
+    address: String,
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start(data_dir: &std::path::Path, extra: &[&str]) -> (Service, Vec<String>) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_macaroon-mint"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(data_dir)
+        .args(extra)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("macaroon-mint serve starts");
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    let first = lines.next().expect("a start-up line").unwrap();
+    let address = first
+        .strip_prefix("macaroon-mint serve: listening on http://")
+        .unwrap_or_else(|| panic!("unexpected first line: {first}"))
+        .to_owned();
+    let mut settings = vec![first];
+    for line in lines.by_ref().take(6) {
+        settings.push(line.unwrap());
+    }
+    (Service { child, address }, settings)
+}
+
+/// One request on a fresh connection; the status and the JSON body (Null when empty).
+fn request(address: &str, method: &str, path: &str, auth: Option<(&str, &str)>) -> (u16, Value) {
+    let mut stream = TcpStream::connect(address).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let mut head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\nContent-Length: 0\r\n"
+    );
+    if let Some((user, password)) = auth {
+        let encoded =
+            base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+        head.push_str(&format!("Authorization: Basic {encoded}\r\n"));
+    }
+    head.push_str("\r\n");
+    stream.write_all(head.as_bytes()).unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let (head, body) = response.split_once("\r\n\r\n").unwrap();
+    let status: u16 = head.split(' ').nth(1).unwrap().parse().unwrap();
+    let json = if body.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body}"))
+    };
+    (status, json)
+}
+
+fn temp_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("macaroon-mint-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+#[test]
+fn serve_mints_a_provider_registration_token_over_http() {
+    let dir = temp_dir("serve");
+    let data = dir.join("data");
+    let (service, settings) = start(&data, &["--admin", "admin:s3cret", "--domain", "oz.test"]);
+    let settings = settings.join("\n");
+    assert!(
+        settings.contains("admin:               admin (created)"),
+        "{settings}"
+    );
+    assert!(
+        settings.contains("registration policy: restricted"),
+        "{settings}"
+    );
+    assert!(settings.contains("macaroon-mint.sqlite3"), "{settings}");
+    assert!(
+        !settings.contains("s3cret"),
+        "the password is never printed: {settings}"
+    );
+
+    let (status, me) = request(
+        &service.address,
+        "GET",
+        "/api/v3/onezone/user",
+        Some(("admin", "s3cret")),
+    );
+    assert_eq!(status, 200, "{me}");
+    let id = me["userId"].as_str().unwrap().to_owned();
+    let path = format!("/api/v3/onezone/users/{id}/clusters/provider_registration_token");
+    let (status, body) = request(&service.address, "POST", &path, Some(("admin", "s3cret")));
+    assert_eq!(status, 200, "{body}");
+    let token = body["token"].as_str().unwrap().to_owned();
+    assert_eq!(body, json!({ "token": token }));
+    let inspected = inspect_json(&token);
+    assert_eq!(inspected["format"], json!("onedata"));
+    assert_eq!(inspected["macaroon"]["l"], json!("oz.test"));
+    let identifier = &inspected["onedata"]["identifier"];
+    assert_eq!(identifier["invite"], json!("rop"), "{inspected}");
+    assert_eq!(identifier["persistence"], json!("nmd"));
+    assert_eq!(identifier["subject"], json!(format!("usr-{id}")));
+    assert_eq!(identifier["target"], json!(id));
+
+    let (status, body) = request(&service.address, "POST", &path, Some(("admin", "wrong")));
+    assert_eq!(status, 401);
+    assert_eq!(body["error"]["id"], json!("unauthorized"));
+    let (status, body) = request(
+        &service.address,
+        "POST",
+        "/api/v3/onezone/spaces/nope/providers/token",
+        Some(("admin", "s3cret")),
+    );
+    assert_eq!(
+        (status, body["error"]["id"].clone()),
+        (404, json!("notFound"))
+    );
+    drop(service);
+
+    // A second start keeps the data and the admin.
+    let (service, settings) = start(&data, &["--admin", "admin:other"]);
+    assert!(settings
+        .join("\n")
+        .contains("admin (already exists, unchanged)"));
+    let (status, _) = request(
+        &service.address,
+        "GET",
+        "/api/v3/onezone/user",
+        Some(("admin", "s3cret")),
+    );
+    assert_eq!(status, 200);
+    drop(service);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn serve_refuses_bad_settings() {
+    let o = run(&["serve", "--admin", "no-colon"]);
+    assert!(fails(&o, 2).contains("--admin must be USER:PASSWORD"));
+    let o = run(&["serve", "--registration-policy", "sometimes"]);
+    assert_eq!(o.code, 2);
+    assert!(
+        o.stderr.contains("unknown registration policy"),
+        "{}",
+        o.stderr
+    );
+    let o = run(&["serve", "--temporary-max-ttl", "0"]);
+    assert!(fails(&o, 2).contains("--temporary-max-ttl"));
+}
+
+#[test]
+fn keys_rotate_list_and_retire() {
+    let dir = temp_dir("keys");
+    let data = dir.join("data");
+    let data_arg = data.to_str().unwrap();
+    assert_eq!(
+        ok(&["keys", "list", "--data-dir", data_arg]),
+        "no root keys yet (the service creates the first on start)"
+    );
+    let (service, _) = start(&data, &[]);
+    drop(service);
+    let listed = ok(&["keys", "list", "--data-dir", data_arg]);
+    assert!(listed.starts_with("1\tcreated "), "{listed}");
+    assert!(listed.ends_with("\tcurrent"), "{listed}");
+    assert!(ok(&["keys", "rotate", "--data-dir", data_arg])
+        .starts_with("root key 2 created and current"));
+    let listed = ok(&["keys", "list", "--data-dir", data_arg]);
+    let lines: Vec<&str> = listed.lines().collect();
+    assert_eq!(lines.len(), 2, "{listed}");
+    assert!(
+        lines[0].ends_with("active (verifies older tokens)"),
+        "{listed}"
+    );
+    assert!(lines[1].ends_with("current"), "{listed}");
+    // Key material is never shown: the lines hold an id, a time and a state.
+    for line in &lines {
+        assert_eq!(line.split('\t').count(), 3, "{line}");
+    }
+
+    assert!(ok(&["keys", "retire", "--data-dir", data_arg, "1"]).starts_with("root key 1 retired"));
+    let o = run(&["keys", "retire", "--data-dir", data_arg, "1"]);
+    assert!(fails(&o, 2).contains("already retired"));
+    let o = run(&["keys", "retire", "--data-dir", data_arg, "2"]);
+    assert!(fails(&o, 2).contains("only active key"));
+    let o = run(&["keys", "retire", "--data-dir", data_arg, "9"]);
+    assert!(fails(&o, 2).contains("no root key 9"));
+    let listed = ok(&["keys", "list", "--data-dir", data_arg]);
+    assert!(
+        listed.lines().next().unwrap().contains("retired at "),
+        "{listed}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
