@@ -49,19 +49,35 @@ fn start(data_dir: &std::path::Path, extra: &[&str]) -> (Service, Vec<String>) {
 
 /// One request on a fresh connection; the status and the JSON body (Null when empty).
 fn request(address: &str, method: &str, path: &str, auth: Option<(&str, &str)>) -> (u16, Value) {
+    request_with(address, method, path, auth, &[], "")
+}
+
+fn request_with(
+    address: &str,
+    method: &str,
+    path: &str,
+    auth: Option<(&str, &str)>,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> (u16, Value) {
     let mut stream = TcpStream::connect(address).unwrap();
     stream
         .set_read_timeout(Some(Duration::from_secs(30)))
         .unwrap();
     let mut head = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\nContent-Length: 0\r\n"
+        "{method} {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
     );
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
     if let Some((user, password)) = auth {
         let encoded =
             base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
         head.push_str(&format!("Authorization: Basic {encoded}\r\n"));
     }
     head.push_str("\r\n");
+    head.push_str(body);
     stream.write_all(head.as_bytes()).unwrap();
     let mut response = String::new();
     stream.read_to_string(&mut response).unwrap();
@@ -178,7 +194,28 @@ fn keys_rotate_list_and_retire() {
         ok(&["keys", "list", "--data-dir", data_arg]),
         "no root keys yet (the service creates the first on start)"
     );
-    let (service, _) = start(&data, &[]);
+    let (service, _) = start(&data, &["--admin", "admin:pw"]);
+    let (status, body) = request_with(
+        &service.address,
+        "POST",
+        "/api/v3/onezone/user/tokens/named",
+        Some(("admin", "pw")),
+        &[("Content-Type", "application/json")],
+        r#"{"name": "ops"}"#,
+    );
+    assert_eq!(status, 201, "{body}");
+    let token = body["token"].as_str().unwrap().to_owned();
+    let who = |address: &str| {
+        request_with(
+            address,
+            "GET",
+            "/api/v3/onezone/user",
+            None,
+            &[("X-Auth-Token", &token)],
+            "",
+        )
+    };
+    assert_eq!(who(&service.address).0, 200);
     drop(service);
     let listed = ok(&["keys", "list", "--data-dir", data_arg]);
     assert!(listed.starts_with("1\tcreated "), "{listed}");
@@ -198,7 +235,20 @@ fn keys_rotate_list_and_retire() {
         assert_eq!(line.split('\t').count(), 3, "{line}");
     }
 
+    // The token minted under key 1 still verifies after the rotation…
+    let (service, _) = start(&data, &[]);
+    assert_eq!(who(&service.address).0, 200);
+    drop(service);
     assert!(ok(&["keys", "retire", "--data-dir", data_arg, "1"]).starts_with("root key 1 retired"));
+    // …and no longer once key 1 is retired.
+    let (service, _) = start(&data, &[]);
+    let (status, body) = who(&service.address);
+    assert_eq!(status, 401);
+    assert_eq!(
+        body["error"]["details"]["authError"]["id"],
+        json!("tokenInvalid")
+    );
+    drop(service);
     let o = run(&["keys", "retire", "--data-dir", data_arg, "1"]);
     assert!(fails(&o, 2).contains("already retired"));
     let o = run(&["keys", "retire", "--data-dir", data_arg, "2"]);

@@ -8,7 +8,10 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, Path, State as Extract};
+use axum::extract::{
+    ConnectInfo, FromRequest, FromRequestParts, Path, Request as AxumRequest, State as Extract,
+};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, patch, post};
@@ -20,6 +23,7 @@ use macaroon_mint::onedata::{
     Subject, TokenType,
 };
 use macaroon_mint::{AuthContext, Format, Macaroon, RootKey, TypedCaveat};
+use serde::de::DeserializeOwned;
 use serde_json::{json, Map, Value};
 
 use crate::auth::{self, Caller, Credentials, Request, ACCESS_CAVEATS, MAX_TOKEN_SIZE};
@@ -44,6 +48,9 @@ pub(crate) struct State {
     pub(crate) temporary_max_ttl: u64,
     /// Unix seconds; injected so tests can move time.
     pub(crate) clock: Clock,
+    /// Bounds concurrent Argon2 checks (each takes ~19 MiB and tens of milliseconds), so a flood
+    /// of basic-auth requests queues instead of exhausting memory.
+    pub(crate) password_checks: Arc<tokio::sync::Semaphore>,
 }
 
 type Shared = Arc<State>;
@@ -84,6 +91,7 @@ pub(crate) fn router(state: Shared) -> Router {
             post(verify_invite_token),
         )
         .fallback(|| async { ApiError::not_found() })
+        .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
         .with_state(state)
 }
 
@@ -127,7 +135,18 @@ async fn as_caller<T: Send + 'static>(
         entity_id,
         aspect,
     };
+    let permit = match credentials {
+        Credentials::Basic { .. } => Some(
+            Arc::clone(&state.password_checks)
+                .acquire_owned()
+                .await
+                .map_err(|e| internal("password check semaphore", &e))?,
+        ),
+        Credentials::Token(_) => None,
+    };
     blocking(move || {
+        // Held until the work ends, even if the client went away meanwhile.
+        let _permit = permit;
         let caller = auth::authenticate(&state, &credentials, &request)?;
         work(&state, caller)
     })
@@ -187,6 +206,48 @@ fn no_content() -> Response {
     StatusCode::NO_CONTENT.into_response()
 }
 
+/// A path parameter, `None` when it does not decode (not UTF-8): such an entity cannot exist,
+/// so the handler answers 404 after authenticating, in the usual order.
+pub(crate) struct PathId<T>(Option<T>);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for PathId<T> {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        Ok(PathId(
+            Path::<T>::from_request_parts(parts, state)
+                .await
+                .ok()
+                .map(|Path(value)| value),
+        ))
+    }
+}
+
+/// The entity id an `api` caveat sees for a path parameter.
+fn entity(id: &Option<String>) -> String {
+    id.clone().unwrap_or_else(|| UNDEFINED.to_owned())
+}
+
+/// The request body as bytes; a body over the limit (2 MiB) is a JSON `413`, not axum's text.
+pub(crate) struct Body(Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for Body {
+    type Rejection = ApiError;
+
+    async fn from_request(request: AxumRequest, state: &S) -> Result<Self, ApiError> {
+        Bytes::from_request(request, state)
+            .await
+            .map(Body)
+            .map_err(|e| {
+                if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    ApiError::payload_too_large()
+                } else {
+                    ApiError::bad_message()
+                }
+            })
+    }
+}
+
 const UNDEFINED: &str = "undefined";
 
 /// `GET /user` → `{"userId", "username"}`: who the credentials authenticate.
@@ -210,7 +271,7 @@ async fn create_user(
     Extract(state): Extract<Shared>,
     ConnectInfo(client): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-    body: Bytes,
+    Body(body): Body,
 ) -> Answer {
     let gri = (Operation::Create, "user", UNDEFINED.to_owned(), "instance");
     as_caller(state, client, &headers, gri, move |state, caller| {
@@ -219,6 +280,11 @@ async fn create_user(
         }
         let body = json_object(&body)?;
         let username = string_field(&body, "username")?;
+        // Basic credentials split at the first ':', so a username must not hold one.
+        let valid = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-');
+        if username.len() > 64 || !username.chars().all(valid) {
+            return Err(ApiError::bad_username());
+        }
         let password = string_field(&body, "password")?;
         let hash = hash_password(&password).map_err(|e| internal("hashing", &e))?;
         let key = ensure_root_key(&*state.store, (state.clock)())?;
@@ -238,12 +304,15 @@ async fn create_user(
 async fn update_user_privileges(
     Extract(state): Extract<Shared>,
     ConnectInfo(client): ConnectInfo<SocketAddr>,
-    Path(id): Path<String>,
+    PathId(id): PathId<String>,
     headers: HeaderMap,
-    body: Bytes,
+    Body(body): Body,
 ) -> Answer {
-    let gri = (Operation::Update, "user", id.clone(), "oz_privileges");
+    let gri = (Operation::Update, "user", entity(&id), "oz_privileges");
     as_caller(state, client, &headers, gri, move |state, caller| {
+        let Some(id) = id else {
+            return Err(ApiError::not_found());
+        };
         if state.store.user_by_id(&id)?.is_none() {
             return Err(ApiError::not_found());
         }
@@ -264,7 +333,7 @@ async fn create_space(
     Extract(state): Extract<Shared>,
     ConnectInfo(client): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-    body: Bytes,
+    Body(body): Body,
 ) -> Answer {
     let gri = (Operation::Create, "space", UNDEFINED.to_owned(), "instance");
     as_caller(state, client, &headers, gri, move |state, caller| {
@@ -282,17 +351,21 @@ async fn create_space(
 async fn update_space_privileges(
     Extract(state): Extract<Shared>,
     ConnectInfo(client): ConnectInfo<SocketAddr>,
-    Path((space_id, user_id)): Path<(String, String)>,
+    PathId(ids): PathId<(String, String)>,
     headers: HeaderMap,
-    body: Bytes,
+    Body(body): Body,
 ) -> Answer {
+    let space_id = ids.as_ref().map(|(s, _)| s.clone());
     let gri = (
         Operation::Update,
         "space",
-        space_id.clone(),
+        entity(&space_id),
         "user_privileges",
     );
     as_caller(state, client, &headers, gri, move |state, caller| {
+        let Some((space_id, user_id)) = ids else {
+            return Err(ApiError::not_found());
+        };
         if state.store.space_by_id(&space_id)?.is_none()
             || state.store.user_by_id(&user_id)?.is_none()
         {
@@ -321,8 +394,7 @@ async fn update_space_privileges(
 
 /// An auto-generated, per-subject unique token name, as Onezone gives its invite tokens.
 fn generated_name(label: &str, token_id: &str) -> String {
-    let short = token_id.get(..8).unwrap_or(token_id);
-    format!("{label} {short}")
+    format!("{label} {token_id}")
 }
 
 /// Mints a named invite token under the current root key and stores its record.
@@ -364,16 +436,19 @@ fn mint_named_invite(
 async fn provider_registration(
     Extract(state): Extract<Shared>,
     ConnectInfo(client): ConnectInfo<SocketAddr>,
-    Path(id): Path<String>,
+    PathId(id): PathId<String>,
     headers: HeaderMap,
 ) -> Answer {
     let gri = (
         Operation::Create,
         "user",
-        id.clone(),
+        entity(&id),
         "provider_registration_token",
     );
     as_caller(state, client, &headers, gri, move |state, caller| {
+        let Some(id) = id else {
+            return Err(ApiError::not_found());
+        };
         if state.store.user_by_id(&id)?.is_none() {
             return Err(ApiError::not_found());
         }
@@ -394,16 +469,19 @@ async fn provider_registration(
 async fn space_support(
     Extract(state): Extract<Shared>,
     ConnectInfo(client): ConnectInfo<SocketAddr>,
-    Path(id): Path<String>,
+    PathId(id): PathId<String>,
     headers: HeaderMap,
 ) -> Answer {
     let gri = (
         Operation::Create,
         "space",
-        id.clone(),
+        entity(&id),
         "space_support_token",
     );
     as_caller(state, client, &headers, gri, move |state, caller| {
+        let Some(id) = id else {
+            return Err(ApiError::not_found());
+        };
         if state.store.space_by_id(&id)?.is_none() {
             return Err(ApiError::not_found());
         }
@@ -472,7 +550,7 @@ async fn create_temporary(
     Extract(state): Extract<Shared>,
     ConnectInfo(client): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-    body: Bytes,
+    Body(body): Body,
 ) -> Answer {
     let gri = (
         Operation::Create,
@@ -481,6 +559,9 @@ async fn create_temporary(
         "user_temporary_token",
     );
     as_caller(state, client, &headers, gri, move |state, caller| {
+        let Some(generation) = state.store.temporary_generation(&caller.user.id)? else {
+            return Err(ApiError::not_found());
+        };
         let body = json_object(&body)?;
         access_type(&body)?;
         let caveats = caveats::from_body(&body, &ACCESS_CAVEATS)?;
@@ -497,34 +578,13 @@ async fn create_temporary(
             _ => return Err(ApiError::time_caveat_required(state.temporary_max_ttl)),
         }
         let user = caller.user;
-        let Some(mut generation) = state.store.temporary_generation(&user.id)? else {
-            return Err(ApiError::not_found());
-        };
-        let root = match state.store.root_key(generation.key_id)? {
-            Some(key) if key.retired.is_none() => key,
-            _ => {
-                // This generation's root key was retired (its tokens no longer verify): start
-                // a new generation under the current key.
-                let current = ensure_root_key(&*state.store, now)?;
-                generation = state
-                    .store
-                    .bump_temporary_generation(&user.id, current.id)?
-                    .ok_or_else(ApiError::not_found)?;
-                current
-            }
-        };
+        let root = ensure_root_key(&*state.store, now)?;
         let secret = keys::temporary_secret(&root, &user.id, generation.generation)?;
         let persistence = Persistence::Temporary {
             generation: generation.generation,
         };
-        let token = mint_access(
-            state,
-            &user,
-            persistence,
-            &random_hex(16)?,
-            &secret,
-            &caveats,
-        )?;
+        let token_id = keys::temporary_token_id(root.id, &random_hex(16)?);
+        let token = mint_access(state, &user, persistence, &token_id, &secret, &caveats)?;
         Ok(created(json!({ "token": token })))
     })
     .await
@@ -535,7 +595,7 @@ async fn create_named(
     Extract(state): Extract<Shared>,
     ConnectInfo(client): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-    body: Bytes,
+    Body(body): Body,
 ) -> Answer {
     let gri = (Operation::Create, "token", UNDEFINED.to_owned(), "instance");
     as_caller(state, client, &headers, gri, move |state, caller| {
@@ -579,18 +639,20 @@ async fn create_named(
 async fn update_named(
     Extract(state): Extract<Shared>,
     ConnectInfo(client): ConnectInfo<SocketAddr>,
-    Path(id): Path<String>,
+    PathId(id): PathId<String>,
     headers: HeaderMap,
-    body: Bytes,
+    Body(body): Body,
 ) -> Answer {
-    let gri = (Operation::Update, "token", id.clone(), "instance");
+    let gri = (Operation::Update, "token", entity(&id), "instance");
     as_caller(state, client, &headers, gri, move |state, caller| {
+        let Some(id) = id else {
+            return Err(ApiError::not_found());
+        };
         let Some(record) = state.store.named_token(&id)? else {
             return Err(ApiError::not_found());
         };
-        if record.subject != caller.user.id
-            && !caller.user.oz_privileges.contains("oz_tokens_manage")
-        {
+        let manager = caller.user.oz_privileges.contains("oz_tokens_manage");
+        if record.subject != caller.user.id && !manager {
             return Err(ApiError::forbidden());
         }
         let body = json_object(&body)?;
@@ -599,6 +661,11 @@ async fn update_named(
             Some(Value::Bool(b)) => *b,
             Some(_) => return Err(ApiError::bad_boolean("revoked")),
         };
+        // Revocation is for stolen tokens: whoever stole the owner's password or another of
+        // their tokens must not undo it, so only a token manager may un-revoke.
+        if !revoked && record.revoked && !manager {
+            return Err(ApiError::forbidden());
+        }
         if !state.store.set_named_token_revoked(&id, revoked)? {
             return Err(ApiError::not_found());
         }
@@ -639,11 +706,14 @@ async fn revoke_own_temporary(
 async fn revoke_temporary_of_user(
     Extract(state): Extract<Shared>,
     ConnectInfo(client): ConnectInfo<SocketAddr>,
-    Path(id): Path<String>,
+    PathId(id): PathId<String>,
     headers: HeaderMap,
 ) -> Answer {
-    let gri = (Operation::Delete, "user", id.clone(), "temporary_tokens");
+    let gri = (Operation::Delete, "user", entity(&id), "temporary_tokens");
     as_caller(state, client, &headers, gri, move |state, caller| {
+        let Some(id) = id else {
+            return Err(ApiError::not_found());
+        };
         if state.store.user_by_id(&id)?.is_none() {
             return Err(ApiError::not_found());
         }
@@ -668,14 +738,22 @@ fn invite_error(e: &OnedataError, expected: &InviteType) -> ApiError {
     }
 }
 
-/// The secret and current generation of a token, found by its identifier.
-fn invite_secret(state: &State, token: &OnedataToken) -> Result<(RootKey, Option<u64>), ApiError> {
+/// The secret of a token, found by its identifier: with the current generation (temporary) or
+/// the revoked flag (named).
+fn invite_secret(
+    state: &State,
+    token: &OnedataToken,
+) -> Result<(RootKey, Option<u64>, bool), ApiError> {
     let id = match token.identifier() {
         ParsedIdentifier::V2(id) => id,
         _ => return Err(ApiError::token_invalid()),
     };
-    let root = |key_id: i64| -> Result<RootKeyRecord, ApiError> {
-        match state.store.root_key(key_id)? {
+    let root = |key_id: Option<i64>| -> Result<RootKeyRecord, ApiError> {
+        match key_id
+            .map(|k| state.store.root_key(k))
+            .transpose()?
+            .flatten()
+        {
             Some(key) if key.retired.is_none() => Ok(key),
             _ => Err(ApiError::token_invalid()),
         }
@@ -683,10 +761,10 @@ fn invite_secret(state: &State, token: &OnedataToken) -> Result<(RootKey, Option
     match id.persistence() {
         Persistence::Named => match state.store.named_token(id.id())? {
             None => Err(ApiError::token_invalid()),
-            Some(record) if record.revoked => Err(ApiError::token_revoked()),
             Some(record) => Ok((
-                keys::named_token_secret(&root(record.key_id)?, &record.id)?,
+                keys::named_token_secret(&root(Some(record.key_id))?, &record.id)?,
                 None,
+                record.revoked,
             )),
         },
         Persistence::Temporary { .. } => {
@@ -696,8 +774,9 @@ fn invite_secret(state: &State, token: &OnedataToken) -> Result<(RootKey, Option
             let Some(current) = state.store.temporary_generation(user)? else {
                 return Err(ApiError::token_invalid());
             };
-            let secret = keys::temporary_secret(&root(current.key_id)?, user, current.generation)?;
-            Ok((secret, Some(current.generation)))
+            let key = root(keys::key_of_temporary_token_id(id.id()))?;
+            let secret = keys::temporary_secret(&key, user, current.generation)?;
+            Ok((secret, Some(current.generation), false))
         }
     }
 }
@@ -708,7 +787,7 @@ fn invite_secret(state: &State, token: &OnedataToken) -> Result<(RootKey, Option
 async fn verify_invite_token(
     Extract(state): Extract<Shared>,
     ConnectInfo(client): ConnectInfo<SocketAddr>,
-    body: Bytes,
+    Body(body): Body,
 ) -> Answer {
     let body = json_object(&body)?;
     let text = string_field(&body, "token")?;
@@ -743,16 +822,20 @@ async fn verify_invite_token(
                 return Err(ApiError::not_an_invite_token(&invite_type_name(&expected)));
             }
         }
-        let (secret, current_generation) = invite_secret(&state, &token)?;
+        let (secret, current_generation, revoked) = invite_secret(&state, &token)?;
         let policy = InvitePolicy {
             current_generation,
             temporary_max_ttl: state.temporary_max_ttl,
             ..InvitePolicy::default()
         };
         let context = AuthContext::new((state.clock)()).with_ip(peer_ip);
-        let claims = token
-            .verify_invite(&secret, expected.clone(), &context, &policy)
-            .map_err(|e| invite_error(&e, &expected))?;
+        let verified = token.verify_invite(&secret, expected.clone(), &context, &policy);
+        // The revoked flag is told only to who holds a genuine token (see auth.rs).
+        let claims = match verified.map_err(|e| invite_error(&e, &expected)) {
+            Err(e) if e.id == "tokenInvalid" => return Err(e),
+            _ if revoked => return Err(ApiError::token_revoked()),
+            other => other?,
+        };
         let persistence = match claims.persistence {
             Persistence::Named => json!({ "type": "named" }),
             Persistence::Temporary { generation } => {

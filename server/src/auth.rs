@@ -166,19 +166,17 @@ fn verify_access_token(state: &State, text: &str, request: &Request) -> Result<U
     let Some(user) = state.store.user_by_id(user_id).map_err(store_error)? else {
         return Err(ApiError::token_invalid());
     };
-    let (key, max_ttl) = match id.persistence() {
+    let (key, max_ttl, revoked) = match id.persistence() {
         Persistence::Named => {
             let record = match state.store.named_token(id.id())? {
                 Some(record) if record.kind == "act" && record.subject == user.id => record,
                 _ => return Err(ApiError::token_invalid()),
             };
-            if record.revoked {
-                return Err(ApiError::token_revoked());
-            }
             let Some(root) = active_key(state, record.key_id)? else {
                 return Err(ApiError::token_invalid());
             };
-            (keys::named_token_secret(&root, &record.id)?, None)
+            let secret = keys::named_token_secret(&root, &record.id)?;
+            (secret, None, record.revoked)
         }
         Persistence::Temporary { generation } => {
             let Some(current) = state.store.temporary_generation(&user.id)? else {
@@ -188,17 +186,25 @@ fn verify_access_token(state: &State, text: &str, request: &Request) -> Result<U
             if generation != current.generation {
                 return Err(ApiError::token_revoked());
             }
-            let Some(root) = active_key(state, current.key_id)? else {
+            let Some(root) = keys::key_of_temporary_token_id(id.id())
+                .map(|key_id| active_key(state, key_id))
+                .transpose()?
+                .flatten()
+            else {
                 return Err(ApiError::token_invalid());
             };
-            (
-                keys::temporary_secret(&root, &user.id, generation)?,
-                Some(state.temporary_max_ttl),
-            )
+            let secret = keys::temporary_secret(&root, &user.id, generation)?;
+            (secret, Some(state.temporary_max_ttl), false)
         }
     };
-    check_signature_and_caveats(state, &token, &key, max_ttl, request)?;
-    Ok(user)
+    let checked = check_signature_and_caveats(state, &token, &key, max_ttl, request);
+    // A named token's revoked flag is told only to who holds a genuine token: a forgery with a
+    // known token id learns nothing.
+    match checked {
+        Err(e) if e.id == "tokenInvalid" => Err(e),
+        _ if revoked => Err(ApiError::token_revoked()),
+        other => other.map(|()| user),
+    }
 }
 
 fn check_signature_and_caveats(

@@ -7,6 +7,13 @@ use serde_json::{Map, Value};
 
 use crate::error::ApiError;
 
+/// At most this many caveats in one request, each at most [`MAX_CAVEAT_BYTES`] long, so every
+/// token minted fits in an HTTP header (hyper refuses headers of about 400 KiB) and in
+/// `macaroon_mint`'s default limits.
+pub(crate) const MAX_CAVEATS: usize = 64;
+/// The longest caveat accepted in a request, in bytes.
+pub(crate) const MAX_CAVEAT_BYTES: usize = 2048;
+
 fn strings(object: &Map<String, Value>, key: &str) -> Result<Vec<String>, String> {
     match object.get(key) {
         Some(Value::Array(items)) if !items.is_empty() => items
@@ -72,6 +79,12 @@ pub(crate) fn from_body(
 ) -> Result<Vec<TypedCaveat>, ApiError> {
     let items = match body.get("caveats") {
         None | Some(Value::Null) => return Ok(Vec::new()),
+        Some(Value::Array(items)) if items.len() > MAX_CAVEATS => {
+            return Err(ApiError::bad_caveat(
+                MAX_CAVEATS,
+                format!("at most {MAX_CAVEATS} caveats are allowed"),
+            ))
+        }
         Some(Value::Array(items)) => items,
         Some(_) => return Err(ApiError::bad_caveat(0, "\"caveats\" must be a list")),
     };
@@ -91,6 +104,12 @@ pub(crate) fn from_body(
                     ))
                 }
             };
+            if text.len() > MAX_CAVEAT_BYTES {
+                return Err(ApiError::bad_caveat(
+                    index,
+                    format!("a caveat is at most {MAX_CAVEAT_BYTES} bytes"),
+                ));
+            }
             let caveat = TypedCaveat::parse(text.as_bytes())
                 .map_err(|e| ApiError::bad_caveat(index, e.to_string()))?;
             if let TypedCaveat::Unknown(_) = caveat {
@@ -170,6 +189,12 @@ mod tests {
             (json!(["time < soon"]), 0, "time caveat"),
             (json!(["authorization = none"]), 0, "not allowed"),
             (json!([7]), 0, "object or a string"),
+            (
+                json!([format!("ip = {}", vec!["10.0.0.1"; 300].join("|"))]),
+                0,
+                "at most 2048 bytes",
+            ),
+            (json!(vec!["time < 1"; 65]), 64, "at most 64 caveats"),
         ];
         for (caveats, index, reason) in cases {
             let e = read(caveats.clone()).unwrap_err();

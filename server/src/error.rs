@@ -70,6 +70,34 @@ impl ApiError {
         )
     }
 
+    /// 405 `notSupported`: the path exists, the method does not.
+    pub fn method_not_allowed() -> ApiError {
+        ApiError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "notSupported",
+            "This method is not supported for this resource.",
+        )
+    }
+
+    /// 413 `payloadTooLarge`: the request body is over the limit (2 MiB).
+    pub fn payload_too_large() -> ApiError {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payloadTooLarge",
+            "The request body exceeds the allowed size (2097152 bytes).",
+        )
+    }
+
+    /// 400 `badValueUsername` with `{"key": "username"}`.
+    pub fn bad_username() -> ApiError {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "badValueUsername",
+            "Bad value: the username must be 1 to 64 characters of letters, digits, '.', '_' and '-'.",
+        )
+        .with_details(json!({ "key": "username" }))
+    }
+
     /// 500: never carries the cause (it goes to the server's log).
     pub fn internal() -> ApiError {
         ApiError::new(

@@ -54,3 +54,28 @@ pub fn temporary_secret(
         ],
     )
 }
+
+/// The id of a new temporary token: the root key it is derived from, then 16 random bytes in
+/// hex (`k3-5f2b…`). Temporary tokens have no record, so the id carries the key; it is part of
+/// the signed identifier, so changing it breaks the signature.
+pub fn temporary_token_id(key_id: i64, random_hex: &str) -> String {
+    format!("k{key_id}-{random_hex}")
+}
+
+/// The root key id a temporary token id names, if it has the form of
+/// [`temporary_token_id`].
+///
+/// ```
+/// use macaroon_mint_server::keys::{key_of_temporary_token_id, temporary_token_id};
+/// assert_eq!(key_of_temporary_token_id(&temporary_token_id(12, "ab")), Some(12));
+/// assert_eq!(key_of_temporary_token_id("12-ab"), None);
+/// assert_eq!(key_of_temporary_token_id("k-ab"), None);
+/// assert_eq!(key_of_temporary_token_id("k+1-ab"), None);
+/// ```
+pub fn key_of_temporary_token_id(token_id: &str) -> Option<i64> {
+    let (key, _) = token_id.strip_prefix('k')?.split_once('-')?;
+    if key.is_empty() || !key.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    key.parse().ok()
+}

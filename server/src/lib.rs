@@ -14,7 +14,7 @@
 //! | `PATCH /spaces/{id}/users/{uid}/privileges` | `{"grant"?,"revoke"?}` | `204` | `space_set_privileges` on the space, or `oz_spaces_set_privileges`; makes `uid` a member if needed |
 //! | `POST /user/tokens/temporary` | `{"type"?,"caveats"}` | `201 {"token"}` | any user; a `time` caveat at most `temporary_max_ttl` ahead is required |
 //! | `POST /user/tokens/named` | `{"name","type"?,"caveats"?}` | `201 {"tokenId","token"}` | any user; names are unique per user (`409 alreadyExists`) |
-//! | `PATCH /tokens/named/{id}` | `{"revoked": bool}` | `204` | the token's subject, or `oz_tokens_manage` |
+//! | `PATCH /tokens/named/{id}` | `{"revoked": bool}` | `204` | revoke: the token's subject, or `oz_tokens_manage`; un-revoke: `oz_tokens_manage` |
 //! | `DELETE /user/tokens/temporary` | — | `204` | any user: revokes all their temporary tokens (generation + 1) |
 //! | `DELETE /users/{id}/tokens/temporary` | — | `204` | user `id`, or `oz_tokens_manage` |
 //! | `POST /tokens/verify_invite_token` | `{"token","expectedInviteType"?,"peerIp"?}` | `200` claims | anyone (no authentication) |
@@ -340,6 +340,9 @@ impl Server {
             dummy_hash,
             temporary_max_ttl: config.temporary_max_ttl,
             clock: config.clock,
+            password_checks: Arc::new(tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map_or(2, |n| n.get().max(2)),
+            )),
         });
         Ok(Server {
             listener,

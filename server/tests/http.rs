@@ -1112,6 +1112,21 @@ fn revoked_tokens_are_rejected(backend: Backend) {
         Some(json!({ "revoked": false })),
     );
     assert_eq!(status, 401);
+    // Nor can its owner: only a token manager un-revokes.
+    assert_eq!(revoke(auth, json!(false)), (403, forbidden()));
+    // A forgery carrying the revoked token's id learns nothing about it.
+    let forged = macaroon_mint::Macaroon::mint(
+        &RootKey::new("f".repeat(64)),
+        DOMAIN,
+        OnedataToken::parse(&named).unwrap().macaroon().identifier(),
+    )
+    .unwrap()
+    .serialize(macaroon_mint::Format::Onedata)
+    .unwrap();
+    assert_eq!(
+        who_am_i(&server, "X-Auth-Token", &forged),
+        (401, unauthorized_because(token_invalid()))
+    );
     assert_eq!(revoke(ADMIN, json!(false)), (204, Value::Null));
     assert_eq!(who_am_i(&server, "X-Auth-Token", &named).0, 200);
     let (status, body) = server.call(
@@ -1303,7 +1318,13 @@ fn rotated_keys_verify_old_tokens_until_retired(backend: Backend) {
         server.store.named_token(new_id).unwrap().unwrap().key_id,
         second.id
     );
-    for token in [&old_named, &old_temporary, &new_named] {
+    let mid_temporary = server.temporary_token(auth, json!([]));
+    let mid_id = OnedataToken::parse(&mid_temporary)
+        .unwrap()
+        .token_id()
+        .to_owned();
+    assert!(mid_id.starts_with(&format!("k{}-", second.id)), "{mid_id}");
+    for token in [&old_named, &old_temporary, &new_named, &mid_temporary] {
         assert_eq!(who_am_i(&server, "X-Auth-Token", token).0, 200);
     }
     let verify = |token: &str| {
@@ -1329,11 +1350,13 @@ fn rotated_keys_verify_old_tokens_until_retired(backend: Backend) {
     }
     assert_eq!(verify(&old_rop), (400, json!({ "error": token_invalid() })));
     assert_eq!(who_am_i(&server, "X-Auth-Token", &new_named).0, 200);
-    // A new temporary token moves the user's generation to the current key.
+    // Temporary tokens minted after the rotation use the new key and survive the retirement;
+    // the generation is untouched.
+    assert_eq!(who_am_i(&server, "X-Auth-Token", &mid_temporary).0, 200);
     let fresh = server.temporary_token(auth, json!([]));
     assert_eq!(who_am_i(&server, "X-Auth-Token", &fresh).0, 200);
     let generation = server.store.temporary_generation(&alice).unwrap().unwrap();
-    assert_eq!((generation.generation, generation.key_id), (2, second.id));
+    assert_eq!(generation.generation, 1);
     // New invites are minted under the current key and verify.
     let (status, body) = server.call("POST", &rop_path(&alice), Some(auth), None);
     assert_eq!(verify(&token_of(status, &body)).0, 200);
@@ -1389,7 +1412,353 @@ fn verify_invite_token_checks_caveats_and_peer_ip(backend: Backend) {
     assert_eq!(body["error"]["id"], json!("notAnInviteToken"));
 }
 
+/// An Onezone error body.
+fn error(id: &str, details: Option<Value>, description: &str) -> Value {
+    let mut error = json!({ "id": id, "description": description });
+    if let Some(details) = details {
+        error["details"] = details;
+    }
+    json!({ "error": error })
+}
+
+fn every_authenticated_endpoint_answers_401_first(backend: Backend) {
+    let server = server!(backend, RegistrationPolicy::Open);
+    let alice = server.create_user("alice", "pw-a");
+    let space = server.create_space(("alice", "pw-a"), "s");
+    let endpoints = [
+        ("GET", "/user".to_owned()),
+        ("POST", "/users".to_owned()),
+        ("PATCH", format!("/users/{alice}/privileges")),
+        ("POST", rop_path(&alice)),
+        ("DELETE", format!("/users/{alice}/tokens/temporary")),
+        ("POST", "/user/spaces".to_owned()),
+        ("POST", "/user/tokens/temporary".to_owned()),
+        ("DELETE", "/user/tokens/temporary".to_owned()),
+        ("POST", "/user/tokens/named".to_owned()),
+        ("PATCH", "/tokens/named/some-id".to_owned()),
+        ("POST", ssp_path(&space)),
+        ("PATCH", format!("/spaces/{space}/users/{alice}/privileges")),
+        // Unknown entities are not revealed before authentication.
+        ("POST", rop_path("no-such-user")),
+        ("POST", ssp_path("no-such-space")),
+    ];
+    let junk = json!({ "grant": 1, "name": 7 });
+    for (method, path) in &endpoints {
+        for auth in [None, Some(("alice", "wrong")), Some(("nobody", "pw-a"))] {
+            assert_eq!(
+                server.call(method, path, auth, Some(junk.clone())),
+                (401, unauthorized()),
+                "{method} {path} {auth:?}"
+            );
+        }
+        assert_eq!(
+            server.call_token(method, path, "X-Auth-Token", "garbage", None),
+            (401, unauthorized_because(bad_token())),
+            "{method} {path}"
+        );
+    }
+}
+
+/// Method, path, credentials, body, and the exact error body expected.
+type ErrorCase<'a> = (
+    &'a str,
+    String,
+    Option<(&'a str, &'a str)>,
+    Option<Value>,
+    Value,
+);
+
+fn bad_requests_have_exact_error_bodies(backend: Backend) {
+    let server = server!(backend, RegistrationPolicy::Open);
+    let alice = server.create_user("alice", "pw-a");
+    let space = server.create_space(("alice", "pw-a"), "s");
+    let a = Some(("alice", "pw-a"));
+    let missing = |key: &str| {
+        error(
+            "missingRequiredValue",
+            Some(json!({ "key": key })),
+            &format!("Missing required value: \"{key}\"."),
+        )
+    };
+    let bad_message = error(
+        "badMessage",
+        None,
+        "The request body is not a valid JSON object.",
+    );
+    let (status, body) = server.call(
+        "POST",
+        "/user/tokens/named",
+        a,
+        Some(json!({ "name": "x", "caveats": ["colour = red"] })),
+    );
+    let (_, created) = server.call(
+        "POST",
+        "/user/tokens/named",
+        a,
+        Some(json!({ "name": "own" })),
+    );
+    let own = created["tokenId"].as_str().unwrap().to_owned();
+    let cases: Vec<ErrorCase> = vec![
+        ("POST", "/users".into(), Some(ADMIN), Some(json!({ "password": "x" })), missing("username")),
+        ("POST", "/users".into(), Some(ADMIN), Some(json!([1])), bad_message.clone()),
+        (
+            "POST",
+            "/users".into(),
+            Some(ADMIN),
+            Some(json!({ "username": "bad:name", "password": "x" })),
+            error(
+                "badValueUsername",
+                Some(json!({ "key": "username" })),
+                "Bad value: the username must be 1 to 64 characters of letters, digits, '.', '_' and '-'.",
+            ),
+        ),
+        ("POST", "/user/spaces".into(), a, Some(json!({})), missing("name")),
+        (
+            "POST",
+            "/user/spaces".into(),
+            a,
+            Some(json!({ "name": "" })),
+            error(
+                "badValueString",
+                Some(json!({ "key": "name" })),
+                "Bad value: provided \"name\" must be a non-empty string.",
+            ),
+        ),
+        (
+            "PATCH",
+            format!("/spaces/{space}/users/{alice}/privileges"),
+            a,
+            Some(json!({ "revoke": ["space_fly"] })),
+            error(
+                "badValueListNotAllowed",
+                Some(json!({ "key": "revoke", "allowed": macaroon_mint_server::privileges::SPACE_PRIVILEGES })),
+                "Bad value: provided \"revoke\" must be a list containing only allowed values.",
+            ),
+        ),
+        ("POST", "/user/tokens/named".into(), a, Some(json!({})), missing("name")),
+        (
+            "POST",
+            "/user/tokens/named".into(),
+            a,
+            Some(json!({ "name": "x", "type": "access" })),
+            error(
+                "badValueTokenType",
+                Some(json!({ "key": "type" })),
+                "Bad value: provided \"type\" is not a valid token type for this operation (expected {\"accessToken\": {}}).",
+            ),
+        ),
+        ("PATCH", format!("/tokens/named/{own}"), a, None, bad_message.clone()),
+        ("PATCH", format!("/tokens/named/{own}"), a, Some(json!({})), missing("revoked")),
+        (
+            "POST",
+            "/tokens/verify_invite_token".into(),
+            None,
+            Some(json!({ "token": "x", "expectedInviteType": 5 })),
+            error(
+                "badValueString",
+                Some(json!({ "key": "expectedInviteType" })),
+                "Bad value: provided \"expectedInviteType\" must be a non-empty string.",
+            ),
+        ),
+        ("POST", "/tokens/verify_invite_token".into(), None, Some(json!("token")), bad_message),
+    ];
+    assert_eq!(
+        (status, body),
+        (
+            400,
+            error(
+                "badValueCaveats",
+                Some(json!({ "key": "caveats", "index": 0, "reason": "\"colour = red\" is no known caveat" })),
+                "Bad value: caveat 0 in \"caveats\" is invalid: \"colour = red\" is no known caveat.",
+            )
+        )
+    );
+    for (method, path, auth, body, expected) in cases {
+        assert_eq!(
+            server.call(method, &path, auth, body.clone()),
+            (400, expected),
+            "{method} {path} {body:?}"
+        );
+    }
+    // The named-token update checks its token before its body: 404 for an unknown id.
+    let (status, body) = server.call(
+        "PATCH",
+        "/tokens/named/x",
+        a,
+        Some(json!({ "revoked": true })),
+    );
+    assert_eq!((status, body), (404, not_found()));
+}
+
+fn unknown_entities_methods_and_huge_bodies_answer_json(backend: Backend) {
+    let server = server!(backend, RegistrationPolicy::Open);
+    let alice = server.create_user("alice", "pw-a");
+    let space = server.create_space(("alice", "pw-a"), "s");
+    let a = Some(("alice", "pw-a"));
+    let grant = Some(json!({ "grant": ["space_view"] }));
+    for path in [
+        format!("/spaces/no-such-space/users/{alice}/privileges"),
+        format!("/spaces/{space}/users/no-such-user/privileges"),
+        // Not UTF-8 once decoded: no such entity, after authentication.
+        format!("/spaces/%FF/users/{alice}/privileges"),
+    ] {
+        assert_eq!(
+            server.call("PATCH", &path, a, grant.clone()),
+            (404, not_found()),
+            "{path}"
+        );
+        assert_eq!(
+            server.call("PATCH", &path, None, grant.clone()),
+            (401, unauthorized()),
+            "{path}"
+        );
+    }
+    assert_eq!(
+        server.call("POST", &rop_path("%FF%FE"), a, None),
+        (404, not_found())
+    );
+    assert_eq!(
+        server.call("GET", &rop_path(&alice), a, None),
+        (
+            405,
+            error(
+                "notSupported",
+                None,
+                "This method is not supported for this resource."
+            )
+        )
+    );
+    // One byte over the 2 MiB limit: the server reads it all, so the answer is never lost to a
+    // connection reset.
+    let huge = format!("{{\"name\":\"{}\"}}", "x".repeat(2 * 1024 * 1024 + 1 - 11));
+    assert_eq!(huge.len(), 2 * 1024 * 1024 + 1);
+    let response = ureq::post(&server.url("/user/spaces"))
+        .set("Authorization", &basic(("alice", "pw-a")))
+        .set("Content-Type", "application/json")
+        .send_string(&huge);
+    let Err(ureq::Error::Status(413, response)) = response else {
+        panic!("expected 413, got {response:?}");
+    };
+    let body: Value = serde_json::from_str(&response.into_string().unwrap()).unwrap();
+    assert_eq!(
+        body,
+        error(
+            "payloadTooLarge",
+            None,
+            "The request body exceeds the allowed size (2097152 bytes).",
+        )
+    );
+    // The two token endpoints ignore any body, even one that is not JSON (SPEC §10.5).
+    let response = ureq::post(&server.url(&ssp_path(&space)))
+        .set("Authorization", &basic(("alice", "pw-a")))
+        .send_string("this is not JSON")
+        .unwrap();
+    assert_eq!(response.status(), 200);
+}
+
+fn instances_sharing_one_database_see_each_other(backend: Backend) {
+    if backend != Backend::Postgres {
+        return; // SQLite is one file for one process.
+    }
+    let Some(url) = common::postgres_url() else {
+        return;
+    };
+    let schema = common::fresh_pg_schema_name();
+    let store = |schema: &str| -> Arc<dyn Store> {
+        Arc::new(PostgresStore::connect_in_schema(&url, schema).unwrap())
+    };
+    let a = TestServer::start_with(store(&schema), unique_dir(), RegistrationPolicy::Open);
+    let b = TestServer::start_with(store(&schema), unique_dir(), RegistrationPolicy::Open);
+    let alice = a.create_user("alice", "pw-a");
+    let auth = ("alice", "pw-a");
+    // Minted on one instance, used on the other.
+    let (status, body) = b.call(
+        "POST",
+        "/user/tokens/named",
+        Some(auth),
+        Some(json!({ "name": "t" })),
+    );
+    assert_eq!(status, 201, "{body}");
+    let (id, named) = (
+        body["tokenId"].as_str().unwrap().to_owned(),
+        body["token"].as_str().unwrap().to_owned(),
+    );
+    assert_eq!(who_am_i(&a, "X-Auth-Token", &named).0, 200);
+    let (status, body) = a.call("POST", &rop_path(&alice), Some(auth), None);
+    let rop = token_of(status, &body);
+    let verify = |server: &TestServer| {
+        server.call(
+            "POST",
+            "/tokens/verify_invite_token",
+            None,
+            Some(json!({ "token": rop })),
+        )
+    };
+    assert_eq!(verify(&b).0, 200);
+    // Revoked on one, refused by both.
+    let path = format!("/tokens/named/{id}");
+    assert_eq!(
+        a.call("PATCH", &path, Some(auth), Some(json!({ "revoked": true })))
+            .0,
+        204
+    );
+    assert_eq!(
+        who_am_i(&b, "X-Auth-Token", &named),
+        (401, unauthorized_because(token_revoked()))
+    );
+    let temporary = a.temporary_token(auth, json!([]));
+    assert_eq!(who_am_i(&b, "X-Auth-Token", &temporary).0, 200);
+    assert_eq!(
+        b.call("DELETE", "/user/tokens/temporary", Some(auth), None)
+            .0,
+        204
+    );
+    assert_eq!(
+        who_am_i(&a, "X-Auth-Token", &temporary),
+        (401, unauthorized_because(token_revoked()))
+    );
+    // Concurrent minting through both instances loses nothing.
+    let servers = [&a, &b];
+    let tokens: Vec<String> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..6)
+            .map(|t| {
+                let (server, alice) = (servers[t % 2], &alice);
+                scope.spawn(move || {
+                    (0..5)
+                        .map(|_| {
+                            let (status, body) =
+                                server.call("POST", &rop_path(alice), Some(auth), None);
+                            token_of(status, &body)
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().unwrap())
+            .collect()
+    });
+    assert_eq!(tokens.len(), 30);
+    for (i, token) in tokens.iter().enumerate() {
+        let server = servers[i % 2];
+        let (status, body) = server.call(
+            "POST",
+            "/tokens/verify_invite_token",
+            None,
+            Some(json!({ "token": token })),
+        );
+        assert_eq!(status, 200, "{body}");
+    }
+    drop((a, b));
+    common::drop_pg_schema(&url, &schema);
+}
+
 on_both_backends!(
+    every_authenticated_endpoint_answers_401_first,
+    bad_requests_have_exact_error_bodies,
+    unknown_entities_methods_and_huge_bodies_answer_json,
+    instances_sharing_one_database_see_each_other,
     provider_registration_token_200_as_admin,
     provider_registration_token_open_policy_for_self_only,
     provider_registration_token_403_when_restricted,

@@ -514,15 +514,18 @@ fn root_keys(store: &dyn Store) {
         vec![1, 2, 3, 4]
     );
 
-    // With every key retired there is no current key; ensure_root_key makes a new one.
-    for id in [1, 2, 4] {
+    // The last active key is never retired.
+    for id in [1, 2] {
         assert!(store.retire_root_key(id, 500).unwrap());
     }
-    assert_eq!(current_root_key(store).unwrap(), None);
-    let k5 = ensure_root_key(store, 600).unwrap();
-    assert_eq!((k5.id, k5.created, k5.retired), (5, 600, None));
-    assert_eq!(k5.material.len(), 32);
-    assert_eq!(store.root_key(5).unwrap(), Some(k5.clone()));
+    assert!(
+        !store.retire_root_key(4, 500).unwrap(),
+        "the last active key"
+    );
+    assert_eq!(current_root_key(store).unwrap().map(|k| k.id), Some(4));
+    assert_eq!(ensure_root_key(store, 600).unwrap().id, 4);
+    let k5 = store.insert_root_key(&[5; 32], 600).unwrap();
+    assert!(store.retire_root_key(4, 700).unwrap(), "no longer the last");
     assert_eq!(current_root_key(store).unwrap(), Some(k5));
     let retired: Vec<_> = store
         .root_keys()
@@ -532,7 +535,7 @@ fn root_keys(store: &dyn Store) {
         .collect();
     assert_eq!(
         retired,
-        vec![Some(500), Some(500), Some(350), Some(500), None]
+        vec![Some(500), Some(500), Some(350), Some(700), None]
     );
 }
 

@@ -90,12 +90,17 @@ pub struct NamedToken {
     pub created: u64,
 }
 
-/// A user's temporary-token generation (SPEC §10.3) and the root key its secret is derived from.
+/// A user's temporary-token generation (SPEC §10.3).
+///
+/// A temporary token's secret is derived from the user, this generation and the root key named
+/// in the token's own id (`k<key id>-…`), so tokens minted after a rotation use the new key
+/// while older ones keep verifying under theirs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TemporaryGeneration {
     /// The current generation (starts at 1; revoking all temporary tokens increments it).
     pub generation: u64,
-    /// The root key of this generation's secret.
+    /// The root key that was current when this generation started (a record for operators;
+    /// verification reads the key from the token id).
     pub key_id: i64,
 }
 
@@ -204,7 +209,9 @@ pub trait Store: Send + Sync + 'static {
     fn root_keys(&self) -> Result<Vec<RootKeyRecord>, StoreError>;
     /// The root key with this id.
     fn root_key(&self, id: i64) -> Result<Option<RootKeyRecord>, StoreError>;
-    /// Retires an active root key at time `at`; whether it existed and was active.
+    /// Retires an active root key at time `at`; whether it did. It refuses (`false`) an unknown
+    /// or retired key, and the last active one (atomically, so concurrent retirements cannot
+    /// leave none).
     fn retire_root_key(&self, id: i64, at: u64) -> Result<bool, StoreError>;
 }
 
@@ -221,7 +228,8 @@ pub fn current_root_key(store: &dyn Store) -> Result<Option<RootKeyRecord>, Stor
         .max_by_key(|k| k.id))
 }
 
-/// The current root key, creating the first one (32 random bytes) when no active key exists.
+/// The current root key, creating the first one (32 random bytes) when no key exists yet
+/// ([`Store::retire_root_key`] never retires the last active one).
 ///
 /// Two server instances starting at once may both create one; both are valid and the newer
 /// becomes current.

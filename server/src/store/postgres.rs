@@ -682,10 +682,17 @@ impl Store for PostgresStore {
     }
 
     fn retire_root_key(&self, id: i64, at: u64) -> Result<bool, StoreError> {
-        let changed = self.pool.get()?.execute(
-            "UPDATE root_keys SET retired = $2 WHERE id = $1 AND retired IS NULL",
-            &[&id, &to_i64(at)?],
+        let at = to_i64(at)?;
+        let mut client = self.pool.get()?;
+        let mut tx = client.transaction()?;
+        // Serializes with other retirements, so two at once cannot leave no active key.
+        tx.batch_execute("LOCK TABLE root_keys IN EXCLUSIVE MODE")?;
+        let changed = tx.execute(
+            "UPDATE root_keys SET retired = $2 WHERE id = $1 AND retired IS NULL
+             AND EXISTS (SELECT 1 FROM root_keys WHERE id <> $1 AND retired IS NULL)",
+            &[&id, &at],
         )?;
+        tx.commit()?;
         Ok(changed > 0)
     }
 }

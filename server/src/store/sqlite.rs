@@ -422,8 +422,10 @@ impl Store for SqliteStore {
 
     fn retire_root_key(&self, id: i64, at: u64) -> Result<bool, StoreError> {
         let conn = self.lock()?;
+        // One statement: atomic against other processes writing the same file.
         let changed = conn.execute(
-            "UPDATE root_keys SET retired = ?2 WHERE id = ?1 AND retired IS NULL",
+            "UPDATE root_keys SET retired = ?2 WHERE id = ?1 AND retired IS NULL
+             AND EXISTS (SELECT 1 FROM root_keys WHERE id <> ?1 AND retired IS NULL)",
             params![id, to_i64(at)?],
         )?;
         Ok(changed > 0)
