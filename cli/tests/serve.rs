@@ -262,3 +262,48 @@ fn keys_rotate_list_and_retire() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `serve` and `keys` on PostgreSQL, when the test database is configured (as in `.ci/run`).
+#[test]
+fn serve_and_keys_on_postgres() {
+    let url = match std::env::var("MACAROON_MINT_TEST_DATABASE_URL") {
+        Ok(url) if !url.trim().is_empty() => url,
+        _ => {
+            assert!(
+                std::env::var("MACAROON_MINT_REQUIRE_POSTGRES").as_deref() != Ok("1"),
+                "MACAROON_MINT_REQUIRE_POSTGRES=1 but MACAROON_MINT_TEST_DATABASE_URL is not set"
+            );
+            eprintln!(
+                "serve_and_keys_on_postgres: skipped: MACAROON_MINT_TEST_DATABASE_URL not set"
+            );
+            return;
+        }
+    };
+    let dir = temp_dir("pg");
+    let (service, settings) = start(&dir, &["--database-url", &url, "--admin", "pgadmin:pw"]);
+    let settings = settings.join("\n");
+    assert!(
+        settings.contains("storage:             PostgreSQL postgres://"),
+        "{settings}"
+    );
+    assert!(
+        settings.contains(":***@"),
+        "the password is redacted: {settings}"
+    );
+    assert!(!dir.exists(), "no SQLite directory is made");
+    let (status, me) = request(
+        &service.address,
+        "GET",
+        "/api/v3/onezone/user",
+        Some(("pgadmin", "pw")),
+    );
+    assert_eq!(status, 200, "{me}");
+    let id = me["userId"].as_str().unwrap();
+    let path = format!("/api/v3/onezone/users/{id}/clusters/provider_registration_token");
+    let (status, body) = request(&service.address, "POST", &path, Some(("pgadmin", "pw")));
+    assert_eq!(status, 200, "{body}");
+    drop(service);
+    let listed = ok(&["keys", "list", "--database-url", &url]);
+    assert!(listed.lines().any(|l| l.ends_with("\tcurrent")), "{listed}");
+    assert!(!listed.contains(&url), "{listed}");
+}

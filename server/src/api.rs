@@ -153,6 +153,23 @@ async fn as_caller<T: Send + 'static>(
     .await
 }
 
+/// As [`as_caller`], for a path that names an entity: an id that did not decode is answered
+/// 404 after authentication, like an unknown one.
+async fn as_caller_on<I: Send + 'static, T: Send + 'static>(
+    state: Shared,
+    client: SocketAddr,
+    headers: &HeaderMap,
+    gri: (Operation, &'static str, String, &'static str),
+    id: Option<I>,
+    work: impl FnOnce(&State, Caller, I) -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    as_caller(state, client, headers, gri, move |state, caller| match id {
+        Some(id) => work(state, caller, id),
+        None => Err(ApiError::not_found()),
+    })
+    .await
+}
+
 fn json_object(body: &Bytes) -> Result<Map<String, Value>, ApiError> {
     match serde_json::from_slice::<Value>(body) {
         Ok(Value::Object(map)) => Ok(map),
@@ -309,22 +326,26 @@ async fn update_user_privileges(
     Body(body): Body,
 ) -> Answer {
     let gri = (Operation::Update, "user", entity(&id), "oz_privileges");
-    as_caller(state, client, &headers, gri, move |state, caller| {
-        let Some(id) = id else {
-            return Err(ApiError::not_found());
-        };
-        if state.store.user_by_id(&id)?.is_none() {
-            return Err(ApiError::not_found());
-        }
-        if !caller.user.oz_privileges.contains("oz_set_privileges") {
-            return Err(ApiError::forbidden());
-        }
-        let (grant, revoke) = grant_revoke(&body, OZ_PRIVILEGES)?;
-        match state.store.update_oz_privileges(&id, &grant, &revoke)? {
-            Some(_) => Ok(no_content()),
-            None => Err(ApiError::not_found()),
-        }
-    })
+    as_caller_on(
+        state,
+        client,
+        &headers,
+        gri,
+        id,
+        move |state, caller, id| {
+            if state.store.user_by_id(&id)?.is_none() {
+                return Err(ApiError::not_found());
+            }
+            if !caller.user.oz_privileges.contains("oz_set_privileges") {
+                return Err(ApiError::forbidden());
+            }
+            let (grant, revoke) = grant_revoke(&body, OZ_PRIVILEGES)?;
+            match state.store.update_oz_privileges(&id, &grant, &revoke)? {
+                Some(_) => Ok(no_content()),
+                None => Err(ApiError::not_found()),
+            }
+        },
+    )
     .await
 }
 
@@ -362,33 +383,37 @@ async fn update_space_privileges(
         entity(&space_id),
         "user_privileges",
     );
-    as_caller(state, client, &headers, gri, move |state, caller| {
-        let Some((space_id, user_id)) = ids else {
-            return Err(ApiError::not_found());
-        };
-        if state.store.space_by_id(&space_id)?.is_none()
-            || state.store.user_by_id(&user_id)?.is_none()
-        {
-            return Err(ApiError::not_found());
-        }
-        let in_space = state
-            .store
-            .space_privileges(&space_id, &caller.user.id)?
-            .unwrap_or_default();
-        if !in_space.contains("space_set_privileges")
-            && !caller
-                .user
-                .oz_privileges
-                .contains("oz_spaces_set_privileges")
-        {
-            return Err(ApiError::forbidden());
-        }
-        let (grant, revoke) = grant_revoke(&body, SPACE_PRIVILEGES)?;
-        state
-            .store
-            .update_space_privileges(&space_id, &user_id, &grant, &revoke)?;
-        Ok(no_content())
-    })
+    as_caller_on(
+        state,
+        client,
+        &headers,
+        gri,
+        ids,
+        move |state, caller, (space_id, user_id)| {
+            if state.store.space_by_id(&space_id)?.is_none()
+                || state.store.user_by_id(&user_id)?.is_none()
+            {
+                return Err(ApiError::not_found());
+            }
+            let in_space = state
+                .store
+                .space_privileges(&space_id, &caller.user.id)?
+                .unwrap_or_default();
+            if !in_space.contains("space_set_privileges")
+                && !caller
+                    .user
+                    .oz_privileges
+                    .contains("oz_spaces_set_privileges")
+            {
+                return Err(ApiError::forbidden());
+            }
+            let (grant, revoke) = grant_revoke(&body, SPACE_PRIVILEGES)?;
+            state
+                .store
+                .update_space_privileges(&space_id, &user_id, &grant, &revoke)?;
+            Ok(no_content())
+        },
+    )
     .await
 }
 
@@ -445,23 +470,27 @@ async fn provider_registration(
         entity(&id),
         "provider_registration_token",
     );
-    as_caller(state, client, &headers, gri, move |state, caller| {
-        let Some(id) = id else {
-            return Err(ApiError::not_found());
-        };
-        if state.store.user_by_id(&id)?.is_none() {
-            return Err(ApiError::not_found());
-        }
-        let caller = caller.user;
-        let for_self = state.registration_policy == RegistrationPolicy::Open && caller.id == id;
-        if !for_self && !caller.oz_privileges.contains("oz_providers_invite") {
-            return Err(ApiError::forbidden());
-        }
-        let label = "Provider registration token";
-        mint_named_invite(state, &caller, &id, label, |key, domain, options| {
-            provider_registration_token(key, domain, &caller.id, &id, options)
-        })
-    })
+    as_caller_on(
+        state,
+        client,
+        &headers,
+        gri,
+        id,
+        move |state, caller, id| {
+            if state.store.user_by_id(&id)?.is_none() {
+                return Err(ApiError::not_found());
+            }
+            let caller = caller.user;
+            let for_self = state.registration_policy == RegistrationPolicy::Open && caller.id == id;
+            if !for_self && !caller.oz_privileges.contains("oz_providers_invite") {
+                return Err(ApiError::forbidden());
+            }
+            let label = "Provider registration token";
+            mint_named_invite(state, &caller, &id, label, |key, domain, options| {
+                provider_registration_token(key, domain, &caller.id, &id, options)
+            })
+        },
+    )
     .await
 }
 
@@ -478,29 +507,33 @@ async fn space_support(
         entity(&id),
         "space_support_token",
     );
-    as_caller(state, client, &headers, gri, move |state, caller| {
-        let Some(id) = id else {
-            return Err(ApiError::not_found());
-        };
-        if state.store.space_by_id(&id)?.is_none() {
-            return Err(ApiError::not_found());
-        }
-        let caller = caller.user;
-        let in_space = state
-            .store
-            .space_privileges(&id, &caller.id)?
-            .unwrap_or_default();
-        if !in_space.contains("space_add_support")
-            && !caller.oz_privileges.contains("oz_spaces_add_relationships")
-        {
-            return Err(ApiError::forbidden());
-        }
-        let label = "Space support token";
-        mint_named_invite(state, &caller, &id, label, |key, domain, options| {
-            let issuer = Subject::User(caller.id.clone());
-            space_support_token(key, domain, issuer, &id, options)
-        })
-    })
+    as_caller_on(
+        state,
+        client,
+        &headers,
+        gri,
+        id,
+        move |state, caller, id| {
+            if state.store.space_by_id(&id)?.is_none() {
+                return Err(ApiError::not_found());
+            }
+            let caller = caller.user;
+            let in_space = state
+                .store
+                .space_privileges(&id, &caller.id)?
+                .unwrap_or_default();
+            if !in_space.contains("space_add_support")
+                && !caller.oz_privileges.contains("oz_spaces_add_relationships")
+            {
+                return Err(ApiError::forbidden());
+            }
+            let label = "Space support token";
+            mint_named_invite(state, &caller, &id, label, |key, domain, options| {
+                let issuer = Subject::User(caller.id.clone());
+                space_support_token(key, domain, issuer, &id, options)
+            })
+        },
+    )
     .await
 }
 
@@ -644,33 +677,37 @@ async fn update_named(
     Body(body): Body,
 ) -> Answer {
     let gri = (Operation::Update, "token", entity(&id), "instance");
-    as_caller(state, client, &headers, gri, move |state, caller| {
-        let Some(id) = id else {
-            return Err(ApiError::not_found());
-        };
-        let Some(record) = state.store.named_token(&id)? else {
-            return Err(ApiError::not_found());
-        };
-        let manager = caller.user.oz_privileges.contains("oz_tokens_manage");
-        if record.subject != caller.user.id && !manager {
-            return Err(ApiError::forbidden());
-        }
-        let body = json_object(&body)?;
-        let revoked = match body.get("revoked") {
-            None => return Err(ApiError::missing("revoked")),
-            Some(Value::Bool(b)) => *b,
-            Some(_) => return Err(ApiError::bad_boolean("revoked")),
-        };
-        // Revocation is for stolen tokens: whoever stole the owner's password or another of
-        // their tokens must not undo it, so only a token manager may un-revoke.
-        if !revoked && record.revoked && !manager {
-            return Err(ApiError::forbidden());
-        }
-        if !state.store.set_named_token_revoked(&id, revoked)? {
-            return Err(ApiError::not_found());
-        }
-        Ok(no_content())
-    })
+    as_caller_on(
+        state,
+        client,
+        &headers,
+        gri,
+        id,
+        move |state, caller, id| {
+            let Some(record) = state.store.named_token(&id)? else {
+                return Err(ApiError::not_found());
+            };
+            let manager = caller.user.oz_privileges.contains("oz_tokens_manage");
+            if record.subject != caller.user.id && !manager {
+                return Err(ApiError::forbidden());
+            }
+            let body = json_object(&body)?;
+            let revoked = match body.get("revoked") {
+                None => return Err(ApiError::missing("revoked")),
+                Some(Value::Bool(b)) => *b,
+                Some(_) => return Err(ApiError::bad_boolean("revoked")),
+            };
+            // Revocation is for stolen tokens: whoever stole the owner's password or another of
+            // their tokens must not undo it, so only a token manager may un-revoke.
+            if !revoked && record.revoked && !manager {
+                return Err(ApiError::forbidden());
+            }
+            if !state.store.set_named_token_revoked(&id, revoked)? {
+                return Err(ApiError::not_found());
+            }
+            Ok(no_content())
+        },
+    )
     .await
 }
 
@@ -710,18 +747,22 @@ async fn revoke_temporary_of_user(
     headers: HeaderMap,
 ) -> Answer {
     let gri = (Operation::Delete, "user", entity(&id), "temporary_tokens");
-    as_caller(state, client, &headers, gri, move |state, caller| {
-        let Some(id) = id else {
-            return Err(ApiError::not_found());
-        };
-        if state.store.user_by_id(&id)?.is_none() {
-            return Err(ApiError::not_found());
-        }
-        if caller.user.id != id && !caller.user.oz_privileges.contains("oz_tokens_manage") {
-            return Err(ApiError::forbidden());
-        }
-        bump_generation(state, &id)
-    })
+    as_caller_on(
+        state,
+        client,
+        &headers,
+        gri,
+        id,
+        move |state, caller, id| {
+            if state.store.user_by_id(&id)?.is_none() {
+                return Err(ApiError::not_found());
+            }
+            if caller.user.id != id && !caller.user.oz_privileges.contains("oz_tokens_manage") {
+                return Err(ApiError::forbidden());
+            }
+            bump_generation(state, &id)
+        },
+    )
     .await
 }
 
