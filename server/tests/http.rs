@@ -47,21 +47,26 @@ struct TestServer {
     base: String,
     store: Arc<dyn Store>,
     dir: PathBuf,
+    /// The PostgreSQL URL and schema to drop when the server stops.
+    pg_schema: Option<(String, String)>,
     clock: Arc<AtomicU64>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     runtime: Option<tokio::runtime::Runtime>,
 }
 
-/// Opens a fresh store of `backend`, or `None` when PostgreSQL is not configured.
-fn open_store(backend: Backend, dir: &std::path::Path) -> Option<Arc<dyn Store>> {
+/// Opens a fresh store of `backend` (with the PostgreSQL schema to drop afterwards), or `None`
+/// when PostgreSQL is not configured.
+fn open_store(
+    backend: Backend,
+    dir: &std::path::Path,
+) -> Option<(Arc<dyn Store>, Option<(String, String)>)> {
     match backend {
-        Backend::Sqlite => Some(Arc::new(SqliteStore::open(dir).unwrap())),
+        Backend::Sqlite => Some((Arc::new(SqliteStore::open(dir).unwrap()), None)),
         Backend::Postgres => {
             let url = common::postgres_url()?;
             let schema = common::fresh_pg_schema_name();
-            Some(Arc::new(
-                PostgresStore::connect_in_schema(&url, &schema).unwrap(),
-            ))
+            let store = Arc::new(PostgresStore::connect_in_schema(&url, &schema).unwrap());
+            Some((store, Some((url, schema))))
         }
     }
 }
@@ -70,8 +75,10 @@ impl TestServer {
     /// A server on a fresh store; `None` (the test is skipped) for an unconfigured PostgreSQL.
     fn start(backend: Backend, policy: RegistrationPolicy) -> Option<TestServer> {
         let dir = unique_dir();
-        let store = open_store(backend, &dir)?;
-        Some(TestServer::start_with(store, dir, policy))
+        let (store, pg_schema) = open_store(backend, &dir)?;
+        let mut server = TestServer::start_with(store, dir, policy);
+        server.pg_schema = pg_schema;
+        Some(server)
     }
 
     fn start_with(store: Arc<dyn Store>, dir: PathBuf, policy: RegistrationPolicy) -> TestServer {
@@ -104,6 +111,7 @@ impl TestServer {
             base: format!("http://{addr}/api/v3/onezone"),
             store,
             dir,
+            pg_schema: None,
             clock,
             shutdown: Some(tx),
             runtime: Some(runtime),
@@ -204,6 +212,9 @@ impl Drop for TestServer {
         }
         if let Some(parent) = self.dir.parent() {
             let _ = std::fs::remove_dir_all(parent);
+        }
+        if let Some((url, schema)) = self.pg_schema.take() {
+            common::drop_pg_schema(&url, &schema);
         }
     }
 }
@@ -807,10 +818,12 @@ fn concurrent_requests_lose_nothing(backend: Backend) {
     let server = Arc::new(server!(backend, RegistrationPolicy::Open));
     let alice = server.create_user("alice", "pw-a");
     let space = server.create_space(("alice", "pw-a"), "space one");
+    let token = Arc::new(server.temporary_token(("alice", "pw-a"), json!([])));
     let next = Arc::new(AtomicUsize::new(0));
     let workers: Vec<_> = (0..THREADS)
         .map(|_| {
-            let (server, next) = (Arc::clone(&server), Arc::clone(&next));
+            let (server, next, token) =
+                (Arc::clone(&server), Arc::clone(&next), Arc::clone(&token));
             let (alice, space) = (alice.clone(), space.clone());
             std::thread::spawn(move || {
                 let mut minted = Vec::new();
@@ -824,7 +837,12 @@ fn concurrent_requests_lose_nothing(backend: Backend) {
                     } else {
                         ssp_path(&space)
                     };
-                    let (status, body) = server.call("POST", &path, Some(("alice", "pw-a")), None);
+                    // Half with basic auth, half with alice's access token.
+                    let (status, body) = if i % 4 < 2 {
+                        server.call("POST", &path, Some(("alice", "pw-a")), None)
+                    } else {
+                        server.call_token("POST", &path, "X-Auth-Token", &token, None)
+                    };
                     assert_ne!(status, 500, "{body}");
                     minted.push((i, token_of(status, &body)));
                 }
