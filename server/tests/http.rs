@@ -47,19 +47,22 @@ struct TestServer {
     base: String,
     store: Arc<dyn Store>,
     dir: PathBuf,
-    /// The PostgreSQL URL and schema to drop when the server stops.
-    pg_schema: Option<(String, String)>,
+    /// The PostgreSQL schema to drop when the server stops.
+    pg_schema: Option<PgSchema>,
     clock: Arc<AtomicU64>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     runtime: Option<tokio::runtime::Runtime>,
 }
+
+/// A PostgreSQL URL and a test schema in it.
+type PgSchema = (String, String);
 
 /// Opens a fresh store of `backend` (with the PostgreSQL schema to drop afterwards), or `None`
 /// when PostgreSQL is not configured.
 fn open_store(
     backend: Backend,
     dir: &std::path::Path,
-) -> Option<(Arc<dyn Store>, Option<(String, String)>)> {
+) -> Option<(Arc<dyn Store>, Option<PgSchema>)> {
     match backend {
         Backend::Sqlite => Some((Arc::new(SqliteStore::open(dir).unwrap()), None)),
         Backend::Postgres => {
