@@ -667,8 +667,8 @@ async fn create_named(
     .await
 }
 
-/// `PATCH /tokens/named/{id}` `{"revoked": bool}` → 204; the token's subject, or a holder of
-/// `oz_tokens_manage`.
+/// `PATCH /tokens/named/{id}` `{"revoked": bool}` → 204. Revoking: the token's subject, or a
+/// holder of `oz_tokens_manage`; un-revoking: `oz_tokens_manage` only.
 async fn update_named(
     Extract(state): Extract<Shared>,
     ConnectInfo(client): ConnectInfo<SocketAddr>,
