@@ -33,9 +33,7 @@ use crate::keys;
 use crate::privileges::{
     invite_type_by_name, invite_type_name, INVITE_TYPE_NAMES, OZ_PRIVILEGES, SPACE_PRIVILEGES,
 };
-use crate::store::{
-    ensure_root_key, random_hex, NamedToken, RootKeyRecord, Store, StoreError, User,
-};
+use crate::store::{ensure_root_key, random_hex, NamedToken, Store, StoreError, User};
 use crate::{hash_password, Clock, RegistrationPolicy};
 
 pub(crate) struct State {
@@ -599,14 +597,7 @@ async fn create_temporary(
         access_type(&body)?;
         let caveats = caveats::from_body(&body, &ACCESS_CAVEATS)?;
         let now = (state.clock)();
-        let expiry = caveats
-            .iter()
-            .filter_map(|c| match c {
-                TypedCaveat::Time(n) => Some(*n),
-                _ => None,
-            })
-            .min();
-        match expiry {
+        match TypedCaveat::earliest_expiry(&caveats) {
             Some(n) if n <= now.saturating_add(state.temporary_max_ttl) => {}
             _ => return Err(ApiError::time_caveat_required(state.temporary_max_ttl)),
         }
@@ -789,21 +780,14 @@ fn invite_secret(
         ParsedIdentifier::V2(id) => id,
         _ => return Err(ApiError::token_invalid()),
     };
-    let root = |key_id: Option<i64>| -> Result<RootKeyRecord, ApiError> {
-        match key_id
-            .map(|k| state.store.root_key(k))
-            .transpose()?
-            .flatten()
-        {
-            Some(key) if key.retired.is_none() => Ok(key),
-            _ => Err(ApiError::token_invalid()),
-        }
-    };
     match id.persistence() {
         Persistence::Named => match state.store.named_token(id.id())? {
             None => Err(ApiError::token_invalid()),
             Some(record) => Ok((
-                keys::named_token_secret(&root(Some(record.key_id))?, &record.id)?,
+                keys::named_token_secret(
+                    &auth::token_root_key(state, Some(record.key_id))?,
+                    &record.id,
+                )?,
                 None,
                 record.revoked,
             )),
@@ -815,7 +799,7 @@ fn invite_secret(
             let Some(current) = state.store.temporary_generation(user)? else {
                 return Err(ApiError::token_invalid());
             };
-            let key = root(keys::key_of_temporary_token_id(id.id()))?;
+            let key = auth::token_root_key(state, keys::key_of_temporary_token_id(id.id()))?;
             let secret = keys::temporary_secret(&key, user, current.generation)?;
             Ok((secret, Some(current.generation), false))
         }

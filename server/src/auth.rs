@@ -17,7 +17,7 @@ use macaroon_mint::{
 use crate::api::State;
 use crate::error::ApiError;
 use crate::keys;
-use crate::store::{StoreError, User};
+use crate::store::{RootKeyRecord, User};
 use crate::verify_password;
 
 /// Onedata's `max_token_size` (SPEC §10.1).
@@ -129,17 +129,16 @@ pub(crate) fn authenticate(
     }
 }
 
-/// The key of a token whose record names root key `key_id`: unknown or retired keys verify
-/// nothing.
-fn active_key(state: &State, key_id: i64) -> Result<Option<crate::store::RootKeyRecord>, ApiError> {
-    Ok(state
-        .store
-        .root_key(key_id)?
-        .filter(|key| key.retired.is_none()))
-}
-
-fn store_error(e: StoreError) -> ApiError {
-    ApiError::from(e)
+/// The root key a token names (by its record, or in its temporary id): `tokenInvalid` when it
+/// names none, or an unknown or retired key, which verify nothing.
+pub(crate) fn token_root_key(
+    state: &State,
+    key_id: Option<i64>,
+) -> Result<RootKeyRecord, ApiError> {
+    match key_id.map(|id| state.store.root_key(id)).transpose()? {
+        Some(Some(key)) if key.retired.is_none() => Ok(key),
+        _ => Err(ApiError::token_invalid()),
+    }
 }
 
 /// Verifies an access token; the error is the `authError` of the 401.
@@ -163,7 +162,7 @@ fn verify_access_token(state: &State, text: &str, request: &Request) -> Result<U
     let Subject::User(user_id) = id.subject() else {
         return Err(ApiError::token_invalid());
     };
-    let Some(user) = state.store.user_by_id(user_id).map_err(store_error)? else {
+    let Some(user) = state.store.user_by_id(user_id)? else {
         return Err(ApiError::token_invalid());
     };
     let (key, max_ttl, revoked) = match id.persistence() {
@@ -172,9 +171,7 @@ fn verify_access_token(state: &State, text: &str, request: &Request) -> Result<U
                 Some(record) if record.kind == "act" && record.subject == user.id => record,
                 _ => return Err(ApiError::token_invalid()),
             };
-            let Some(root) = active_key(state, record.key_id)? else {
-                return Err(ApiError::token_invalid());
-            };
+            let root = token_root_key(state, Some(record.key_id))?;
             let secret = keys::named_token_secret(&root, &record.id)?;
             (secret, None, record.revoked)
         }
@@ -186,13 +183,7 @@ fn verify_access_token(state: &State, text: &str, request: &Request) -> Result<U
             if generation != current.generation {
                 return Err(ApiError::token_revoked());
             }
-            let Some(root) = keys::key_of_temporary_token_id(id.id())
-                .map(|key_id| active_key(state, key_id))
-                .transpose()?
-                .flatten()
-            else {
-                return Err(ApiError::token_invalid());
-            };
+            let root = token_root_key(state, keys::key_of_temporary_token_id(id.id()))?;
             let secret = keys::temporary_secret(&root, &user.id, generation)?;
             (secret, Some(state.temporary_max_ttl), false)
         }

@@ -174,6 +174,29 @@ impl TypedCaveat {
         }
     }
 
+    /// The earliest expiry among `caveats`: the smallest `N` of their `time < N` caveats, or
+    /// `None` when there is none (the token does not expire).
+    ///
+    /// ```
+    /// use macaroon_mint::caveat::{Interface, TypedCaveat};
+    /// let caveats = [
+    ///     TypedCaveat::Time(300),
+    ///     TypedCaveat::Interface(Interface::Rest),
+    ///     TypedCaveat::Time(200),
+    /// ];
+    /// assert_eq!(TypedCaveat::earliest_expiry(&caveats), Some(200));
+    /// assert_eq!(TypedCaveat::earliest_expiry(&caveats[1..2]), None);
+    /// ```
+    pub fn earliest_expiry(caveats: &[TypedCaveat]) -> Option<u64> {
+        caveats
+            .iter()
+            .filter_map(|c| match c {
+                TypedCaveat::Time(n) => Some(*n),
+                _ => None,
+            })
+            .min()
+    }
+
     /// The form's name as used in errors: `time`, `ip`, `asn`, `geo.country`, `geo.region`,
     /// `authorization`, `service`, `consumer`, `interface`, `api`, `data.readonly`, `data.path`,
     /// `data.objectid`, or `unknown`.

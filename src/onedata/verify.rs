@@ -420,13 +420,7 @@ impl OnedataToken {
             .map(|c| TypedCaveat::parse(c.id()))
             .collect::<Result<Vec<_>, _>>()
             .map_err(crate::Error::Caveat)?;
-        let expiry = caveats
-            .iter()
-            .filter_map(|c| match c {
-                TypedCaveat::Time(n) => Some(*n),
-                _ => None,
-            })
-            .min();
+        let expiry = TypedCaveat::earliest_expiry(&caveats);
         Ok(InviteClaims {
             subject: id.subject().clone(),
             invite: invite.clone(),
