@@ -2,7 +2,7 @@
 
 use core::fmt;
 
-use zeroize::{Zeroize, Zeroizing};
+use zeroize::Zeroizing;
 
 use crate::crypto;
 use crate::hmac_sha256::KeyedHmac;
@@ -68,12 +68,8 @@ impl RootKey {
     }
 }
 
-impl Drop for RootKey {
-    fn drop(&mut self) {
-        // The derived key wipes itself (`Zeroizing`); the keyed state is as good as the key.
-        self.keyed.zeroize();
-    }
-}
+// No `Drop` here: both fields wipe themselves, the derived key as `Zeroizing` and the keyed
+// state (as good as the key) as a `KeyedHmac`, which zeroizes on drop.
 
 impl fmt::Debug for RootKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
