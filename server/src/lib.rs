@@ -54,12 +54,8 @@
 //! # }
 //! ```
 
-mod api;
-mod auth;
-mod caveats;
-pub mod error;
-pub mod keys;
-pub mod privileges;
+pub mod http;
+pub mod service;
 pub mod store;
 
 use std::fmt;
@@ -68,57 +64,14 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::Argon2;
-
-pub use crate::error::ApiError;
+pub use crate::http::caller::{PasswordLimits, Rate};
+pub use crate::http::error::ApiError;
+pub use crate::http::HttpLimits;
+pub use crate::service::{
+    hash_password, keys, privileges, system_clock, verify_password, AdminStatus, Clock, Quotas,
+    RegistrationPolicy, Service,
+};
 pub use crate::store::{PostgresStore, SqliteStore, Store, StoreError};
-
-/// A clock: the current time in Unix seconds. Injected so that tests can move time; the
-/// service reads it once per request and hands it to the verifier.
-pub type Clock = Arc<dyn Fn() -> u64 + Send + Sync>;
-
-/// The system clock.
-pub fn system_clock() -> Clock {
-    Arc::new(|| {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs())
-    })
-}
-
-/// Who may ask for a provider registration token for themself (SPEC §10.5).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum RegistrationPolicy {
-    /// Any user, for themself; another user's token needs `oz_providers_invite`.
-    Open,
-    /// Only holders of `oz_providers_invite` (the default, as in Onezone).
-    #[default]
-    Restricted,
-}
-
-impl fmt::Display for RegistrationPolicy {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            RegistrationPolicy::Open => "open",
-            RegistrationPolicy::Restricted => "restricted",
-        })
-    }
-}
-
-impl std::str::FromStr for RegistrationPolicy {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<RegistrationPolicy, String> {
-        match s {
-            "open" => Ok(RegistrationPolicy::Open),
-            "restricted" => Ok(RegistrationPolicy::Restricted),
-            other => Err(format!(
-                "unknown registration policy \"{other}\" (expected open or restricted)"
-            )),
-        }
-    }
-}
 
 /// The service's settings.
 #[derive(Clone)]
@@ -136,6 +89,10 @@ pub struct Config {
     pub admin: Option<(String, String)>,
     /// The longest lifetime of a temporary access token, in seconds (default 7 days).
     pub temporary_max_ttl: u64,
+    /// Per-user quotas of named tokens and spaces.
+    pub quotas: Quotas,
+    /// Connection, request, body and password limits.
+    pub limits: HttpLimits,
     /// The time source.
     pub clock: Clock,
 }
@@ -151,6 +108,8 @@ impl Config {
             registration_policy: RegistrationPolicy::Restricted,
             admin: None,
             temporary_max_ttl: macaroon_mint::onedata::DEFAULT_TEMPORARY_MAX_TTL,
+            quotas: Quotas::default(),
+            limits: HttpLimits::default(),
             clock: system_clock(),
         }
     }
@@ -198,6 +157,8 @@ impl fmt::Debug for Config {
             .field("registration_policy", &self.registration_policy)
             .field("admin", &self.admin.as_ref().map(|(user, _)| user))
             .field("temporary_max_ttl", &self.temporary_max_ttl)
+            .field("quotas", &self.quotas)
+            .field("limits", &self.limits)
             .finish_non_exhaustive()
     }
 }
@@ -209,8 +170,8 @@ pub enum ServerError {
     Store(StoreError),
     /// Binding the listening socket or serving failed.
     Io(std::io::Error),
-    /// Password hashing failed.
-    Hash(String),
+    /// The service could not start (password hashing, the admin account).
+    Service(String),
 }
 
 impl fmt::Display for ServerError {
@@ -218,7 +179,7 @@ impl fmt::Display for ServerError {
         match self {
             ServerError::Store(e) => write!(f, "{e}"),
             ServerError::Io(e) => write!(f, "{e}"),
-            ServerError::Hash(e) => write!(f, "password hashing: {e}"),
+            ServerError::Service(e) => write!(f, "{e}"),
         }
     }
 }
@@ -231,51 +192,23 @@ impl From<StoreError> for ServerError {
     }
 }
 
+impl From<service::Error> for ServerError {
+    fn from(e: service::Error) -> ServerError {
+        ServerError::Service(e.to_string())
+    }
+}
+
 impl From<std::io::Error> for ServerError {
     fn from(e: std::io::Error) -> ServerError {
         ServerError::Io(e)
     }
 }
 
-/// Hashes a password with Argon2id (default parameters) and a random 16-byte salt.
-///
-/// # Errors
-///
-/// When the random number generator or the hasher fails.
-pub fn hash_password(password: &str) -> Result<String, ServerError> {
-    let mut salt = [0u8; 16];
-    getrandom::getrandom(&mut salt).map_err(|e| ServerError::Hash(e.to_string()))?;
-    let salt = SaltString::encode_b64(&salt).map_err(|e| ServerError::Hash(e.to_string()))?;
-    Argon2::default()
-        .hash_password(password.as_bytes(), &salt)
-        .map(|hash| hash.to_string())
-        .map_err(|e| ServerError::Hash(e.to_string()))
-}
-
-/// Whether `password` matches the stored Argon2 hash (a malformed hash matches nothing).
-pub fn verify_password(password: &str, hash: &str) -> bool {
-    PasswordHash::new(hash).is_ok_and(|hash| {
-        Argon2::default()
-            .verify_password(password.as_bytes(), &hash)
-            .is_ok()
-    })
-}
-
-/// What happened to the `--admin` account at start-up.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AdminStatus {
-    /// No admin was asked for.
-    NotRequested,
-    /// It was created with every `oz_*` privilege.
-    Created,
-    /// A user of that name already existed and was left unchanged.
-    Existing,
-}
-
 /// A bound, not yet serving, token service.
 pub struct Server {
     listener: tokio::net::TcpListener,
-    state: Arc<api::State>,
+    service: Arc<Service>,
+    limits: HttpLimits,
     admin: AdminStatus,
 }
 
@@ -319,34 +252,31 @@ impl Server {
         let admin = {
             let store = Arc::clone(&store);
             let admin = config.admin.clone();
-            tokio::task::spawn_blocking(move || {
+            tokio::task::spawn_blocking(move || -> Result<AdminStatus, ServerError> {
                 let key = store::ensure_root_key(&*store, now)?;
-                match admin {
-                    None => Ok(AdminStatus::NotRequested),
+                Ok(match admin {
+                    None => AdminStatus::NotRequested,
                     Some((username, password)) => {
-                        bootstrap_admin(&*store, &username, &password, key.id)
+                        service::bootstrap_admin(&*store, &username, &password, key.id)?
                     }
-                }
+                })
             })
             .await
-            .map_err(|e| ServerError::Hash(e.to_string()))??
+            .map_err(|e| ServerError::Service(e.to_string()))??
         };
         let listener = tokio::net::TcpListener::bind(listen).await?;
-        let dummy_hash = hash_password("macaroon-mint: no such user")?;
-        let state = Arc::new(api::State {
-            store,
+        let settings = service::Settings {
             domain: config.domain,
             registration_policy: config.registration_policy,
-            dummy_hash,
             temporary_max_ttl: config.temporary_max_ttl,
+            quotas: config.quotas,
             clock: config.clock,
-            password_checks: Arc::new(tokio::sync::Semaphore::new(
-                std::thread::available_parallelism().map_or(2, |n| n.get().max(2)),
-            )),
-        });
+        };
+        let service = Arc::new(Service::new(store, settings)?);
         Ok(Server {
             listener,
-            state,
+            service,
+            limits: config.limits,
             admin,
         })
     }
@@ -374,11 +304,8 @@ impl Server {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        // Connection info gives handlers the client address that `ip` caveats are checked on.
-        let app = api::router(self.state).into_make_service_with_connect_info::<SocketAddr>();
-        axum::serve(self.listener, app)
-            .with_graceful_shutdown(shutdown)
-            .await
+        let router = http::router(self.service, &self.limits);
+        http::serve(self.listener, router, self.limits, shutdown).await
     }
 
     /// Serves forever.
@@ -388,27 +315,6 @@ impl Server {
     /// When serving fails.
     pub async fn run(self) -> std::io::Result<()> {
         self.run_until(std::future::pending()).await
-    }
-}
-
-fn bootstrap_admin(
-    store: &dyn Store,
-    username: &str,
-    password: &str,
-    key_id: i64,
-) -> Result<AdminStatus, ServerError> {
-    if store.user_by_username(username)?.is_some() {
-        return Ok(AdminStatus::Existing);
-    }
-    let hash = hash_password(password)?;
-    let privileges = privileges::OZ_PRIVILEGES
-        .iter()
-        .map(|p| (*p).to_owned())
-        .collect();
-    match store.create_user(username, &hash, &privileges, key_id) {
-        Ok(_) => Ok(AdminStatus::Created),
-        Err(StoreError::UsernameTaken) => Ok(AdminStatus::Existing),
-        Err(e) => Err(e.into()),
     }
 }
 

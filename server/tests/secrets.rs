@@ -36,8 +36,14 @@ impl Store for Failing {
     ) -> Result<Option<BTreeSet<String>>, StoreError> {
         self.0.update_oz_privileges(u, g, r)
     }
-    fn create_space(&self, n: &str, c: &str, p: &BTreeSet<String>) -> Result<Space, StoreError> {
-        self.0.create_space(n, c, p)
+    fn create_space(
+        &self,
+        n: &str,
+        c: &str,
+        p: &BTreeSet<String>,
+        q: Option<u64>,
+    ) -> Result<Space, StoreError> {
+        self.0.create_space(n, c, p, q)
     }
     fn space_by_id(&self, id: &str) -> Result<Option<Space>, StoreError> {
         self.0.space_by_id(id)
@@ -54,11 +60,14 @@ impl Store for Failing {
     ) -> Result<BTreeSet<String>, StoreError> {
         self.0.update_space_privileges(s, u, g, r)
     }
-    fn insert_named_token(&self, _: &NamedToken) -> Result<(), StoreError> {
+    fn insert_named_token(&self, _: &NamedToken, _: Option<u64>) -> Result<(), StoreError> {
         Err(StoreError::Backend(LEAK.to_owned()))
     }
     fn named_token(&self, id: &str) -> Result<Option<NamedToken>, StoreError> {
         self.0.named_token(id)
+    }
+    fn named_tokens_of(&self, s: &str) -> Result<Vec<NamedToken>, StoreError> {
+        self.0.named_tokens_of(s)
     }
     fn set_named_token_revoked(&self, id: &str, r: bool) -> Result<bool, StoreError> {
         self.0.set_named_token_revoked(id, r)
@@ -108,7 +117,7 @@ fn a_storage_failure_is_a_bare_500() {
     let url = format!("http://{addr}/api/v3/onezone/user/tokens/named");
     let response = ureq::post(&url)
         .set("Authorization", "Basic YWRtaW46cHc=") // admin:pw
-        .send_json(json!({ "name": "n" }));
+        .send_json(json!({ "name": "token n" }));
     let Err(ureq::Error::Status(500, response)) = response else {
         panic!("expected a 500, got {response:?}");
     };
@@ -135,6 +144,17 @@ fn debug_and_settings_redact_secrets() {
     let shown = format!("{key:?}");
     assert!(
         shown.contains("<redacted>") && !shown.contains("ab, ") && !shown.contains("171"),
+        "{shown}"
+    );
+    let user = User {
+        id: "0".repeat(32),
+        username: "alice".into(),
+        password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$secret-hash".into(),
+        oz_privileges: BTreeSet::new(),
+    };
+    let shown = format!("{user:?}");
+    assert!(
+        shown.contains("<redacted>") && shown.contains("alice") && !shown.contains("secret-hash"),
         "{shown}"
     );
 

@@ -127,6 +127,13 @@ suite! {
         concurrent_bumps_lose_nothing,
         concurrent_privilege_updates_lose_nothing,
         concurrent_root_key_inserts_get_distinct_ids,
+        named_token_caveats_and_parent,
+        named_tokens_of_orders_and_isolates,
+        named_token_quota,
+        concurrent_named_token_inserts_respect_the_quota,
+        space_quota,
+        concurrent_space_creations_respect_the_quota,
+        retired_key_material_is_wiped,
     ],
     shared: [called_from_spawn_blocking],
 }
@@ -159,6 +166,8 @@ fn token(id: &str, name: &str, subject: &str, key_id: i64) -> NamedToken {
         key_id,
         revoked: false,
         created: 1_700_000_000,
+        caveats: Vec::new(),
+        parent: None,
     }
 }
 
@@ -261,7 +270,12 @@ fn spaces_and_membership(store: &dyn Store) {
         .unwrap();
 
     let space = store
-        .create_space("lab data", &alice.id, &set(&["space_view", "space_update"]))
+        .create_space(
+            "lab data",
+            &alice.id,
+            &set(&["space_view", "space_update"]),
+            None,
+        )
         .unwrap();
     assert!(is_hex_id(&space.id), "{}", space.id);
     assert_eq!(space.name, "lab data");
@@ -269,7 +283,7 @@ fn spaces_and_membership(store: &dyn Store) {
     assert_eq!(store.space_by_id(&"0".repeat(32)).unwrap(), None);
 
     let other = store
-        .create_space("lab data", &bob.id, &set(&["space_view"]))
+        .create_space("lab data", &bob.id, &set(&["space_view"]), None)
         .unwrap();
     assert_ne!(other.id, space.id, "names need not be unique");
 
@@ -346,25 +360,25 @@ fn named_tokens(store: &dyn Store) {
         .create_user("bob", "h", &BTreeSet::new(), key.id)
         .unwrap();
     let space = store
-        .create_space("s", &alice.id, &set(&["space_view"]))
+        .create_space("s", &alice.id, &set(&["space_view"]), None)
         .unwrap();
 
     let laptop = token(&random_hex(16).unwrap(), "laptop", &alice.id, key.id);
-    store.insert_named_token(&laptop).unwrap();
+    store.insert_named_token(&laptop, None).unwrap();
     assert_eq!(store.named_token(&laptop.id).unwrap(), Some(laptop.clone()));
 
     // The same name for the same subject is taken, whatever the token.
     let mut again = token(&random_hex(16).unwrap(), "laptop", &alice.id, key.id);
     again.kind = "ssp".to_owned();
     assert!(matches!(
-        store.insert_named_token(&again),
+        store.insert_named_token(&again, None),
         Err(StoreError::TokenNameTaken)
     ));
     assert_eq!(store.named_token(&again.id).unwrap(), None);
 
     // The same name for another subject is fine.
     let bobs = token(&random_hex(16).unwrap(), "laptop", &bob.id, key.id);
-    store.insert_named_token(&bobs).unwrap();
+    store.insert_named_token(&bobs, None).unwrap();
     assert_eq!(store.named_token(&bobs.id).unwrap(), Some(bobs.clone()));
 
     // An invite token with a target, stored revoked, with a large creation time.
@@ -377,8 +391,10 @@ fn named_tokens(store: &dyn Store) {
         key_id: key.id,
         revoked: true,
         created: i64::MAX as u64,
+        caveats: vec!["time < 1900000000".to_owned(), "ip = 10.0.0.0/8".to_owned()],
+        parent: Some("tok-parent-1".to_owned()),
     };
-    store.insert_named_token(&invite).unwrap();
+    store.insert_named_token(&invite, None).unwrap();
     assert_eq!(store.named_token(&invite.id).unwrap(), Some(invite.clone()));
 
     // Revoke and unrevoke.
@@ -492,7 +508,12 @@ fn root_keys(store: &dyn Store) {
     assert!(store.retire_root_key(3, 350).unwrap());
     assert!(!store.retire_root_key(3, 360).unwrap());
     assert!(!store.retire_root_key(99, 360).unwrap());
-    assert_eq!(store.root_key(3).unwrap().unwrap().retired, Some(350));
+    let retired = store.root_key(3).unwrap().unwrap();
+    assert_eq!(retired.retired, Some(350));
+    assert!(
+        retired.material.is_empty(),
+        "a retired key's material is wiped"
+    );
     assert_eq!(current_root_key(store).unwrap(), Some(k2.clone()));
     assert_eq!(
         ensure_root_key(store, 400).unwrap(),
@@ -603,7 +624,7 @@ fn concurrent_privilege_updates_lose_nothing(store: &dyn Store) {
         .create_user("owner", "h", &BTreeSet::new(), key.id)
         .unwrap();
     let space = store
-        .create_space("s", &owner.id, &set(&["space_view"]))
+        .create_space("s", &owner.id, &set(&["space_view"]), None)
         .unwrap();
     // A fresh member per round, so that every round races on the first grant (the insert).
     let members: Vec<String> = (0..OPS)
@@ -692,6 +713,277 @@ fn concurrent_root_key_inserts_get_distinct_ids(store: &dyn Store) {
     }
 }
 
+fn named_token_caveats_and_parent(store: &dyn Store) {
+    let key = key(store);
+    let alice = store
+        .create_user("alice", "h", &BTreeSet::new(), key.id)
+        .unwrap();
+    let mut child = token(&random_hex(16).unwrap(), "child", &alice.id, key.id);
+    child.caveats = vec![
+        "time < 1900000000".to_owned(),
+        "interface = rest".to_owned(),
+        // Quotes, backslashes, non-ASCII and an empty caveat survive the JSON column.
+        "name = \"a\\b\" é".to_owned(),
+        String::new(),
+    ];
+    child.parent = Some("0123abcd parent token".to_owned());
+    store.insert_named_token(&child, None).unwrap();
+    let read = store.named_token(&child.id).unwrap().unwrap();
+    assert_eq!(read, child);
+    assert_eq!(read.caveats.len(), 4, "in order, none dropped");
+
+    // No caveats and no parent (created with a password).
+    let plain = token(&random_hex(16).unwrap(), "plain", &alice.id, key.id);
+    store.insert_named_token(&plain, None).unwrap();
+    let read = store.named_token(&plain.id).unwrap().unwrap();
+    assert!(read.caveats.is_empty());
+    assert_eq!(read.parent, None);
+}
+
+fn named_tokens_of_orders_and_isolates(store: &dyn Store) {
+    let key = key(store);
+    let alice = store
+        .create_user("alice", "h", &BTreeSet::new(), key.id)
+        .unwrap();
+    let bob = store
+        .create_user("bob", "h", &BTreeSet::new(), key.id)
+        .unwrap();
+    assert!(store.named_tokens_of(&alice.id).unwrap().is_empty());
+    // Inserted out of order: sorted by creation time, then id.
+    let specs = [
+        ("t3", 300, "cc"),
+        ("t1", 100, "bb"),
+        ("t2", 200, "aa"),
+        ("t0", 100, "aa"),
+    ];
+    for (name, created, id_prefix) in specs {
+        let mut t = token(
+            &format!("{id_prefix}{}", random_hex(15).unwrap()),
+            name,
+            &alice.id,
+            key.id,
+        );
+        t.created = created;
+        t.caveats = vec![format!("caveat of {name}")];
+        store.insert_named_token(&t, None).unwrap();
+    }
+    let bobs = token(&random_hex(16).unwrap(), "t1", &bob.id, key.id);
+    store.insert_named_token(&bobs, None).unwrap();
+
+    let names: Vec<String> = store
+        .named_tokens_of(&alice.id)
+        .unwrap()
+        .into_iter()
+        .map(|t| {
+            assert_eq!(t.subject, alice.id);
+            assert_eq!(t.caveats, vec![format!("caveat of {}", t.name)]);
+            t.name
+        })
+        .collect();
+    assert_eq!(names, ["t0", "t1", "t2", "t3"]);
+    assert_eq!(store.named_tokens_of(&bob.id).unwrap(), vec![bobs]);
+    assert!(store.named_tokens_of(&"0".repeat(32)).unwrap().is_empty());
+}
+
+fn named_token_quota(store: &dyn Store) {
+    let key = key(store);
+    let alice = store
+        .create_user("alice", "h", &BTreeSet::new(), key.id)
+        .unwrap();
+    let bob = store
+        .create_user("bob", "h", &BTreeSet::new(), key.id)
+        .unwrap();
+    // Below the limit: allowed.
+    for i in 0..3 {
+        let t = token(
+            &random_hex(16).unwrap(),
+            &format!("t{i}"),
+            &alice.id,
+            key.id,
+        );
+        store.insert_named_token(&t, Some(3)).unwrap();
+    }
+    // At the limit: refused, and nothing stored.
+    let fourth = token(&random_hex(16).unwrap(), "t3", &alice.id, key.id);
+    assert!(matches!(
+        store.insert_named_token(&fourth, Some(3)),
+        Err(StoreError::QuotaExceeded)
+    ));
+    assert_eq!(store.named_token(&fourth.id).unwrap(), None);
+    assert_eq!(store.named_tokens_of(&alice.id).unwrap().len(), 3);
+    // Revoked tokens still count.
+    let first = store.named_tokens_of(&alice.id).unwrap()[0].id.clone();
+    assert!(store.set_named_token_revoked(&first, true).unwrap());
+    assert!(matches!(
+        store.insert_named_token(&fourth, Some(3)),
+        Err(StoreError::QuotaExceeded)
+    ));
+    // A larger quota, or none, lets it in.
+    store.insert_named_token(&fourth, Some(4)).unwrap();
+    let fifth = token(&random_hex(16).unwrap(), "t4", &alice.id, key.id);
+    store.insert_named_token(&fifth, None).unwrap();
+    // A quota of zero refuses everything; other subjects have their own count.
+    let b0 = token(&random_hex(16).unwrap(), "t0", &bob.id, key.id);
+    assert!(matches!(
+        store.insert_named_token(&b0, Some(0)),
+        Err(StoreError::QuotaExceeded)
+    ));
+    store.insert_named_token(&b0, Some(1)).unwrap();
+    // A name clash under the quota is still a name clash.
+    let clash = token(&random_hex(16).unwrap(), "t0", &bob.id, key.id);
+    assert!(matches!(
+        store.insert_named_token(&clash, Some(10)),
+        Err(StoreError::TokenNameTaken)
+    ));
+    assert_eq!(
+        StoreError::QuotaExceeded.to_string(),
+        "the quota is exhausted"
+    );
+}
+
+const QUOTA_THREADS: usize = 8;
+const QUOTA: u64 = 3;
+
+fn concurrent_named_token_inserts_respect_the_quota(store: &dyn Store) {
+    let key = key(store);
+    let users: Vec<String> = (0..2)
+        .map(|i| {
+            store
+                .create_user(&format!("user{i}"), "h", &BTreeSet::new(), key.id)
+                .unwrap()
+                .id
+        })
+        .collect();
+    // Every thread tries several inserts for each user, all at once.
+    let barrier = std::sync::Barrier::new(QUOTA_THREADS);
+    let accepted: usize = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..QUOTA_THREADS)
+            .map(|t| {
+                let (users, barrier) = (&users, &barrier);
+                scope.spawn(move || {
+                    barrier.wait();
+                    let mut accepted = 0;
+                    for i in 0..3 {
+                        for user in users {
+                            let t =
+                                token(&random_hex(16).unwrap(), &format!("t{t}_{i}"), user, key.id);
+                            match store.insert_named_token(&t, Some(QUOTA)) {
+                                Ok(()) => accepted += 1,
+                                Err(StoreError::QuotaExceeded) => {}
+                                Err(e) => panic!("{e}"),
+                            }
+                        }
+                    }
+                    accepted
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).sum()
+    });
+    assert_eq!(accepted, 2 * QUOTA as usize);
+    for user in &users {
+        assert_eq!(store.named_tokens_of(user).unwrap().len(), QUOTA as usize);
+    }
+}
+
+fn space_quota(store: &dyn Store) {
+    let key = key(store);
+    let alice = store
+        .create_user("alice", "h", &BTreeSet::new(), key.id)
+        .unwrap();
+    let bob = store
+        .create_user("bob", "h", &BTreeSet::new(), key.id)
+        .unwrap();
+    let privileges = set(&["space_view"]);
+    let first = store
+        .create_space("one", &alice.id, &privileges, Some(2))
+        .unwrap();
+    store
+        .create_space("two", &alice.id, &privileges, Some(2))
+        .unwrap();
+    assert!(matches!(
+        store.create_space("three", &alice.id, &privileges, Some(2)),
+        Err(StoreError::QuotaExceeded)
+    ));
+    // Only spaces alice created count, not those she was added to.
+    store
+        .update_space_privileges(&first.id, &bob.id, &privileges, &BTreeSet::new())
+        .unwrap();
+    store
+        .create_space("bob's", &bob.id, &privileges, Some(1))
+        .unwrap();
+    assert!(matches!(
+        store.create_space("bob's second", &bob.id, &privileges, Some(1)),
+        Err(StoreError::QuotaExceeded)
+    ));
+    // Without a quota, or a larger one, it goes on.
+    store
+        .create_space("three", &alice.id, &privileges, None)
+        .unwrap();
+    store
+        .create_space("four", &alice.id, &privileges, Some(4))
+        .unwrap();
+    assert!(matches!(
+        store.create_space("five", &alice.id, &privileges, Some(4)),
+        Err(StoreError::QuotaExceeded)
+    ));
+}
+
+fn concurrent_space_creations_respect_the_quota(store: &dyn Store) {
+    let key = key(store);
+    let alice = store
+        .create_user("alice", "h", &BTreeSet::new(), key.id)
+        .unwrap();
+    let barrier = std::sync::Barrier::new(QUOTA_THREADS);
+    let created: Vec<String> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..QUOTA_THREADS)
+            .map(|t| {
+                let (alice, barrier) = (&alice.id, &barrier);
+                scope.spawn(move || {
+                    barrier.wait();
+                    (0..2)
+                        .filter_map(|i| {
+                            match store.create_space(
+                                &format!("s{t}_{i}"),
+                                alice,
+                                &set(&["space_view"]),
+                                Some(QUOTA),
+                            ) {
+                                Ok(space) => Some(space.id),
+                                Err(StoreError::QuotaExceeded) => None,
+                                Err(e) => panic!("{e}"),
+                            }
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect()
+    });
+    assert_eq!(created.len(), QUOTA as usize);
+}
+
+fn retired_key_material_is_wiped(store: &dyn Store) {
+    let k1 = store.insert_root_key(&[0x11; 32], 1).unwrap();
+    let k2 = store.insert_root_key(&[0x22; 32], 2).unwrap();
+    assert!(store.retire_root_key(k1.id, 3).unwrap());
+    let retired = store.root_key(k1.id).unwrap().unwrap();
+    assert_eq!(retired.retired, Some(3));
+    assert!(retired.material.is_empty());
+    let all = store.root_keys().unwrap();
+    assert!(all[0].material.is_empty());
+    assert_eq!(all[1], k2, "the active key keeps its material");
+    // A refused retirement (the last active key) wipes nothing.
+    assert!(!store.retire_root_key(k2.id, 4).unwrap());
+    assert_eq!(
+        *store.root_key(k2.id).unwrap().unwrap().material,
+        vec![0x22; 32]
+    );
+}
+
 /// The way the server calls the store: from `spawn_blocking` inside a multi-thread runtime,
 /// more calls at once than the PostgreSQL pool has connections.
 fn called_from_spawn_blocking(store: Arc<dyn Store>) {
@@ -768,13 +1060,16 @@ fn postgres_two_instances_share_one_database() {
     );
 
     let space = b
-        .create_space("shared", &alice.id, &set(&["space_view"]))
+        .create_space("shared", &alice.id, &set(&["space_view"]), None)
         .unwrap();
     assert_eq!(a.space_by_id(&space.id).unwrap(), Some(space.clone()));
     let t = token(&random_hex(16).unwrap(), "t", &alice.id, key.id);
-    a.insert_named_token(&t).unwrap();
+    a.insert_named_token(&t, None).unwrap();
     assert!(matches!(
-        b.insert_named_token(&token(&random_hex(16).unwrap(), "t", &alice.id, key.id)),
+        b.insert_named_token(
+            &token(&random_hex(16).unwrap(), "t", &alice.id, key.id),
+            None
+        ),
         Err(StoreError::TokenNameTaken)
     ));
     assert!(b.set_named_token_revoked(&t.id, true).unwrap());
@@ -942,4 +1237,86 @@ fn postgres_store_dropped_inside_the_runtime() {
         .unwrap();
     drop(runtime);
     // The connections were closed (on another thread) without trouble; the schema drops next.
+}
+
+// ---------------------------------------------------------------------------------------------
+// Upgrades
+
+/// The tables as the first release created them (no `spaces.creator`, `named_tokens.caveats`,
+/// `named_tokens.parent`).
+const OLD_SCHEMA: &str = "
+CREATE TABLE root_keys (id BIGINT PRIMARY KEY, material TEXT NOT NULL, created BIGINT NOT NULL,
+    retired BIGINT);
+CREATE TABLE users (id TEXT PRIMARY KEY, username TEXT NOT NULL UNIQUE,
+    password_hash TEXT NOT NULL, oz_privileges TEXT NOT NULL);
+CREATE TABLE spaces (id TEXT PRIMARY KEY, name TEXT NOT NULL);
+CREATE TABLE named_tokens (id TEXT PRIMARY KEY, name TEXT NOT NULL, kind TEXT NOT NULL,
+    subject TEXT NOT NULL REFERENCES users(id), target TEXT NOT NULL,
+    key_id BIGINT NOT NULL REFERENCES root_keys(id), revoked BOOLEAN NOT NULL DEFAULT FALSE,
+    created BIGINT NOT NULL, UNIQUE (subject, name));
+INSERT INTO root_keys VALUES (1, '0101010101010101010101010101010101010101010101010101010101010101', 5, NULL);
+INSERT INTO users VALUES ('aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa', 'alice', 'h', '');
+INSERT INTO spaces VALUES ('bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb', 'old space');
+INSERT INTO named_tokens VALUES ('cccccccccccccccccccccccccccccccc', 'old', 'act',
+    'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa', '', 1, FALSE, 7);
+";
+
+fn check_upgraded(store: &dyn Store) {
+    let alice = "a".repeat(32);
+    let old = store.named_token(&"c".repeat(32)).unwrap().unwrap();
+    assert_eq!((old.name.as_str(), old.created), ("old", 7));
+    assert!(old.caveats.is_empty());
+    assert_eq!(old.parent, None);
+    assert_eq!(store.named_tokens_of(&alice).unwrap(), vec![old]);
+    // The old space has no creator: it does not count against alice's quota.
+    store
+        .create_space("new", &alice, &set(&["space_view"]), Some(1))
+        .unwrap();
+    let mut t = token(&random_hex(16).unwrap(), "new", &alice, 1);
+    t.caveats = vec!["c".into()];
+    store.insert_named_token(&t, Some(2)).unwrap();
+    assert_eq!(store.named_token(&t.id).unwrap(), Some(t));
+}
+
+#[test]
+fn sqlite_database_of_an_older_version_is_upgraded() {
+    let backend = sqlite_backend();
+    let dir = backend._dir.as_ref().unwrap().0.clone();
+    drop(backend.store);
+    let old_dir = dir.with_extension("old");
+    let _cleanup = TempDir(old_dir.clone());
+    std::fs::create_dir_all(&old_dir).unwrap();
+    let conn =
+        rusqlite::Connection::open(old_dir.join(macaroon_mint_server::store::SQLITE_FILE)).unwrap();
+    conn.execute_batch(OLD_SCHEMA).unwrap();
+    drop(conn);
+    let store = SqliteStore::open(&old_dir).unwrap();
+    check_upgraded(&store);
+    drop(store);
+    // Opening it again changes nothing.
+    let store = SqliteStore::open(&old_dir).unwrap();
+    assert_eq!(store.named_tokens_of(&"a".repeat(32)).unwrap().len(), 2);
+}
+
+#[test]
+fn postgres_database_of_an_older_version_is_upgraded() {
+    let Some(schema) = PgTestSchema::new() else {
+        return;
+    };
+    let mut client = ::postgres::Client::connect(&schema.url, ::postgres::NoTls).unwrap();
+    client
+        .batch_execute(&format!(
+            "CREATE SCHEMA \"{0}\"; SET search_path TO \"{0}\"; {OLD_SCHEMA}",
+            schema.name
+        ))
+        .unwrap();
+    drop(client);
+    check_upgraded(&connect(&schema));
+    assert_eq!(
+        connect(&schema)
+            .named_tokens_of(&"a".repeat(32))
+            .unwrap()
+            .len(),
+        2
+    );
 }

@@ -31,6 +31,8 @@ pub enum StoreError {
     UsernameTaken,
     /// The subject already has a named token of this name.
     TokenNameTaken,
+    /// A quota (named tokens per subject, spaces per creator) is used up.
+    QuotaExceeded,
 }
 
 impl fmt::Display for StoreError {
@@ -39,6 +41,7 @@ impl fmt::Display for StoreError {
             StoreError::Backend(message) => write!(f, "storage error: {message}"),
             StoreError::UsernameTaken => f.write_str("the username is already taken"),
             StoreError::TokenNameTaken => f.write_str("a named token of that name exists"),
+            StoreError::QuotaExceeded => f.write_str("the quota is exhausted"),
         }
     }
 }
@@ -46,7 +49,9 @@ impl fmt::Display for StoreError {
 impl std::error::Error for StoreError {}
 
 /// A user account.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// `Debug` redacts the password hash.
+#[derive(Clone, PartialEq, Eq)]
 pub struct User {
     /// The user id (32 lowercase hex characters).
     pub id: String,
@@ -56,6 +61,17 @@ pub struct User {
     pub password_hash: String,
     /// The Onezone admin privileges (`oz_*`).
     pub oz_privileges: BTreeSet<String>,
+}
+
+impl fmt::Debug for User {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("User")
+            .field("id", &self.id)
+            .field("username", &self.username)
+            .field("password_hash", &"<redacted>")
+            .field("oz_privileges", &self.oz_privileges)
+            .finish()
+    }
 }
 
 /// A space.
@@ -88,6 +104,12 @@ pub struct NamedToken {
     pub revoked: bool,
     /// When it was created (Unix seconds).
     pub created: u64,
+    /// The caveats the token was minted with (their text form), in order. Stored as one JSON
+    /// array.
+    pub caveats: Vec<String>,
+    /// An opaque text naming the token whose holder created this one; `None` when it was
+    /// created with a password.
+    pub parent: Option<String>,
 }
 
 /// A user's temporary-token generation (SPEC §10.3).
@@ -115,7 +137,8 @@ pub struct RootKeyRecord {
     pub material: Zeroizing<Vec<u8>>,
     /// When it was created (Unix seconds).
     pub created: u64,
-    /// When it was retired (Unix seconds); a retired key verifies nothing.
+    /// When it was retired (Unix seconds); a retired key verifies nothing (and its material
+    /// is empty: it is wiped on retirement).
     pub retired: Option<u64>,
 }
 
@@ -157,12 +180,20 @@ pub trait Store: Send + Sync + 'static {
         grant: &BTreeSet<String>,
         revoke: &BTreeSet<String>,
     ) -> Result<Option<BTreeSet<String>>, StoreError>;
-    /// Creates a space whose only member is `creator` with `creator_privileges`.
+    /// Creates a space whose only member is `creator` with `creator_privileges`, recording
+    /// `creator` as its creator.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::QuotaExceeded`] when `quota` is `Some(q)` and `creator` already created
+    /// `q` or more spaces (checked atomically with the insert: concurrent calls cannot both
+    /// pass at `q - 1`).
     fn create_space(
         &self,
         name: &str,
         creator: &str,
         creator_privileges: &BTreeSet<String>,
+        quota: Option<u64>,
     ) -> Result<Space, StoreError>;
     /// The space with this id.
     fn space_by_id(&self, id: &str) -> Result<Option<Space>, StoreError>;
@@ -185,10 +216,15 @@ pub trait Store: Send + Sync + 'static {
     ///
     /// # Errors
     ///
-    /// [`StoreError::TokenNameTaken`] when its subject has a token of that name.
-    fn insert_named_token(&self, token: &NamedToken) -> Result<(), StoreError>;
+    /// [`StoreError::TokenNameTaken`] when its subject has a token of that name;
+    /// [`StoreError::QuotaExceeded`] when `quota` is `Some(q)` and the subject already has `q`
+    /// or more named tokens (revoked ones count; checked atomically with the insert, so that
+    /// concurrent inserts cannot both pass at `q - 1`).
+    fn insert_named_token(&self, token: &NamedToken, quota: Option<u64>) -> Result<(), StoreError>;
     /// The named token with this id.
     fn named_token(&self, id: &str) -> Result<Option<NamedToken>, StoreError>;
+    /// Every named token of `subject`, ordered by creation time, then id.
+    fn named_tokens_of(&self, subject: &str) -> Result<Vec<NamedToken>, StoreError>;
     /// Sets a named token's revoked flag; whether the token exists.
     fn set_named_token_revoked(&self, id: &str, revoked: bool) -> Result<bool, StoreError>;
     /// The user's temporary-token generation.
@@ -211,7 +247,8 @@ pub trait Store: Send + Sync + 'static {
     fn root_key(&self, id: i64) -> Result<Option<RootKeyRecord>, StoreError>;
     /// Retires an active root key at time `at`; whether it did. It refuses (`false`) an unknown
     /// or retired key, and the last active one (atomically, so concurrent retirements cannot
-    /// leave none).
+    /// leave none). The key's material is wiped from the store in the same statement: a retired
+    /// key reads back with empty `material` (it verifies nothing anyway).
     fn retire_root_key(&self, id: i64, at: u64) -> Result<bool, StoreError>;
 }
 
@@ -320,7 +357,8 @@ CREATE TABLE IF NOT EXISTS users (
 );
 CREATE TABLE IF NOT EXISTS spaces (
     id TEXT PRIMARY KEY,
-    name TEXT NOT NULL
+    name TEXT NOT NULL,
+    creator TEXT
 );
 CREATE TABLE IF NOT EXISTS space_users (
     space_id TEXT NOT NULL REFERENCES spaces(id),
@@ -337,6 +375,8 @@ CREATE TABLE IF NOT EXISTS named_tokens (
     key_id BIGINT NOT NULL REFERENCES root_keys(id),
     revoked BOOLEAN NOT NULL DEFAULT FALSE,
     created BIGINT NOT NULL,
+    caveats TEXT NOT NULL DEFAULT '[]',
+    parent TEXT,
     UNIQUE (subject, name)
 );
 CREATE TABLE IF NOT EXISTS temporary_generations (
@@ -345,6 +385,33 @@ CREATE TABLE IF NOT EXISTS temporary_generations (
     key_id BIGINT NOT NULL REFERENCES root_keys(id)
 )
 ";
+
+/// Columns added after the first release, as `(table, column, definition)`: each backend adds
+/// the ones a database created by an older version lacks.
+pub(crate) const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
+    ("spaces", "creator", "TEXT"),
+    ("named_tokens", "caveats", "TEXT NOT NULL DEFAULT '[]'"),
+    ("named_tokens", "parent", "TEXT"),
+];
+
+/// A token's caveats as stored: one JSON array of strings.
+pub(crate) fn caveats_to_json(caveats: &[String]) -> Result<String, StoreError> {
+    serde_json::to_string(caveats)
+        .map_err(|e| StoreError::Backend(format!("encoding caveats: {e}")))
+}
+
+pub(crate) fn caveats_from_json(id: &str, text: &str) -> Result<Vec<String>, StoreError> {
+    serde_json::from_str(text)
+        .map_err(|_| StoreError::Backend(format!("named token {id}: corrupt caveats")))
+}
+
+/// Whether a quota of `quota` leaves room next to `used` existing items.
+pub(crate) fn check_quota(quota: Option<u64>, used: i64) -> Result<(), StoreError> {
+    match quota {
+        Some(q) if to_u64(used)? >= q => Err(StoreError::QuotaExceeded),
+        _ => Ok(()),
+    }
+}
 
 /// A database URL with its password replaced by `***`, for printing.
 ///
@@ -378,4 +445,10 @@ pub fn redact_url(url: &str) -> String {
         ),
         None => format!("{scheme}://{authority}"),
     }
+}
+
+/// A SQLite store in `dir`, for the crate's unit tests.
+#[cfg(test)]
+pub(crate) fn open_sqlite_for_tests(dir: &std::path::Path) -> SqliteStore {
+    SqliteStore::open(dir).expect("open a SQLite store for a test")
 }

@@ -16,8 +16,9 @@ use postgres::{Client, Config, NoTls, Row};
 use zeroize::Zeroizing;
 
 use super::{
-    apply, join, material_from_hex, random_hex, split, to_i64, to_u64, NamedToken, RootKeyRecord,
-    Space, Store, StoreError, TemporaryGeneration, User, SCHEMA,
+    apply, caveats_from_json, caveats_to_json, check_quota, join, material_from_hex, random_hex,
+    split, to_i64, to_u64, NamedToken, RootKeyRecord, Space, Store, StoreError,
+    TemporaryGeneration, User, ADDED_COLUMNS, SCHEMA,
 };
 
 /// At most this many connections per [`PostgresStore`].
@@ -354,6 +355,11 @@ impl PostgresStore {
             tx.batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\""))?;
         }
         tx.batch_execute(SCHEMA)?;
+        for (table, column, definition) in ADDED_COLUMNS {
+            tx.batch_execute(&format!(
+                "ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column} {definition}"
+            ))?;
+        }
         tx.commit()?;
         Ok(())
     }
@@ -381,6 +387,26 @@ fn key_from_row(row: &Row) -> Result<RootKeyRecord, StoreError> {
         material: material_from_hex(id, &material)?,
         created: to_u64(get(row, 2)?)?,
         retired: get::<Option<i64>>(row, 3)?.map(to_u64).transpose()?,
+    })
+}
+
+const TOKEN_COLUMNS: &str =
+    "id, name, kind, subject, target, key_id, revoked, created, caveats, parent";
+
+fn token_from_row(row: &Row) -> Result<NamedToken, StoreError> {
+    let id: String = get(row, 0)?;
+    let caveats = caveats_from_json(&id, get(row, 8)?)?;
+    Ok(NamedToken {
+        id,
+        name: get(row, 1)?,
+        kind: get(row, 2)?,
+        subject: get(row, 3)?,
+        target: get(row, 4)?,
+        key_id: get(row, 5)?,
+        revoked: get(row, 6)?,
+        created: to_u64(get(row, 7)?)?,
+        caveats,
+        parent: get(row, 9)?,
     })
 }
 
@@ -475,13 +501,23 @@ impl Store for PostgresStore {
         name: &str,
         creator: &str,
         creator_privileges: &BTreeSet<String>,
+        quota: Option<u64>,
     ) -> Result<Space, StoreError> {
         let id = random_hex(16)?;
         let mut client = self.pool.get()?;
         let mut tx = client.transaction()?;
+        if quota.is_some() {
+            // Locking the creator's row serializes quota checks of the same creator.
+            tx.execute("SELECT id FROM users WHERE id = $1 FOR UPDATE", &[&creator])?;
+            let row = tx.query_one(
+                "SELECT COUNT(*) FROM spaces WHERE creator = $1",
+                &[&creator],
+            )?;
+            check_quota(quota, get(&row, 0)?)?;
+        }
         tx.execute(
-            "INSERT INTO spaces (id, name) VALUES ($1, $2)",
-            &[&id, &name],
+            "INSERT INTO spaces (id, name, creator) VALUES ($1, $2, $3)",
+            &[&id, &name, &creator],
         )?;
         tx.execute(
             "INSERT INTO space_users (space_id, user_id, privileges) VALUES ($1, $2, $3)",
@@ -551,10 +587,27 @@ impl Store for PostgresStore {
         Ok(updated)
     }
 
-    fn insert_named_token(&self, token: &NamedToken) -> Result<(), StoreError> {
-        match self.pool.get()?.execute(
-            "INSERT INTO named_tokens (id, name, kind, subject, target, key_id, revoked, created)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    fn insert_named_token(&self, token: &NamedToken, quota: Option<u64>) -> Result<(), StoreError> {
+        let caveats = caveats_to_json(&token.caveats)?;
+        let created = to_i64(token.created)?;
+        let mut client = self.pool.get()?;
+        let mut tx = client.transaction()?;
+        if quota.is_some() {
+            // Locking the subject's row serializes quota checks of the same subject.
+            tx.execute(
+                "SELECT id FROM users WHERE id = $1 FOR UPDATE",
+                &[&token.subject],
+            )?;
+            let row = tx.query_one(
+                "SELECT COUNT(*) FROM named_tokens WHERE subject = $1",
+                &[&token.subject],
+            )?;
+            check_quota(quota, get(&row, 0)?)?;
+        }
+        match tx.execute(
+            "INSERT INTO named_tokens
+             (id, name, kind, subject, target, key_id, revoked, created, caveats, parent)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
             &[
                 &token.id,
                 &token.name,
@@ -563,35 +616,42 @@ impl Store for PostgresStore {
                 &token.target,
                 &token.key_id,
                 &token.revoked,
-                &to_i64(token.created)?,
+                &created,
+                &caveats,
+                &token.parent,
             ],
         ) {
-            Err(e) if is_unique_violation(&e) => Err(StoreError::TokenNameTaken),
-            other => other.map(|_| ()).map_err(StoreError::from),
-        }
+            Err(e) if is_unique_violation(&e) => return Err(StoreError::TokenNameTaken),
+            other => other?,
+        };
+        tx.commit()?;
+        Ok(())
     }
 
     fn named_token(&self, id: &str) -> Result<Option<NamedToken>, StoreError> {
         self.pool
             .get()?
             .query_opt(
-                "SELECT id, name, kind, subject, target, key_id, revoked, created
-                 FROM named_tokens WHERE id = $1",
+                &format!("SELECT {TOKEN_COLUMNS} FROM named_tokens WHERE id = $1"),
                 &[&id],
             )?
-            .map(|row| {
-                Ok(NamedToken {
-                    id: get(&row, 0)?,
-                    name: get(&row, 1)?,
-                    kind: get(&row, 2)?,
-                    subject: get(&row, 3)?,
-                    target: get(&row, 4)?,
-                    key_id: get(&row, 5)?,
-                    revoked: get(&row, 6)?,
-                    created: to_u64(get(&row, 7)?)?,
-                })
-            })
+            .as_ref()
+            .map(token_from_row)
             .transpose()
+    }
+
+    fn named_tokens_of(&self, subject: &str) -> Result<Vec<NamedToken>, StoreError> {
+        self.pool
+            .get()?
+            .query(
+                &format!(
+                    "SELECT {TOKEN_COLUMNS} FROM named_tokens WHERE subject = $1 ORDER BY created, id"
+                ),
+                &[&subject],
+            )?
+            .iter()
+            .map(token_from_row)
+            .collect()
     }
 
     fn set_named_token_revoked(&self, id: &str, revoked: bool) -> Result<bool, StoreError> {
@@ -688,7 +748,7 @@ impl Store for PostgresStore {
         // Serializes with other retirements, so two at once cannot leave no active key.
         tx.batch_execute("LOCK TABLE root_keys IN EXCLUSIVE MODE")?;
         let changed = tx.execute(
-            "UPDATE root_keys SET retired = $2 WHERE id = $1 AND retired IS NULL
+            "UPDATE root_keys SET retired = $2, material = '' WHERE id = $1 AND retired IS NULL
              AND EXISTS (SELECT 1 FROM root_keys WHERE id <> $1 AND retired IS NULL)",
             &[&id, &at],
         )?;

@@ -8,8 +8,9 @@ use std::sync::{Mutex, MutexGuard};
 use rusqlite::{params, Connection, ErrorCode, OptionalExtension, TransactionBehavior};
 
 use super::{
-    apply, join, material_from_hex, random_hex, split, to_i64, to_u64, NamedToken, RootKeyRecord,
-    Space, Store, StoreError, TemporaryGeneration, User, SCHEMA,
+    apply, caveats_from_json, caveats_to_json, check_quota, join, material_from_hex, random_hex,
+    split, to_i64, to_u64, NamedToken, RootKeyRecord, Space, Store, StoreError,
+    TemporaryGeneration, User, ADDED_COLUMNS, SCHEMA,
 };
 
 /// The file name of the SQLite database inside the data directory.
@@ -57,6 +58,7 @@ impl SqliteStore {
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON;")?;
         conn.execute_batch(SCHEMA)?;
+        add_missing_columns(&conn)?;
         Ok(SqliteStore {
             conn: Mutex::new(conn),
         })
@@ -67,6 +69,68 @@ impl SqliteStore {
             .lock()
             .map_err(|_| StoreError::Backend("the database lock is poisoned".into()))
     }
+}
+
+/// Adds the [`ADDED_COLUMNS`] a database created by an older version lacks (SQLite has no
+/// `ADD COLUMN IF NOT EXISTS`), in one IMMEDIATE transaction so that two processes opening the
+/// file at once do not both add a column.
+fn add_missing_columns(conn: &Connection) -> Result<(), StoreError> {
+    conn.execute_batch("BEGIN IMMEDIATE")?;
+    let result = (|| {
+        for (table, column, definition) in ADDED_COLUMNS {
+            let present: bool = conn.query_row(
+                "SELECT EXISTS (SELECT 1 FROM pragma_table_info(?1) WHERE name = ?2)",
+                params![table, column],
+                |row| row.get(0),
+            )?;
+            if !present {
+                conn.execute_batch(&format!(
+                    "ALTER TABLE {table} ADD COLUMN {column} {definition}"
+                ))?;
+            }
+        }
+        Ok::<(), rusqlite::Error>(())
+    })();
+    match result {
+        Ok(()) => conn.execute_batch("COMMIT")?,
+        Err(e) => {
+            let _ = conn.execute_batch("ROLLBACK");
+            return Err(e.into());
+        }
+    }
+    Ok(())
+}
+
+const TOKEN_COLUMNS: &str =
+    "id, name, kind, subject, target, key_id, revoked, created, caveats, parent";
+
+fn token_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<(NamedToken, i64, String)> {
+    Ok((
+        NamedToken {
+            id: row.get(0)?,
+            name: row.get(1)?,
+            kind: row.get(2)?,
+            subject: row.get(3)?,
+            target: row.get(4)?,
+            key_id: row.get(5)?,
+            revoked: row.get(6)?,
+            created: 0,
+            caveats: Vec::new(),
+            parent: row.get(9)?,
+        },
+        row.get::<_, i64>(7)?,
+        row.get::<_, String>(8)?,
+    ))
+}
+
+fn finish_token(
+    (token, created, caveats): (NamedToken, i64, String),
+) -> Result<NamedToken, StoreError> {
+    Ok(NamedToken {
+        created: to_u64(created)?,
+        caveats: caveats_from_json(&token.id, &caveats)?,
+        ..token
+    })
 }
 
 fn user_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<(User, String)> {
@@ -192,13 +256,23 @@ impl Store for SqliteStore {
         name: &str,
         creator: &str,
         creator_privileges: &BTreeSet<String>,
+        quota: Option<u64>,
     ) -> Result<Space, StoreError> {
         let id = random_hex(16)?;
         let mut conn = self.lock()?;
-        let tx = conn.transaction()?;
+        // IMMEDIATE: the count and the insert happen under the write lock.
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        if quota.is_some() {
+            let used: i64 = tx.query_row(
+                "SELECT COUNT(*) FROM spaces WHERE creator = ?1",
+                params![creator],
+                |row| row.get(0),
+            )?;
+            check_quota(quota, used)?;
+        }
         tx.execute(
-            "INSERT INTO spaces (id, name) VALUES (?1, ?2)",
-            params![id, name],
+            "INSERT INTO spaces (id, name, creator) VALUES (?1, ?2, ?3)",
+            params![id, name, creator],
         )?;
         tx.execute(
             "INSERT INTO space_users (space_id, user_id, privileges) VALUES (?1, ?2, ?3)",
@@ -269,11 +343,24 @@ impl Store for SqliteStore {
         Ok(updated)
     }
 
-    fn insert_named_token(&self, token: &NamedToken) -> Result<(), StoreError> {
-        let conn = self.lock()?;
-        match conn.execute(
-            "INSERT INTO named_tokens (id, name, kind, subject, target, key_id, revoked, created)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    fn insert_named_token(&self, token: &NamedToken, quota: Option<u64>) -> Result<(), StoreError> {
+        let caveats = caveats_to_json(&token.caveats)?;
+        let created = to_i64(token.created)?;
+        let mut conn = self.lock()?;
+        // IMMEDIATE: the count and the insert happen under the write lock.
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        if quota.is_some() {
+            let used: i64 = tx.query_row(
+                "SELECT COUNT(*) FROM named_tokens WHERE subject = ?1",
+                params![token.subject],
+                |row| row.get(0),
+            )?;
+            check_quota(quota, used)?;
+        }
+        match tx.execute(
+            "INSERT INTO named_tokens
+             (id, name, kind, subject, target, key_id, revoked, created, caveats, parent)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
             params![
                 token.id,
                 token.name,
@@ -282,45 +369,39 @@ impl Store for SqliteStore {
                 token.target,
                 token.key_id,
                 token.revoked,
-                to_i64(token.created)?
+                created,
+                caveats,
+                token.parent,
             ],
         ) {
-            Err(e) if is_unique_violation(&e) => Err(StoreError::TokenNameTaken),
-            other => other.map(|_| ()).map_err(StoreError::from),
-        }
+            Err(e) if is_unique_violation(&e) => return Err(StoreError::TokenNameTaken),
+            other => other?,
+        };
+        tx.commit()?;
+        Ok(())
     }
 
     fn named_token(&self, id: &str) -> Result<Option<NamedToken>, StoreError> {
         let conn = self.lock()?;
-        let row = conn
-            .query_row(
-                "SELECT id, name, kind, subject, target, key_id, revoked, created
-                 FROM named_tokens WHERE id = ?1",
-                params![id],
-                |row| {
-                    Ok((
-                        NamedToken {
-                            id: row.get(0)?,
-                            name: row.get(1)?,
-                            kind: row.get(2)?,
-                            subject: row.get(3)?,
-                            target: row.get(4)?,
-                            key_id: row.get(5)?,
-                            revoked: row.get(6)?,
-                            created: 0,
-                        },
-                        row.get::<_, i64>(7)?,
-                    ))
-                },
-            )
-            .optional()?;
-        row.map(|(token, created)| {
-            Ok(NamedToken {
-                created: to_u64(created)?,
-                ..token
-            })
-        })
+        conn.query_row(
+            &format!("SELECT {TOKEN_COLUMNS} FROM named_tokens WHERE id = ?1"),
+            params![id],
+            token_from_row,
+        )
+        .optional()?
+        .map(finish_token)
         .transpose()
+    }
+
+    fn named_tokens_of(&self, subject: &str) -> Result<Vec<NamedToken>, StoreError> {
+        let conn = self.lock()?;
+        let mut statement = conn.prepare(&format!(
+            "SELECT {TOKEN_COLUMNS} FROM named_tokens WHERE subject = ?1 ORDER BY created, id"
+        ))?;
+        let rows = statement
+            .query_map(params![subject], token_from_row)?
+            .collect::<Result<Vec<_>, _>>()?;
+        rows.into_iter().map(finish_token).collect()
     }
 
     fn set_named_token_revoked(&self, id: &str, revoked: bool) -> Result<bool, StoreError> {
@@ -424,7 +505,7 @@ impl Store for SqliteStore {
         let conn = self.lock()?;
         // One statement: atomic against other processes writing the same file.
         let changed = conn.execute(
-            "UPDATE root_keys SET retired = ?2 WHERE id = ?1 AND retired IS NULL
+            "UPDATE root_keys SET retired = ?2, material = '' WHERE id = ?1 AND retired IS NULL
              AND EXISTS (SELECT 1 FROM root_keys WHERE id <> ?1 AND retired IS NULL)",
             params![id, to_i64(at)?],
         )?;

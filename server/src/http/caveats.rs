@@ -5,7 +5,7 @@
 use macaroon_mint::TypedCaveat;
 use serde_json::{Map, Value};
 
-use crate::error::ApiError;
+use super::error::ApiError;
 
 /// At most this many caveats in one request, each at most [`MAX_CAVEAT_BYTES`] long, so every
 /// token minted fits in an HTTP header (hyper refuses headers of about 400 KiB) and in
@@ -73,11 +73,11 @@ fn text_of_object(object: &Map<String, Value>) -> Result<String, String> {
 /// # Errors
 ///
 /// `badValueCaveats` naming the caveat's index and the reason.
-pub(crate) fn from_body(
-    body: &Map<String, Value>,
+pub(crate) fn from_value(
+    caveats: Option<&Value>,
     allowed: &[&str],
 ) -> Result<Vec<TypedCaveat>, ApiError> {
-    let items = match body.get("caveats") {
+    let items = match caveats {
         None | Some(Value::Null) => return Ok(Vec::new()),
         Some(Value::Array(items)) if items.len() > MAX_CAVEATS => {
             return Err(ApiError::bad_caveat(
@@ -135,10 +135,8 @@ mod tests {
     use serde_json::json;
 
     fn read(caveats: Value) -> Result<Vec<String>, ApiError> {
-        let body = json!({ "caveats": caveats });
-        let allowed = crate::auth::ACCESS_CAVEATS;
-        from_body(body.as_object().unwrap(), &allowed)
-            .map(|cs| cs.iter().map(ToString::to_string).collect())
+        let allowed = crate::service::auth::ACCESS_CAVEATS;
+        from_value(Some(&caveats), &allowed).map(|cs| cs.iter().map(ToString::to_string).collect())
     }
 
     #[test]

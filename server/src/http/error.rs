@@ -1,9 +1,12 @@
-//! Onezone-shaped REST errors: `{"error": {"id", "details"?, "description"}}` (SPEC §10.5).
+//! Onezone-shaped REST errors: `{"error": {"id", "details"?, "description"}}` (SPEC §10.5),
+//! and the mapping of the service's domain errors onto them.
 
-use axum::http::StatusCode;
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Value};
+
+use crate::service::{Error, Invalid, TokenError};
 
 /// An error answered to an HTTP client.
 #[derive(Debug, Clone, PartialEq)]
@@ -16,6 +19,8 @@ pub struct ApiError {
     pub details: Option<Value>,
     /// Human-readable text.
     pub description: String,
+    /// Seconds to send as `Retry-After` (429, 503).
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -25,6 +30,7 @@ impl ApiError {
             id,
             details: None,
             description: description.into(),
+            retry_after: None,
         }
     }
 
@@ -79,13 +85,64 @@ impl ApiError {
         )
     }
 
-    /// 413 `payloadTooLarge`: the request body is over the limit (2 MiB).
-    pub fn payload_too_large() -> ApiError {
+    /// 413 `payloadTooLarge`: the request body is over `limit` bytes.
+    pub fn payload_too_large(limit: usize) -> ApiError {
         ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             "payloadTooLarge",
-            "The request body exceeds the allowed size (2097152 bytes).",
+            format!("The request body exceeds the allowed size ({limit} bytes)."),
         )
+        .with_details(json!({ "limit": limit }))
+    }
+
+    /// 408 `requestTimeout`: the request (its headers or body) did not arrive in time.
+    pub fn request_timeout() -> ApiError {
+        ApiError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "requestTimeout",
+            "The request was not received in time.",
+        )
+    }
+
+    /// 429 `tooManyRequests` with `Retry-After`: a rate limit (per client address or per
+    /// username) was hit.
+    pub fn too_many_requests(retry_after: u64) -> ApiError {
+        let mut e = ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "tooManyRequests",
+            "Too many requests; retry later.",
+        );
+        e.retry_after = Some(retry_after.max(1));
+        e
+    }
+
+    /// 503 `serviceUnavailable` with `Retry-After`: the server is at its limit (connections,
+    /// requests in flight, or password checks waiting).
+    pub fn service_unavailable(retry_after: u64) -> ApiError {
+        let mut e = ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "serviceUnavailable",
+            "The server is busy; retry later.",
+        );
+        e.retry_after = Some(retry_after.max(1));
+        e
+    }
+
+    /// 403 `forbidden` with `{"hint"}`.
+    pub fn forbidden_because(hint: &str) -> ApiError {
+        ApiError::forbidden().with_details(json!({ "hint": hint }))
+    }
+
+    /// 400 `badValueName` with `{"key"}`.
+    pub fn bad_name(key: &str) -> ApiError {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "badValueName",
+            format!(
+                "Bad value: provided \"{key}\" must be 2-128 characters long, composed of letters, digits, brackets and underscores; dashes, spaces and dots are allowed inside."
+            ),
+        )
+        .with_details(json!({ "key": key }))
     }
 
     /// 400 `badValueUsername` with `{"key": "username"}`.
@@ -93,7 +150,7 @@ impl ApiError {
         ApiError::new(
             StatusCode::BAD_REQUEST,
             "badValueUsername",
-            "Bad value: the username must be 1 to 64 characters of letters, digits, '.', '_' and '-'.",
+            "Bad value: the username must be 2 to 32 ASCII letters, digits, '.', '_' and '-', starting and ending with a letter or digit.",
         )
         .with_details(json!({ "key": "username" }))
     }
@@ -318,6 +375,61 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.status, Json(self.body())).into_response()
+        let mut response = (self.status, Json(self.body())).into_response();
+        if let Some(seconds) = self.retry_after {
+            if let Ok(value) = HeaderValue::from_str(&seconds.to_string()) {
+                response.headers_mut().insert(header::RETRY_AFTER, value);
+            }
+        }
+        response
+    }
+}
+
+impl From<TokenError> for ApiError {
+    fn from(e: TokenError) -> ApiError {
+        match e {
+            TokenError::Malformed => ApiError::bad_token(),
+            TokenError::TooLarge { limit } => ApiError::token_too_large(limit),
+            TokenError::Invalid => ApiError::token_invalid(),
+            TokenError::Revoked => ApiError::token_revoked(),
+            TokenError::NotAnAccessToken { received } => ApiError::not_an_access_token(&received),
+            TokenError::NotAnInviteToken { expected } => ApiError::not_an_invite_token(&expected),
+            TokenError::CaveatUnverified { caveat } => ApiError::caveat(false, &caveat),
+            TokenError::CaveatUnknown { caveat } => ApiError::caveat(true, &caveat),
+            TokenError::TimeCaveatRequired { max_ttl } => ApiError::time_caveat_required(max_ttl),
+        }
+    }
+}
+
+impl From<Invalid> for ApiError {
+    fn from(e: Invalid) -> ApiError {
+        match e {
+            Invalid::Username => ApiError::bad_username(),
+            Invalid::Name { key } => ApiError::bad_name(key),
+            Invalid::Occupied { key } => ApiError::occupied(key),
+            Invalid::Caveat { index, reason } => ApiError::bad_caveat(index, reason),
+        }
+    }
+}
+
+impl From<Error> for ApiError {
+    fn from(e: Error) -> ApiError {
+        match e {
+            Error::Unauthenticated(None) => ApiError::unauthorized(),
+            Error::Unauthenticated(Some(cause)) => {
+                ApiError::unauthorized_because(ApiError::from(cause))
+            }
+            Error::Forbidden(None) => ApiError::forbidden(),
+            Error::Forbidden(Some(hint)) => ApiError::forbidden_because(&hint),
+            Error::NotFound => ApiError::not_found(),
+            Error::AlreadyExists => ApiError::already_exists(),
+            Error::Token(cause) => cause.into(),
+            Error::Invalid(cause) => cause.into(),
+            Error::Internal(cause) => {
+                // The cause goes to the operator, never to the client.
+                eprintln!("macaroon-mint-server: {cause}");
+                ApiError::internal()
+            }
+        }
     }
 }

@@ -1,0 +1,241 @@
+//! Request bodies: read only after the caller is authenticated (the extractor order of every
+//! handler puts [`super::caller::Caller`] first), bounded in size and time, then parsed into
+//! typed structs with every failure mapped to Onezone's exact 400.
+
+use std::net::IpAddr;
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Request};
+use axum::http::StatusCode;
+use macaroon_mint::onedata::InviteType;
+use macaroon_mint::TypedCaveat;
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::caveats;
+use super::error::ApiError;
+use crate::service::auth::ACCESS_CAVEATS;
+use crate::service::privileges::{
+    invite_type_by_name, OzPrivilege, SpacePrivilege, INVITE_TYPE_NAMES, OZ_PRIVILEGES,
+    SPACE_PRIVILEGES,
+};
+
+/// The largest request body accepted, in bytes: the largest body of this API (a token to
+/// verify, up to a few KiB in practice, or 64 caveats) fits with room to spare.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// A request body, read in full (at most [`MAX_BODY_BYTES`]) but not yet parsed.
+pub(crate) struct JsonBody(Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for JsonBody {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
+        Bytes::from_request(request, state)
+            .await
+            .map(JsonBody)
+            .map_err(|e| match e.status() {
+                StatusCode::PAYLOAD_TOO_LARGE => ApiError::payload_too_large(MAX_BODY_BYTES),
+                StatusCode::REQUEST_TIMEOUT => ApiError::request_timeout(),
+                _ => ApiError::bad_message(),
+            })
+    }
+}
+
+/// A typed request body.
+pub(crate) trait RequestBody: DeserializeOwned {
+    /// The 400 for a value of the wrong type under `key`.
+    fn bad_value(key: &str) -> ApiError;
+}
+
+impl JsonBody {
+    /// Parses the body: `badMessage` unless it is a JSON object, the body's
+    /// [`RequestBody::bad_value`] for a field of the wrong type.
+    pub(crate) fn parse<T: RequestBody>(&self) -> Result<T, ApiError> {
+        let value = match serde_json::from_slice::<Value>(&self.0) {
+            Ok(value @ Value::Object(_)) => value,
+            _ => return Err(ApiError::bad_message()),
+        };
+        serde_path_to_error::deserialize(value).map_err(|e| match e.path().iter().next() {
+            Some(serde_path_to_error::Segment::Map { key }) => T::bad_value(key),
+            _ => ApiError::bad_message(),
+        })
+    }
+}
+
+/// A required, non-empty string field.
+fn required(value: Option<String>, key: &str) -> Result<String, ApiError> {
+    match value {
+        None => Err(ApiError::missing(key)),
+        Some(text) if text.is_empty() => Err(ApiError::bad_string(key)),
+        Some(text) => Ok(text),
+    }
+}
+
+/// `POST /users`.
+#[derive(Deserialize)]
+pub(crate) struct CreateUser {
+    username: Option<String>,
+    password: Option<String>,
+}
+
+impl RequestBody for CreateUser {
+    fn bad_value(key: &str) -> ApiError {
+        ApiError::bad_string(key)
+    }
+}
+
+impl CreateUser {
+    /// `(username, password)`.
+    pub(crate) fn fields(self) -> Result<(String, String), ApiError> {
+        Ok((
+            required(self.username, "username")?,
+            required(self.password, "password")?,
+        ))
+    }
+}
+
+/// `POST /user/spaces`.
+#[derive(Deserialize)]
+pub(crate) struct CreateSpace {
+    name: Option<String>,
+}
+
+impl RequestBody for CreateSpace {
+    fn bad_value(key: &str) -> ApiError {
+        ApiError::bad_string(key)
+    }
+}
+
+impl CreateSpace {
+    /// The name.
+    pub(crate) fn name(self) -> Result<String, ApiError> {
+        required(self.name, "name")
+    }
+}
+
+/// A privilege enum a body may list.
+pub(crate) trait PrivilegeName: DeserializeOwned + Copy {
+    /// Every name, for `badValueListNotAllowed`.
+    const NAMES: &'static [&'static str];
+}
+
+impl PrivilegeName for OzPrivilege {
+    const NAMES: &'static [&'static str] = OZ_PRIVILEGES;
+}
+
+impl PrivilegeName for SpacePrivilege {
+    const NAMES: &'static [&'static str] = SPACE_PRIVILEGES;
+}
+
+/// `PATCH …/privileges`: `{"grant"?: [...], "revoke"?: [...]}`.
+#[derive(Deserialize)]
+#[serde(bound = "P: PrivilegeName")]
+pub(crate) struct Grants<P> {
+    #[serde(default)]
+    pub(crate) grant: Vec<P>,
+    #[serde(default)]
+    pub(crate) revoke: Vec<P>,
+}
+
+impl<P: PrivilegeName> RequestBody for Grants<P> {
+    fn bad_value(key: &str) -> ApiError {
+        ApiError::bad_list(key, P::NAMES)
+    }
+}
+
+/// `POST /user/tokens/temporary` and `/named`: `{"name"?, "type"?, "caveats"?}`.
+#[derive(Deserialize)]
+pub(crate) struct CreateToken {
+    name: Option<String>,
+    #[serde(rename = "type")]
+    token_type: Option<Value>,
+    caveats: Option<Value>,
+}
+
+impl RequestBody for CreateToken {
+    fn bad_value(key: &str) -> ApiError {
+        ApiError::bad_string(key)
+    }
+}
+
+impl CreateToken {
+    /// The token type must be an access token (`{"accessToken": {}}`, the default); the
+    /// caveats parse into the forms an access token may carry.
+    pub(crate) fn caveats(&self) -> Result<Vec<TypedCaveat>, ApiError> {
+        match &self.token_type {
+            None | Some(Value::Null) => {}
+            Some(Value::Object(t))
+                if t.len() == 1 && t.get("accessToken").is_some_and(Value::is_object) => {}
+            Some(_) => return Err(ApiError::bad_token_type()),
+        }
+        caveats::from_value(self.caveats.as_ref(), &ACCESS_CAVEATS)
+    }
+
+    /// The name (named tokens) and the caveats.
+    pub(crate) fn named(self) -> Result<(String, Vec<TypedCaveat>), ApiError> {
+        let caveats = self.caveats()?;
+        Ok((required(self.name, "name")?, caveats))
+    }
+}
+
+/// `PATCH /tokens/named/{id}`: `{"revoked": bool}`.
+#[derive(Deserialize)]
+pub(crate) struct UpdateNamedToken {
+    revoked: Option<bool>,
+}
+
+impl RequestBody for UpdateNamedToken {
+    fn bad_value(key: &str) -> ApiError {
+        ApiError::bad_boolean(key)
+    }
+}
+
+impl UpdateNamedToken {
+    /// The new revoked flag.
+    pub(crate) fn revoked(self) -> Result<bool, ApiError> {
+        self.revoked.ok_or_else(|| ApiError::missing("revoked"))
+    }
+}
+
+/// `POST /tokens/verify_invite_token`: `{"token", "expectedInviteType"?, "peerIp"?}`.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct VerifyInviteToken {
+    token: Option<String>,
+    expected_invite_type: Option<String>,
+    peer_ip: Option<String>,
+}
+
+impl RequestBody for VerifyInviteToken {
+    fn bad_value(key: &str) -> ApiError {
+        match key {
+            "peerIp" => ApiError::bad_ip(key),
+            _ => ApiError::bad_string(key),
+        }
+    }
+}
+
+impl VerifyInviteToken {
+    /// The token text, the expected invite type and the consumer's address (`client` when
+    /// the body names none).
+    pub(crate) fn fields(
+        self,
+        client: IpAddr,
+    ) -> Result<(String, Option<InviteType>, IpAddr), ApiError> {
+        let token = required(self.token, "token")?;
+        let expected = match self.expected_invite_type {
+            None => None,
+            Some(name) => Some(invite_type_by_name(&name).ok_or_else(|| {
+                let allowed: Vec<&str> = INVITE_TYPE_NAMES.iter().map(|(n, _)| *n).collect();
+                ApiError::not_allowed("expectedInviteType", &allowed)
+            })?),
+        };
+        let peer_ip = match self.peer_ip {
+            None => client,
+            Some(ip) => ip.parse().map_err(|_| ApiError::bad_ip("peerIp"))?,
+        };
+        Ok((token, expected, peer_ip))
+    }
+}

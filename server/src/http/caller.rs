@@ -1,0 +1,322 @@
+//! The [`Caller`] extractor: authentication before anything else of the request is read.
+//!
+//! Basic credentials pass the per-address and per-username rate limits and then wait (a
+//! bounded time, in a bounded queue) for one of the few Argon2 slots; tokens are verified
+//! against the API call the route stands for ([`api_call`]).
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{ConnectInfo, FromRequestParts, MatchedPath, RawPathParams};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, Method};
+use base64::Engine as _;
+use governor::clock::{Clock as _, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota};
+use macaroon_mint::caveat::Operation;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use zeroize::Zeroizing;
+
+use super::error::ApiError;
+use super::{blocking, App};
+use crate::service::{Caller, Request};
+
+/// A rate: a burst, refilled at `per_second`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rate {
+    /// Requests allowed at once.
+    pub burst: u32,
+    /// Requests added back per second.
+    pub per_second: u32,
+}
+
+/// Limits on password (HTTP basic) authentication, which costs an Argon2 hash each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PasswordLimits {
+    /// Argon2 checks running at once (default: the number of cores, at least 2).
+    pub concurrent: usize,
+    /// Checks waiting for a slot at most; more are answered 503 at once (default 64).
+    pub queue: usize,
+    /// The longest wait for a slot before a 503 (default 2 s).
+    pub max_wait: Duration,
+    /// Per client address (default burst 20, 10/s); `None`: unlimited.
+    pub per_ip: Option<Rate>,
+    /// Per username tried (default burst 20, 5/s); `None`: unlimited.
+    pub per_username: Option<Rate>,
+}
+
+impl Default for PasswordLimits {
+    fn default() -> PasswordLimits {
+        PasswordLimits {
+            concurrent: std::thread::available_parallelism().map_or(2, |n| n.get().max(2)),
+            queue: 64,
+            max_wait: Duration::from_secs(2),
+            per_ip: Some(Rate {
+                burst: 20,
+                per_second: 10,
+            }),
+            per_username: Some(Rate {
+                burst: 20,
+                per_second: 5,
+            }),
+        }
+    }
+}
+
+fn limiter<K: std::hash::Hash + Eq + Clone>(
+    rate: Option<Rate>,
+) -> Option<DefaultKeyedRateLimiter<K>> {
+    let rate = rate?;
+    let per_second = std::num::NonZeroU32::new(rate.per_second.max(1))?;
+    let burst = std::num::NonZeroU32::new(rate.burst.max(1))?;
+    Some(governor::RateLimiter::keyed(
+        Quota::per_second(per_second).allow_burst(burst),
+    ))
+}
+
+/// The gate in front of Argon2: rate limits, then a bounded wait for a slot.
+pub(crate) struct PasswordGate {
+    slots: Arc<Semaphore>,
+    waiting: AtomicUsize,
+    limits: PasswordLimits,
+    per_ip: Option<DefaultKeyedRateLimiter<IpAddr>>,
+    per_username: Option<DefaultKeyedRateLimiter<String>>,
+}
+
+impl PasswordGate {
+    pub(crate) fn new(limits: PasswordLimits) -> PasswordGate {
+        PasswordGate {
+            slots: Arc::new(Semaphore::new(limits.concurrent.max(1))),
+            waiting: AtomicUsize::new(0),
+            limits,
+            per_ip: limiter(limits.per_ip),
+            per_username: limiter(limits.per_username),
+        }
+    }
+
+    /// Drops the rate limiters' state of keys that are back to a full burst (bounds memory).
+    pub(crate) fn forget_idle_clients(&self) {
+        if let Some(l) = &self.per_ip {
+            l.retain_recent();
+        }
+        if let Some(l) = &self.per_username {
+            l.retain_recent();
+        }
+    }
+
+    fn check_rates(&self, client: IpAddr, username: &str) -> Result<(), ApiError> {
+        let retry = |not_until: governor::NotUntil<_>| {
+            let wait = not_until.wait_time_from(DefaultClock::default().now());
+            ApiError::too_many_requests(wait.as_secs_f64().ceil() as u64)
+        };
+        if let Some(l) = &self.per_ip {
+            l.check_key(&client).map_err(retry)?;
+        }
+        if let Some(l) = &self.per_username {
+            // Usernames are at most 32 bytes; longer ones share a key (they match no user).
+            let key: String = username.chars().take(64).collect();
+            l.check_key(&key).map_err(retry)?;
+        }
+        Ok(())
+    }
+
+    /// Admits one password check: the rate limits, then a slot within the bounded wait.
+    async fn admit(
+        &self,
+        client: IpAddr,
+        username: &str,
+    ) -> Result<OwnedSemaphorePermit, ApiError> {
+        self.check_rates(client, username)?;
+        if let Ok(permit) = Arc::clone(&self.slots).try_acquire_owned() {
+            return Ok(permit);
+        }
+        if self.waiting.fetch_add(1, Ordering::SeqCst) >= self.limits.queue {
+            self.waiting.fetch_sub(1, Ordering::SeqCst);
+            return Err(ApiError::service_unavailable(1));
+        }
+        let acquired = tokio::time::timeout(
+            self.limits.max_wait,
+            Arc::clone(&self.slots).acquire_owned(),
+        )
+        .await;
+        self.waiting.fetch_sub(1, Ordering::SeqCst);
+        match acquired {
+            Ok(Ok(permit)) => Ok(permit),
+            _ => Err(ApiError::service_unavailable(1)),
+        }
+    }
+}
+
+/// How the caller proves who they are.
+enum Credentials {
+    /// `Authorization: Basic …`.
+    Basic {
+        username: String,
+        password: Zeroizing<String>,
+    },
+    /// `X-Auth-Token`, `Authorization: Bearer …` or the deprecated `Macaroon` header.
+    Token(Zeroizing<String>),
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Credentials::Basic { username, .. } => f
+                .debug_struct("Basic")
+                .field("username", username)
+                .field("password", &"<redacted>")
+                .finish(),
+            Credentials::Token(_) => f.debug_tuple("Token").field(&"<redacted>").finish(),
+        }
+    }
+}
+
+fn header_text<'a>(headers: &'a HeaderMap, name: &str) -> Result<Option<&'a str>, ApiError> {
+    match headers.get(name) {
+        None => Ok(None),
+        Some(value) => value
+            .to_str()
+            .map(|v| Some(v.trim()))
+            .map_err(|_| ApiError::unauthorized_because(ApiError::bad_token())),
+    }
+}
+
+/// The credentials a request carries; 401 when there are none or they cannot be read.
+fn credentials(headers: &HeaderMap) -> Result<Credentials, ApiError> {
+    if let Some(token) = header_text(headers, "x-auth-token")? {
+        return Ok(Credentials::Token(Zeroizing::new(token.to_owned())));
+    }
+    if let Some(value) = header_text(headers, header::AUTHORIZATION.as_str())? {
+        let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
+        let rest = rest.trim();
+        if scheme.eq_ignore_ascii_case("bearer") {
+            return Ok(Credentials::Token(Zeroizing::new(rest.to_owned())));
+        }
+        if scheme.eq_ignore_ascii_case("basic") {
+            let decoded = Zeroizing::new(
+                base64::engine::general_purpose::STANDARD
+                    .decode(rest)
+                    .map_err(|_| ApiError::unauthorized())?,
+            );
+            let text = std::str::from_utf8(&decoded).map_err(|_| ApiError::unauthorized())?;
+            let (username, password) = text.split_once(':').ok_or_else(ApiError::unauthorized)?;
+            return Ok(Credentials::Basic {
+                username: username.to_owned(),
+                password: Zeroizing::new(password.to_owned()),
+            });
+        }
+        return Err(ApiError::unauthorized());
+    }
+    if let Some(token) = header_text(headers, "macaroon")? {
+        return Ok(Credentials::Token(Zeroizing::new(token.to_owned())));
+    }
+    Err(ApiError::unauthorized())
+}
+
+/// The entity id an `api` caveat sees where the path names none, or a path parameter that
+/// does not decode.
+pub(crate) const UNDEFINED: &str = "undefined";
+
+/// The API call a route stands for: operation, entity type, the path parameter holding the
+/// entity id (if any) and aspect — what `api` caveats are matched against.
+fn api_call(
+    method: &Method,
+    route: &str,
+) -> Option<(Operation, &'static str, Option<&'static str>, &'static str)> {
+    use Operation::{Create, Delete, Get, Update};
+    let route = route.strip_prefix(super::PREFIX)?;
+    Some(match (method.as_str(), route) {
+        ("GET", "/user") => (Get, "user", None, "instance"),
+        ("POST", "/users") => (Create, "user", None, "instance"),
+        ("PATCH", "/users/{id}/privileges") => (Update, "user", Some("id"), "oz_privileges"),
+        ("POST", "/users/{id}/clusters/provider_registration_token") => {
+            (Create, "user", Some("id"), "provider_registration_token")
+        }
+        ("DELETE", "/users/{id}/tokens/temporary") => {
+            (Delete, "user", Some("id"), "temporary_tokens")
+        }
+        ("POST", "/user/spaces") => (Create, "space", None, "instance"),
+        ("POST", "/user/tokens/temporary") => (Create, "token", None, "user_temporary_token"),
+        ("DELETE", "/user/tokens/temporary") => (Delete, "token", None, "user_temporary_tokens"),
+        ("POST", "/user/tokens/named") => (Create, "token", None, "instance"),
+        ("GET", "/user/tokens/named") => (Get, "token", None, "user_named_tokens"),
+        ("GET", "/user/tokens/named/name/{name}") => (Get, "token", None, "user_named_token"),
+        ("GET", "/tokens/named/{id}") => (Get, "token", Some("id"), "instance"),
+        ("PATCH", "/tokens/named/{id}") => (Update, "token", Some("id"), "instance"),
+        ("POST", "/spaces/{id}/providers/token") => {
+            (Create, "space", Some("id"), "space_support_token")
+        }
+        ("PATCH", "/spaces/{id}/users/{uid}/privileges") => {
+            (Update, "space", Some("id"), "user_privileges")
+        }
+        _ => return None,
+    })
+}
+
+impl FromRequestParts<App> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Caller, ApiError> {
+        let credentials = credentials(&parts.headers)?;
+        let client = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(addr)| addr.ip())
+            .ok_or_else(|| {
+                ApiError::from(crate::service::Error::Internal("no client address".into()))
+            })?;
+        let route = parts
+            .extensions
+            .get::<MatchedPath>()
+            .map(|p| p.as_str().to_owned())
+            .unwrap_or_default();
+        let (operation, entity_type, id_param, aspect) = api_call(&parts.method, &route)
+            .ok_or_else(|| {
+                ApiError::from(crate::service::Error::Internal(format!(
+                    "no API call for {} {route}",
+                    parts.method
+                )))
+            })?;
+        let entity_id = match id_param {
+            None => UNDEFINED.to_owned(),
+            Some(name) => match RawPathParams::from_request_parts(parts, app).await {
+                Ok(params) => params
+                    .iter()
+                    .find(|(key, _)| *key == name)
+                    .map_or_else(|| UNDEFINED.to_owned(), |(_, value)| value.to_owned()),
+                Err(_) => UNDEFINED.to_owned(),
+            },
+        };
+        let request = Request {
+            client_ip: client,
+            operation,
+            entity_type,
+            entity_id,
+            aspect,
+        };
+        let service = Arc::clone(&app.service);
+        match credentials {
+            Credentials::Basic { username, password } => {
+                let permit = app.passwords.admit(client, &username).await?;
+                blocking(move || {
+                    // Held until the check ends, even if the client went away meanwhile.
+                    let _permit = permit;
+                    service
+                        .authenticate_basic(&username, &password)
+                        .map_err(ApiError::from)
+                })
+                .await
+            }
+            Credentials::Token(token) => {
+                blocking(move || {
+                    service
+                        .authenticate_token(&token, &request)
+                        .map_err(ApiError::from)
+                })
+                .await
+            }
+        }
+    }
+}

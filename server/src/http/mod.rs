@@ -1,0 +1,292 @@
+//! HTTP: the routes, authentication ([`caller`]), typed bodies ([`body`]), errors ([`error`])
+//! and the limits that keep the service reachable under abuse:
+//!
+//! - **connections**: at most [`HttpLimits::max_connections`] open, and
+//!   [`HttpLimits::max_connections_per_ip`] from one address; one more is answered
+//!   `503 serviceUnavailable` (with `Retry-After`) and closed;
+//! - **slow clients**: the request headers must arrive within
+//!   [`HttpLimits::header_read_timeout`] (else the connection is closed), a keep-alive
+//!   connection may idle as long, and a whole request (body included) must be handled within
+//!   [`HttpLimits::request_timeout`] (else `408 requestTimeout`);
+//! - **load**: at most [`HttpLimits::max_in_flight`] requests are handled at once; more are
+//!   answered `503` at once rather than queued;
+//! - **bodies**: at most [`body::MAX_BODY_BYTES`] (`413 payloadTooLarge`), read only after
+//!   the caller is authenticated;
+//! - **passwords**: rate limits per address and per username (`429 tooManyRequests`), and a
+//!   bounded wait for an Argon2 slot (`503`); see [`caller::PasswordLimits`].
+
+pub(crate) mod body;
+pub mod caller;
+mod caveats;
+pub mod error;
+mod routes;
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::error_handling::HandleErrorLayer;
+use axum::extract::{ConnectInfo, DefaultBodyLimit};
+use axum::routing::{get, patch, post};
+use axum::{BoxError, Router};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::io::AsyncWriteExt as _;
+use tokio::net::{TcpListener, TcpStream};
+use tower::ServiceBuilder;
+
+use self::caller::{PasswordGate, PasswordLimits};
+use self::error::ApiError;
+use crate::service::Service;
+
+/// The path prefix of Onezone's REST API.
+pub(crate) const PREFIX: &str = "/api/v3/onezone";
+
+/// Limits of the HTTP layer (see the module documentation).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HttpLimits {
+    /// Open connections at most (default 1,024).
+    pub max_connections: usize,
+    /// Open connections from one client address at most (default 256).
+    pub max_connections_per_ip: usize,
+    /// Requests handled at once at most (default 256).
+    pub max_in_flight: usize,
+    /// Time for a request's headers to arrive, and for a keep-alive connection to idle
+    /// (default 10 s).
+    pub header_read_timeout: Duration,
+    /// Time to read and handle a whole request (default 15 s).
+    pub request_timeout: Duration,
+    /// Password checks.
+    pub passwords: PasswordLimits,
+}
+
+impl Default for HttpLimits {
+    fn default() -> HttpLimits {
+        HttpLimits {
+            max_connections: 1024,
+            max_connections_per_ip: 256,
+            max_in_flight: 256,
+            header_read_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(15),
+            passwords: PasswordLimits::default(),
+        }
+    }
+}
+
+/// What every handler shares.
+#[derive(Clone)]
+pub(crate) struct App {
+    pub(crate) service: Arc<Service>,
+    pub(crate) passwords: Arc<PasswordGate>,
+}
+
+/// Runs blocking work (the store, Argon2) off the async worker threads.
+pub(crate) async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    match tokio::task::spawn_blocking(work).await {
+        Ok(result) => result,
+        Err(e) => Err(crate::service::Error::internal("blocking task", &e).into()),
+    }
+}
+
+/// The router with its limits.
+pub(crate) fn router(service: Arc<Service>, limits: &HttpLimits) -> Router {
+    let app = App {
+        service,
+        passwords: Arc::new(PasswordGate::new(limits.passwords)),
+    };
+    let forgetting = Arc::downgrade(&app.passwords);
+    // The rate limiters keep a cell per client: forget idle ones now and then.
+    if let Ok(handle) = tokio::runtime::Handle::try_current() {
+        handle.spawn(async move {
+            let mut ticks = tokio::time::interval(Duration::from_secs(60));
+            loop {
+                ticks.tick().await;
+                match forgetting.upgrade() {
+                    Some(gate) => gate.forget_idle_clients(),
+                    None => break,
+                }
+            }
+        });
+    }
+    let p = |path: &str| format!("{PREFIX}{path}");
+    Router::new()
+        .route(&p("/user"), get(routes::current_user))
+        .route(&p("/users"), post(routes::create_user))
+        .route(
+            &p("/users/{id}/privileges"),
+            patch(routes::update_user_privileges),
+        )
+        .route(
+            &p("/users/{id}/clusters/provider_registration_token"),
+            post(routes::provider_registration),
+        )
+        .route(
+            &p("/users/{id}/tokens/temporary"),
+            axum::routing::delete(routes::revoke_temporary_of_user),
+        )
+        .route(&p("/user/spaces"), post(routes::create_space))
+        .route(
+            &p("/user/tokens/temporary"),
+            post(routes::create_temporary).delete(routes::revoke_own_temporary),
+        )
+        .route(
+            &p("/user/tokens/named"),
+            post(routes::create_named).get(routes::list_named),
+        )
+        .route(
+            &p("/user/tokens/named/name/{name}"),
+            get(routes::named_by_name),
+        )
+        .route(
+            &p("/tokens/named/{id}"),
+            patch(routes::update_named).get(routes::named_by_id),
+        )
+        .route(
+            &p("/spaces/{id}/providers/token"),
+            post(routes::space_support),
+        )
+        .route(
+            &p("/spaces/{id}/users/{uid}/privileges"),
+            patch(routes::update_space_privileges),
+        )
+        .route(
+            &p("/tokens/verify_invite_token"),
+            post(routes::verify_invite_token),
+        )
+        .fallback(|| async { ApiError::not_found() })
+        .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
+        .with_state(app)
+        .layer(DefaultBodyLimit::max(body::MAX_BODY_BYTES))
+        .layer(
+            ServiceBuilder::new()
+                .layer(HandleErrorLayer::new(|e: BoxError| async move {
+                    if e.is::<tower::timeout::error::Elapsed>() {
+                        ApiError::request_timeout()
+                    } else {
+                        // Overloaded: more requests in flight than allowed.
+                        ApiError::service_unavailable(1)
+                    }
+                }))
+                .load_shed()
+                .concurrency_limit(limits.max_in_flight.max(1))
+                .timeout(limits.request_timeout),
+        )
+}
+
+/// Counts open connections per client address.
+#[derive(Default)]
+struct PerIp(Mutex<HashMap<IpAddr, usize>>);
+
+/// One open connection of an address; counted down on drop.
+struct IpSlot {
+    table: Arc<PerIp>,
+    ip: IpAddr,
+}
+
+impl PerIp {
+    fn enter(table: &Arc<PerIp>, ip: IpAddr, max: usize) -> Option<IpSlot> {
+        let mut counts = table
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let count = counts.entry(ip).or_insert(0);
+        if *count >= max {
+            return None;
+        }
+        *count += 1;
+        Some(IpSlot {
+            table: Arc::clone(table),
+            ip,
+        })
+    }
+}
+
+impl Drop for IpSlot {
+    fn drop(&mut self) {
+        let mut counts = self
+            .table
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(count) = counts.get_mut(&self.ip) {
+            *count -= 1;
+            if *count == 0 {
+                counts.remove(&self.ip);
+            }
+        }
+    }
+}
+
+/// Answers a connection over the limits with a 503 and closes it (bounded in time).
+async fn refuse(mut stream: TcpStream) {
+    let error = ApiError::service_unavailable(1);
+    let body = error.body().to_string();
+    let response = format!(
+        "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\nretry-after: 1\r\nconnection: close\r\ncontent-length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    let write = async {
+        let _ = stream.write_all(response.as_bytes()).await;
+        let _ = stream.shutdown().await;
+    };
+    let _ = tokio::time::timeout(Duration::from_secs(1), write).await;
+}
+
+/// Serves `router` on `listener` with the connection limits until `shutdown` completes, then
+/// lets open requests finish (up to `request_timeout`).
+pub(crate) async fn serve(
+    listener: TcpListener,
+    router: Router,
+    limits: HttpLimits,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let connections = Arc::new(tokio::sync::Semaphore::new(limits.max_connections.max(1)));
+    let per_ip = Arc::new(PerIp::default());
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout)
+        .keep_alive(true);
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    // Out of file descriptors or a connection reset before accept: wait a
+                    // moment rather than spin.
+                    eprintln!("macaroon-mint-server: accept: {e}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let Ok(permit) = Arc::clone(&connections).try_acquire_owned() else {
+            tokio::spawn(refuse(stream));
+            continue;
+        };
+        let Some(slot) = PerIp::enter(&per_ip, peer.ip(), limits.max_connections_per_ip) else {
+            tokio::spawn(refuse(stream));
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        let router = router.clone();
+        let service = hyper::service::service_fn(move |mut request| {
+            request.extensions_mut().insert(ConnectInfo(peer));
+            tower::ServiceExt::oneshot(router.clone(), request)
+        });
+        let connection = http.serve_connection(TokioIo::new(stream), service);
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            let _held = (permit, slot);
+            let _ = connection.await;
+        });
+    }
+    drop(listener);
+    let _ = tokio::time::timeout(limits.request_timeout, graceful.shutdown()).await;
+    Ok(())
+}

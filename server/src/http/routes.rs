@@ -1,0 +1,311 @@
+//! The handlers: each takes the [`Caller`] (authentication: 401), then calls the service on a
+//! blocking thread — the entity and privilege checks first (404, 403), then the body (400),
+//! then the operation.
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, FromRequestParts, Path, State};
+use axum::http::request::Parts;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use macaroon_mint::onedata::Persistence;
+use serde::de::DeserializeOwned;
+use serde_json::{json, Value};
+
+use super::body::{
+    CreateSpace, CreateToken, CreateUser, Grants, JsonBody, UpdateNamedToken, VerifyInviteToken,
+};
+use super::error::ApiError;
+use super::{blocking, App};
+use crate::service::privileges::{invite_type_name, OzPrivilege, SpacePrivilege};
+use crate::service::Caller;
+use crate::store::NamedToken;
+
+type Answer = Result<Response, ApiError>;
+
+fn created(body: Value) -> Response {
+    (StatusCode::CREATED, Json(body)).into_response()
+}
+
+fn no_content() -> Response {
+    StatusCode::NO_CONTENT.into_response()
+}
+
+/// A path parameter, `None` when it does not decode (not UTF-8): such an entity cannot exist,
+/// so the handler answers 404 after authenticating, in the usual order.
+pub(crate) struct PathId<T>(Option<T>);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for PathId<T> {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        Ok(PathId(
+            Path::<T>::from_request_parts(parts, state)
+                .await
+                .ok()
+                .map(|Path(value)| value),
+        ))
+    }
+}
+
+impl<T> PathId<T> {
+    fn found(self) -> Result<T, ApiError> {
+        self.0.ok_or_else(ApiError::not_found)
+    }
+}
+
+/// `GET /user` → `{"userId", "username"}`: who the credentials authenticate.
+pub(crate) async fn current_user(caller: Caller) -> Answer {
+    Ok(Json(json!({ "userId": caller.user.id, "username": caller.user.username })).into_response())
+}
+
+/// `POST /users` `{"username","password"}` → `201 {"id"}`; needs `oz_users_create`.
+pub(crate) async fn create_user(State(app): State<App>, caller: Caller, body: JsonBody) -> Answer {
+    blocking(move || {
+        let allowed = app.service.authorize_user_creation(&caller)?;
+        let (username, password) = body.parse::<CreateUser>()?.fields()?;
+        let user = app.service.create_user(allowed, &username, &password)?;
+        Ok(created(json!({ "id": user.id })))
+    })
+    .await
+}
+
+/// `PATCH /users/{id}/privileges` `{"grant","revoke"}` → 204; needs `oz_set_privileges`.
+pub(crate) async fn update_user_privileges(
+    State(app): State<App>,
+    caller: Caller,
+    id: PathId<String>,
+    body: JsonBody,
+) -> Answer {
+    let id = id.found()?;
+    blocking(move || {
+        let update = app.service.authorize_oz_privileges_update(&caller, &id)?;
+        let grants = body.parse::<Grants<OzPrivilege>>()?;
+        app.service
+            .update_oz_privileges(update, &grants.grant, &grants.revoke)?;
+        Ok(no_content())
+    })
+    .await
+}
+
+/// `POST /user/spaces` `{"name"}` → `201 {"id"}`; the caller gets every space privilege.
+pub(crate) async fn create_space(State(app): State<App>, caller: Caller, body: JsonBody) -> Answer {
+    blocking(move || {
+        let name = body.parse::<CreateSpace>()?.name()?;
+        let space = app.service.create_space(&caller, &name)?;
+        Ok(created(json!({ "id": space.id })))
+    })
+    .await
+}
+
+/// `PATCH /spaces/{id}/users/{uid}/privileges` → 204; needs `space_set_privileges` in the
+/// space or `oz_spaces_set_privileges`.
+pub(crate) async fn update_space_privileges(
+    State(app): State<App>,
+    caller: Caller,
+    ids: PathId<(String, String)>,
+    body: JsonBody,
+) -> Answer {
+    let (space_id, user_id) = ids.found()?;
+    blocking(move || {
+        let update = app
+            .service
+            .authorize_space_privileges_update(&caller, &space_id, &user_id)?;
+        let grants = body.parse::<Grants<SpacePrivilege>>()?;
+        app.service
+            .update_space_privileges(update, &grants.grant, &grants.revoke)?;
+        Ok(no_content())
+    })
+    .await
+}
+
+/// `POST /users/{id}/clusters/provider_registration_token` → `200 {"token"}` (`rop:<id>:`).
+pub(crate) async fn provider_registration(
+    State(app): State<App>,
+    caller: Caller,
+    id: PathId<String>,
+) -> Answer {
+    let id = id.found()?;
+    blocking(move || {
+        let token = app.service.provider_registration_token(&caller, &id)?;
+        Ok(Json(json!({ "token": token })).into_response())
+    })
+    .await
+}
+
+/// `POST /spaces/{id}/providers/token` → `200 {"token"}` (`ssp:<id>:ge`).
+pub(crate) async fn space_support(
+    State(app): State<App>,
+    caller: Caller,
+    id: PathId<String>,
+) -> Answer {
+    let id = id.found()?;
+    blocking(move || {
+        let token = app.service.space_support_token(&caller, &id)?;
+        Ok(Json(json!({ "token": token })).into_response())
+    })
+    .await
+}
+
+/// `POST /user/tokens/temporary` `{"type"?, "caveats"}` → `201 {"token"}`.
+pub(crate) async fn create_temporary(
+    State(app): State<App>,
+    caller: Caller,
+    body: JsonBody,
+) -> Answer {
+    blocking(move || {
+        let caveats = body.parse::<CreateToken>()?.caveats()?;
+        let token = app.service.create_temporary_token(&caller, caveats)?;
+        Ok(created(json!({ "token": token })))
+    })
+    .await
+}
+
+/// `POST /user/tokens/named` `{"name", "type"?, "caveats"?}` → `201 {"tokenId", "token"}`.
+pub(crate) async fn create_named(State(app): State<App>, caller: Caller, body: JsonBody) -> Answer {
+    blocking(move || {
+        let (name, caveats) = body.parse::<CreateToken>()?.named()?;
+        let token = app.service.create_named_token(&caller, &name, caveats)?;
+        Ok(created(
+            json!({ "tokenId": token.id, "token": token.token }),
+        ))
+    })
+    .await
+}
+
+/// A named token's record as JSON (never the token itself: the record is readable with a
+/// restricted token, which must not obtain an unrestricted one).
+fn named_token_json(record: &NamedToken) -> Value {
+    let token_type = if record.kind == "act" {
+        json!({ "accessToken": {} })
+    } else {
+        let invite = macaroon_mint::onedata::InviteType::from_code(&record.kind);
+        json!({ "inviteToken": {
+            "inviteType": invite_type_name(&invite),
+            "targetId": record.target,
+        }})
+    };
+    json!({
+        "id": record.id,
+        "name": record.name,
+        "subject": { "type": "user", "id": record.subject },
+        "type": token_type,
+        "caveats": record.caveats,
+        "revoked": record.revoked,
+        "metadata": { "creationTime": record.created },
+        "parent": record.parent,
+    })
+}
+
+/// `GET /user/tokens/named` → `{"tokens": [ids]}`, as Onezone answers.
+pub(crate) async fn list_named(State(app): State<App>, caller: Caller) -> Answer {
+    blocking(move || {
+        let tokens = app.service.named_tokens_of_caller(&caller)?;
+        let ids: Vec<&str> = tokens.iter().map(|t| t.id.as_str()).collect();
+        Ok(Json(json!({ "tokens": ids })).into_response())
+    })
+    .await
+}
+
+/// `GET /user/tokens/named/name/{name}` → the record of the caller's token of that name.
+pub(crate) async fn named_by_name(
+    State(app): State<App>,
+    caller: Caller,
+    name: PathId<String>,
+) -> Answer {
+    let name = name.found()?;
+    blocking(move || {
+        let record = app.service.named_token_of_caller_by_name(&caller, &name)?;
+        Ok(Json(named_token_json(&record)).into_response())
+    })
+    .await
+}
+
+/// `GET /tokens/named/{id}` → the record; its subject or a token manager.
+pub(crate) async fn named_by_id(
+    State(app): State<App>,
+    caller: Caller,
+    id: PathId<String>,
+) -> Answer {
+    let id = id.found()?;
+    blocking(move || {
+        let record = app.service.named_token(&caller, &id)?;
+        Ok(Json(named_token_json(&record)).into_response())
+    })
+    .await
+}
+
+/// `PATCH /tokens/named/{id}` `{"revoked": bool}` → 204.
+pub(crate) async fn update_named(
+    State(app): State<App>,
+    caller: Caller,
+    id: PathId<String>,
+    body: JsonBody,
+) -> Answer {
+    let id = id.found()?;
+    blocking(move || {
+        let update = app.service.authorize_named_token_update(&caller, &id)?;
+        let revoked = body.parse::<UpdateNamedToken>()?.revoked()?;
+        app.service.set_named_token_revoked(update, revoked)?;
+        Ok(no_content())
+    })
+    .await
+}
+
+/// `DELETE /user/tokens/temporary` → 204: revokes all the caller's temporary tokens.
+pub(crate) async fn revoke_own_temporary(State(app): State<App>, caller: Caller) -> Answer {
+    blocking(move || {
+        app.service
+            .revoke_temporary_tokens(&caller, &caller.user.id)?;
+        Ok(no_content())
+    })
+    .await
+}
+
+/// `DELETE /users/{id}/tokens/temporary` → 204; the user themself, or `oz_tokens_manage`.
+pub(crate) async fn revoke_temporary_of_user(
+    State(app): State<App>,
+    caller: Caller,
+    id: PathId<String>,
+) -> Answer {
+    let id = id.found()?;
+    blocking(move || {
+        app.service.revoke_temporary_tokens(&caller, &id)?;
+        Ok(no_content())
+    })
+    .await
+}
+
+/// `POST /tokens/verify_invite_token` `{"token", "expectedInviteType"?, "peerIp"?}` → the
+/// claims. No authentication (as in Onezone).
+pub(crate) async fn verify_invite_token(
+    State(app): State<App>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    body: JsonBody,
+) -> Answer {
+    let (text, expected, peer_ip) = body.parse::<VerifyInviteToken>()?.fields(client.ip())?;
+    blocking(move || {
+        let claims = app.service.verify_invite_token(&text, expected, peer_ip)?;
+        let persistence = match claims.persistence {
+            Persistence::Named => json!({ "type": "named" }),
+            Persistence::Temporary { generation } => {
+                json!({ "type": "temporary", "generation": generation })
+            }
+        };
+        let caveats: Vec<String> = claims.caveats.iter().map(ToString::to_string).collect();
+        Ok(Json(json!({
+            "tokenId": claims.token_id,
+            "subject": claims.subject.to_string(),
+            "inviteType": invite_type_name(&claims.invite),
+            "target": claims.target,
+            "parameters": claims.parameters,
+            "persistence": persistence,
+            "expiry": claims.expiry,
+            "location": claims.location,
+            "caveats": caveats,
+        }))
+        .into_response())
+    })
+    .await
+}

@@ -1,0 +1,346 @@
+//! Who is calling: a username and password, or an access token minted by this service,
+//! verified with `macaroon_mint` against the request it comes with.
+
+use std::net::IpAddr;
+
+use macaroon_mint::caveat::{Interface, Operation, ServiceKind};
+use macaroon_mint::onedata::{
+    OnedataError, OnedataToken, ParsedIdentifier, Persistence, Subject, TokenType,
+};
+use macaroon_mint::{
+    ApiCall, AuthContext, Error as MacaroonError, Limits, RootKey, TimePolicy, TypedCaveat,
+    Verifier, VerifyError,
+};
+
+use super::tokens::{Parent, MAX_LINEAGE};
+use super::{keys, verify_password, AuthToken, Caller, Error, Result, Service, TokenError};
+use crate::store::{RootKeyRecord, User};
+
+/// Onedata's `max_token_size` (SPEC §10.1).
+pub const MAX_TOKEN_SIZE: usize = 1_048_576;
+
+/// The caveat forms an access token may carry (SPEC §10.4; `authorization = none` only in
+/// identity scope, which this service never grants).
+pub const ACCESS_CAVEATS: [&str; 12] = [
+    "time",
+    "ip",
+    "asn",
+    "geo.country",
+    "geo.region",
+    "service",
+    "consumer",
+    "interface",
+    "api",
+    "data.readonly",
+    "data.path",
+    "data.objectid",
+];
+
+/// The request an access token's caveats are checked against: the client and the API call
+/// (`ozw/<operation>/<entity type>.<entity id>.<aspect>`, what `api` caveats match).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Request {
+    /// The client's address (what `ip` caveats see).
+    pub client_ip: IpAddr,
+    /// The operation.
+    pub operation: Operation,
+    /// The entity type (`user`, `space`, `token`).
+    pub entity_type: &'static str,
+    /// The entity id (`undefined` where the path names none).
+    pub entity_id: String,
+    /// The aspect (`instance`, `provider_registration_token`, …).
+    pub aspect: &'static str,
+}
+
+/// A verified token's secret and what else decides its fate.
+struct Secret {
+    key: RootKey,
+    /// The lifetime cap (temporary tokens).
+    max_ttl: Option<u64>,
+    /// Why a genuine token must still be refused (revoked itself or through its lineage).
+    revoked: bool,
+    /// How many tokens stand above it in its lineage.
+    depth: usize,
+}
+
+impl Service {
+    /// Authenticates a username and password (blocking: Argon2 and the store).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Unauthenticated`] (`None`) for an unknown user or a wrong password — the same
+    /// work either way, so usernames cannot be probed by timing.
+    pub fn authenticate_basic(&self, username: &str, password: &str) -> Result<Caller> {
+        match self.store.user_by_username(username)? {
+            Some(user) if verify_password(password, &user.password_hash) => {
+                Ok(Caller { user, token: None })
+            }
+            Some(_) => Err(Error::Unauthenticated(None)),
+            None => {
+                let _ = verify_password(password, &self.dummy_hash);
+                Err(Error::Unauthenticated(None))
+            }
+        }
+    }
+
+    /// Authenticates an access token for `request`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Unauthenticated`] with the reason the token was refused.
+    pub fn authenticate_token(&self, text: &str, request: &Request) -> Result<Caller> {
+        self.verify_access_token(text, request)
+            .map_err(|e| match e {
+                Error::Token(reason) => Error::Unauthenticated(Some(reason)),
+                other => other,
+            })
+    }
+
+    fn verify_access_token(&self, text: &str, request: &Request) -> Result<Caller> {
+        let token = parse_token(text)?;
+        let ParsedIdentifier::V2(id) = token.identifier() else {
+            return Err(Error::Token(TokenError::Invalid));
+        };
+        match id.token_type() {
+            TokenType::Access { .. } => {}
+            other => {
+                return Err(Error::Token(TokenError::NotAnAccessToken {
+                    received: other.to_string(),
+                }))
+            }
+        }
+        let Subject::User(user_id) = id.subject() else {
+            return Err(Error::Token(TokenError::Invalid));
+        };
+        let Some(user) = self.store.user_by_id(user_id)? else {
+            return Err(Error::Token(TokenError::Invalid));
+        };
+        let secret = self.token_secret(&user, id.persistence(), id.id(), Some("act"))?;
+        let checked = self.check_signature_and_caveats(&token, &secret, request);
+        // The revocation is told only to who holds a genuine token: a forgery learns nothing.
+        let caveats = match checked {
+            Err(Error::Token(TokenError::Invalid)) => {
+                return Err(Error::Token(TokenError::Invalid))
+            }
+            _ if secret.revoked => return Err(Error::Token(TokenError::Revoked)),
+            other => other?,
+        };
+        let parent = match id.persistence() {
+            Persistence::Named => Parent::Named(id.id().to_owned()),
+            Persistence::Temporary { generation } => Parent::Temporary { generation },
+        };
+        Ok(Caller {
+            user,
+            token: Some(AuthToken {
+                caveats,
+                parent,
+                depth: secret.depth + 1,
+            }),
+        })
+    }
+
+    /// The secret of `user`'s token with this persistence and id, and whether it is revoked.
+    /// A named token must have a record of the given kind (`act`, `rop`, …; `None`: any).
+    ///
+    /// A temporary token's secret is derived for the generation *it claims*, so a forgery is
+    /// refused as invalid whatever generation it names; only a genuine token of an old
+    /// generation is told it is revoked (SPEC §10.3).
+    fn token_secret(
+        &self,
+        user: &User,
+        persistence: Persistence,
+        token_id: &str,
+        kind: Option<&str>,
+    ) -> Result<Secret> {
+        match persistence {
+            Persistence::Named => {
+                let record = match self.store.named_token(token_id)? {
+                    Some(record)
+                        if record.subject == user.id
+                            && kind.is_none_or(|kind| record.kind == kind) =>
+                    {
+                        record
+                    }
+                    _ => return Err(Error::Token(TokenError::Invalid)),
+                };
+                let root = self.token_root_key(Some(record.key_id))?;
+                let key = keys::named_token_secret(&root, &record.id)?;
+                let parent = record.parent.as_deref().map(Parent::decode).transpose()?;
+                let (lineage_revoked, depth) = self.lineage(&user.id, parent.as_ref())?;
+                Ok(Secret {
+                    key,
+                    max_ttl: None,
+                    revoked: record.revoked || lineage_revoked,
+                    depth,
+                })
+            }
+            Persistence::Temporary { generation } => {
+                let Some(current) = self.store.temporary_generation(&user.id)? else {
+                    return Err(Error::Token(TokenError::Invalid));
+                };
+                let (key_id, parent) = keys::parse_temporary_token_id(token_id)
+                    .ok_or(Error::Token(TokenError::Invalid))?;
+                let root = self.token_root_key(Some(key_id))?;
+                let key = keys::temporary_secret(&root, &user.id, generation)?;
+                let parent = parent.map(|id| Parent::Named(id.to_owned()));
+                let (lineage_revoked, depth) = self.lineage(&user.id, parent.as_ref())?;
+                Ok(Secret {
+                    key,
+                    max_ttl: Some(self.settings.temporary_max_ttl),
+                    revoked: generation != current.generation || lineage_revoked,
+                    depth,
+                })
+            }
+        }
+    }
+
+    /// Walks a token's lineage: whether a token above it is revoked, retired or gone, and how
+    /// many stand above it. A lineage deeper than [`MAX_LINEAGE`] is invalid (this service
+    /// never mints one).
+    fn lineage(&self, user_id: &str, parent: Option<&Parent>) -> Result<(bool, usize)> {
+        let mut next = parent.cloned();
+        let mut depth = 0;
+        while let Some(parent) = next.take() {
+            depth += 1;
+            if depth > MAX_LINEAGE {
+                return Err(Error::Token(TokenError::Invalid));
+            }
+            match parent {
+                Parent::Temporary { generation } => {
+                    let current = self.store.temporary_generation(user_id)?;
+                    if current.is_none_or(|c| c.generation != generation) {
+                        return Ok((true, depth));
+                    }
+                }
+                Parent::Named(id) => {
+                    let record = match self.store.named_token(&id)? {
+                        Some(record) if record.subject == user_id && record.kind == "act" => record,
+                        _ => return Ok((true, depth)),
+                    };
+                    if record.revoked || self.token_root_key(Some(record.key_id)).is_err() {
+                        return Ok((true, depth));
+                    }
+                    next = record.parent.as_deref().map(Parent::decode).transpose()?;
+                }
+            }
+        }
+        Ok((false, depth))
+    }
+
+    /// The root key a token names (by its record, or in its temporary id): `tokenInvalid`
+    /// when it names none, or an unknown or retired key, which verify nothing.
+    pub(crate) fn token_root_key(&self, key_id: Option<i64>) -> Result<RootKeyRecord> {
+        match key_id.map(|id| self.store.root_key(id)).transpose()? {
+            Some(Some(key)) if key.retired.is_none() => Ok(key),
+            _ => Err(Error::Token(TokenError::Invalid)),
+        }
+    }
+
+    /// Verifies the signature and every caveat; the caveats, typed.
+    fn check_signature_and_caveats(
+        &self,
+        token: &OnedataToken,
+        secret: &Secret,
+        request: &Request,
+    ) -> Result<Vec<TypedCaveat>> {
+        let context = AuthContext::new(self.now())
+            .with_ip(request.client_ip)
+            .with_interface(Interface::Rest)
+            .with_api(ApiCall {
+                service: ServiceKind::OnezoneWorker,
+                operation: request.operation,
+                entity_type: request.entity_type.to_owned(),
+                id: request.entity_id.clone(),
+                aspect: request.aspect.to_owned(),
+                scope: "private".to_owned(),
+            });
+        let verifier = Verifier::new()
+            .with_context(&context)
+            .with_supported_caveats(&ACCESS_CAVEATS, "access")
+            .with_time_policy(TimePolicy {
+                leeway: 0,
+                max_ttl: secret.max_ttl,
+            });
+        verifier
+            .verify(&secret.key, token.macaroon(), &[])
+            .map_err(|e| Error::Token(macaroon_error(&e)))?;
+        // Verified: every caveat is a first-party caveat of a supported typed form.
+        token
+            .macaroon()
+            .caveats()
+            .iter()
+            .map(|c| TypedCaveat::parse(c.id()).map_err(|_| Error::Token(TokenError::Invalid)))
+            .collect()
+    }
+
+    /// The secret of an invite token found by its identifier (for `verify_invite_token`):
+    /// with the current generation (temporary) and whether it is revoked.
+    pub(crate) fn invite_secret(
+        &self,
+        token: &OnedataToken,
+    ) -> Result<(RootKey, Option<u64>, bool)> {
+        let ParsedIdentifier::V2(id) = token.identifier() else {
+            return Err(Error::Token(TokenError::Invalid));
+        };
+        let Subject::User(user_id) = id.subject() else {
+            return Err(Error::Token(TokenError::Invalid));
+        };
+        let Some(user) = self.store.user_by_id(user_id)? else {
+            return Err(Error::Token(TokenError::Invalid));
+        };
+        let kind = id.invite_kind().map(|k| k.code().to_owned());
+        let secret = self.token_secret(&user, id.persistence(), id.id(), kind.as_deref())?;
+        let current_generation = match id.persistence() {
+            Persistence::Named => None,
+            Persistence::Temporary { generation } => Some(generation),
+        };
+        // The library checks the generation itself; the claimed one is handed over so that
+        // only `secret.revoked` speaks of revocation, after the signature.
+        Ok((secret.key, current_generation, secret.revoked))
+    }
+}
+
+/// Parses a token's text within Onedata's size limit.
+pub(crate) fn parse_token(text: &str) -> Result<OnedataToken> {
+    if text.len() > MAX_TOKEN_SIZE {
+        return Err(Error::Token(TokenError::TooLarge {
+            limit: MAX_TOKEN_SIZE,
+        }));
+    }
+    let limits = Limits {
+        max_token_bytes: MAX_TOKEN_SIZE,
+        ..Limits::DEFAULT
+    };
+    OnedataToken::parse_with_limits(text, &limits).map_err(|_| Error::Token(TokenError::Malformed))
+}
+
+/// Onezone's error for a token that fails verification.
+pub(crate) fn macaroon_error(e: &MacaroonError) -> TokenError {
+    let printable = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
+    match e {
+        MacaroonError::Verify(VerifyError::CaveatNotSatisfied { caveat, .. })
+        | MacaroonError::Verify(VerifyError::Expired { caveat, .. }) => {
+            TokenError::CaveatUnverified {
+                caveat: printable(caveat),
+            }
+        }
+        MacaroonError::Verify(
+            VerifyError::UnknownCaveat { caveat, .. } | VerifyError::MalformedCaveat { caveat, .. },
+        ) => TokenError::CaveatUnknown {
+            caveat: printable(caveat),
+        },
+        MacaroonError::Verify(
+            VerifyError::NoExpiry { max_ttl } | VerifyError::LifetimeTooLong { max_ttl, .. },
+        ) => TokenError::TimeCaveatRequired { max_ttl: *max_ttl },
+        _ => TokenError::Invalid,
+    }
+}
+
+/// Onezone's error for an invite token that fails [`OnedataToken::verify_invite`].
+pub(crate) fn onedata_error(e: &OnedataError) -> Option<TokenError> {
+    match e {
+        OnedataError::Revoked { .. } => Some(TokenError::Revoked),
+        OnedataError::Macaroon(inner) => Some(macaroon_error(inner)),
+        _ => None,
+    }
+}

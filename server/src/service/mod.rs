@@ -1,0 +1,315 @@
+//! The token service's rules: users, spaces, tokens and keys, as plain Rust over a [`Store`]
+//! and an authenticated [`Caller`]. Nothing here knows HTTP: `http/` authenticates with
+//! [`Service::authenticate_basic`] / [`Service::authenticate_token`], calls one operation and
+//! maps its [`Error`] to Onezone's answer.
+//!
+//! Operations that name an entity and take request data come in two steps, so the checks run
+//! in the service's order — 404 (the entity), 403 (privileges), then 400 (the data): an
+//! `authorize_*` step returns a proof of what may be done, and the operation takes that proof
+//! with the already-parsed data.
+//!
+//! The rule that **no token mints or obtains a token stronger than itself** lives in
+//! [`tokens`]: a token minted by a caller who authenticated with a token carries every caveat
+//! of that token (so its expiry is no later), names it as its parent, and dies with it.
+
+pub mod auth;
+mod error;
+pub mod keys;
+pub mod privileges;
+mod spaces;
+pub mod tokens;
+mod users;
+
+pub use self::auth::Request;
+pub use self::spaces::SpacePrivilegesUpdate;
+pub use self::users::{
+    bootstrap_admin, check_username, AdminStatus, OzPrivilegesUpdate, UserCreation,
+};
+
+use std::fmt;
+use std::sync::Arc;
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use macaroon_mint::TypedCaveat;
+
+pub use self::error::{Error, Invalid, Result, TokenError};
+use crate::store::{Store, User};
+
+/// A clock: the current time in Unix seconds. Injected so that tests can move time; the
+/// service reads it once per operation and hands it to the verifier.
+pub type Clock = Arc<dyn Fn() -> u64 + Send + Sync>;
+
+/// The system clock.
+pub fn system_clock() -> Clock {
+    Arc::new(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs())
+    })
+}
+
+/// Who may ask for a provider registration token for themself (SPEC §10.5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RegistrationPolicy {
+    /// Any user, for themself; another user's token needs `oz_providers_invite`.
+    Open,
+    /// Only holders of `oz_providers_invite` (the default, as in Onezone).
+    #[default]
+    Restricted,
+}
+
+impl fmt::Display for RegistrationPolicy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            RegistrationPolicy::Open => "open",
+            RegistrationPolicy::Restricted => "restricted",
+        })
+    }
+}
+
+impl std::str::FromStr for RegistrationPolicy {
+    type Err = String;
+
+    fn from_str(s: &str) -> std::result::Result<RegistrationPolicy, String> {
+        match s {
+            "open" => Ok(RegistrationPolicy::Open),
+            "restricted" => Ok(RegistrationPolicy::Restricted),
+            other => Err(format!(
+                "unknown registration policy \"{other}\" (expected open or restricted)"
+            )),
+        }
+    }
+}
+
+/// Per-user quotas: how many named tokens (access and invite) a user may hold and how many
+/// spaces they may create. `None` is unlimited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Quotas {
+    /// Named tokens per user (default 1,000).
+    pub named_tokens_per_user: Option<u64>,
+    /// Spaces created per user (default 1,000).
+    pub spaces_per_user: Option<u64>,
+}
+
+impl Default for Quotas {
+    fn default() -> Quotas {
+        Quotas {
+            named_tokens_per_user: Some(1000),
+            spaces_per_user: Some(1000),
+        }
+    }
+}
+
+/// The service's settings.
+#[derive(Clone)]
+pub struct Settings {
+    /// The Onezone domain written as the tokens' location.
+    pub domain: String,
+    /// Who may ask for provider registration tokens.
+    pub registration_policy: RegistrationPolicy,
+    /// The longest lifetime of a temporary access token, in seconds.
+    pub temporary_max_ttl: u64,
+    /// Per-user quotas.
+    pub quotas: Quotas,
+    /// The time source.
+    pub clock: Clock,
+}
+
+/// The authenticated caller of an operation.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    /// Who.
+    pub user: User,
+    /// The token they authenticated with; `None` for a password.
+    pub token: Option<AuthToken>,
+}
+
+/// The access token a caller authenticated with: what a token minted with it must inherit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthToken {
+    /// Its caveats, in order (every one held for the request).
+    pub caveats: Vec<TypedCaveat>,
+    /// How tokens minted with it name it as their parent (see [`tokens::Parent`]).
+    pub parent: tokens::Parent,
+    /// How many tokens stand above it in its lineage (0: minted with a password).
+    pub depth: usize,
+}
+
+/// The token service: its store and settings. Every method is synchronous (the store may
+/// block); call it off the async threads.
+pub struct Service {
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) settings: Settings,
+    /// Verified against when the username is unknown, so both cases take as long.
+    dummy_hash: String,
+}
+
+impl fmt::Debug for Service {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Service")
+            .field("domain", &self.settings.domain)
+            .field("registration_policy", &self.settings.registration_policy)
+            .field("temporary_max_ttl", &self.settings.temporary_max_ttl)
+            .field("quotas", &self.settings.quotas)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Service {
+    /// A service over `store`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Internal`] when the password hasher cannot run.
+    pub fn new(store: Arc<dyn Store>, settings: Settings) -> Result<Service> {
+        let dummy_hash = hash_password("macaroon-mint: no such user")?;
+        Ok(Service {
+            store,
+            settings,
+            dummy_hash,
+        })
+    }
+
+    /// The current time (Unix seconds).
+    pub fn now(&self) -> u64 {
+        (self.settings.clock)()
+    }
+
+    /// The store.
+    pub fn store(&self) -> &dyn Store {
+        &*self.store
+    }
+}
+
+/// Hashes a password with Argon2id (default parameters) and a random 16-byte salt.
+///
+/// # Errors
+///
+/// [`Error::Internal`] when the random number generator or the hasher fails.
+pub fn hash_password(password: &str) -> Result<String> {
+    let mut salt = [0u8; 16];
+    getrandom::getrandom(&mut salt).map_err(|e| Error::internal("random salt", &e))?;
+    let salt = SaltString::encode_b64(&salt).map_err(|e| Error::internal("salt", &e))?;
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|hash| hash.to_string())
+        .map_err(|e| Error::internal("password hashing", &e))
+}
+
+/// Whether `password` matches the stored Argon2 hash (a malformed hash matches nothing).
+pub fn verify_password(password: &str, hash: &str) -> bool {
+    PasswordHash::new(hash).is_ok_and(|hash| {
+        Argon2::default()
+            .verify_password(password.as_bytes(), &hash)
+            .is_ok()
+    })
+}
+
+/// The longest name (of a space or a token) accepted, in characters (Onezone's
+/// `NAME_MAXIMUM_LENGTH`).
+pub const MAX_NAME_CHARS: usize = 128;
+
+/// Checks a space or token name as Onezone does: 2 to [`MAX_NAME_CHARS`] characters of
+/// letters, digits, `_`, `(` and `)`, with spaces, `.` and `-` allowed inside.
+///
+/// ```
+/// use macaroon_mint_server::service::check_name;
+/// assert!(check_name("name", "My space (2024)").is_ok());
+/// assert!(check_name("name", "Łódź_data-1.2").is_ok());
+/// for bad in ["x", " lead", "trail.", "-dash", "tab\tin", "semi;colon", &"a".repeat(129)] {
+///     assert!(check_name("name", bad).is_err(), "{bad}");
+/// }
+/// ```
+///
+/// # Errors
+///
+/// [`Invalid::Name`] for `key`.
+pub fn check_name(key: &'static str, name: &str) -> Result<(), Invalid> {
+    let edge = |c: &char| c.is_alphanumeric() || matches!(c, '_' | '(' | ')');
+    let middle = |c: char| edge(&c) || matches!(c, ' ' | '.' | '-');
+    let count = name.chars().count();
+    let valid = (2..=MAX_NAME_CHARS).contains(&count)
+        && name.chars().next().as_ref().is_some_and(edge)
+        && name.chars().last().as_ref().is_some_and(edge)
+        && name.chars().all(middle);
+    if valid {
+        Ok(())
+    } else {
+        Err(Invalid::Name { key })
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod testing {
+    //! A service on a fresh SQLite store in a temporary directory, for unit tests.
+
+    use std::path::PathBuf;
+    use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::store::ensure_root_key;
+
+    pub(crate) const START: u64 = 1_700_000_000;
+
+    pub(crate) struct TestService {
+        pub(crate) service: Service,
+        pub(crate) clock: Arc<AtomicU64>,
+        dir: PathBuf,
+    }
+
+    impl Drop for TestService {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+
+    impl std::ops::Deref for TestService {
+        type Target = Service;
+        fn deref(&self) -> &Service {
+            &self.service
+        }
+    }
+
+    pub(crate) fn service() -> TestService {
+        static COUNTER: AtomicUsize = AtomicUsize::new(0);
+        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+        let dir = std::env::temp_dir().join(format!(
+            "macaroon-mint-service-test-{}-{n}",
+            std::process::id()
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        let store: Arc<dyn Store> = Arc::new(crate::store::open_sqlite_for_tests(&dir));
+        ensure_root_key(&*store, START).unwrap();
+        let clock = Arc::new(AtomicU64::new(START));
+        let reading = Arc::clone(&clock);
+        let settings = Settings {
+            domain: "onezone.test".into(),
+            registration_policy: RegistrationPolicy::Restricted,
+            temporary_max_ttl: 3600,
+            quotas: Quotas::default(),
+            clock: Arc::new(move || reading.load(Ordering::SeqCst)),
+        };
+        TestService {
+            service: Service::new(store, settings).unwrap(),
+            clock,
+            dir,
+        }
+    }
+
+    /// A user with these admin privileges and a caller authenticated by password.
+    pub(crate) fn user(service: &Service, name: &str, oz: &[privileges::OzPrivilege]) -> Caller {
+        let key = ensure_root_key(service.store(), service.now()).unwrap();
+        let user = service
+            .store()
+            .create_user(
+                name,
+                "not a hash",
+                &privileges::OzPrivilege::names(oz.iter().copied()),
+                key.id,
+            )
+            .unwrap();
+        Caller { user, token: None }
+    }
+}
