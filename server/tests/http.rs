@@ -1816,7 +1816,165 @@ fn instances_sharing_one_database_see_each_other(backend: Backend) {
     common::drop_pg_schema(&url, &schema);
 }
 
+/// Finding 1 (issue 12): a token authenticated with an attenuated access token cannot escape
+/// its caveats by minting another token.
+fn a_token_never_mints_a_stronger_token(backend: Backend) {
+    let server = server!(backend, RegistrationPolicy::Open);
+    let alice = server.create_user("alice", "pw-a");
+    let auth = ("alice", "pw-a");
+    let expiry = format!("time < {}", server.now() + 600);
+    let restricted =
+        server.temporary_token(auth, json!([{ "type": "ip", "whitelist": ["127.0.0.1"] }]));
+    // The reviewer's reproduction: a named token minted with the restricted token.
+    let (status, body) = server.call_token(
+        "POST",
+        "/user/tokens/named",
+        "X-Auth-Token",
+        &restricted,
+        Some(json!({ "name": "escape" })),
+    );
+    assert_eq!(status, 201, "{body}");
+    let escape = body["token"].as_str().unwrap().to_owned();
+    let id = body["tokenId"].as_str().unwrap().to_owned();
+    // It carries every caveat of the restricted token...
+    let parsed = OnedataToken::parse(&escape).unwrap();
+    let caveats: Vec<String> = parsed
+        .macaroon()
+        .caveats()
+        .iter()
+        .map(|c| String::from_utf8_lossy(c.id()).into_owned())
+        .collect();
+    assert_eq!(caveats, [expiry.as_str(), "ip = 127.0.0.1"]);
+    // ...its owner sees it, by listing, by name and by id, with its caveats and parent...
+    let (status, list) = server.call("GET", "/user/tokens/named", Some(auth), None);
+    assert_eq!((status, list), (200, json!({ "tokens": [id] })));
+    let record = json!({
+        "id": id,
+        "name": "escape",
+        "subject": { "type": "user", "id": alice },
+        "type": { "accessToken": {} },
+        "caveats": [expiry, "ip = 127.0.0.1"],
+        "revoked": false,
+        "metadata": { "creationTime": server.now() },
+        "parent": "temporary:1",
+    });
+    assert_eq!(
+        server.call("GET", "/user/tokens/named/name/escape", Some(auth), None),
+        (200, record.clone())
+    );
+    assert_eq!(
+        server.call("GET", &format!("/tokens/named/{id}"), Some(auth), None),
+        (200, record)
+    );
+    // Nobody else does.
+    server.create_user("bob", "pw-b");
+    assert_eq!(
+        server.call(
+            "GET",
+            &format!("/tokens/named/{id}"),
+            Some(("bob", "pw-b")),
+            None
+        ),
+        (403, forbidden())
+    );
+    assert_eq!(who_am_i(&server, "X-Auth-Token", &escape).0, 200);
+    // ...and it dies with the temporary tokens it was minted with.
+    let (status, _) = server.call("DELETE", "/user/tokens/temporary", Some(auth), None);
+    assert_eq!(status, 204);
+    assert_eq!(
+        who_am_i(&server, "X-Auth-Token", &escape),
+        (401, unauthorized_because(token_revoked()))
+    );
+
+    // A token limited to creating tokens mints tokens limited the same way.
+    let create_only = server.temporary_token(auth, json!(["api = ozw/create/token.*.*"]));
+    let (status, body) = server.call_token(
+        "POST",
+        "/user/tokens/named",
+        "X-Auth-Token",
+        &create_only,
+        Some(json!({ "name": "broader" })),
+    );
+    assert_eq!(status, 201, "{body}");
+    let broader = body["token"].as_str().unwrap().to_owned();
+    let (status, body) = server.call_token(
+        "POST",
+        "/user/tokens/temporary",
+        "X-Auth-Token",
+        &create_only,
+        Some(json!({ "caveats": [format!("time < {}", server.now() + 60)] })),
+    );
+    assert_eq!(status, 201, "{body}");
+    let temporary = body["token"].as_str().unwrap().to_owned();
+    for token in [&broader, &temporary] {
+        assert_eq!(
+            server.call_token(
+                "POST",
+                "/user/spaces",
+                "X-Auth-Token",
+                token,
+                Some(json!({ "name": "not allowed" }))
+            ),
+            (401, caveat_unverified("api = ozw/create/token.*.*"))
+        );
+    }
+    // The expiry is inherited too: past the parent's, the child is refused.
+    server.advance(601);
+    assert_eq!(
+        who_am_i(&server, "X-Auth-Token", &broader),
+        (
+            401,
+            caveat_unverified(&format!("time < {}", server.now() - 1))
+        )
+    );
+}
+
+/// Finding 5 (issue 12): forged temporary tokens are `tokenInvalid` whatever generation they
+/// claim, so the answer does not reveal a user's generation; only a genuine token of an old
+/// generation is `tokenRevoked`.
+fn forged_temporary_tokens_do_not_reveal_the_generation(backend: Backend) {
+    let server = server!(backend, RegistrationPolicy::Open);
+    let alice = server.create_user("alice", "pw-a");
+    let auth = ("alice", "pw-a");
+    let old = server.temporary_token(auth, json!([]));
+    let (status, _) = server.call("DELETE", "/user/tokens/temporary", Some(auth), None);
+    assert_eq!(status, 204);
+    let current = server.temporary_token(auth, json!([]));
+    assert_eq!(
+        who_am_i(&server, "X-Auth-Token", &old),
+        (401, unauthorized_because(token_revoked()))
+    );
+    assert_eq!(who_am_i(&server, "X-Auth-Token", &current).0, 200);
+    let token_id = OnedataToken::parse(&current).unwrap().token_id().to_owned();
+    for generation in [1, 2, 3] {
+        let identifier = macaroon_mint::onedata::OnedataIdentifier::new(
+            Persistence::Temporary { generation },
+            Subject::User(alice.clone()),
+            macaroon_mint::onedata::TokenType::Access { session: None },
+            &token_id,
+        )
+        .unwrap();
+        let forged = macaroon_mint::Macaroon::mint(
+            &RootKey::new("f".repeat(64)),
+            DOMAIN,
+            identifier.to_string(),
+        )
+        .unwrap()
+        .with_first_party(format!("time < {}", server.now() + 60).as_bytes())
+        .unwrap()
+        .serialize(macaroon_mint::Format::Onedata)
+        .unwrap();
+        assert_eq!(
+            who_am_i(&server, "X-Auth-Token", &forged),
+            (401, unauthorized_because(token_invalid())),
+            "generation {generation}"
+        );
+    }
+}
+
 on_both_backends!(
+    a_token_never_mints_a_stronger_token,
+    forged_temporary_tokens_do_not_reveal_the_generation,
     every_authenticated_endpoint_answers_401_first,
     bad_requests_have_exact_error_bodies,
     unknown_entities_methods_and_huge_bodies_answer_json,

@@ -32,6 +32,15 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
+        // A body announced too large is refused before a byte of it is read or waited for.
+        let announced = request
+            .headers()
+            .get(axum::http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok());
+        if announced.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
+            return Err(ApiError::payload_too_large(MAX_BODY_BYTES));
+        }
         Bytes::from_request(request, state)
             .await
             .map(JsonBody)

@@ -171,7 +171,11 @@ pub(crate) fn router(service: Arc<Service>, limits: &HttpLimits) -> Router {
                     }
                 }))
                 .load_shed()
-                .concurrency_limit(limits.max_in_flight.max(1))
+                // One semaphore for every route (a plain concurrency limit would give each
+                // route its own).
+                .layer(tower::limit::GlobalConcurrencyLimitLayer::new(
+                    limits.max_in_flight.max(1),
+                ))
                 .timeout(limits.request_timeout),
         )
 }
