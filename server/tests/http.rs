@@ -1506,6 +1506,9 @@ fn every_authenticated_endpoint_answers_401_first(backend: Backend) {
         ("DELETE", "/user/tokens/temporary".to_owned()),
         ("POST", "/user/tokens/named".to_owned()),
         ("PATCH", "/tokens/named/some-id".to_owned()),
+        ("GET", "/tokens/named/some-id".to_owned()),
+        ("GET", "/user/tokens/named".to_owned()),
+        ("GET", "/user/tokens/named/name/some-name".to_owned()),
         ("POST", ssp_path(&space)),
         ("PATCH", format!("/spaces/{space}/users/{alice}/privileges")),
         // Unknown entities are not revealed before authentication.

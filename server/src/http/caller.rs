@@ -320,3 +320,41 @@ impl FromRequestParts<App> for Caller {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_debug_redacts_secrets() {
+        let mut headers = HeaderMap::new();
+        // alice:hunter2
+        headers.insert(
+            "authorization",
+            "Basic YWxpY2U6aHVudGVyMg==".parse().unwrap(),
+        );
+        let shown = format!("{:?}", credentials(&headers).unwrap());
+        assert!(
+            shown.contains("alice") && !shown.contains("hunter2"),
+            "{shown}"
+        );
+        let mut headers = HeaderMap::new();
+        headers.insert("x-auth-token", "MDAxsecret".parse().unwrap());
+        let shown = format!("{:?}", credentials(&headers).unwrap());
+        assert!(!shown.contains("MDAxsecret"), "{shown}");
+    }
+
+    #[test]
+    fn every_route_has_an_api_call() {
+        for (method, route) in [
+            (Method::GET, "/user"),
+            (Method::POST, "/user/tokens/named"),
+            (Method::GET, "/user/tokens/named"),
+            (Method::PATCH, "/spaces/{id}/users/{uid}/privileges"),
+        ] {
+            let route = format!("{}{route}", super::super::PREFIX);
+            assert!(api_call(&method, &route).is_some(), "{method} {route}");
+        }
+        assert!(api_call(&Method::PUT, "/api/v3/onezone/user").is_none());
+    }
+}
