@@ -10,7 +10,9 @@
 //! record names ([`crate::keys`]), so rotating the root key needs no re-encryption and retiring
 //! one invalidates exactly the tokens minted under it.
 
+mod ops;
 mod postgres;
+mod sql;
 mod sqlite;
 
 use std::collections::BTreeSet;
@@ -339,60 +341,6 @@ pub(crate) fn material_from_hex(id: i64, text: &str) -> Result<Zeroizing<Vec<u8>
         .map(Zeroizing::new)
         .map_err(|_| StoreError::Backend(format!("root key {id}: corrupt material")))
 }
-
-/// The schema, shared by both backends (`INTEGER` is 64-bit in both, `BIGINT` in PostgreSQL is
-/// spelled out where it matters). Statements are separated by `;`.
-pub(crate) const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS root_keys (
-    id BIGINT PRIMARY KEY,
-    material TEXT NOT NULL,
-    created BIGINT NOT NULL,
-    retired BIGINT
-);
-CREATE TABLE IF NOT EXISTS users (
-    id TEXT PRIMARY KEY,
-    username TEXT NOT NULL UNIQUE,
-    password_hash TEXT NOT NULL,
-    oz_privileges TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS spaces (
-    id TEXT PRIMARY KEY,
-    name TEXT NOT NULL,
-    creator TEXT
-);
-CREATE TABLE IF NOT EXISTS space_users (
-    space_id TEXT NOT NULL REFERENCES spaces(id),
-    user_id TEXT NOT NULL REFERENCES users(id),
-    privileges TEXT NOT NULL,
-    PRIMARY KEY (space_id, user_id)
-);
-CREATE TABLE IF NOT EXISTS named_tokens (
-    id TEXT PRIMARY KEY,
-    name TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    subject TEXT NOT NULL REFERENCES users(id),
-    target TEXT NOT NULL,
-    key_id BIGINT NOT NULL REFERENCES root_keys(id),
-    revoked BOOLEAN NOT NULL DEFAULT FALSE,
-    created BIGINT NOT NULL,
-    caveats TEXT NOT NULL DEFAULT '[]',
-    parent TEXT,
-    UNIQUE (subject, name)
-);
-CREATE TABLE IF NOT EXISTS temporary_generations (
-    user_id TEXT PRIMARY KEY REFERENCES users(id),
-    generation BIGINT NOT NULL,
-    key_id BIGINT NOT NULL REFERENCES root_keys(id)
-)
-";
-
-/// Columns added after the first release, as `(table, column, definition)`: each backend adds
-/// the ones a database created by an older version lacks.
-pub(crate) const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
-    ("spaces", "creator", "TEXT"),
-    ("named_tokens", "caveats", "TEXT NOT NULL DEFAULT '[]'"),
-    ("named_tokens", "parent", "TEXT"),
-];
 
 /// A token's caveats as stored: one JSON array of strings.
 pub(crate) fn caveats_to_json(caveats: &[String]) -> Result<String, StoreError> {

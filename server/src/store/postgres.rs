@@ -1,32 +1,35 @@
 //! The PostgreSQL backend, for several server instances sharing one database.
 //!
 //! It uses the synchronous `postgres` client (no TLS: run it on loopback, a private network or
-//! through a TLS tunnel) with a small pool of connections. Every method that reads and then
+//! through a TLS tunnel) with an `r2d2` pool of connections. Every operation that reads and then
 //! writes does so atomically across processes: a transaction that locks the row
 //! (`SELECT … FOR UPDATE`), a single `UPDATE … RETURNING`, or (for root key ids) a table lock.
+//!
+//! Only connection, pool and transaction code lives here; the statements are in [`super::sql`]
+//! and the operations in [`super::ops`].
 
-use std::collections::BTreeSet;
 use std::fmt;
-use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
-use std::time::{Duration, Instant};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
 use postgres::config::Host;
 use postgres::error::SqlState;
-use postgres::{Client, Config, NoTls, Row};
-use zeroize::Zeroizing;
+use postgres::types::{ToSql, Type};
+use postgres::{Client, Config, GenericClient, NoTls};
+use r2d2_postgres::r2d2::{self, CustomizeConnection, HandleError, ManageConnection};
+use r2d2_postgres::PostgresConnectionManager;
 
-use super::{
-    apply, caveats_from_json, caveats_to_json, check_quota, join, material_from_hex, random_hex,
-    split, to_i64, to_u64, NamedToken, RootKeyRecord, Space, Store, StoreError,
-    TemporaryGeneration, User, ADDED_COLUMNS, SCHEMA,
-};
+use super::ops::{store_via_backend, Backend, Db, DbError, Param, Row, Value};
+use super::sql;
+use super::StoreError;
 
 /// At most this many connections per [`PostgresStore`].
-const MAX_CONNECTIONS: usize = 8;
+const MAX_CONNECTIONS: u32 = 8;
 /// How long a call waits for a free connection when all are busy.
 const CHECKOUT_TIMEOUT: Duration = Duration::from_secs(30);
 /// The connect timeout when the URL sets none.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// The advisory lock held while creating the schema and tables (`CREATE … IF NOT EXISTS` races
 /// when two server instances start at once).
 const SCHEMA_LOCK: i64 = 0x6d61_6361_726f_6f6e; // "macaroon"
@@ -71,8 +74,14 @@ impl From<postgres::Error> for StoreError {
     }
 }
 
-fn is_unique_violation(e: &postgres::Error) -> bool {
-    e.code() == Some(&SqlState::UNIQUE_VIOLATION)
+impl From<postgres::Error> for DbError {
+    fn from(e: postgres::Error) -> DbError {
+        if e.code() == Some(&SqlState::UNIQUE_VIOLATION) {
+            DbError::UniqueViolation
+        } else {
+            DbError::Other(e.into())
+        }
+    }
 }
 
 /// A schema name is interpolated into SQL, so only `[a-z0-9_]{1,63}` is accepted (63 bytes is
@@ -89,171 +98,6 @@ fn validate_schema(schema: &str) -> Result<(), StoreError> {
         Err(StoreError::Backend(format!(
             "invalid PostgreSQL schema name {schema:?}: use 1 to 63 characters of [a-z0-9_]"
         )))
-    }
-}
-
-/// The pool's bookkeeping: idle connections and how many are open (idle or checked out).
-struct PoolState {
-    idle: Vec<Client>,
-    open: usize,
-}
-
-/// A fixed-size connection pool: a mutex-protected list of idle connections and a condition
-/// variable that callers wait on when all [`MAX_CONNECTIONS`] are checked out. Connections are
-/// opened lazily and dropped when found closed.
-struct Pool {
-    config: Config,
-    schema: Option<String>,
-    state: Mutex<PoolState>,
-    returned: Condvar,
-}
-
-impl Pool {
-    fn lock(&self) -> MutexGuard<'_, PoolState> {
-        // The state is two plain fields updated without panicking code in between: a poisoned
-        // lock still holds consistent data.
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// Opens a connection set to the store's schema.
-    fn open(&self) -> Result<Client, StoreError> {
-        let mut client = self.config.connect(NoTls).map_err(|e| {
-            StoreError::Backend(format!(
-                "connecting to {}: {}",
-                hosts(&self.config),
-                describe(&e)
-            ))
-        })?;
-        if let Some(schema) = &self.schema {
-            // Validated to [a-z0-9_]+: safe to quote as an identifier.
-            client.batch_execute(&format!("SET search_path TO \"{schema}\""))?;
-        }
-        Ok(client)
-    }
-
-    /// A connection: an idle one, a new one while fewer than [`MAX_CONNECTIONS`] are open, or
-    /// the next one returned (waiting at most [`CHECKOUT_TIMEOUT`]).
-    fn get(&self) -> Result<PooledClient<'_>, StoreError> {
-        let deadline = Instant::now() + CHECKOUT_TIMEOUT;
-        let mut state = self.lock();
-        loop {
-            if let Some(client) = state.idle.pop() {
-                if client.is_closed() {
-                    state.open -= 1;
-                    drop_client(client);
-                    continue;
-                }
-                return Ok(PooledClient {
-                    pool: self,
-                    client: Some(client),
-                });
-            }
-            if state.open < MAX_CONNECTIONS {
-                state.open += 1;
-                drop(state);
-                return match self.open() {
-                    Ok(client) => Ok(PooledClient {
-                        pool: self,
-                        client: Some(client),
-                    }),
-                    Err(e) => {
-                        self.lock().open -= 1;
-                        self.returned.notify_one();
-                        Err(e)
-                    }
-                };
-            }
-            let now = Instant::now();
-            if now >= deadline {
-                return Err(StoreError::Backend(format!(
-                    "no free PostgreSQL connection within {}s (all {MAX_CONNECTIONS} busy)",
-                    CHECKOUT_TIMEOUT.as_secs()
-                )));
-            }
-            state = self
-                .returned
-                .wait_timeout(state, deadline - now)
-                .unwrap_or_else(PoisonError::into_inner)
-                .0;
-        }
-    }
-
-    fn put(&self, client: Client) {
-        let mut state = self.lock();
-        if client.is_closed() {
-            state.open -= 1;
-            drop(state);
-            drop_client(client);
-        } else {
-            state.idle.push(client);
-            drop(state);
-        }
-        self.returned.notify_one();
-    }
-}
-
-impl Drop for Pool {
-    fn drop(&mut self) {
-        let idle = std::mem::take(&mut self.lock().idle);
-        drop_clients(idle);
-    }
-}
-
-/// Drops connections where that is allowed: closing a synchronous `postgres` client blocks on
-/// its own runtime, which panics on a tokio worker thread (e.g. when the server's last
-/// `Arc<dyn Store>` goes away inside the runtime), so there it happens on a plain thread.
-fn drop_clients(clients: Vec<Client>) {
-    if clients.is_empty() {
-        return;
-    }
-    if tokio::runtime::Handle::try_current().is_ok() {
-        let spawned = std::thread::Builder::new()
-            .name("postgres-close".into())
-            .spawn(move || drop(clients));
-        // When no thread can be started the connections are leaked rather than risk a panic;
-        // the server closes them when the process exits.
-        if let Err(e) = spawned {
-            drop(e);
-        }
-    } else {
-        drop(clients);
-    }
-}
-
-fn drop_client(client: Client) {
-    drop_clients(vec![client]);
-}
-
-/// A checked-out connection, returned to the pool on drop. An open transaction on it has been
-/// rolled back by then (`postgres::Transaction` rolls back on drop).
-struct PooledClient<'a> {
-    pool: &'a Pool,
-    client: Option<Client>,
-}
-
-impl std::ops::Deref for PooledClient<'_> {
-    type Target = Client;
-
-    fn deref(&self) -> &Client {
-        self.client
-            .as_ref()
-            .expect("a pooled client is present until drop")
-    }
-}
-
-impl std::ops::DerefMut for PooledClient<'_> {
-    fn deref_mut(&mut self) -> &mut Client {
-        self.client
-            .as_mut()
-            .expect("a pooled client is present until drop")
-    }
-}
-
-impl Drop for PooledClient<'_> {
-    fn drop(&mut self) {
-        if let Some(client) = self.client.take() {
-            self.pool.put(client);
-        }
     }
 }
 
@@ -278,20 +122,102 @@ fn hosts(config: &Config) -> String {
         .join(",")
 }
 
+type Manager = PostgresConnectionManager<NoTls>;
+type Pool = r2d2::Pool<Manager>;
+type PooledClient = r2d2::PooledConnection<Manager>;
+
+/// The text of the last failed connection attempt, for the error of a checkout that timed out
+/// (r2d2's own error quotes `postgres::Error`'s `Display`, which can carry a `DETAIL`).
+type LastError = Arc<Mutex<Option<String>>>;
+
+/// The pool's hooks: each new connection is set to the store's schema; a connection leaving
+/// the pool (reaped, broken) is closed off any tokio runtime thread; failed connection attempts
+/// are remembered (as [`describe`] puts them) for the checkout error.
+#[derive(Debug)]
+struct Hooks {
+    schema: Option<String>,
+    last_error: LastError,
+}
+
+impl CustomizeConnection<Client, postgres::Error> for Hooks {
+    fn on_acquire(&self, client: &mut Client) -> Result<(), postgres::Error> {
+        if let Some(schema) = &self.schema {
+            // Validated to [a-z0-9_]+: safe to quote as an identifier.
+            client.batch_execute(&sql::pg_set_search_path(schema))?;
+        }
+        *self
+            .last_error
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = None;
+        Ok(())
+    }
+
+    fn on_release(&self, client: Client) {
+        drop_off_runtime(client);
+    }
+}
+
+impl HandleError<postgres::Error> for Hooks {
+    fn handle_error(&self, error: postgres::Error) {
+        *self
+            .last_error
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(describe(&error));
+    }
+}
+
+/// Drops `value` where that is allowed. Closing a synchronous `postgres` client blocks on its
+/// own runtime, which panics on a tokio worker thread (e.g. when the server's last
+/// `Arc<dyn Store>` goes away inside the runtime, taking the pool and its idle connections
+/// with it), so inside a runtime it happens on a plain thread.
+fn drop_off_runtime<T: Send + 'static>(value: T) {
+    if tokio::runtime::Handle::try_current().is_err() {
+        drop(value);
+        return;
+    }
+    let slot = Arc::new(Mutex::new(Some(value)));
+    let theirs = Arc::clone(&slot);
+    let spawned = std::thread::Builder::new()
+        .name("postgres-close".into())
+        .spawn(move || drop(theirs.lock().unwrap_or_else(PoisonError::into_inner).take()));
+    if spawned.is_err() {
+        // No thread could be started (the failed spawn dropped only its handle on the slot):
+        // the value is leaked rather than risk a panic; the process closes the connections
+        // when it exits.
+        std::mem::forget(slot);
+    }
+}
+
+/// The pool, dropped with [`drop_off_runtime`]: r2d2 closes its idle connections when its last
+/// handle goes, on whatever thread that is. (Checked-out connections hold a handle too, but
+/// none is checked out once the store is unreachable.)
+struct Connections(Option<Pool>);
+
+impl Drop for Connections {
+    fn drop(&mut self) {
+        if let Some(pool) = self.0.take() {
+            drop_off_runtime(pool);
+        }
+    }
+}
+
 /// The PostgreSQL backend: a pool of up to 8 connections to one database, optionally confined to
 /// one schema. Several server instances (each with its own `PostgresStore`) may share the
 /// database.
 ///
 /// `Debug` shows the host and schema only, never the URL's user or password.
 pub struct PostgresStore {
-    pool: Pool,
+    pool: Connections,
+    config: Config,
+    schema: Option<String>,
+    last_error: LastError,
 }
 
 impl fmt::Debug for PostgresStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PostgresStore")
-            .field("host", &hosts(&self.pool.config))
-            .field("schema", &self.pool.schema)
+            .field("host", &hosts(&self.config))
+            .field("schema", &self.schema)
             .finish_non_exhaustive()
     }
 }
@@ -330,430 +256,176 @@ impl PostgresStore {
         if config.get_application_name().is_none() {
             config.application_name("macaroon-mint-server");
         }
-        let store = PostgresStore {
-            pool: Pool {
-                config,
-                schema,
-                state: Mutex::new(PoolState {
-                    idle: Vec::new(),
-                    open: 0,
-                }),
-                returned: Condvar::new(),
-            },
-        };
-        store.create_tables()?;
-        Ok(store)
-    }
-
-    /// Creates the schema (if any) and the tables, serialized by an advisory lock so that
-    /// instances starting together do not race.
-    fn create_tables(&self) -> Result<(), StoreError> {
-        let mut client = self.pool.get()?;
-        let mut tx = client.transaction()?;
-        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&SCHEMA_LOCK])?;
-        if let Some(schema) = &self.pool.schema {
-            tx.batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\""))?;
-        }
-        tx.batch_execute(SCHEMA)?;
-        for (table, column, definition) in ADDED_COLUMNS {
-            tx.batch_execute(&format!(
-                "ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column} {definition}"
-            ))?;
-        }
-        tx.commit()?;
-        Ok(())
-    }
-}
-
-fn get<'a, T: postgres::types::FromSql<'a>>(row: &'a Row, index: usize) -> Result<T, StoreError> {
-    row.try_get(index).map_err(StoreError::from)
-}
-
-fn user_from_row(row: &Row) -> Result<User, StoreError> {
-    Ok(User {
-        id: get(row, 0)?,
-        username: get(row, 1)?,
-        password_hash: get(row, 2)?,
-        oz_privileges: split(get(row, 3)?),
-    })
-}
-
-fn key_from_row(row: &Row) -> Result<RootKeyRecord, StoreError> {
-    let id: i64 = get(row, 0)?;
-    // The hex text is key material too: wiped once decoded.
-    let material = Zeroizing::new(get::<String>(row, 1)?);
-    Ok(RootKeyRecord {
-        id,
-        material: material_from_hex(id, &material)?,
-        created: to_u64(get(row, 2)?)?,
-        retired: get::<Option<i64>>(row, 3)?.map(to_u64).transpose()?,
-    })
-}
-
-const TOKEN_COLUMNS: &str =
-    "id, name, kind, subject, target, key_id, revoked, created, caveats, parent";
-
-fn token_from_row(row: &Row) -> Result<NamedToken, StoreError> {
-    let id: String = get(row, 0)?;
-    let caveats = caveats_from_json(&id, get(row, 8)?)?;
-    Ok(NamedToken {
-        id,
-        name: get(row, 1)?,
-        kind: get(row, 2)?,
-        subject: get(row, 3)?,
-        target: get(row, 4)?,
-        key_id: get(row, 5)?,
-        revoked: get(row, 6)?,
-        created: to_u64(get(row, 7)?)?,
-        caveats,
-        parent: get(row, 9)?,
-    })
-}
-
-fn generation_from_row(row: &Row) -> Result<TemporaryGeneration, StoreError> {
-    Ok(TemporaryGeneration {
-        generation: to_u64(get(row, 0)?)?,
-        key_id: get(row, 1)?,
-    })
-}
-
-impl Store for PostgresStore {
-    fn create_user(
-        &self,
-        username: &str,
-        password_hash: &str,
-        oz_privileges: &BTreeSet<String>,
-        key_id: i64,
-    ) -> Result<User, StoreError> {
-        let id = random_hex(16)?;
-        let mut client = self.pool.get()?;
-        let mut tx = client.transaction()?;
-        match tx.execute(
-            "INSERT INTO users (id, username, password_hash, oz_privileges) VALUES ($1, $2, $3, $4)",
-            &[&id, &username, &password_hash, &join(oz_privileges)],
-        ) {
-            Err(e) if is_unique_violation(&e) => return Err(StoreError::UsernameTaken),
-            other => other?,
-        };
-        tx.execute(
-            "INSERT INTO temporary_generations (user_id, generation, key_id) VALUES ($1, 1, $2)",
-            &[&id, &key_id],
-        )?;
-        tx.commit()?;
-        Ok(User {
-            id,
-            username: username.to_owned(),
-            password_hash: password_hash.to_owned(),
-            oz_privileges: oz_privileges.clone(),
-        })
-    }
-
-    fn user_by_id(&self, id: &str) -> Result<Option<User>, StoreError> {
-        self.pool
-            .get()?
-            .query_opt(
-                "SELECT id, username, password_hash, oz_privileges FROM users WHERE id = $1",
-                &[&id],
-            )?
-            .as_ref()
-            .map(user_from_row)
-            .transpose()
-    }
-
-    fn user_by_username(&self, username: &str) -> Result<Option<User>, StoreError> {
-        self.pool
-            .get()?
-            .query_opt(
-                "SELECT id, username, password_hash, oz_privileges FROM users WHERE username = $1",
-                &[&username],
-            )?
-            .as_ref()
-            .map(user_from_row)
-            .transpose()
-    }
-
-    fn update_oz_privileges(
-        &self,
-        user_id: &str,
-        grant: &BTreeSet<String>,
-        revoke: &BTreeSet<String>,
-    ) -> Result<Option<BTreeSet<String>>, StoreError> {
-        let mut client = self.pool.get()?;
-        let mut tx = client.transaction()?;
-        let Some(row) = tx.query_opt(
-            "SELECT oz_privileges FROM users WHERE id = $1 FOR UPDATE",
-            &[&user_id],
-        )?
-        else {
-            return Ok(None);
-        };
-        let updated = apply(split(get(&row, 0)?), grant, revoke);
-        tx.execute(
-            "UPDATE users SET oz_privileges = $1 WHERE id = $2",
-            &[&join(&updated), &user_id],
-        )?;
-        tx.commit()?;
-        Ok(Some(updated))
-    }
-
-    fn create_space(
-        &self,
-        name: &str,
-        creator: &str,
-        creator_privileges: &BTreeSet<String>,
-        quota: Option<u64>,
-    ) -> Result<Space, StoreError> {
-        let id = random_hex(16)?;
-        let mut client = self.pool.get()?;
-        let mut tx = client.transaction()?;
-        if quota.is_some() {
-            // Locking the creator's row serializes quota checks of the same creator.
-            tx.execute("SELECT id FROM users WHERE id = $1 FOR UPDATE", &[&creator])?;
-            let row = tx.query_one(
-                "SELECT COUNT(*) FROM spaces WHERE creator = $1",
-                &[&creator],
-            )?;
-            check_quota(quota, get(&row, 0)?)?;
-        }
-        tx.execute(
-            "INSERT INTO spaces (id, name, creator) VALUES ($1, $2, $3)",
-            &[&id, &name, &creator],
-        )?;
-        tx.execute(
-            "INSERT INTO space_users (space_id, user_id, privileges) VALUES ($1, $2, $3)",
-            &[&id, &creator, &join(creator_privileges)],
-        )?;
-        tx.commit()?;
-        Ok(Space {
-            id,
-            name: name.to_owned(),
-        })
-    }
-
-    fn space_by_id(&self, id: &str) -> Result<Option<Space>, StoreError> {
-        self.pool
-            .get()?
-            .query_opt("SELECT id, name FROM spaces WHERE id = $1", &[&id])?
-            .map(|row| {
-                Ok(Space {
-                    id: get(&row, 0)?,
-                    name: get(&row, 1)?,
-                })
+        let manager = Manager::new(config.clone(), NoTls);
+        let last_error = LastError::default();
+        let hooks = || {
+            Box::new(Hooks {
+                schema: schema.clone(),
+                last_error: Arc::clone(&last_error),
             })
-            .transpose()
-    }
-
-    fn space_privileges(
-        &self,
-        space_id: &str,
-        user_id: &str,
-    ) -> Result<Option<BTreeSet<String>>, StoreError> {
-        self.pool
-            .get()?
-            .query_opt(
-                "SELECT privileges FROM space_users WHERE space_id = $1 AND user_id = $2",
-                &[&space_id, &user_id],
-            )?
-            .map(|row| Ok(split(get(&row, 0)?)))
-            .transpose()
-    }
-
-    fn update_space_privileges(
-        &self,
-        space_id: &str,
-        user_id: &str,
-        grant: &BTreeSet<String>,
-        revoke: &BTreeSet<String>,
-    ) -> Result<BTreeSet<String>, StoreError> {
-        let mut client = self.pool.get()?;
-        let mut tx = client.transaction()?;
-        // Make sure the membership row exists (waiting for a concurrent insert of it to finish),
-        // then lock it: two first-time grants cannot overwrite each other.
-        tx.execute(
-            "INSERT INTO space_users (space_id, user_id, privileges) VALUES ($1, $2, '')
-             ON CONFLICT (space_id, user_id) DO NOTHING",
-            &[&space_id, &user_id],
-        )?;
-        let row = tx.query_one(
-            "SELECT privileges FROM space_users WHERE space_id = $1 AND user_id = $2 FOR UPDATE",
-            &[&space_id, &user_id],
-        )?;
-        let updated = apply(split(get(&row, 0)?), grant, revoke);
-        tx.execute(
-            "UPDATE space_users SET privileges = $1 WHERE space_id = $2 AND user_id = $3",
-            &[&join(&updated), &space_id, &user_id],
-        )?;
-        tx.commit()?;
-        Ok(updated)
-    }
-
-    fn insert_named_token(&self, token: &NamedToken, quota: Option<u64>) -> Result<(), StoreError> {
-        let caveats = caveats_to_json(&token.caveats)?;
-        let created = to_i64(token.created)?;
-        let mut client = self.pool.get()?;
-        let mut tx = client.transaction()?;
-        if quota.is_some() {
-            // Locking the subject's row serializes quota checks of the same subject.
-            tx.execute(
-                "SELECT id FROM users WHERE id = $1 FOR UPDATE",
-                &[&token.subject],
-            )?;
-            let row = tx.query_one(
-                "SELECT COUNT(*) FROM named_tokens WHERE subject = $1",
-                &[&token.subject],
-            )?;
-            check_quota(quota, get(&row, 0)?)?;
-        }
-        match tx.execute(
-            "INSERT INTO named_tokens
-             (id, name, kind, subject, target, key_id, revoked, created, caveats, parent)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-            &[
-                &token.id,
-                &token.name,
-                &token.kind,
-                &token.subject,
-                &token.target,
-                &token.key_id,
-                &token.revoked,
-                &created,
-                &caveats,
-                &token.parent,
-            ],
-        ) {
-            Err(e) if is_unique_violation(&e) => return Err(StoreError::TokenNameTaken),
-            other => other?,
         };
-        tx.commit()?;
-        Ok(())
-    }
-
-    fn named_token(&self, id: &str) -> Result<Option<NamedToken>, StoreError> {
-        self.pool
-            .get()?
-            .query_opt(
-                &format!("SELECT {TOKEN_COLUMNS} FROM named_tokens WHERE id = $1"),
-                &[&id],
-            )?
-            .as_ref()
-            .map(token_from_row)
-            .transpose()
-    }
-
-    fn named_tokens_of(&self, subject: &str) -> Result<Vec<NamedToken>, StoreError> {
-        self.pool
-            .get()?
-            .query(
-                &format!(
-                    "SELECT {TOKEN_COLUMNS} FROM named_tokens WHERE subject = $1 ORDER BY created, id"
-                ),
-                &[&subject],
-            )?
-            .iter()
-            .map(token_from_row)
-            .collect()
-    }
-
-    fn set_named_token_revoked(&self, id: &str, revoked: bool) -> Result<bool, StoreError> {
-        let changed = self.pool.get()?.execute(
-            "UPDATE named_tokens SET revoked = $1 WHERE id = $2",
-            &[&revoked, &id],
-        )?;
-        Ok(changed > 0)
-    }
-
-    fn temporary_generation(
-        &self,
-        user_id: &str,
-    ) -> Result<Option<TemporaryGeneration>, StoreError> {
-        self.pool
-            .get()?
-            .query_opt(
-                "SELECT generation, key_id FROM temporary_generations WHERE user_id = $1",
-                &[&user_id],
-            )?
-            .as_ref()
-            .map(generation_from_row)
-            .transpose()
-    }
-
-    fn bump_temporary_generation(
-        &self,
-        user_id: &str,
-        key_id: i64,
-    ) -> Result<Option<TemporaryGeneration>, StoreError> {
-        self.pool
-            .get()?
-            .query_opt(
-                "UPDATE temporary_generations SET generation = generation + 1, key_id = $2
-                 WHERE user_id = $1 RETURNING generation, key_id",
-                &[&user_id, &key_id],
-            )?
-            .as_ref()
-            .map(generation_from_row)
-            .transpose()
-    }
-
-    fn insert_root_key(&self, material: &[u8], created: u64) -> Result<RootKeyRecord, StoreError> {
-        let created_i64 = to_i64(created)?;
-        let text = Zeroizing::new(hex::encode(material));
-        let mut client = self.pool.get()?;
-        let mut tx = client.transaction()?;
-        // EXCLUSIVE blocks other writers of root_keys (a concurrent insert_root_key, whose
-        // MAX(id) would otherwise collide) until commit; plain reads go on.
-        tx.batch_execute("LOCK TABLE root_keys IN EXCLUSIVE MODE")?;
-        let row = tx.query_one("SELECT COALESCE(MAX(id), 0) + 1 FROM root_keys", &[])?;
-        let id: i64 = get(&row, 0)?;
-        tx.execute(
-            "INSERT INTO root_keys (id, material, created, retired) VALUES ($1, $2, $3, NULL)",
-            &[&id, &text.as_str(), &created_i64],
-        )?;
-        tx.commit()?;
-        Ok(RootKeyRecord {
-            id,
-            material: Zeroizing::new(material.to_vec()),
-            created,
-            retired: None,
+        // The first connection is opened here, once: an unreachable server or a bad password
+        // fails at once with its cause (the pool would retry until its checkout timeout).
+        let mut client = manager
+            .connect()
+            .and_then(|mut client| hooks().on_acquire(&mut client).map(|()| client))
+            .map_err(|e| {
+                StoreError::Backend(format!(
+                    "connecting to {}: {}",
+                    hosts(&config),
+                    describe(&e)
+                ))
+            })?;
+        let created = create_tables(&mut client, schema.as_deref());
+        drop_off_runtime(client);
+        created?;
+        let pool = r2d2::Pool::builder()
+            .max_size(MAX_CONNECTIONS)
+            // Connections are opened on demand, as calls need them.
+            .min_idle(Some(0))
+            .connection_timeout(CHECKOUT_TIMEOUT)
+            // A broken connection is noticed by `Client::is_closed` when it is returned; no
+            // round trip per checkout.
+            .test_on_check_out(false)
+            .error_handler(hooks())
+            .connection_customizer(hooks())
+            .build_unchecked(manager);
+        Ok(PostgresStore {
+            pool: Connections(Some(pool)),
+            config,
+            schema,
+            last_error,
         })
     }
 
-    fn root_keys(&self) -> Result<Vec<RootKeyRecord>, StoreError> {
-        self.pool
-            .get()?
-            .query(
-                "SELECT id, material, created, retired FROM root_keys ORDER BY id",
-                &[],
-            )?
+    /// A connection: an idle one, a new one while fewer than 8 are open, or the next one
+    /// returned (waiting at most 30 seconds).
+    fn get(&self) -> Result<PooledClient, StoreError> {
+        let pool = self
+            .pool
+            .0
+            .as_ref()
+            .ok_or_else(|| StoreError::Backend("the pool is closed".into()))?;
+        pool.get().map_err(|_| {
+            let last = self
+                .last_error
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clone();
+            StoreError::Backend(match last {
+                Some(text) => format!("connecting to {}: {text}", hosts(&self.config)),
+                None => format!(
+                    "no free PostgreSQL connection within {}s (all {MAX_CONNECTIONS} busy)",
+                    CHECKOUT_TIMEOUT.as_secs()
+                ),
+            })
+        })
+    }
+}
+
+/// Creates the schema (if any) and the tables, and adds the [`sql::ADDED_COLUMNS`] an older
+/// version's database lacks, serialized by an advisory lock so that instances starting
+/// together do not race.
+fn create_tables(client: &mut Client, schema: Option<&str>) -> Result<(), StoreError> {
+    let mut tx = client.transaction()?;
+    tx.execute(sql::PG_SCHEMA_LOCK, &[&SCHEMA_LOCK])?;
+    if let Some(schema) = schema {
+        tx.batch_execute(&sql::pg_create_schema(schema))?;
+    }
+    tx.batch_execute(sql::SCHEMA)?;
+    for (table, column, definition) in sql::ADDED_COLUMNS {
+        tx.batch_execute(&sql::add_column(
+            table,
+            column,
+            definition,
+            sql::PG_IF_NOT_EXISTS,
+        ))?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+impl Backend for PostgresStore {
+    fn run<T>(
+        &self,
+        f: impl FnOnce(&mut dyn Db) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let mut client = self.get()?;
+        f(&mut PgDb(&mut *client))
+    }
+
+    fn write<T>(
+        &self,
+        f: impl FnOnce(&mut dyn Db) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let mut client = self.get()?;
+        // Rolled back on drop when `f` fails.
+        let mut tx = client.transaction()?;
+        let value = f(&mut PgDb(&mut tx))?;
+        tx.commit()?;
+        Ok(value)
+    }
+}
+
+store_via_backend!(PostgresStore);
+
+/// A connection or a transaction as a [`Db`].
+struct PgDb<'a, C: GenericClient>(&'a mut C);
+
+fn pg_params<'p>(params: &'p [Param<'_>]) -> Vec<&'p (dyn ToSql + Sync)> {
+    params
+        .iter()
+        .map(|param| match param {
+            Param::Text(text) => text as &(dyn ToSql + Sync),
+            Param::OptText(text) => text as &(dyn ToSql + Sync),
+            Param::Int(value) => value as &(dyn ToSql + Sync),
+            Param::Bool(value) => value as &(dyn ToSql + Sync),
+        })
+        .collect()
+}
+
+fn pg_row(row: &postgres::Row) -> Result<Row, DbError> {
+    let mut values = Vec::with_capacity(row.len());
+    for (i, column) in row.columns().iter().enumerate() {
+        let ty = column.type_();
+        let value = if *ty == Type::TEXT || *ty == Type::VARCHAR {
+            row.try_get::<_, Option<String>>(i)?.map(Value::Text)
+        } else if *ty == Type::INT8 {
+            row.try_get::<_, Option<i64>>(i)?.map(Value::Int)
+        } else if *ty == Type::INT4 {
+            row.try_get::<_, Option<i32>>(i)?
+                .map(|v| Value::Int(v.into()))
+        } else if *ty == Type::BOOL {
+            row.try_get::<_, Option<bool>>(i)?.map(Value::Bool)
+        } else {
+            return Err(DbError::Other(StoreError::Backend(format!(
+                "column {i}: unexpected type {ty}"
+            ))));
+        };
+        values.push(value.unwrap_or(Value::Null));
+    }
+    Ok(Row(values))
+}
+
+impl<C: GenericClient> Db for PgDb<'_, C> {
+    fn execute(&mut self, sql: &str, params: &[Param<'_>]) -> Result<u64, DbError> {
+        Ok(self.0.execute(sql, &pg_params(params))?)
+    }
+
+    fn query(&mut self, sql: &str, params: &[Param<'_>]) -> Result<Vec<Row>, DbError> {
+        self.0
+            .query(sql, &pg_params(params))?
             .iter()
-            .map(key_from_row)
+            .map(pg_row)
             .collect()
     }
 
-    fn root_key(&self, id: i64) -> Result<Option<RootKeyRecord>, StoreError> {
-        self.pool
-            .get()?
-            .query_opt(
-                "SELECT id, material, created, retired FROM root_keys WHERE id = $1",
-                &[&id],
-            )?
-            .as_ref()
-            .map(key_from_row)
-            .transpose()
+    fn query_for_update(&mut self, sql: &str, params: &[Param<'_>]) -> Result<Vec<Row>, DbError> {
+        self.query(&format!("{sql}{}", sql::PG_FOR_UPDATE), params)
     }
 
-    fn retire_root_key(&self, id: i64, at: u64) -> Result<bool, StoreError> {
-        let at = to_i64(at)?;
-        let mut client = self.pool.get()?;
-        let mut tx = client.transaction()?;
-        // Serializes with other retirements, so two at once cannot leave no active key.
-        tx.batch_execute("LOCK TABLE root_keys IN EXCLUSIVE MODE")?;
-        let changed = tx.execute(
-            "UPDATE root_keys SET retired = $2, material = '' WHERE id = $1 AND retired IS NULL
-             AND EXISTS (SELECT 1 FROM root_keys WHERE id <> $1 AND retired IS NULL)",
-            &[&id, &at],
-        )?;
-        tx.commit()?;
-        Ok(changed > 0)
+    fn lock_root_keys(&mut self) -> Result<(), DbError> {
+        Ok(self.0.batch_execute(sql::PG_LOCK_ROOT_KEYS)?)
     }
 }
 
@@ -778,16 +450,14 @@ mod tests {
             .unwrap();
         assert_eq!(hosts(&config), "db.example:5433");
         // Without a server: build the store by hand, with no connection.
+        let pool = r2d2::Pool::builder()
+            .min_idle(Some(0))
+            .build_unchecked(Manager::new(config.clone(), NoTls));
         let store = PostgresStore {
-            pool: Pool {
-                config,
-                schema: Some("t_1".into()),
-                state: Mutex::new(PoolState {
-                    idle: Vec::new(),
-                    open: 0,
-                }),
-                returned: Condvar::new(),
-            },
+            pool: Connections(Some(pool)),
+            config,
+            schema: Some("t_1".into()),
+            last_error: LastError::default(),
         };
         let text = format!("{store:?}");
         assert!(

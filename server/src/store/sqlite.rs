@@ -1,17 +1,18 @@
 //! The embedded SQLite backend: a file in the data directory, created on first run.
+//!
+//! Only connection, transaction and binding code lives here; the statements are in
+//! [`super::sql`] and the operations in [`super::ops`].
 
-use std::collections::BTreeSet;
 use std::fmt;
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 
-use rusqlite::{params, Connection, ErrorCode, OptionalExtension, TransactionBehavior};
+use rusqlite::types::ValueRef;
+use rusqlite::{Connection, ErrorCode, TransactionBehavior};
 
-use super::{
-    apply, caveats_from_json, caveats_to_json, check_quota, join, material_from_hex, random_hex,
-    split, to_i64, to_u64, NamedToken, RootKeyRecord, Space, Store, StoreError,
-    TemporaryGeneration, User, ADDED_COLUMNS, SCHEMA,
-};
+use super::ops::{store_via_backend, Backend, Db, DbError, Param, Row, Value};
+use super::sql;
+use super::StoreError;
 
 /// The file name of the SQLite database inside the data directory.
 pub const SQLITE_FILE: &str = "macaroon-mint.sqlite3";
@@ -19,6 +20,16 @@ pub const SQLITE_FILE: &str = "macaroon-mint.sqlite3";
 impl From<rusqlite::Error> for StoreError {
     fn from(e: rusqlite::Error) -> StoreError {
         StoreError::Backend(e.to_string())
+    }
+}
+
+impl From<rusqlite::Error> for DbError {
+    fn from(e: rusqlite::Error) -> DbError {
+        if is_unique_violation(&e) {
+            DbError::UniqueViolation
+        } else {
+            DbError::Other(e.into())
+        }
     }
 }
 
@@ -56,12 +67,34 @@ impl SqliteStore {
         })?;
         let conn = Connection::open(data_dir.join(SQLITE_FILE))?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
-        conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON;")?;
-        conn.execute_batch(SCHEMA)?;
-        add_missing_columns(&conn)?;
-        Ok(SqliteStore {
+        conn.execute_batch(sql::SQLITE_PRAGMAS)?;
+        let store = SqliteStore {
             conn: Mutex::new(conn),
-        })
+        };
+        store.create_tables()?;
+        Ok(store)
+    }
+
+    /// Creates the tables, and adds the [`sql::ADDED_COLUMNS`] a database created by an older
+    /// version lacks (SQLite has no `ADD COLUMN IF NOT EXISTS`), in one IMMEDIATE transaction so
+    /// that two processes opening the file at once do not both add a column.
+    fn create_tables(&self) -> Result<(), StoreError> {
+        let mut conn = self.lock()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute_batch(sql::SCHEMA)?;
+        for (table, column, definition) in sql::ADDED_COLUMNS {
+            let present = SqliteDb(&tx)
+                .query_one(
+                    sql::SQLITE_HAS_COLUMN,
+                    &[Param::Text(table), Param::Text(column)],
+                )?
+                .0;
+            if matches!(present.first(), Some(Value::Int(0))) {
+                tx.execute_batch(&sql::add_column(table, column, definition, ""))?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
     }
 
     fn lock(&self) -> Result<MutexGuard<'_, Connection>, StoreError> {
@@ -71,444 +104,132 @@ impl SqliteStore {
     }
 }
 
-/// Adds the [`ADDED_COLUMNS`] a database created by an older version lacks (SQLite has no
-/// `ADD COLUMN IF NOT EXISTS`), in one IMMEDIATE transaction so that two processes opening the
-/// file at once do not both add a column.
-fn add_missing_columns(conn: &Connection) -> Result<(), StoreError> {
-    conn.execute_batch("BEGIN IMMEDIATE")?;
-    let result = (|| {
-        for (table, column, definition) in ADDED_COLUMNS {
-            let present: bool = conn.query_row(
-                "SELECT EXISTS (SELECT 1 FROM pragma_table_info(?1) WHERE name = ?2)",
-                params![table, column],
-                |row| row.get(0),
-            )?;
-            if !present {
-                conn.execute_batch(&format!(
-                    "ALTER TABLE {table} ADD COLUMN {column} {definition}"
-                ))?;
-            }
-        }
-        Ok::<(), rusqlite::Error>(())
-    })();
-    match result {
-        Ok(()) => conn.execute_batch("COMMIT")?,
-        Err(e) => {
-            let _ = conn.execute_batch("ROLLBACK");
-            return Err(e.into());
+impl Backend for SqliteStore {
+    fn run<T>(
+        &self,
+        f: impl FnOnce(&mut dyn Db) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let conn = self.lock()?;
+        f(&mut SqliteDb(&conn))
+    }
+
+    fn write<T>(
+        &self,
+        f: impl FnOnce(&mut dyn Db) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let mut conn = self.lock()?;
+        // IMMEDIATE takes the database's write lock at once: everything read in the
+        // transaction stays current until commit (SQLite's stand-in for row locks), also
+        // against other processes using the file.
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let value = f(&mut SqliteDb(&tx))?;
+        tx.commit()?;
+        Ok(value)
+    }
+}
+
+store_via_backend!(SqliteStore);
+
+/// A connection (or a transaction, which dereferences to one) as a [`Db`].
+struct SqliteDb<'a>(&'a Connection);
+
+/// Prepares `sql` and binds `params` by name: `$1` is `params[0]`, wherever it first appears
+/// (SQLite numbers named parameters by first appearance, not by their digits).
+fn bind<'c>(
+    conn: &'c Connection,
+    sql: &str,
+    params: &[Param<'_>],
+) -> Result<rusqlite::CachedStatement<'c>, DbError> {
+    let mut statement = conn.prepare_cached(sql)?;
+    if statement.parameter_count() != params.len() {
+        return Err(DbError::Other(StoreError::Backend(format!(
+            "statement expects {} parameters, {} given",
+            statement.parameter_count(),
+            params.len()
+        ))));
+    }
+    for (i, param) in params.iter().enumerate() {
+        let name = format!("${}", i + 1);
+        let index = statement.parameter_index(&name)?.ok_or_else(|| {
+            DbError::Other(StoreError::Backend(format!("statement has no {name}")))
+        })?;
+        match *param {
+            Param::Text(text) => statement.raw_bind_parameter(index, text)?,
+            Param::OptText(text) => statement.raw_bind_parameter(index, text)?,
+            Param::Int(value) => statement.raw_bind_parameter(index, value)?,
+            Param::Bool(value) => statement.raw_bind_parameter(index, value)?,
         }
     }
-    Ok(())
+    Ok(statement)
 }
 
-const TOKEN_COLUMNS: &str =
-    "id, name, kind, subject, target, key_id, revoked, created, caveats, parent";
-
-fn token_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<(NamedToken, i64, String)> {
-    Ok((
-        NamedToken {
-            id: row.get(0)?,
-            name: row.get(1)?,
-            kind: row.get(2)?,
-            subject: row.get(3)?,
-            target: row.get(4)?,
-            key_id: row.get(5)?,
-            revoked: row.get(6)?,
-            created: 0,
-            caveats: Vec::new(),
-            parent: row.get(9)?,
-        },
-        row.get::<_, i64>(7)?,
-        row.get::<_, String>(8)?,
-    ))
-}
-
-fn finish_token(
-    (token, created, caveats): (NamedToken, i64, String),
-) -> Result<NamedToken, StoreError> {
-    Ok(NamedToken {
-        created: to_u64(created)?,
-        caveats: caveats_from_json(&token.id, &caveats)?,
-        ..token
+fn value(value: ValueRef<'_>) -> Result<Value, DbError> {
+    Ok(match value {
+        ValueRef::Null => Value::Null,
+        ValueRef::Integer(i) => Value::Int(i),
+        ValueRef::Text(bytes) => Value::Text(String::from_utf8(bytes.to_vec()).map_err(|_| {
+            DbError::Other(StoreError::Backend("a text column is not UTF-8".into()))
+        })?),
+        ValueRef::Real(_) | ValueRef::Blob(_) => {
+            return Err(DbError::Other(StoreError::Backend(
+                "unexpected column type".into(),
+            )))
+        }
     })
 }
 
-fn user_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<(User, String)> {
-    Ok((
-        User {
-            id: row.get(0)?,
-            username: row.get(1)?,
-            password_hash: row.get(2)?,
-            oz_privileges: BTreeSet::new(),
-        },
-        row.get::<_, String>(3)?,
-    ))
-}
-
-fn finish_user(row: Option<(User, String)>) -> Option<User> {
-    row.map(|(user, privileges)| User {
-        oz_privileges: split(&privileges),
-        ..user
-    })
-}
-
-type KeyRow = (i64, String, i64, Option<i64>);
-
-fn key_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<KeyRow> {
-    Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
-}
-
-fn finish_key((id, material, created, retired): KeyRow) -> Result<RootKeyRecord, StoreError> {
-    // The hex text is key material too: wiped once decoded.
-    let material = zeroize::Zeroizing::new(material);
-    Ok(RootKeyRecord {
-        id,
-        material: material_from_hex(id, &material)?,
-        created: to_u64(created)?,
-        retired: retired.map(to_u64).transpose()?,
-    })
-}
-
-impl Store for SqliteStore {
-    fn create_user(
-        &self,
-        username: &str,
-        password_hash: &str,
-        oz_privileges: &BTreeSet<String>,
-        key_id: i64,
-    ) -> Result<User, StoreError> {
-        let id = random_hex(16)?;
-        let mut conn = self.lock()?;
-        let tx = conn.transaction()?;
-        match tx.execute(
-            "INSERT INTO users (id, username, password_hash, oz_privileges) VALUES (?1, ?2, ?3, ?4)",
-            params![id, username, password_hash, join(oz_privileges)],
-        ) {
-            Err(e) if is_unique_violation(&e) => return Err(StoreError::UsernameTaken),
-            other => other?,
-        };
-        tx.execute(
-            "INSERT INTO temporary_generations (user_id, generation, key_id) VALUES (?1, 1, ?2)",
-            params![id, key_id],
-        )?;
-        tx.commit()?;
-        Ok(User {
-            id,
-            username: username.to_owned(),
-            password_hash: password_hash.to_owned(),
-            oz_privileges: oz_privileges.clone(),
-        })
+impl Db for SqliteDb<'_> {
+    fn execute(&mut self, sql: &str, params: &[Param<'_>]) -> Result<u64, DbError> {
+        let mut statement = bind(self.0, sql, params)?;
+        Ok(statement.raw_execute()? as u64)
     }
 
-    fn user_by_id(&self, id: &str) -> Result<Option<User>, StoreError> {
-        let conn = self.lock()?;
-        let row = conn
-            .query_row(
-                "SELECT id, username, password_hash, oz_privileges FROM users WHERE id = ?1",
-                params![id],
-                user_from_row,
-            )
-            .optional()?;
-        Ok(finish_user(row))
-    }
-
-    fn user_by_username(&self, username: &str) -> Result<Option<User>, StoreError> {
-        let conn = self.lock()?;
-        let row = conn
-            .query_row(
-                "SELECT id, username, password_hash, oz_privileges FROM users WHERE username = ?1",
-                params![username],
-                user_from_row,
-            )
-            .optional()?;
-        Ok(finish_user(row))
-    }
-
-    fn update_oz_privileges(
-        &self,
-        user_id: &str,
-        grant: &BTreeSet<String>,
-        revoke: &BTreeSet<String>,
-    ) -> Result<Option<BTreeSet<String>>, StoreError> {
-        let mut conn = self.lock()?;
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let current: Option<String> = tx
-            .query_row(
-                "SELECT oz_privileges FROM users WHERE id = ?1",
-                params![user_id],
-                |row| row.get(0),
-            )
-            .optional()?;
-        let Some(current) = current else {
-            return Ok(None);
-        };
-        let updated = apply(split(&current), grant, revoke);
-        tx.execute(
-            "UPDATE users SET oz_privileges = ?1 WHERE id = ?2",
-            params![join(&updated), user_id],
-        )?;
-        tx.commit()?;
-        Ok(Some(updated))
-    }
-
-    fn create_space(
-        &self,
-        name: &str,
-        creator: &str,
-        creator_privileges: &BTreeSet<String>,
-        quota: Option<u64>,
-    ) -> Result<Space, StoreError> {
-        let id = random_hex(16)?;
-        let mut conn = self.lock()?;
-        // IMMEDIATE: the count and the insert happen under the write lock.
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        if quota.is_some() {
-            let used: i64 = tx.query_row(
-                "SELECT COUNT(*) FROM spaces WHERE creator = ?1",
-                params![creator],
-                |row| row.get(0),
-            )?;
-            check_quota(quota, used)?;
+    fn query(&mut self, sql: &str, params: &[Param<'_>]) -> Result<Vec<Row>, DbError> {
+        let mut statement = bind(self.0, sql, params)?;
+        let columns = statement.column_count();
+        let mut rows = statement.raw_query();
+        let mut result = Vec::new();
+        while let Some(row) = rows.next()? {
+            let values = (0..columns)
+                .map(|i| value(row.get_ref(i)?))
+                .collect::<Result<Vec<_>, DbError>>()?;
+            result.push(Row(values));
         }
-        tx.execute(
-            "INSERT INTO spaces (id, name, creator) VALUES (?1, ?2, ?3)",
-            params![id, name, creator],
-        )?;
-        tx.execute(
-            "INSERT INTO space_users (space_id, user_id, privileges) VALUES (?1, ?2, ?3)",
-            params![id, creator, join(creator_privileges)],
-        )?;
-        tx.commit()?;
-        Ok(Space {
-            id,
-            name: name.to_owned(),
-        })
+        Ok(result)
     }
 
-    fn space_by_id(&self, id: &str) -> Result<Option<Space>, StoreError> {
-        let conn = self.lock()?;
-        Ok(conn
-            .query_row(
-                "SELECT id, name FROM spaces WHERE id = ?1",
-                params![id],
-                |row| {
-                    Ok(Space {
-                        id: row.get(0)?,
-                        name: row.get(1)?,
-                    })
-                },
-            )
-            .optional()?)
+    fn query_for_update(&mut self, sql: &str, params: &[Param<'_>]) -> Result<Vec<Row>, DbError> {
+        // Called in an IMMEDIATE transaction, which holds the write lock already.
+        self.query(sql, params)
     }
 
-    fn space_privileges(
-        &self,
-        space_id: &str,
-        user_id: &str,
-    ) -> Result<Option<BTreeSet<String>>, StoreError> {
-        let conn = self.lock()?;
-        let privileges: Option<String> = conn
-            .query_row(
-                "SELECT privileges FROM space_users WHERE space_id = ?1 AND user_id = ?2",
-                params![space_id, user_id],
-                |row| row.get(0),
-            )
-            .optional()?;
-        Ok(privileges.as_deref().map(split))
-    }
-
-    fn update_space_privileges(
-        &self,
-        space_id: &str,
-        user_id: &str,
-        grant: &BTreeSet<String>,
-        revoke: &BTreeSet<String>,
-    ) -> Result<BTreeSet<String>, StoreError> {
-        let mut conn = self.lock()?;
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let current: Option<String> = tx
-            .query_row(
-                "SELECT privileges FROM space_users WHERE space_id = ?1 AND user_id = ?2",
-                params![space_id, user_id],
-                |row| row.get(0),
-            )
-            .optional()?;
-        let updated = apply(split(current.as_deref().unwrap_or("")), grant, revoke);
-        tx.execute(
-            "INSERT INTO space_users (space_id, user_id, privileges) VALUES (?1, ?2, ?3)
-             ON CONFLICT (space_id, user_id) DO UPDATE SET privileges = excluded.privileges",
-            params![space_id, user_id, join(&updated)],
-        )?;
-        tx.commit()?;
-        Ok(updated)
-    }
-
-    fn insert_named_token(&self, token: &NamedToken, quota: Option<u64>) -> Result<(), StoreError> {
-        let caveats = caveats_to_json(&token.caveats)?;
-        let created = to_i64(token.created)?;
-        let mut conn = self.lock()?;
-        // IMMEDIATE: the count and the insert happen under the write lock.
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        if quota.is_some() {
-            let used: i64 = tx.query_row(
-                "SELECT COUNT(*) FROM named_tokens WHERE subject = ?1",
-                params![token.subject],
-                |row| row.get(0),
-            )?;
-            check_quota(quota, used)?;
-        }
-        match tx.execute(
-            "INSERT INTO named_tokens
-             (id, name, kind, subject, target, key_id, revoked, created, caveats, parent)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-            params![
-                token.id,
-                token.name,
-                token.kind,
-                token.subject,
-                token.target,
-                token.key_id,
-                token.revoked,
-                created,
-                caveats,
-                token.parent,
-            ],
-        ) {
-            Err(e) if is_unique_violation(&e) => return Err(StoreError::TokenNameTaken),
-            other => other?,
-        };
-        tx.commit()?;
+    fn lock_root_keys(&mut self) -> Result<(), DbError> {
+        // As above.
         Ok(())
     }
+}
 
-    fn named_token(&self, id: &str) -> Result<Option<NamedToken>, StoreError> {
-        let conn = self.lock()?;
-        conn.query_row(
-            &format!("SELECT {TOKEN_COLUMNS} FROM named_tokens WHERE id = ?1"),
-            params![id],
-            token_from_row,
-        )
-        .optional()?
-        .map(finish_token)
-        .transpose()
-    }
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-    fn named_tokens_of(&self, subject: &str) -> Result<Vec<NamedToken>, StoreError> {
-        let conn = self.lock()?;
-        let mut statement = conn.prepare(&format!(
-            "SELECT {TOKEN_COLUMNS} FROM named_tokens WHERE subject = ?1 ORDER BY created, id"
-        ))?;
-        let rows = statement
-            .query_map(params![subject], token_from_row)?
-            .collect::<Result<Vec<_>, _>>()?;
-        rows.into_iter().map(finish_token).collect()
-    }
-
-    fn set_named_token_revoked(&self, id: &str, revoked: bool) -> Result<bool, StoreError> {
-        let conn = self.lock()?;
-        let changed = conn.execute(
-            "UPDATE named_tokens SET revoked = ?1 WHERE id = ?2",
-            params![revoked, id],
-        )?;
-        Ok(changed > 0)
-    }
-
-    fn temporary_generation(
-        &self,
-        user_id: &str,
-    ) -> Result<Option<TemporaryGeneration>, StoreError> {
-        let conn = self.lock()?;
-        let row: Option<(i64, i64)> = conn
-            .query_row(
-                "SELECT generation, key_id FROM temporary_generations WHERE user_id = ?1",
-                params![user_id],
-                |row| Ok((row.get(0)?, row.get(1)?)),
+    /// Parameters are bound by name, whatever their order of first appearance.
+    #[test]
+    fn parameters_bind_by_name() {
+        let conn = Connection::open_in_memory().unwrap();
+        let mut db = SqliteDb(&conn);
+        let mut row = db
+            .query_one(
+                "SELECT $3 || '-' || $1 || '-' || $2 || '-' || $1",
+                &[Param::Text("one"), Param::Text("two"), Param::Text("three")],
             )
-            .optional()?;
-        row.map(|(generation, key_id)| {
-            Ok(TemporaryGeneration {
-                generation: to_u64(generation)?,
-                key_id,
-            })
-        })
-        .transpose()
-    }
-
-    fn bump_temporary_generation(
-        &self,
-        user_id: &str,
-        key_id: i64,
-    ) -> Result<Option<TemporaryGeneration>, StoreError> {
-        let conn = self.lock()?;
-        let row: Option<i64> = conn
-            .query_row(
-                "UPDATE temporary_generations SET generation = generation + 1, key_id = ?2
-                 WHERE user_id = ?1 RETURNING generation",
-                params![user_id, key_id],
-                |row| row.get(0),
-            )
-            .optional()?;
-        row.map(|generation| {
-            Ok(TemporaryGeneration {
-                generation: to_u64(generation)?,
-                key_id,
-            })
-        })
-        .transpose()
-    }
-
-    fn insert_root_key(&self, material: &[u8], created: u64) -> Result<RootKeyRecord, StoreError> {
-        let mut conn = self.lock()?;
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let id: i64 = tx.query_row(
-            "SELECT COALESCE(MAX(id), 0) + 1 FROM root_keys",
-            [],
-            |row| row.get(0),
-        )?;
-        let text = zeroize::Zeroizing::new(hex::encode(material));
-        tx.execute(
-            "INSERT INTO root_keys (id, material, created, retired) VALUES (?1, ?2, ?3, NULL)",
-            params![id, text.as_str(), to_i64(created)?],
-        )?;
-        tx.commit()?;
-        Ok(RootKeyRecord {
-            id,
-            material: zeroize::Zeroizing::new(material.to_vec()),
-            created,
-            retired: None,
-        })
-    }
-
-    fn root_keys(&self) -> Result<Vec<RootKeyRecord>, StoreError> {
-        let conn = self.lock()?;
-        let mut statement =
-            conn.prepare("SELECT id, material, created, retired FROM root_keys ORDER BY id")?;
-        let rows = statement
-            .query_map([], key_from_row)?
-            .collect::<Result<Vec<_>, _>>()?;
-        rows.into_iter().map(finish_key).collect()
-    }
-
-    fn root_key(&self, id: i64) -> Result<Option<RootKeyRecord>, StoreError> {
-        let conn = self.lock()?;
-        conn.query_row(
-            "SELECT id, material, created, retired FROM root_keys WHERE id = ?1",
-            params![id],
-            key_from_row,
-        )
-        .optional()?
-        .map(finish_key)
-        .transpose()
-    }
-
-    fn retire_root_key(&self, id: i64, at: u64) -> Result<bool, StoreError> {
-        let conn = self.lock()?;
-        // One statement: atomic against other processes writing the same file.
-        let changed = conn.execute(
-            "UPDATE root_keys SET retired = ?2, material = '' WHERE id = ?1 AND retired IS NULL
-             AND EXISTS (SELECT 1 FROM root_keys WHERE id <> ?1 AND retired IS NULL)",
-            params![id, to_i64(at)?],
-        )?;
-        Ok(changed > 0)
+            .unwrap();
+        assert!(matches!(row.0.remove(0), Value::Text(t) if t == "three-one-two-one"));
+        // A missing or extra parameter is an error, not a silent NULL.
+        assert!(db.query("SELECT $1, $2", &[Param::Int(1)]).is_err());
+        assert!(db
+            .query("SELECT $1", &[Param::Int(1), Param::Int(2)])
+            .is_err());
+        assert!(db.query("SELECT $2", &[Param::Int(1)]).is_err());
     }
 }

@@ -1,0 +1,639 @@
+//! The store's operations, written once: each is a function over a [`Backend`], which only
+//! knows how to hand out a connection ([`Backend::run`]) or a write transaction
+//! ([`Backend::write`]) as a [`Db`] that runs the statements of [`super::sql`].
+//!
+//! [`store_via_backend!`] implements [`Store`](super::Store) for a backend type with these
+//! functions.
+
+use std::collections::BTreeSet;
+
+use zeroize::Zeroizing;
+
+use super::sql;
+use super::{
+    apply, caveats_from_json, caveats_to_json, check_quota, join, material_from_hex, random_hex,
+    split, to_i64, to_u64, NamedToken, RootKeyRecord, Space, StoreError, TemporaryGeneration, User,
+};
+
+/// A statement parameter.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Param<'a> {
+    Text(&'a str),
+    OptText(Option<&'a str>),
+    Int(i64),
+    Bool(bool),
+}
+
+/// A column value as read from either backend.
+pub(super) enum Value {
+    Null,
+    Int(i64),
+    Text(String),
+    Bool(bool),
+}
+
+/// A result row. Its accessors name the column index only in errors, never a value (the
+/// material column holds key material).
+pub(super) struct Row(pub(super) Vec<Value>);
+
+fn column_error(index: usize, expected: &str) -> StoreError {
+    StoreError::Backend(format!("column {index}: expected {expected}"))
+}
+
+impl Row {
+    fn take(&mut self, index: usize) -> Value {
+        self.0
+            .get_mut(index)
+            .map_or(Value::Null, |v| std::mem::replace(v, Value::Null))
+    }
+
+    fn opt_text(&mut self, index: usize) -> Result<Option<String>, StoreError> {
+        match self.take(index) {
+            Value::Null => Ok(None),
+            Value::Text(text) => Ok(Some(text)),
+            _ => Err(column_error(index, "text")),
+        }
+    }
+
+    fn text(&mut self, index: usize) -> Result<String, StoreError> {
+        self.opt_text(index)?
+            .ok_or_else(|| column_error(index, "text"))
+    }
+
+    fn opt_int(&self, index: usize) -> Result<Option<i64>, StoreError> {
+        match self.0.get(index) {
+            Some(Value::Null) => Ok(None),
+            Some(Value::Int(value)) => Ok(Some(*value)),
+            _ => Err(column_error(index, "an integer")),
+        }
+    }
+
+    fn int(&self, index: usize) -> Result<i64, StoreError> {
+        self.opt_int(index)?
+            .ok_or_else(|| column_error(index, "an integer"))
+    }
+
+    /// A boolean: PostgreSQL's `BOOLEAN`, or SQLite's 0 and 1.
+    fn bool(&self, index: usize) -> Result<bool, StoreError> {
+        match self.0.get(index) {
+            Some(Value::Bool(value)) => Ok(*value),
+            Some(Value::Int(0)) => Ok(false),
+            Some(Value::Int(1)) => Ok(true),
+            _ => Err(column_error(index, "a boolean")),
+        }
+    }
+}
+
+/// A failed statement.
+#[derive(Debug)]
+pub(super) enum DbError {
+    /// A UNIQUE constraint failed (not a foreign key or NOT NULL one).
+    UniqueViolation,
+    /// Anything else.
+    Other(StoreError),
+}
+
+impl From<DbError> for StoreError {
+    fn from(e: DbError) -> StoreError {
+        match e {
+            DbError::UniqueViolation => StoreError::Backend("unique constraint violated".into()),
+            DbError::Other(e) => e,
+        }
+    }
+}
+
+impl From<StoreError> for DbError {
+    fn from(e: StoreError) -> DbError {
+        DbError::Other(e)
+    }
+}
+
+/// A connection, or a transaction on one: what a backend adapter provides.
+pub(super) trait Db {
+    /// Runs a statement; the number of rows it changed.
+    fn execute(&mut self, sql: &str, params: &[Param<'_>]) -> Result<u64, DbError>;
+    /// Runs a statement; every row it returned.
+    fn query(&mut self, sql: &str, params: &[Param<'_>]) -> Result<Vec<Row>, DbError>;
+    /// As [`Db::query`] for a `SELECT`, locking the rows read until the transaction ends
+    /// (PostgreSQL appends `FOR UPDATE`; SQLite's IMMEDIATE transaction already holds the
+    /// write lock).
+    fn query_for_update(&mut self, sql: &str, params: &[Param<'_>]) -> Result<Vec<Row>, DbError>;
+    /// Blocks other writers of `root_keys` until the transaction ends (PostgreSQL: a table
+    /// lock; SQLite: nothing to do, as above).
+    fn lock_root_keys(&mut self) -> Result<(), DbError>;
+
+    /// As [`Db::query`], for at most one row.
+    fn query_opt(&mut self, sql: &str, params: &[Param<'_>]) -> Result<Option<Row>, DbError> {
+        Ok(self.query(sql, params)?.into_iter().next())
+    }
+
+    /// As [`Db::query`], for exactly one row.
+    fn query_one(&mut self, sql: &str, params: &[Param<'_>]) -> Result<Row, DbError> {
+        self.query_opt(sql, params)?
+            .ok_or_else(|| DbError::Other(StoreError::Backend("no row returned".into())))
+    }
+}
+
+/// A backend: where connections and transactions come from.
+pub(super) trait Backend {
+    /// Runs `f` on a connection outside a transaction: for reads and single statements (each
+    /// atomic by itself).
+    fn run<T>(&self, f: impl FnOnce(&mut dyn Db) -> Result<T, StoreError>)
+        -> Result<T, StoreError>;
+
+    /// Runs `f` in a write transaction, committed when `f` succeeds and rolled back otherwise.
+    fn write<T>(
+        &self,
+        f: impl FnOnce(&mut dyn Db) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError>;
+}
+
+use Param::{Bool, Int, OptText, Text};
+
+fn user_from_row(mut row: Row) -> Result<User, StoreError> {
+    Ok(User {
+        id: row.text(0)?,
+        username: row.text(1)?,
+        password_hash: row.text(2)?,
+        oz_privileges: split(&row.text(3)?),
+    })
+}
+
+fn token_from_row(mut row: Row) -> Result<NamedToken, StoreError> {
+    let id = row.text(0)?;
+    let caveats = caveats_from_json(&id, &row.text(8)?)?;
+    Ok(NamedToken {
+        name: row.text(1)?,
+        kind: row.text(2)?,
+        subject: row.text(3)?,
+        target: row.text(4)?,
+        key_id: row.int(5)?,
+        revoked: row.bool(6)?,
+        created: to_u64(row.int(7)?)?,
+        caveats,
+        parent: row.opt_text(9)?,
+        id,
+    })
+}
+
+fn key_from_row(mut row: Row) -> Result<RootKeyRecord, StoreError> {
+    let id = row.int(0)?;
+    // The stored text is key material too: wiped once decoded.
+    let material = Zeroizing::new(row.text(1)?);
+    Ok(RootKeyRecord {
+        id,
+        material: material_from_hex(id, &material)?,
+        created: to_u64(row.int(2)?)?,
+        retired: row.opt_int(3)?.map(to_u64).transpose()?,
+    })
+}
+
+fn generation_from_row(row: Row) -> Result<TemporaryGeneration, StoreError> {
+    Ok(TemporaryGeneration {
+        generation: to_u64(row.int(0)?)?,
+        key_id: row.int(1)?,
+    })
+}
+
+pub(super) fn create_user(
+    b: &impl Backend,
+    username: &str,
+    password_hash: &str,
+    oz_privileges: &BTreeSet<String>,
+    key_id: i64,
+) -> Result<User, StoreError> {
+    let id = random_hex(16)?;
+    let privileges = join(oz_privileges);
+    b.write(|db| {
+        let params = [
+            Text(&id),
+            Text(username),
+            Text(password_hash),
+            Text(&privileges),
+        ];
+        match db.execute(sql::INSERT_USER, &params) {
+            Err(DbError::UniqueViolation) => return Err(StoreError::UsernameTaken),
+            other => other?,
+        };
+        db.execute(sql::INSERT_GENERATION, &[Text(&id), Int(key_id)])?;
+        Ok(())
+    })?;
+    Ok(User {
+        id,
+        username: username.to_owned(),
+        password_hash: password_hash.to_owned(),
+        oz_privileges: oz_privileges.clone(),
+    })
+}
+
+pub(super) fn user_by_id(b: &impl Backend, id: &str) -> Result<Option<User>, StoreError> {
+    b.run(|db| {
+        db.query_opt(sql::USER_BY_ID, &[Text(id)])?
+            .map(user_from_row)
+            .transpose()
+    })
+}
+
+pub(super) fn user_by_username(
+    b: &impl Backend,
+    username: &str,
+) -> Result<Option<User>, StoreError> {
+    b.run(|db| {
+        db.query_opt(sql::USER_BY_USERNAME, &[Text(username)])?
+            .map(user_from_row)
+            .transpose()
+    })
+}
+
+pub(super) fn update_oz_privileges(
+    b: &impl Backend,
+    user_id: &str,
+    grant: &BTreeSet<String>,
+    revoke: &BTreeSet<String>,
+) -> Result<Option<BTreeSet<String>>, StoreError> {
+    b.write(|db| {
+        let Some(mut row) = db
+            .query_for_update(sql::USER_PRIVILEGES, &[Text(user_id)])?
+            .into_iter()
+            .next()
+        else {
+            return Ok(None);
+        };
+        let updated = apply(split(&row.text(0)?), grant, revoke);
+        db.execute(
+            sql::SET_USER_PRIVILEGES,
+            &[Text(user_id), Text(&join(&updated))],
+        )?;
+        Ok(Some(updated))
+    })
+}
+
+/// Locks `user_id`'s row (serializing quota checks of that user) and fails with
+/// [`StoreError::QuotaExceeded`] when `count` (a statement taking the user id) is at `quota`.
+fn check_user_quota(
+    db: &mut dyn Db,
+    user_id: &str,
+    count: &str,
+    quota: Option<u64>,
+) -> Result<(), StoreError> {
+    if quota.is_none() {
+        return Ok(());
+    }
+    db.query_for_update(sql::USER_PRIVILEGES, &[Text(user_id)])?;
+    let used = db.query_one(count, &[Text(user_id)])?.int(0)?;
+    check_quota(quota, used)
+}
+
+pub(super) fn create_space(
+    b: &impl Backend,
+    name: &str,
+    creator: &str,
+    creator_privileges: &BTreeSet<String>,
+    quota: Option<u64>,
+) -> Result<Space, StoreError> {
+    let id = random_hex(16)?;
+    let privileges = join(creator_privileges);
+    b.write(|db| {
+        check_user_quota(db, creator, sql::COUNT_SPACES_OF_CREATOR, quota)?;
+        db.execute(sql::INSERT_SPACE, &[Text(&id), Text(name), Text(creator)])?;
+        db.execute(
+            sql::INSERT_MEMBER,
+            &[Text(&id), Text(creator), Text(&privileges)],
+        )?;
+        Ok(())
+    })?;
+    Ok(Space {
+        id,
+        name: name.to_owned(),
+    })
+}
+
+pub(super) fn space_by_id(b: &impl Backend, id: &str) -> Result<Option<Space>, StoreError> {
+    b.run(|db| {
+        db.query_opt(sql::SPACE_BY_ID, &[Text(id)])?
+            .map(|mut row| {
+                Ok(Space {
+                    id: row.text(0)?,
+                    name: row.text(1)?,
+                })
+            })
+            .transpose()
+    })
+}
+
+pub(super) fn space_privileges(
+    b: &impl Backend,
+    space_id: &str,
+    user_id: &str,
+) -> Result<Option<BTreeSet<String>>, StoreError> {
+    b.run(|db| {
+        db.query_opt(sql::MEMBER_PRIVILEGES, &[Text(space_id), Text(user_id)])?
+            .map(|mut row| Ok(split(&row.text(0)?)))
+            .transpose()
+    })
+}
+
+pub(super) fn update_space_privileges(
+    b: &impl Backend,
+    space_id: &str,
+    user_id: &str,
+    grant: &BTreeSet<String>,
+    revoke: &BTreeSet<String>,
+) -> Result<BTreeSet<String>, StoreError> {
+    b.write(|db| {
+        // Make sure the membership row exists, then lock it: two first-time grants cannot
+        // overwrite each other.
+        db.execute(sql::ENSURE_MEMBER, &[Text(space_id), Text(user_id)])?;
+        let mut row = db
+            .query_for_update(sql::MEMBER_PRIVILEGES, &[Text(space_id), Text(user_id)])?
+            .into_iter()
+            .next()
+            .ok_or_else(|| StoreError::Backend("the membership row vanished".into()))?;
+        let updated = apply(split(&row.text(0)?), grant, revoke);
+        db.execute(
+            sql::SET_MEMBER_PRIVILEGES,
+            &[Text(space_id), Text(user_id), Text(&join(&updated))],
+        )?;
+        Ok(updated)
+    })
+}
+
+pub(super) fn insert_named_token(
+    b: &impl Backend,
+    token: &NamedToken,
+    quota: Option<u64>,
+) -> Result<(), StoreError> {
+    let caveats = caveats_to_json(&token.caveats)?;
+    let created = to_i64(token.created)?;
+    b.write(|db| {
+        check_user_quota(db, &token.subject, sql::COUNT_NAMED_TOKENS_OF, quota)?;
+        let params = [
+            Text(&token.id),
+            Text(&token.name),
+            Text(&token.kind),
+            Text(&token.subject),
+            Text(&token.target),
+            Int(token.key_id),
+            Bool(token.revoked),
+            Int(created),
+            Text(&caveats),
+            OptText(token.parent.as_deref()),
+        ];
+        match db.execute(sql::INSERT_NAMED_TOKEN, &params) {
+            Err(DbError::UniqueViolation) => Err(StoreError::TokenNameTaken),
+            other => other.map(drop).map_err(StoreError::from),
+        }
+    })
+}
+
+pub(super) fn named_token(b: &impl Backend, id: &str) -> Result<Option<NamedToken>, StoreError> {
+    b.run(|db| {
+        db.query_opt(sql::NAMED_TOKEN, &[Text(id)])?
+            .map(token_from_row)
+            .transpose()
+    })
+}
+
+pub(super) fn named_tokens_of(
+    b: &impl Backend,
+    subject: &str,
+) -> Result<Vec<NamedToken>, StoreError> {
+    b.run(|db| {
+        db.query(sql::NAMED_TOKENS_OF, &[Text(subject)])?
+            .into_iter()
+            .map(token_from_row)
+            .collect()
+    })
+}
+
+pub(super) fn set_named_token_revoked(
+    b: &impl Backend,
+    id: &str,
+    revoked: bool,
+) -> Result<bool, StoreError> {
+    b.run(|db| Ok(db.execute(sql::SET_NAMED_TOKEN_REVOKED, &[Text(id), Bool(revoked)])? > 0))
+}
+
+pub(super) fn temporary_generation(
+    b: &impl Backend,
+    user_id: &str,
+) -> Result<Option<TemporaryGeneration>, StoreError> {
+    b.run(|db| {
+        db.query_opt(sql::GENERATION, &[Text(user_id)])?
+            .map(generation_from_row)
+            .transpose()
+    })
+}
+
+pub(super) fn bump_temporary_generation(
+    b: &impl Backend,
+    user_id: &str,
+    key_id: i64,
+) -> Result<Option<TemporaryGeneration>, StoreError> {
+    // One statement: atomic by itself.
+    b.run(|db| {
+        db.query_opt(sql::BUMP_GENERATION, &[Text(user_id), Int(key_id)])?
+            .map(generation_from_row)
+            .transpose()
+    })
+}
+
+pub(super) fn insert_root_key(
+    b: &impl Backend,
+    material: &[u8],
+    created: u64,
+) -> Result<RootKeyRecord, StoreError> {
+    let created_i64 = to_i64(created)?;
+    let text = Zeroizing::new(hex::encode(material));
+    let id = b.write(|db| {
+        // Serializes id allocation with concurrent inserts (other processes included).
+        db.lock_root_keys()?;
+        let id = db.query_one(sql::NEXT_ROOT_KEY_ID, &[])?.int(0)?;
+        db.execute(
+            sql::INSERT_ROOT_KEY,
+            &[Int(id), Text(&text), Int(created_i64)],
+        )?;
+        Ok(id)
+    })?;
+    Ok(RootKeyRecord {
+        id,
+        material: Zeroizing::new(material.to_vec()),
+        created,
+        retired: None,
+    })
+}
+
+pub(super) fn root_keys(b: &impl Backend) -> Result<Vec<RootKeyRecord>, StoreError> {
+    b.run(|db| {
+        db.query(sql::ROOT_KEYS, &[])?
+            .into_iter()
+            .map(key_from_row)
+            .collect()
+    })
+}
+
+pub(super) fn root_key(b: &impl Backend, id: i64) -> Result<Option<RootKeyRecord>, StoreError> {
+    b.run(|db| {
+        db.query_opt(sql::ROOT_KEY, &[Int(id)])?
+            .map(key_from_row)
+            .transpose()
+    })
+}
+
+pub(super) fn retire_root_key(b: &impl Backend, id: i64, at: u64) -> Result<bool, StoreError> {
+    let at = to_i64(at)?;
+    b.write(|db| {
+        // Serializes with other retirements, so two at once cannot leave no active key.
+        db.lock_root_keys()?;
+        Ok(db.execute(sql::RETIRE_ROOT_KEY, &[Int(id), Int(at)])? > 0)
+    })
+}
+
+/// `impl Store for $backend` with the functions of this module.
+macro_rules! store_via_backend {
+    ($backend:ty) => {
+        impl $crate::store::Store for $backend {
+            fn create_user(
+                &self,
+                username: &str,
+                password_hash: &str,
+                oz_privileges: &::std::collections::BTreeSet<String>,
+                key_id: i64,
+            ) -> Result<$crate::store::User, $crate::store::StoreError> {
+                super::ops::create_user(self, username, password_hash, oz_privileges, key_id)
+            }
+
+            fn user_by_id(
+                &self,
+                id: &str,
+            ) -> Result<Option<$crate::store::User>, $crate::store::StoreError> {
+                super::ops::user_by_id(self, id)
+            }
+
+            fn user_by_username(
+                &self,
+                username: &str,
+            ) -> Result<Option<$crate::store::User>, $crate::store::StoreError> {
+                super::ops::user_by_username(self, username)
+            }
+
+            fn update_oz_privileges(
+                &self,
+                user_id: &str,
+                grant: &::std::collections::BTreeSet<String>,
+                revoke: &::std::collections::BTreeSet<String>,
+            ) -> Result<Option<::std::collections::BTreeSet<String>>, $crate::store::StoreError>
+            {
+                super::ops::update_oz_privileges(self, user_id, grant, revoke)
+            }
+
+            fn create_space(
+                &self,
+                name: &str,
+                creator: &str,
+                creator_privileges: &::std::collections::BTreeSet<String>,
+                quota: Option<u64>,
+            ) -> Result<$crate::store::Space, $crate::store::StoreError> {
+                super::ops::create_space(self, name, creator, creator_privileges, quota)
+            }
+
+            fn space_by_id(
+                &self,
+                id: &str,
+            ) -> Result<Option<$crate::store::Space>, $crate::store::StoreError> {
+                super::ops::space_by_id(self, id)
+            }
+
+            fn space_privileges(
+                &self,
+                space_id: &str,
+                user_id: &str,
+            ) -> Result<Option<::std::collections::BTreeSet<String>>, $crate::store::StoreError>
+            {
+                super::ops::space_privileges(self, space_id, user_id)
+            }
+
+            fn update_space_privileges(
+                &self,
+                space_id: &str,
+                user_id: &str,
+                grant: &::std::collections::BTreeSet<String>,
+                revoke: &::std::collections::BTreeSet<String>,
+            ) -> Result<::std::collections::BTreeSet<String>, $crate::store::StoreError> {
+                super::ops::update_space_privileges(self, space_id, user_id, grant, revoke)
+            }
+
+            fn insert_named_token(
+                &self,
+                token: &$crate::store::NamedToken,
+                quota: Option<u64>,
+            ) -> Result<(), $crate::store::StoreError> {
+                super::ops::insert_named_token(self, token, quota)
+            }
+
+            fn named_token(
+                &self,
+                id: &str,
+            ) -> Result<Option<$crate::store::NamedToken>, $crate::store::StoreError> {
+                super::ops::named_token(self, id)
+            }
+
+            fn named_tokens_of(
+                &self,
+                subject: &str,
+            ) -> Result<Vec<$crate::store::NamedToken>, $crate::store::StoreError> {
+                super::ops::named_tokens_of(self, subject)
+            }
+
+            fn set_named_token_revoked(
+                &self,
+                id: &str,
+                revoked: bool,
+            ) -> Result<bool, $crate::store::StoreError> {
+                super::ops::set_named_token_revoked(self, id, revoked)
+            }
+
+            fn temporary_generation(
+                &self,
+                user_id: &str,
+            ) -> Result<Option<$crate::store::TemporaryGeneration>, $crate::store::StoreError> {
+                super::ops::temporary_generation(self, user_id)
+            }
+
+            fn bump_temporary_generation(
+                &self,
+                user_id: &str,
+                key_id: i64,
+            ) -> Result<Option<$crate::store::TemporaryGeneration>, $crate::store::StoreError> {
+                super::ops::bump_temporary_generation(self, user_id, key_id)
+            }
+
+            fn insert_root_key(
+                &self,
+                material: &[u8],
+                created: u64,
+            ) -> Result<$crate::store::RootKeyRecord, $crate::store::StoreError> {
+                super::ops::insert_root_key(self, material, created)
+            }
+
+            fn root_keys(
+                &self,
+            ) -> Result<Vec<$crate::store::RootKeyRecord>, $crate::store::StoreError> {
+                super::ops::root_keys(self)
+            }
+
+            fn root_key(
+                &self,
+                id: i64,
+            ) -> Result<Option<$crate::store::RootKeyRecord>, $crate::store::StoreError> {
+                super::ops::root_key(self, id)
+            }
+
+            fn retire_root_key(&self, id: i64, at: u64) -> Result<bool, $crate::store::StoreError> {
+                super::ops::retire_root_key(self, id, at)
+            }
+        }
+    };
+}
+
+pub(super) use store_via_backend;

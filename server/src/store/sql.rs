@@ -1,0 +1,178 @@
+//! Every SQL statement of the store, written once for both backends.
+//!
+//! Placeholders are `$1`, `$2`, … which PostgreSQL and SQLite both accept. SQLite treats them
+//! as *named* parameters numbered by first appearance, not by their digits, so the SQLite
+//! adapter binds each value by its name (`$1` is the first value given, whatever its position
+//! in the text); see `sqlite::bind`.
+//!
+//! The few texts that only one backend runs are marked so: PostgreSQL's table lock and schema
+//! statements, SQLite's column lookup. Row locks are not spelled here: a statement read "for
+//! update" gets ` FOR UPDATE` appended by the PostgreSQL adapter, while SQLite's IMMEDIATE
+//! transaction already holds the database's write lock.
+
+/// The schema (`INTEGER` is 64-bit in SQLite, `BIGINT` spelled out for PostgreSQL). Statements
+/// are separated by `;`.
+pub(super) const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS root_keys (
+    id BIGINT PRIMARY KEY,
+    material TEXT NOT NULL,
+    created BIGINT NOT NULL,
+    retired BIGINT
+);
+CREATE TABLE IF NOT EXISTS users (
+    id TEXT PRIMARY KEY,
+    username TEXT NOT NULL UNIQUE,
+    password_hash TEXT NOT NULL,
+    oz_privileges TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS spaces (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    creator TEXT
+);
+CREATE TABLE IF NOT EXISTS space_users (
+    space_id TEXT NOT NULL REFERENCES spaces(id),
+    user_id TEXT NOT NULL REFERENCES users(id),
+    privileges TEXT NOT NULL,
+    PRIMARY KEY (space_id, user_id)
+);
+CREATE TABLE IF NOT EXISTS named_tokens (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    subject TEXT NOT NULL REFERENCES users(id),
+    target TEXT NOT NULL,
+    key_id BIGINT NOT NULL REFERENCES root_keys(id),
+    revoked BOOLEAN NOT NULL DEFAULT FALSE,
+    created BIGINT NOT NULL,
+    caveats TEXT NOT NULL DEFAULT '[]',
+    parent TEXT,
+    UNIQUE (subject, name)
+);
+CREATE TABLE IF NOT EXISTS temporary_generations (
+    user_id TEXT PRIMARY KEY REFERENCES users(id),
+    generation BIGINT NOT NULL,
+    key_id BIGINT NOT NULL REFERENCES root_keys(id)
+)
+";
+
+/// Columns added after the first release, as `(table, column, definition)`: opening a database
+/// created by an older version adds the ones it lacks.
+pub(super) const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
+    ("spaces", "creator", "TEXT"),
+    ("named_tokens", "caveats", "TEXT NOT NULL DEFAULT '[]'"),
+    ("named_tokens", "parent", "TEXT"),
+];
+
+/// Adds a column; `{table}`, `{column}` and `{definition}` come from [`ADDED_COLUMNS`].
+/// PostgreSQL runs it with `IF NOT EXISTS` (see [`PG_IF_NOT_EXISTS`]), SQLite (which lacks that)
+/// after [`SQLITE_HAS_COLUMN`].
+pub(super) fn add_column(
+    table: &str,
+    column: &str,
+    definition: &str,
+    if_not_exists: &str,
+) -> String {
+    format!("ALTER TABLE {table} ADD COLUMN {if_not_exists}{column} {definition}")
+}
+
+/// PostgreSQL only: the `IF NOT EXISTS ` of [`add_column`].
+pub(super) const PG_IF_NOT_EXISTS: &str = "IF NOT EXISTS ";
+
+/// SQLite only: per-connection settings (WAL lets other processes read while the server
+/// writes; foreign keys are off by default).
+pub(super) const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON;";
+
+/// SQLite only: whether table `$1` has a column `$2`.
+pub(super) const SQLITE_HAS_COLUMN: &str =
+    "SELECT EXISTS (SELECT 1 FROM pragma_table_info($1) WHERE name = $2)";
+
+/// PostgreSQL only: serializes schema creation between instances starting at once.
+pub(super) const PG_SCHEMA_LOCK: &str = "SELECT pg_advisory_xact_lock($1)";
+
+/// PostgreSQL only: blocks other writers of `root_keys` (a concurrent id allocation or
+/// retirement) until commit; plain reads go on.
+pub(super) const PG_LOCK_ROOT_KEYS: &str = "LOCK TABLE root_keys IN EXCLUSIVE MODE";
+
+/// PostgreSQL only: the suffix that makes a `SELECT` lock the rows it reads.
+pub(super) const PG_FOR_UPDATE: &str = " FOR UPDATE";
+
+// Users
+
+pub(super) const INSERT_USER: &str =
+    "INSERT INTO users (id, username, password_hash, oz_privileges) VALUES ($1, $2, $3, $4)";
+pub(super) const USER_BY_ID: &str =
+    "SELECT id, username, password_hash, oz_privileges FROM users WHERE id = $1";
+pub(super) const USER_BY_USERNAME: &str =
+    "SELECT id, username, password_hash, oz_privileges FROM users WHERE username = $1";
+/// Read for update: also the row lock that serializes a user's quota checks.
+pub(super) const USER_PRIVILEGES: &str = "SELECT oz_privileges FROM users WHERE id = $1";
+pub(super) const SET_USER_PRIVILEGES: &str = "UPDATE users SET oz_privileges = $2 WHERE id = $1";
+
+// Spaces
+
+pub(super) const COUNT_SPACES_OF_CREATOR: &str = "SELECT COUNT(*) FROM spaces WHERE creator = $1";
+pub(super) const INSERT_SPACE: &str = "INSERT INTO spaces (id, name, creator) VALUES ($1, $2, $3)";
+pub(super) const SPACE_BY_ID: &str = "SELECT id, name FROM spaces WHERE id = $1";
+pub(super) const INSERT_MEMBER: &str =
+    "INSERT INTO space_users (space_id, user_id, privileges) VALUES ($1, $2, $3)";
+/// Makes sure a membership row exists (waiting, in PostgreSQL, for a concurrent insert of it to
+/// finish), so that it can then be read for update.
+pub(super) const ENSURE_MEMBER: &str =
+    "INSERT INTO space_users (space_id, user_id, privileges) VALUES ($1, $2, '')
+     ON CONFLICT (space_id, user_id) DO NOTHING";
+pub(super) const MEMBER_PRIVILEGES: &str =
+    "SELECT privileges FROM space_users WHERE space_id = $1 AND user_id = $2";
+pub(super) const SET_MEMBER_PRIVILEGES: &str =
+    "UPDATE space_users SET privileges = $3 WHERE space_id = $1 AND user_id = $2";
+
+// Named tokens
+
+pub(super) const COUNT_NAMED_TOKENS_OF: &str =
+    "SELECT COUNT(*) FROM named_tokens WHERE subject = $1";
+pub(super) const INSERT_NAMED_TOKEN: &str = "INSERT INTO named_tokens
+     (id, name, kind, subject, target, key_id, revoked, created, caveats, parent)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
+pub(super) const NAMED_TOKEN: &str =
+    "SELECT id, name, kind, subject, target, key_id, revoked, created, caveats, parent
+     FROM named_tokens WHERE id = $1";
+pub(super) const NAMED_TOKENS_OF: &str =
+    "SELECT id, name, kind, subject, target, key_id, revoked, created, caveats, parent
+     FROM named_tokens WHERE subject = $1 ORDER BY created, id";
+pub(super) const SET_NAMED_TOKEN_REVOKED: &str =
+    "UPDATE named_tokens SET revoked = $2 WHERE id = $1";
+
+// Temporary-token generations
+
+pub(super) const INSERT_GENERATION: &str =
+    "INSERT INTO temporary_generations (user_id, generation, key_id) VALUES ($1, 1, $2)";
+pub(super) const GENERATION: &str =
+    "SELECT generation, key_id FROM temporary_generations WHERE user_id = $1";
+pub(super) const BUMP_GENERATION: &str =
+    "UPDATE temporary_generations SET generation = generation + 1, key_id = $2
+     WHERE user_id = $1 RETURNING generation, key_id";
+
+// Root keys
+
+pub(super) const NEXT_ROOT_KEY_ID: &str = "SELECT COALESCE(MAX(id), 0) + 1 FROM root_keys";
+pub(super) const INSERT_ROOT_KEY: &str =
+    "INSERT INTO root_keys (id, material, created, retired) VALUES ($1, $2, $3, NULL)";
+pub(super) const ROOT_KEYS: &str =
+    "SELECT id, material, created, retired FROM root_keys ORDER BY id";
+pub(super) const ROOT_KEY: &str =
+    "SELECT id, material, created, retired FROM root_keys WHERE id = $1";
+/// Retires an active key that is not the last active one, and wipes its material, in one
+/// statement.
+pub(super) const RETIRE_ROOT_KEY: &str =
+    "UPDATE root_keys SET retired = $2, material = '' WHERE id = $1 AND retired IS NULL
+     AND EXISTS (SELECT 1 FROM root_keys WHERE id <> $1 AND retired IS NULL)";
+
+/// PostgreSQL only: creates the store's schema (`schema` is validated to `[a-z0-9_]+`).
+pub(super) fn pg_create_schema(schema: &str) -> String {
+    format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\"")
+}
+
+/// PostgreSQL only: confines a connection to the store's schema (validated as above).
+pub(super) fn pg_set_search_path(schema: &str) -> String {
+    format!("SET search_path TO \"{schema}\"")
+}
