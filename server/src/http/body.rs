@@ -7,6 +7,7 @@ use std::net::IpAddr;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
 use axum::http::StatusCode;
+use futures_util::StreamExt as _;
 use macaroon_mint::onedata::InviteType;
 use macaroon_mint::TypedCaveat;
 use serde::de::DeserializeOwned;
@@ -25,6 +26,10 @@ use crate::service::privileges::{
 /// verify, up to a few KiB in practice, or 64 caveats) fits with room to spare.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
+/// A body over the limit but at most this large (Onedata's largest token) is read and dropped
+/// before the `413`, so the client sees the answer; a larger one is not read at all.
+const MAX_DRAINED_BYTES: usize = 1024 * 1024;
+
 /// A request body, read in full (at most [`MAX_BODY_BYTES`]) but not yet parsed.
 pub(crate) struct JsonBody(Bytes);
 
@@ -38,7 +43,19 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
             .get(axum::http::header::CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse::<u64>().ok());
-        if announced.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
+        if let Some(announced) = announced.filter(|&n| n > MAX_BODY_BYTES as u64) {
+            if announced <= MAX_DRAINED_BYTES as u64 {
+                // Read and drop it, a chunk at a time, so that the client (still sending) sees
+                // the answer instead of a connection reset; the request timeout bounds the time.
+                let mut chunks = request.into_body().into_data_stream();
+                let mut drained = 0usize;
+                while let Some(Ok(chunk)) = chunks.next().await {
+                    drained += chunk.len();
+                    if drained > MAX_DRAINED_BYTES {
+                        break;
+                    }
+                }
+            }
             return Err(ApiError::payload_too_large(MAX_BODY_BYTES));
         }
         Bytes::from_request(request, state)
