@@ -375,37 +375,59 @@ enum Command {
     /// Serves POST /api/v3/onezone/users/{id}/clusters/provider_registration_token and
     /// POST /api/v3/onezone/spaces/{id}/providers/token (and the supporting endpoints), with
     /// HTTP basic and token authentication.
-    Serve {
-        /// Address and port to listen on.
-        #[arg(long, value_name = "ADDR:PORT", default_value = "127.0.0.1:8080")]
-        listen: std::net::SocketAddr,
-        #[command(flatten)]
-        storage: StorageArgs,
-        /// Create (once) this admin, holding every oz_* privilege. Also read from
-        /// MACAROON_MINT_ADMIN.
-        #[arg(
-            long,
-            value_name = "USER:PASSWORD",
-            env = "MACAROON_MINT_ADMIN",
-            hide_env_values = true
-        )]
-        admin: Option<String>,
-        /// open: any user may get a provider registration token for themself; restricted: only
-        /// holders of oz_providers_invite.
-        #[arg(long, value_name = "POLICY", default_value = "restricted")]
-        registration_policy: macaroon_mint_server::RegistrationPolicy,
-        /// The Onezone domain, written as the tokens' location.
-        #[arg(long, value_name = "D", default_value = "localhost")]
-        domain: String,
-        /// Longest lifetime of a temporary access token, in seconds.
-        #[arg(long, value_name = "S", default_value_t = macaroon_mint::onedata::DEFAULT_TEMPORARY_MAX_TTL)]
-        temporary_max_ttl: u64,
-    },
+    Serve(ServeArgs),
     /// Manage the token service's root keys (token secrets are derived from them).
     Keys {
         #[command(subcommand)]
         command: KeysCommand,
     },
+}
+
+/// `serve`'s settings.
+#[derive(Debug, clap::Args)]
+struct ServeArgs {
+    /// Address and port to listen on.
+    #[arg(long, value_name = "ADDR:PORT", default_value = "127.0.0.1:8080")]
+    listen: std::net::SocketAddr,
+    #[command(flatten)]
+    storage: StorageArgs,
+    /// Create (once) this admin, holding every oz_* privilege. Visible to every local user in
+    /// the process list: prefer --admin-file or MACAROON_MINT_ADMIN.
+    #[arg(long, value_name = "USER:PASSWORD", conflicts_with = "admin_file")]
+    admin: Option<String>,
+    /// Read the admin's USER:PASSWORD from this file (its first line; the file must not be
+    /// readable by group or others). Without --admin or --admin-file, MACAROON_MINT_ADMIN is
+    /// read.
+    #[arg(long, value_name = "PATH")]
+    admin_file: Option<std::path::PathBuf>,
+    /// open: any user may get a provider registration token for themself; restricted: only
+    /// holders of oz_providers_invite.
+    #[arg(long, value_name = "POLICY", default_value = "restricted")]
+    registration_policy: macaroon_mint_server::RegistrationPolicy,
+    /// The Onezone domain, written as the tokens' location.
+    #[arg(long, value_name = "D", default_value = "localhost")]
+    domain: String,
+    /// Longest lifetime of a temporary access token, in seconds.
+    #[arg(long, value_name = "S", default_value_t = macaroon_mint::onedata::DEFAULT_TEMPORARY_MAX_TTL)]
+    temporary_max_ttl: u64,
+    /// Named tokens (access and invite) a user may hold; 0: unlimited.
+    #[arg(long, value_name = "N", default_value_t = 1000)]
+    quota_named_tokens: u64,
+    /// Spaces a user may create; 0: unlimited.
+    #[arg(long, value_name = "N", default_value_t = 1000)]
+    quota_spaces: u64,
+    /// Password logins per second from one client address (burst: twice as many); 0: no limit.
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    login_rate_per_ip: u32,
+    /// Password logins per second for one username (burst: four times as many); 0: no limit.
+    #[arg(long, value_name = "N", default_value_t = 5)]
+    login_rate_per_user: u32,
+    /// Open connections at most.
+    #[arg(long, value_name = "N", default_value_t = 1024)]
+    max_connections: usize,
+    /// Open connections from one client address at most.
+    #[arg(long, value_name = "N", default_value_t = 256)]
+    max_connections_per_ip: usize,
 }
 
 /// Where the token service keeps its data.
@@ -705,40 +727,126 @@ fn parse_token(arg: &str) -> Result<Parsed, Failure> {
     Ok(Macaroon::from_bytes(&token_input(arg)?, &Limits::DEFAULT)?)
 }
 
-fn serve(
-    listen: std::net::SocketAddr,
-    storage: &StorageArgs,
-    admin: Option<&str>,
-    registration_policy: macaroon_mint_server::RegistrationPolicy,
-    domain: &str,
-    temporary_max_ttl: u64,
-) -> Result<String, Failure> {
+/// The admin's `USER:PASSWORD`: from `--admin` (with a warning: the process list shows it),
+/// `--admin-file`, or `MACAROON_MINT_ADMIN`.
+fn admin_credentials(args: &ServeArgs) -> Result<Option<(String, String)>, Failure> {
+    let (spec, source) = if let Some(spec) = &args.admin {
+        (zeroize::Zeroizing::new(spec.clone()), "--admin")
+    } else if let Some(path) = &args.admin_file {
+        let shown = path.display();
+        let metadata = std::fs::metadata(path)
+            .map_err(|e| input_error(format!("--admin-file {shown}: {e}")))?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = metadata.permissions().mode() & 0o777;
+            if mode & 0o077 != 0 {
+                return Err(input_error(format!(
+                    "--admin-file {shown} is readable by group or others (mode {mode:o}); \
+                     run chmod 600 {shown}"
+                )));
+            }
+        }
+        #[cfg(not(unix))]
+        let _ = metadata;
+        let text = zeroize::Zeroizing::new(
+            std::fs::read_to_string(path)
+                .map_err(|e| input_error(format!("--admin-file {shown}: {e}")))?,
+        );
+        let first = text.lines().next().unwrap_or("").trim_end_matches('\r');
+        (zeroize::Zeroizing::new(first.to_owned()), "--admin-file")
+    } else {
+        match std::env::var("MACAROON_MINT_ADMIN") {
+            Ok(spec) if !spec.is_empty() => (zeroize::Zeroizing::new(spec), "MACAROON_MINT_ADMIN"),
+            _ => return Ok(None),
+        }
+    };
+    match spec.split_once(':') {
+        Some((user, password)) if !user.is_empty() && !password.is_empty() => {
+            if source == "--admin" {
+                write_stderr(
+                    "macaroon-mint serve: warning: --admin shows the password to every local user \
+                     (process list); use --admin-file PATH or MACAROON_MINT_ADMIN instead",
+                );
+            }
+            Ok(Some((user.to_owned(), password.to_owned())))
+        }
+        _ => Err(input_error(format!(
+            "{source} must be USER:PASSWORD with a non-empty user and password"
+        ))),
+    }
+}
+
+/// A rate of `per_second` with a burst of `burst_factor` seconds' worth; `None` for 0.
+fn login_rate(per_second: u32, burst_factor: u32) -> Option<macaroon_mint_server::Rate> {
+    (per_second > 0).then(|| macaroon_mint_server::Rate {
+        burst: per_second.saturating_mul(burst_factor),
+        per_second,
+    })
+}
+
+fn serve(args: &ServeArgs) -> Result<String, Failure> {
     use macaroon_mint_server::AdminStatus;
 
-    let admin = match admin {
-        None => None,
-        Some(spec) => match spec.split_once(':') {
-            Some((user, password)) if !user.is_empty() && !password.is_empty() => {
-                Some((user.to_owned(), password.to_owned()))
-            }
-            _ => {
-                return Err(input_error(
-                    "--admin must be USER:PASSWORD with a non-empty user and password",
-                ))
-            }
-        },
-    };
+    let listen = args.listen;
+    let registration_policy = args.registration_policy;
+    let temporary_max_ttl = args.temporary_max_ttl;
+    let admin = admin_credentials(args)?;
     if temporary_max_ttl == 0 {
         return Err(input_error("--temporary-max-ttl must be at least 1 second"));
     }
+    if args.max_connections == 0 || args.max_connections_per_ip == 0 {
+        return Err(input_error(
+            "--max-connections and --max-connections-per-ip must be at least 1",
+        ));
+    }
     let admin_name = admin.as_ref().map(|(user, _)| user.clone());
+    let quota = |n: u64| (n > 0).then_some(n);
+    let mut limits = macaroon_mint_server::HttpLimits {
+        max_connections: args.max_connections,
+        max_connections_per_ip: args.max_connections_per_ip,
+        ..macaroon_mint_server::HttpLimits::default()
+    };
+    limits.passwords.per_ip = login_rate(args.login_rate_per_ip, 2);
+    limits.passwords.per_username = login_rate(args.login_rate_per_user, 4);
     let config = macaroon_mint_server::Config {
-        domain: domain.to_owned(),
+        domain: args.domain.clone(),
         registration_policy,
         admin,
         temporary_max_ttl,
-        ..storage.config()
+        quotas: macaroon_mint_server::Quotas {
+            named_tokens_per_user: quota(args.quota_named_tokens),
+            spaces_per_user: quota(args.quota_spaces),
+        },
+        limits,
+        ..args.storage.config()
     };
+    let shown = |n: u64| {
+        if n == 0 {
+            "unlimited".to_owned()
+        } else {
+            n.to_string()
+        }
+    };
+    let shown_rate = |n: u32| {
+        if n == 0 {
+            "unlimited".to_owned()
+        } else {
+            format!("{n}/s")
+        }
+    };
+    let quotas_text = format!(
+        "{} named tokens, {} spaces per user",
+        shown(args.quota_named_tokens),
+        shown(args.quota_spaces)
+    );
+    let limits_text = format!(
+        "{} connections ({} per address); password logins {} per address, {} per username",
+        args.max_connections,
+        args.max_connections_per_ip,
+        shown_rate(args.login_rate_per_ip),
+        shown_rate(args.login_rate_per_user)
+    );
     let storage_text = config.storage_description();
     let printed_domain = config.domain.clone();
     macaroon_mint_server::serve_blocking(listen, config, |server| {
@@ -757,6 +865,8 @@ fn serve(
             format!("  registration policy: {registration_policy}"),
             format!("  admin:               {admin}"),
             format!("  temporary token TTL: at most {temporary_max_ttl} s"),
+            format!("  quotas:              {quotas_text}"),
+            format!("  limits:              {limits_text}"),
             "  authentication:      HTTP basic; X-Auth-Token / Authorization: Bearer access tokens"
                 .to_owned(),
         ];
@@ -956,21 +1066,7 @@ fn run(cli: &Cli) -> Result<String, Failure> {
             Ok(parse_token(token)?.macaroon.serialize(*format)?)
         }
         Command::Onedata { command } => run_onedata(command),
-        Command::Serve {
-            listen,
-            storage,
-            admin,
-            registration_policy,
-            domain,
-            temporary_max_ttl,
-        } => serve(
-            *listen,
-            storage,
-            admin.as_deref(),
-            *registration_policy,
-            domain,
-            *temporary_max_ttl,
-        ),
+        Command::Serve(args) => serve(args),
         Command::Keys { command } => run_keys(command),
     }
 }

@@ -25,10 +25,19 @@ impl Drop for Service {
 }
 
 fn start(data_dir: &std::path::Path, extra: &[&str]) -> (Service, Vec<String>) {
+    start_with_env(data_dir, extra, &[])
+}
+
+fn start_with_env(
+    data_dir: &std::path::Path,
+    extra: &[&str],
+    env: &[(&str, &str)],
+) -> (Service, Vec<String>) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_macaroon-mint"))
         .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(data_dir)
         .args(extra)
+        .envs(env.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
@@ -170,10 +179,83 @@ fn serve_mints_a_provider_registration_token_over_http() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// Issue 12, finding 6: the admin's password need not appear in the process list.
+#[test]
+fn serve_reads_the_admin_from_a_file_or_the_environment() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = temp_dir("admin-file");
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("admin");
+    std::fs::write(&file, "fileadmin:file-pw\n").unwrap();
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let file_arg = file.to_str().unwrap();
+    let o = run(&["serve", "--admin-file", file_arg]);
+    let stderr = fails(&o, 2);
+    assert!(
+        stderr.contains("is readable by group or others (mode 644)")
+            && stderr.contains(&format!("chmod 600 {file_arg}")),
+        "{stderr}"
+    );
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let (service, settings) = start(&dir.join("data1"), &["--admin-file", file_arg]);
+    assert!(
+        settings
+            .iter()
+            .any(|l| l.contains("admin:               fileadmin (created)")),
+        "{settings:?}"
+    );
+    assert_eq!(
+        request(
+            &service.address,
+            "GET",
+            "/api/v3/onezone/user",
+            Some(("fileadmin", "file-pw"))
+        )
+        .0,
+        200
+    );
+    drop(service);
+    let (service, settings) = start_with_env(
+        &dir.join("data2"),
+        &[],
+        &[("MACAROON_MINT_ADMIN", "envadmin:env-pw")],
+    );
+    assert!(
+        settings.iter().any(|l| l.contains("envadmin (created)")),
+        "{settings:?}"
+    );
+    assert_eq!(
+        request(
+            &service.address,
+            "GET",
+            "/api/v3/onezone/user",
+            Some(("envadmin", "env-pw"))
+        )
+        .0,
+        200
+    );
+    drop(service);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn serve_refuses_bad_settings() {
     let o = run(&["serve", "--admin", "no-colon"]);
     assert!(fails(&o, 2).contains("--admin must be USER:PASSWORD"));
+    // A valid --admin is accepted with a warning (here the next setting fails).
+    let o = Command::new(env!("CARGO_BIN_EXE_macaroon-mint"))
+        .args(["serve", "--admin", "a:b", "--max-connections", "0"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("warning: --admin shows the password to every local user")
+            && stderr.contains("--max-connections and --max-connections-per-ip must be at least 1"),
+        "{stderr}"
+    );
+    let o = run(&["serve", "--admin", "a:b", "--admin-file", "/nonexistent"]);
+    assert_eq!(o.code, 2, "{}", o.stderr);
     let o = run(&["serve", "--registration-policy", "sometimes"]);
     assert_eq!(o.code, 2);
     assert!(
