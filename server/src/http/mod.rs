@@ -224,6 +224,9 @@ impl Drop for IpSlot {
     }
 }
 
+/// Connections being answered 503 at once at most; more are closed without an answer.
+const MAX_PENDING_REFUSALS: usize = 256;
+
 /// Answers a connection over the limits with a 503 and closes it (bounded in time).
 async fn refuse(mut stream: TcpStream) {
     let error = ApiError::service_unavailable(1);
@@ -248,6 +251,17 @@ pub(crate) async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let connections = Arc::new(tokio::sync::Semaphore::new(limits.max_connections.max(1)));
+    // Refusals answer politely while few are pending; past that a connection is just closed,
+    // so a connection flood cannot pile up refusal tasks (each holds its socket up to 1 s).
+    let refusals = Arc::new(tokio::sync::Semaphore::new(MAX_PENDING_REFUSALS));
+    let refuse = |stream: TcpStream| {
+        if let Ok(permit) = Arc::clone(&refusals).try_acquire_owned() {
+            tokio::spawn(async move {
+                refuse(stream).await;
+                drop(permit);
+            });
+        }
+    };
     let per_ip = Arc::new(PerIp::default());
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let mut http = hyper::server::conn::http1::Builder::new();
@@ -270,11 +284,11 @@ pub(crate) async fn serve(
             () = &mut shutdown => break,
         };
         let Ok(permit) = Arc::clone(&connections).try_acquire_owned() else {
-            tokio::spawn(refuse(stream));
+            refuse(stream);
             continue;
         };
         let Some(slot) = PerIp::enter(&per_ip, peer.ip(), limits.max_connections_per_ip) else {
-            tokio::spawn(refuse(stream));
+            refuse(stream);
             continue;
         };
         let _ = stream.set_nodelay(true);
