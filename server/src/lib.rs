@@ -95,6 +95,8 @@ pub struct Config {
     pub limits: HttpLimits,
     /// The time source.
     pub clock: Clock,
+    /// The key-encryption key that seals root keys at rest; `None` stores them as plain hex.
+    pub master_key: Option<store::MasterKey>,
 }
 
 impl Config {
@@ -111,6 +113,7 @@ impl Config {
             quotas: Quotas::default(),
             limits: HttpLimits::default(),
             clock: system_clock(),
+            master_key: None,
         }
     }
 
@@ -126,15 +129,17 @@ impl Config {
         }
     }
 
-    /// Opens the configured store (creating the SQLite directory, or the PostgreSQL tables).
+    /// Opens the configured store (creating the SQLite directory, or the PostgreSQL tables),
+    /// sealing root keys under `master_key` when one is set.
     ///
     /// # Errors
     ///
     /// [`StoreError::Backend`] when it cannot be opened.
     pub fn open_store(&self) -> Result<Arc<dyn Store>, StoreError> {
+        let protection = store::KeyProtection::from(self.master_key.clone());
         Ok(match &self.database_url {
-            Some(url) => Arc::new(PostgresStore::connect(url)?),
-            None => Arc::new(SqliteStore::open(&self.data_dir)?),
+            Some(url) => Arc::new(PostgresStore::connect(url, protection)?),
+            None => Arc::new(SqliteStore::open(&self.data_dir, protection)?),
         })
     }
 }
@@ -159,6 +164,7 @@ impl fmt::Debug for Config {
             .field("temporary_max_ttl", &self.temporary_max_ttl)
             .field("quotas", &self.quotas)
             .field("limits", &self.limits)
+            .field("master_key", &self.master_key)
             .finish_non_exhaustive()
     }
 }

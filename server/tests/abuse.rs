@@ -434,6 +434,7 @@ fn password_floods_are_rate_limited_per_address() {
     limits.passwords.per_username = None;
     let harness = Harness::start(limits, Quotas::default());
     let addr = harness.addr;
+    let flood_started = Instant::now();
     let flood = harness.client.spawn(async move {
         let guess = basic(("victim", "guess"));
         let requests = (0..64).map(|_| {
@@ -459,7 +460,12 @@ fn password_floods_are_rate_limited_per_address() {
         "password flood: {refused} checked and refused, {limited} rate limited; legitimate login in {legitimate:?}"
     );
     assert_eq!(limited + refused, 64);
-    assert!(refused <= 12, "{refused} guesses reached Argon2");
+    // The burst, plus what refilled (1/s) while the flood lasted on a possibly busy machine.
+    let allowed = 10 + flood_started.elapsed().as_secs() as usize + 1;
+    assert!(
+        refused <= allowed,
+        "{refused} guesses reached Argon2 (at most {allowed})"
+    );
     for (status, retry_after, body) in answers.iter().filter(|(s, _, _)| *s == 429) {
         assert_eq!(error_id(body), "tooManyRequests", "{status}");
         let seconds: u64 = retry_after.as_deref().unwrap().parse().unwrap();
@@ -478,6 +484,7 @@ fn password_floods_are_rate_limited_per_username() {
     });
     let harness = Harness::start(limits, Quotas::default());
     let addr = harness.addr;
+    let flood_started = Instant::now();
     let answers = harness.client.block_on(async move {
         let guess = basic((ADMIN.0, "guess"));
         let requests = (0..30u8).map(|i| {
@@ -495,13 +502,16 @@ fn password_floods_are_rate_limited_per_username() {
     let limited = answers.iter().filter(|(s, _, _)| *s == 429).count();
     let refused = answers.iter().filter(|(s, _, _)| *s == 401).count();
     assert_eq!(limited + refused, 30);
+    let allowed = 5 + flood_started.elapsed().as_secs() as usize + 1;
     assert!(
-        refused <= 7,
-        "{refused} guesses at one username reached Argon2"
+        refused <= allowed,
+        "{refused} guesses at one username reached Argon2 (at most {allowed})"
     );
-    // Another user is not affected.
-    let (status, _, body) = call(&harness.url("/users"), "POST", Some(ADMIN), None);
-    assert_eq!(status, 429, "the admin's own name is limited too: {body}");
+    // The name's owner is limited too while the flood lasts (the price of a per-username
+    // limit; the owner's access tokens are not affected).
+    let (status, retry_after, body) = call(&harness.url("/users"), "POST", Some(ADMIN), None);
+    assert_eq!(status, 429, "{body}");
+    assert!(retry_after.is_some());
 }
 
 /// Finding 4: the wait for an Argon2 slot is bounded in length and time: 503 with

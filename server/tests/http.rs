@@ -15,7 +15,7 @@ use macaroon_mint::onedata::{
     Persistence, Subject,
 };
 use macaroon_mint::{AuthContext, RootKey};
-use macaroon_mint_server::store::SQLITE_FILE;
+use macaroon_mint_server::store::{KeyProtection, SQLITE_FILE};
 use macaroon_mint_server::{
     AdminStatus, Config, HttpLimits, PostgresStore, RegistrationPolicy, Server, SqliteStore, Store,
 };
@@ -64,11 +64,16 @@ fn open_store(
     dir: &std::path::Path,
 ) -> Option<(Arc<dyn Store>, Option<PgSchema>)> {
     match backend {
-        Backend::Sqlite => Some((Arc::new(SqliteStore::open(dir).unwrap()), None)),
+        Backend::Sqlite => Some((
+            Arc::new(SqliteStore::open(dir, KeyProtection::Plain).unwrap()),
+            None,
+        )),
         Backend::Postgres => {
             let url = common::postgres_url()?;
             let schema = common::fresh_pg_schema_name();
-            let store = Arc::new(PostgresStore::connect_in_schema(&url, &schema).unwrap());
+            let store = Arc::new(
+                PostgresStore::connect_in_schema(&url, &schema, KeyProtection::Plain).unwrap(),
+            );
             Some((store, Some((url, schema))))
         }
     }
@@ -821,7 +826,7 @@ fn data_directory_is_created_and_admin_created_once() {
         .unwrap();
     assert_eq!(server.admin_status(), AdminStatus::Existing);
     drop(server);
-    let store = SqliteStore::open(&dir).unwrap();
+    let store = SqliteStore::open(&dir, KeyProtection::Plain).unwrap();
     let admin = store.user_by_username(ADMIN.0).unwrap().unwrap();
     assert!(macaroon_mint_server::verify_password(
         ADMIN.1,
@@ -1731,7 +1736,7 @@ fn instances_sharing_one_database_see_each_other(backend: Backend) {
     };
     let schema = common::fresh_pg_schema_name();
     let store = |schema: &str| -> Arc<dyn Store> {
-        Arc::new(PostgresStore::connect_in_schema(&url, schema).unwrap())
+        Arc::new(PostgresStore::connect_in_schema(&url, schema, KeyProtection::Plain).unwrap())
     };
     let a = TestServer::start_with(store(&schema), unique_dir(), RegistrationPolicy::Open);
     let b = TestServer::start_with(store(&schema), unique_dir(), RegistrationPolicy::Open);

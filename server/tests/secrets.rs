@@ -3,7 +3,9 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use macaroon_mint_server::store::{NamedToken, RootKeyRecord, Space, TemporaryGeneration, User};
+use macaroon_mint_server::store::{
+    KeyProtection, NamedToken, RootKeyRecord, Space, TemporaryGeneration, User,
+};
 use macaroon_mint_server::{Config, Server, SqliteStore, Store, StoreError};
 use serde_json::json;
 
@@ -99,7 +101,9 @@ impl Store for Failing {
 #[test]
 fn a_storage_failure_is_a_bare_500() {
     let dir = std::env::temp_dir().join(format!("macaroon-mint-secrets-{}", std::process::id()));
-    let store: Arc<dyn Store> = Arc::new(Failing(SqliteStore::open(&dir).unwrap()));
+    let store: Arc<dyn Store> = Arc::new(Failing(
+        SqliteStore::open(&dir, KeyProtection::Plain).unwrap(),
+    ));
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let config = Config {
         admin: Some(("admin".into(), "pw".into())),

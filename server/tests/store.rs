@@ -14,8 +14,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use macaroon_mint_server::store::{
-    current_root_key, ensure_root_key, random_hex, NamedToken, PostgresStore, RootKeyRecord,
-    SqliteStore, Store, StoreError, TemporaryGeneration,
+    current_root_key, ensure_root_key, random_hex, KeyProtection, MasterKey, NamedToken,
+    PostgresStore, RootKeyRecord, SqliteStore, Store, StoreError, TemporaryGeneration, SQLITE_FILE,
 };
 
 use common::PgTestSchema;
@@ -47,7 +47,7 @@ fn sqlite_backend() -> Backend {
         std::process::id()
     ));
     let _ = std::fs::remove_dir_all(&dir);
-    let store = SqliteStore::open(&dir).expect("open the SQLite store");
+    let store = SqliteStore::open(&dir, sealed()).expect("open the SQLite store");
     Backend {
         store: Arc::new(store),
         _dir: Some(TempDir(dir)),
@@ -66,8 +66,25 @@ fn postgres_backend() -> Option<Backend> {
     })
 }
 
+/// The master key the suite's stores seal their root keys under.
+const TEST_MASTER_KEY: [u8; 32] = [0x4d; 32];
+
+fn sealed() -> KeyProtection {
+    KeyProtection::Sealed(MasterKey::from_bytes(TEST_MASTER_KEY))
+}
+
+/// Creates a directory with mode 0700 (the store refuses wider ones).
+fn private_dir(dir: &std::path::Path) {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .unwrap();
+}
+
 fn connect(schema: &PgTestSchema) -> PostgresStore {
-    PostgresStore::connect_in_schema(&schema.url, &schema.name).unwrap_or_else(|e| {
+    PostgresStore::connect_in_schema(&schema.url, &schema.name, sealed()).unwrap_or_else(|e| {
         panic!(
             "cannot use the test database in {} (is it running? scripts/start-test-postgres): {e}",
             common::DATABASE_URL_VAR
@@ -1136,7 +1153,7 @@ fn postgres_two_instances_share_one_database() {
         "{}{separator}options=-c%20search_path%3D{}",
         schema.url, schema.name
     );
-    let c = PostgresStore::connect(&url).unwrap();
+    let c = PostgresStore::connect(&url, sealed()).unwrap();
     assert_eq!(c.user_by_username("alice").unwrap().unwrap().id, alice.id);
     drop((a, b, c));
 }
@@ -1161,7 +1178,7 @@ fn postgres_schemas_are_isolated() {
     // An unsafe schema name is refused before anything is sent.
     for bad in ["Public", "x; DROP TABLE users", "a\"b", ""] {
         assert!(matches!(
-            PostgresStore::connect_in_schema(&one.url, bad),
+            PostgresStore::connect_in_schema(&one.url, bad, sealed()),
             Err(StoreError::Backend(_))
         ));
     }
@@ -1263,6 +1280,8 @@ INSERT INTO named_tokens VALUES ('cccccccccccccccccccccccccccccccc', 'old', 'act
 
 fn check_upgraded(store: &dyn Store) {
     let alice = "a".repeat(32);
+    // The old plain root key reads in a sealed store (the migration path).
+    assert_eq!(*store.root_key(1).unwrap().unwrap().material, vec![1; 32]);
     let old = store.named_token(&"c".repeat(32)).unwrap().unwrap();
     assert_eq!((old.name.as_str(), old.created), ("old", 7));
     assert!(old.caveats.is_empty());
@@ -1285,16 +1304,21 @@ fn sqlite_database_of_an_older_version_is_upgraded() {
     drop(backend.store);
     let old_dir = dir.with_extension("old");
     let _cleanup = TempDir(old_dir.clone());
-    std::fs::create_dir_all(&old_dir).unwrap();
-    let conn =
-        rusqlite::Connection::open(old_dir.join(macaroon_mint_server::store::SQLITE_FILE)).unwrap();
+    private_dir(&old_dir);
+    let conn = rusqlite::Connection::open(old_dir.join(SQLITE_FILE)).unwrap();
     conn.execute_batch(OLD_SCHEMA).unwrap();
     drop(conn);
-    let store = SqliteStore::open(&old_dir).unwrap();
+    // The older version left the file 0644; an operator runs `chmod 600` as told.
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let file = old_dir.join(SQLITE_FILE);
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    let store = SqliteStore::open(&old_dir, sealed()).unwrap();
     check_upgraded(&store);
     drop(store);
     // Opening it again changes nothing.
-    let store = SqliteStore::open(&old_dir).unwrap();
+    let store = SqliteStore::open(&old_dir, sealed()).unwrap();
     assert_eq!(store.named_tokens_of(&"a".repeat(32)).unwrap().len(), 2);
 }
 
@@ -1319,4 +1343,254 @@ fn postgres_database_of_an_older_version_is_upgraded() {
             .len(),
         2
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Root keys at rest
+
+/// Opens a store at a [`Place`].
+type OpenStore = dyn Fn(KeyProtection) -> Result<Box<dyn Store>, StoreError>;
+
+/// One place (a SQLite directory, a PostgreSQL schema) opened as often as wanted, with a way to
+/// read the stored `material` column directly.
+struct Place {
+    open: Box<OpenStore>,
+    raw_material: Box<dyn Fn(i64) -> String>,
+    _dir: Option<TempDir>,
+    _schema: Option<PgTestSchema>,
+}
+
+fn sqlite_place() -> Place {
+    static COUNTER: AtomicUsize = AtomicUsize::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+    let dir = std::env::temp_dir().join(format!(
+        "macaroon-mint-store-place-{}-{n}",
+        std::process::id()
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    let (open_dir, raw_dir) = (dir.clone(), dir.clone());
+    Place {
+        open: Box::new(move |protection| {
+            Ok(Box::new(SqliteStore::open(&open_dir, protection)?) as Box<dyn Store>)
+        }),
+        raw_material: Box::new(move |id| {
+            let conn = rusqlite::Connection::open(raw_dir.join(SQLITE_FILE)).unwrap();
+            conn.query_row(
+                "SELECT material FROM root_keys WHERE id = ?1",
+                [id],
+                |row| row.get(0),
+            )
+            .unwrap()
+        }),
+        _dir: Some(TempDir(dir)),
+        _schema: None,
+    }
+}
+
+fn postgres_place() -> Option<Place> {
+    let schema = PgTestSchema::new()?;
+    let (url, name) = (schema.url.clone(), schema.name.clone());
+    let (raw_url, raw_name) = (url.clone(), name.clone());
+    Some(Place {
+        open: Box::new(move |protection| {
+            Ok(
+                Box::new(PostgresStore::connect_in_schema(&url, &name, protection)?)
+                    as Box<dyn Store>,
+            )
+        }),
+        raw_material: Box::new(move |id| {
+            let mut client = ::postgres::Client::connect(&raw_url, ::postgres::NoTls).unwrap();
+            let query = format!("SELECT material FROM \"{raw_name}\".root_keys WHERE id = $1");
+            client.query_one(&query, &[&id]).unwrap().get(0)
+        }),
+        _dir: None,
+        _schema: Some(schema),
+    })
+}
+
+fn is_sealed_error(result: Result<impl std::fmt::Debug, StoreError>, id: i64) -> bool {
+    match result {
+        Err(e) => {
+            let text = e.to_string();
+            text.contains(&format!(
+                "root key {id} is sealed: wrong or missing master key"
+            ))
+        }
+        Ok(_) => false,
+    }
+}
+
+fn keys_at_rest(place: &Place) {
+    let material = [0xc3_u8; 32];
+    let plaintext = hex::encode(material);
+    let store = (place.open)(sealed()).unwrap();
+    let k1 = store.insert_root_key(&material, 10).unwrap();
+    // Sealed in the database: not the plaintext; read back whole.
+    let raw = (place.raw_material)(k1.id);
+    assert!(raw.starts_with("v1:"), "{raw}");
+    assert!(!raw.contains(&plaintext) && !raw.contains("c3c3"), "{raw}");
+    assert_eq!(store.root_key(k1.id).unwrap(), Some(k1.clone()));
+    drop(store);
+
+    // A wrong master key, or none: a clear error, never the material.
+    let other = KeyProtection::Sealed(MasterKey::from_bytes([0x99; 32]));
+    for protection in [other, KeyProtection::Plain] {
+        let store = (place.open)(protection).unwrap();
+        let result = store.root_key(k1.id);
+        if let Err(e) = &result {
+            assert!(!e.to_string().contains("c3c3"), "{e}");
+        }
+        assert!(is_sealed_error(result, k1.id));
+        assert!(is_sealed_error(store.root_keys(), k1.id));
+        // So the service cannot start with it.
+        assert!(is_sealed_error(ensure_root_key(&*store, 20), k1.id));
+    }
+
+    // Plain mode stores plain hex and works on its own keys.
+    let plain = (place.open)(KeyProtection::Plain).unwrap();
+    let legacy = [0x5e_u8; 32];
+    let k2 = plain.insert_root_key(&legacy, 30).unwrap();
+    assert_eq!((place.raw_material)(k2.id), hex::encode(legacy));
+    assert_eq!(plain.root_key(k2.id).unwrap(), Some(k2.clone()));
+
+    // A sealed store reads both: its sealed keys and the legacy plain ones.
+    let store = (place.open)(sealed()).unwrap();
+    assert_eq!(store.root_keys().unwrap(), vec![k1.clone(), k2.clone()]);
+    // Retiring the sealed key wipes it: then the plain store reads everything again.
+    assert!(store.retire_root_key(k1.id, 40).unwrap());
+    assert_eq!((place.raw_material)(k1.id), "");
+    let keys = plain.root_keys().unwrap();
+    assert!(keys[0].material.is_empty() && keys[0].retired == Some(40));
+    assert_eq!(keys[1], k2);
+}
+
+#[test]
+fn sqlite_keys_at_rest() {
+    keys_at_rest(&sqlite_place());
+}
+
+#[test]
+fn postgres_keys_at_rest() {
+    if let Some(place) = postgres_place() {
+        keys_at_rest(&place);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// SQLite file permissions
+
+fn mode(path: &std::path::Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+fn sidecar(dir: &std::path::Path, suffix: &str) -> PathBuf {
+    dir.join(format!("{SQLITE_FILE}{suffix}"))
+}
+
+#[test]
+fn sqlite_files_are_private() {
+    let place = sqlite_place();
+    let dir = place._dir.as_ref().unwrap().0.clone();
+    let store = (place.open)(sealed()).unwrap();
+    store.insert_root_key(&[1; 32], 1).unwrap();
+    assert_eq!(mode(&dir), 0o700);
+    assert_eq!(mode(&dir.join(SQLITE_FILE)), 0o600);
+    // WAL mode: the -wal and -shm files exist while the store is open.
+    for suffix in ["-wal", "-shm"] {
+        assert_eq!(mode(&sidecar(&dir, suffix)), 0o600, "{suffix}");
+    }
+    drop(store);
+}
+
+#[test]
+fn sqlite_refuses_a_shared_directory() {
+    use std::os::unix::fs::PermissionsExt;
+    let place = sqlite_place();
+    let dir = place._dir.as_ref().unwrap().0.clone();
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let text = match (place.open)(sealed()) {
+        Err(e) => e.to_string(),
+        Ok(_) => panic!("a 0755 data directory was accepted"),
+    };
+    assert!(
+        text.contains("accessible by other users")
+            && text.contains(&format!("chmod 700 {}", dir.display())),
+        "{text}"
+    );
+    assert!(!dir.join(SQLITE_FILE).exists(), "nothing created");
+    // Group access alone is refused too; after the fix it opens.
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o710)).unwrap();
+    assert!((place.open)(sealed()).is_err());
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+    assert!((place.open)(sealed()).is_ok());
+}
+
+#[test]
+fn sqlite_refuses_a_readable_database_and_narrows_sidecars() {
+    use std::os::unix::fs::PermissionsExt;
+    let place = sqlite_place();
+    let dir = place._dir.as_ref().unwrap().0.clone();
+    drop((place.open)(sealed()).unwrap());
+    let db = dir.join(SQLITE_FILE);
+    std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let text = match (place.open)(sealed()) {
+        Err(e) => e.to_string(),
+        Ok(_) => panic!("a 0644 database was accepted"),
+    };
+    assert!(
+        text.contains(&format!("chmod 600 {}", db.display())),
+        "{text}"
+    );
+    std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o600)).unwrap();
+    // A -wal file left world-readable (an older version's, say) is narrowed on open.
+    let wal = sidecar(&dir, "-wal");
+    std::fs::write(&wal, b"").unwrap();
+    std::fs::set_permissions(&wal, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let store = (place.open)(sealed()).unwrap();
+    store.insert_root_key(&[2; 32], 2).unwrap();
+    assert_eq!(mode(&wal), 0o600);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Master key files
+
+#[test]
+fn master_key_files() {
+    use std::os::unix::fs::PermissionsExt;
+    let place = sqlite_place();
+    let dir = place._dir.as_ref().unwrap().0.clone();
+    private_dir(&dir);
+    let write = |name: &str, content: &[u8], mode: u32| {
+        let path = dir.join(name);
+        std::fs::write(&path, content).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+        path
+    };
+    let hex_key = "a1".repeat(32);
+    let from_hex =
+        MasterKey::from_file(&write("hex", format!("{hex_key}\n").as_bytes(), 0o600)).unwrap();
+    assert_eq!(*from_hex.to_hex(), hex_key);
+    let raw = MasterKey::from_file(&write("raw", &[0xa1; 32], 0o400)).unwrap();
+    assert_eq!(*raw.to_hex(), hex_key);
+    // Readable by others: refused, with the fix.
+    let shared = write("shared", hex_key.as_bytes(), 0o644);
+    let text = MasterKey::from_file(&shared).unwrap_err().to_string();
+    assert!(
+        text.contains(&format!("chmod 600 {}", shared.display())),
+        "{text}"
+    );
+    // Neither form: refused without quoting the content.
+    for (name, content) in [
+        ("short", &b"a1a1"[..]),
+        ("long", "b2".repeat(40).as_bytes()),
+    ] {
+        let text = MasterKey::from_file(&write(name, content, 0o600))
+            .unwrap_err()
+            .to_string();
+        assert!(text.contains("64 hex characters or 32 raw bytes"), "{text}");
+        assert!(!text.contains("a1a1") && !text.contains("b2b2"), "{text}");
+    }
+    assert!(MasterKey::from_file(&dir.join("missing")).is_err());
 }

@@ -8,10 +8,14 @@
 //!
 //! No token secret is stored. Root keys are: a token's secret is derived from the root key its
 //! record names ([`crate::keys`]), so rotating the root key needs no re-encryption and retiring
-//! one invalidates exactly the tokens minted under it.
+//! one invalidates exactly the tokens minted under it. Root keys are sealed at rest under a
+//! [`MasterKey`] when the store is opened with [`KeyProtection::Sealed`] (`store/seal.rs` describes the
+//! format); [`KeyProtection::Plain`] keeps the legacy plain hex. The SQLite backend also keeps
+//! its directory and files private to the service's user.
 
 mod ops;
 mod postgres;
+mod seal;
 mod sql;
 mod sqlite;
 
@@ -21,6 +25,7 @@ use std::fmt;
 use zeroize::Zeroizing;
 
 pub use self::postgres::PostgresStore;
+pub use self::seal::{KeyProtection, MasterKey};
 pub use self::sqlite::{SqliteStore, SQLITE_FILE};
 
 /// A storage failure. Its text is for the server's log only; HTTP clients see
@@ -398,5 +403,5 @@ pub fn redact_url(url: &str) -> String {
 /// A SQLite store in `dir`, for the crate's unit tests.
 #[cfg(test)]
 pub(crate) fn open_sqlite_for_tests(dir: &std::path::Path) -> SqliteStore {
-    SqliteStore::open(dir).expect("open a SQLite store for a test")
+    SqliteStore::open(dir, KeyProtection::Plain).expect("open a SQLite store for a test")
 }

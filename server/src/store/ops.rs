@@ -11,8 +11,8 @@ use zeroize::Zeroizing;
 
 use super::sql;
 use super::{
-    apply, caveats_from_json, caveats_to_json, check_quota, join, material_from_hex, random_hex,
-    split, to_i64, to_u64, NamedToken, RootKeyRecord, Space, StoreError, TemporaryGeneration, User,
+    apply, caveats_from_json, caveats_to_json, check_quota, join, random_hex, split, to_i64,
+    to_u64, KeyProtection, NamedToken, RootKeyRecord, Space, StoreError, TemporaryGeneration, User,
 };
 
 /// A statement parameter.
@@ -146,6 +146,9 @@ pub(super) trait Backend {
         &self,
         f: impl FnOnce(&mut dyn Db) -> Result<T, StoreError>,
     ) -> Result<T, StoreError>;
+
+    /// How root key material is kept at rest.
+    fn protection(&self) -> &KeyProtection;
 }
 
 use Param::{Bool, Int, OptText, Text};
@@ -176,13 +179,13 @@ fn token_from_row(mut row: Row) -> Result<NamedToken, StoreError> {
     })
 }
 
-fn key_from_row(mut row: Row) -> Result<RootKeyRecord, StoreError> {
+fn key_from_row(protection: &KeyProtection, mut row: Row) -> Result<RootKeyRecord, StoreError> {
     let id = row.int(0)?;
-    // The stored text is key material too: wiped once decoded.
-    let material = Zeroizing::new(row.text(1)?);
+    // The stored text may be plain key material: wiped once decoded.
+    let stored = Zeroizing::new(row.text(1)?);
     Ok(RootKeyRecord {
         id,
-        material: material_from_hex(id, &material)?,
+        material: protection.open(id, &stored)?,
         created: to_u64(row.int(2)?)?,
         retired: row.opt_int(3)?.map(to_u64).transpose()?,
     })
@@ -444,11 +447,12 @@ pub(super) fn insert_root_key(
     created: u64,
 ) -> Result<RootKeyRecord, StoreError> {
     let created_i64 = to_i64(created)?;
-    let text = Zeroizing::new(hex::encode(material));
     let id = b.write(|db| {
         // Serializes id allocation with concurrent inserts (other processes included).
         db.lock_root_keys()?;
         let id = db.query_one(sql::NEXT_ROOT_KEY_ID, &[])?.int(0)?;
+        // Sealed with the id as associated data, so known only now.
+        let text = b.protection().seal(id, material)?;
         db.execute(
             sql::INSERT_ROOT_KEY,
             &[Int(id), Text(&text), Int(created_i64)],
@@ -467,7 +471,7 @@ pub(super) fn root_keys(b: &impl Backend) -> Result<Vec<RootKeyRecord>, StoreErr
     b.run(|db| {
         db.query(sql::ROOT_KEYS, &[])?
             .into_iter()
-            .map(key_from_row)
+            .map(|row| key_from_row(b.protection(), row))
             .collect()
     })
 }
@@ -475,7 +479,7 @@ pub(super) fn root_keys(b: &impl Backend) -> Result<Vec<RootKeyRecord>, StoreErr
 pub(super) fn root_key(b: &impl Backend, id: i64) -> Result<Option<RootKeyRecord>, StoreError> {
     b.run(|db| {
         db.query_opt(sql::ROOT_KEY, &[Int(id)])?
-            .map(key_from_row)
+            .map(|row| key_from_row(b.protection(), row))
             .transpose()
     })
 }

@@ -21,7 +21,7 @@ use r2d2_postgres::PostgresConnectionManager;
 
 use super::ops::{store_via_backend, Backend, Db, DbError, Param, Row, Value};
 use super::sql;
-use super::StoreError;
+use super::{KeyProtection, StoreError};
 
 /// At most this many connections per [`PostgresStore`].
 const MAX_CONNECTIONS: u32 = 8;
@@ -211,6 +211,7 @@ pub struct PostgresStore {
     config: Config,
     schema: Option<String>,
     last_error: LastError,
+    protection: KeyProtection,
 }
 
 impl fmt::Debug for PostgresStore {
@@ -224,14 +225,15 @@ impl fmt::Debug for PostgresStore {
 
 impl PostgresStore {
     /// Connects to the database at `url` (`postgres://user:password@host:port/database`, or the
-    /// `key=value` form) and creates the tables if missing, in the connection's default schema.
+    /// `key=value` form) and creates the tables if missing, in the connection's default schema;
+    /// root keys are kept as `protection` says.
     ///
     /// # Errors
     ///
     /// [`StoreError::Backend`] when the URL is invalid, the database cannot be reached or the
     /// tables cannot be created.
-    pub fn connect(url: &str) -> Result<PostgresStore, StoreError> {
-        PostgresStore::new(url, None)
+    pub fn connect(url: &str, protection: KeyProtection) -> Result<PostgresStore, StoreError> {
+        PostgresStore::new(url, None, protection)
     }
 
     /// As [`PostgresStore::connect`], with every table in the schema `schema` (created if
@@ -241,12 +243,20 @@ impl PostgresStore {
     /// # Errors
     ///
     /// As [`PostgresStore::connect`], and [`StoreError::Backend`] for an invalid schema name.
-    pub fn connect_in_schema(url: &str, schema: &str) -> Result<PostgresStore, StoreError> {
+    pub fn connect_in_schema(
+        url: &str,
+        schema: &str,
+        protection: KeyProtection,
+    ) -> Result<PostgresStore, StoreError> {
         validate_schema(schema)?;
-        PostgresStore::new(url, Some(schema.to_owned()))
+        PostgresStore::new(url, Some(schema.to_owned()), protection)
     }
 
-    fn new(url: &str, schema: Option<String>) -> Result<PostgresStore, StoreError> {
+    fn new(
+        url: &str,
+        schema: Option<String>,
+        protection: KeyProtection,
+    ) -> Result<PostgresStore, StoreError> {
         let mut config: Config = url
             .parse()
             .map_err(|e| StoreError::Backend(format!("invalid PostgreSQL URL: {e}")))?;
@@ -295,6 +305,7 @@ impl PostgresStore {
             config,
             schema,
             last_error,
+            protection,
         })
     }
 
@@ -364,6 +375,10 @@ impl Backend for PostgresStore {
         let value = f(&mut PgDb(&mut tx))?;
         tx.commit()?;
         Ok(value)
+    }
+
+    fn protection(&self) -> &KeyProtection {
+        &self.protection
     }
 }
 
@@ -458,6 +473,7 @@ mod tests {
             config,
             schema: Some("t_1".into()),
             last_error: LastError::default(),
+            protection: KeyProtection::Plain,
         };
         let text = format!("{store:?}");
         assert!(
@@ -472,12 +488,15 @@ mod tests {
 
     #[test]
     fn invalid_url_and_unreachable_server() {
-        match PostgresStore::connect("postgres://u:pw@127.0.0.1:bad/db") {
+        match PostgresStore::connect("postgres://u:pw@127.0.0.1:bad/db", KeyProtection::Plain) {
             Err(StoreError::Backend(text)) => assert!(!text.contains("pw@"), "{text}"),
             other => panic!("{other:?}"),
         }
         // Port 1 on loopback: nothing listens there; the error names the host only.
-        match PostgresStore::connect("postgres://u:hunter2@127.0.0.1:1/db?connect_timeout=2") {
+        match PostgresStore::connect(
+            "postgres://u:hunter2@127.0.0.1:1/db?connect_timeout=2",
+            KeyProtection::Plain,
+        ) {
             Err(StoreError::Backend(text)) => {
                 assert!(text.contains("127.0.0.1:1"), "{text}");
                 assert!(!text.contains("hunter2"), "{text}");

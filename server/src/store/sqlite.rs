@@ -11,8 +11,9 @@ use rusqlite::types::ValueRef;
 use rusqlite::{Connection, ErrorCode, TransactionBehavior};
 
 use super::ops::{store_via_backend, Backend, Db, DbError, Param, Row, Value};
+use super::seal::check_private;
 use super::sql;
-use super::StoreError;
+use super::{KeyProtection, StoreError};
 
 /// The file name of the SQLite database inside the data directory.
 pub const SQLITE_FILE: &str = "macaroon-mint.sqlite3";
@@ -42,8 +43,12 @@ fn is_unique_violation(e: &rusqlite::Error) -> bool {
 
 /// The embedded SQLite backend: one connection, serialized by a mutex (SQLite serializes writers
 /// anyway; WAL mode lets other processes read, e.g. `macaroon-mint keys list`, while it runs).
+///
+/// The data directory is private to the service's user (mode 0700) and the database files too
+/// (0600); [`SqliteStore::open`] refuses wider ones.
 pub struct SqliteStore {
     conn: Mutex<Connection>,
+    protection: KeyProtection,
 }
 
 impl fmt::Debug for SqliteStore {
@@ -53,23 +58,27 @@ impl fmt::Debug for SqliteStore {
 }
 
 impl SqliteStore {
-    /// Opens (creating it and the directory if needed) `data_dir/macaroon-mint.sqlite3`.
+    /// Opens (creating it and the directory if needed) `data_dir/macaroon-mint.sqlite3`, keeping
+    /// root keys as `protection` says.
+    ///
+    /// A new directory is created with mode 0700 and a new database file with 0600. An existing
+    /// directory or database file that the group or others may access is refused (the store
+    /// holds the root keys and password hashes), with the `chmod` that fixes it.
     ///
     /// # Errors
     ///
-    /// [`StoreError::Backend`] when the directory or database cannot be created or opened.
-    pub fn open(data_dir: &Path) -> Result<SqliteStore, StoreError> {
-        std::fs::create_dir_all(data_dir).map_err(|e| {
-            StoreError::Backend(format!(
-                "creating the data directory {}: {e}",
-                data_dir.display()
-            ))
-        })?;
-        let conn = Connection::open(data_dir.join(SQLITE_FILE))?;
+    /// [`StoreError::Backend`] when the directory or database cannot be created or opened, or
+    /// is accessible by other users.
+    pub fn open(data_dir: &Path, protection: KeyProtection) -> Result<SqliteStore, StoreError> {
+        prepare_data_dir(data_dir)?;
+        let path = data_dir.join(SQLITE_FILE);
+        prepare_database_files(&path)?;
+        let conn = Connection::open(&path)?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.execute_batch(sql::SQLITE_PRAGMAS)?;
         let store = SqliteStore {
             conn: Mutex::new(conn),
+            protection,
         };
         store.create_tables()?;
         Ok(store)
@@ -126,9 +135,90 @@ impl Backend for SqliteStore {
         tx.commit()?;
         Ok(value)
     }
+
+    fn protection(&self) -> &KeyProtection {
+        &self.protection
+    }
 }
 
 store_via_backend!(SqliteStore);
+
+/// Creates the data directory with mode 0700 (parents too), or checks that an existing one is
+/// private.
+fn prepare_data_dir(dir: &Path) -> Result<(), StoreError> {
+    match std::fs::metadata(dir) {
+        Ok(metadata) if metadata.is_dir() => check_private(dir, "the data directory", "700"),
+        Ok(_) => Err(StoreError::Backend(format!(
+            "the data directory {} is not a directory",
+            dir.display()
+        ))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let mut builder = std::fs::DirBuilder::new();
+            builder.recursive(true);
+            #[cfg(unix)]
+            std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+            builder.create(dir).map_err(|e| {
+                StoreError::Backend(format!(
+                    "creating the data directory {}: {e}",
+                    dir.display()
+                ))
+            })
+        }
+        Err(e) => Err(StoreError::Backend(format!(
+            "reading the data directory {}: {e}",
+            dir.display()
+        ))),
+    }
+}
+
+/// Makes the database file private before SQLite opens it.
+///
+/// Why not a umask: it is process-wide (other threads create files meanwhile) and SQLite creates
+/// the `-wal` and `-shm` files later, on first use, after any temporary umask is restored.
+/// Instead the database file is created here with mode 0600 (or, existing, refused when wider):
+/// SQLite creates its `-wal`, `-shm` and `-journal` files with the database file's own
+/// permissions, so they are 0600 too, whenever they appear. Sidecar files left wider by an
+/// older version are narrowed to 0600 here (they hold database pages).
+#[cfg(unix)]
+fn prepare_database_files(path: &Path) -> Result<(), StoreError> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let created = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path);
+    match created {
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            check_private(path, "the database file", "600")?;
+        }
+        Err(e) => {
+            return Err(StoreError::Backend(format!(
+                "creating the database file {}: {e}",
+                path.display()
+            )))
+        }
+    }
+    for suffix in ["-wal", "-shm", "-journal"] {
+        let mut sidecar = path.as_os_str().to_owned();
+        sidecar.push(suffix);
+        let sidecar = Path::new(&sidecar);
+        if let Ok(metadata) = std::fs::metadata(sidecar) {
+            if metadata.permissions().mode() & 0o077 != 0 {
+                std::fs::set_permissions(sidecar, std::fs::Permissions::from_mode(0o600)).map_err(
+                    |e| StoreError::Backend(format!("restricting {}: {e}", sidecar.display())),
+                )?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Elsewhere permissions are left to the platform.
+#[cfg(not(unix))]
+fn prepare_database_files(_path: &Path) -> Result<(), StoreError> {
+    Ok(())
+}
 
 /// A connection (or a transaction, which dereferences to one) as a [`Db`].
 struct SqliteDb<'a>(&'a Connection);
