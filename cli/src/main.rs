@@ -23,6 +23,7 @@ use macaroon_mint::{
     Format, Limits, Macaroon, Parsed, Recovered, RecoveredField, RootKey, Service, TypedCaveat,
     Verifier,
 };
+use macaroon_mint_server::store::MasterKey;
 use serde_json::{json, Value};
 
 /// Mint, inspect and verify macaroons (libmacaroons v1, v2, v2 JSON, Onedata base62).
@@ -445,16 +446,82 @@ struct StorageArgs {
         hide_env_values = true
     )]
     database_url: Option<String>,
+    /// Seal root keys at rest under the master key in this file (64 hex characters or 32 raw
+    /// bytes, mode 0600; see `keys generate-master-key`). Without it, the key is read from
+    /// MACAROON_MINT_MASTER_KEY (hex); with neither, root keys are stored unencrypted.
+    #[arg(long, value_name = "PATH")]
+    master_key_file: Option<std::path::PathBuf>,
 }
 
+/// The environment variable holding the master key (hex) when --master-key-file is absent.
+const MASTER_KEY_VAR: &str = "MACAROON_MINT_MASTER_KEY";
+
 impl StorageArgs {
-    fn config(&self) -> macaroon_mint_server::Config {
-        macaroon_mint_server::Config {
+    fn config(&self) -> Result<macaroon_mint_server::Config, Failure> {
+        Ok(macaroon_mint_server::Config {
             data_dir: self.data_dir.clone(),
             database_url: self.database_url.clone(),
+            master_key: self.master_key()?,
             ..macaroon_mint_server::Config::new()
+        })
+    }
+
+    /// The master key from --master-key-file, else from MACAROON_MINT_MASTER_KEY; `None`
+    /// without either.
+    fn master_key(&self) -> Result<Option<MasterKey>, Failure> {
+        if let Some(path) = &self.master_key_file {
+            return MasterKey::from_file(path)
+                .map(Some)
+                .map_err(|e| input_error(format!("--master-key-file: {}", store_message(&e))));
+        }
+        match std::env::var(MASTER_KEY_VAR) {
+            Ok(value) => MasterKey::from_hex(&value)
+                .map(Some)
+                .map_err(|e| input_error(format!("{MASTER_KEY_VAR}: {}", store_message(&e)))),
+            Err(std::env::VarError::NotPresent) => Ok(None),
+            Err(std::env::VarError::NotUnicode(_)) => Err(input_error(format!(
+                "{MASTER_KEY_VAR}: a master key must be 64 hex characters"
+            ))),
         }
     }
+}
+
+/// A store error's text without the "storage error: " prefix.
+fn store_message(e: &macaroon_mint_server::StoreError) -> String {
+    match e {
+        macaroon_mint_server::StoreError::Backend(text) => text.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Writes a fresh master key to `out` (64 hex characters and a newline, mode 0600), refusing
+/// to overwrite an existing file.
+fn generate_master_key(out: &std::path::Path) -> Result<String, Failure> {
+    let key = MasterKey::generate()
+        .map_err(|e| Failure::Io(format!("keys generate-master-key: {}", store_message(&e))))?;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let shown = out.display();
+    let mut file = options.open(out).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::AlreadyExists {
+            input_error(format!(
+                "keys generate-master-key: {shown} exists; it is not overwritten"
+            ))
+        } else {
+            Failure::Io(format!("keys generate-master-key: creating {shown}: {e}"))
+        }
+    })?;
+    let mut text = key.to_hex();
+    text.push('\n');
+    file.write_all(text.as_bytes())
+        .and_then(|()| file.sync_all())
+        .map_err(|e| Failure::Io(format!("keys generate-master-key: writing {shown}: {e}")))?;
+    Ok(format!(
+        "master key written to {shown} (mode 0600): pass it as --master-key-file to `serve` and \
+         `keys`; keep a copy, root keys sealed under it cannot be read without it"
+    ))
 }
 
 #[derive(Debug, Subcommand)]
@@ -475,6 +542,12 @@ enum KeysCommand {
         storage: StorageArgs,
         /// The key id (see `keys list`).
         id: i64,
+    },
+    /// Write a new random master key (64 hex characters, mode 0600) for --master-key-file.
+    GenerateMasterKey {
+        /// The file to create (an existing file is not overwritten).
+        #[arg(long, value_name = "PATH")]
+        out: std::path::PathBuf,
     },
 }
 
@@ -819,8 +892,14 @@ fn serve(args: &ServeArgs) -> Result<String, Failure> {
             spaces_per_user: quota(args.quota_spaces),
         },
         limits,
-        ..args.storage.config()
+        ..args.storage.config()?
     };
+    if config.master_key.is_none() {
+        write_stderr(&format!(
+            "macaroon-mint serve: warning: no master key (--master-key-file or \
+             {MASTER_KEY_VAR}): root keys are stored unencrypted"
+        ));
+    }
     let shown = |n: u64| {
         if n == 0 {
             "unlimited".to_owned()
@@ -882,9 +961,10 @@ fn run_keys(command: &KeysCommand) -> Result<String, Failure> {
         KeysCommand::List { storage }
         | KeysCommand::Rotate { storage }
         | KeysCommand::Retire { storage, .. } => storage,
+        KeysCommand::GenerateMasterKey { out } => return generate_master_key(out),
     };
     let store = storage
-        .config()
+        .config()?
         .open_store()
         .map_err(|e| Failure::Io(format!("keys: {e}")))?;
     let failed = |e: macaroon_mint_server::StoreError| Failure::Io(format!("keys: {e}"));
@@ -919,6 +999,8 @@ fn run_keys(command: &KeysCommand) -> Result<String, Failure> {
                 key.id
             ))
         }
+        // Handled above, before opening a store.
+        KeysCommand::GenerateMasterKey { out } => generate_master_key(out),
         KeysCommand::Retire { id, .. } => {
             let keys = store.root_keys().map_err(failed)?;
             let Some(key) = keys.iter().find(|k| k.id == *id) else {

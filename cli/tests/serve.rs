@@ -389,3 +389,158 @@ fn serve_and_keys_on_postgres() {
     assert!(listed.lines().any(|l| l.ends_with("\tcurrent")), "{listed}");
     assert!(!listed.contains(&url), "{listed}");
 }
+
+fn file_mode(path: &std::path::Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+/// `keys generate-master-key`, then `serve` and `keys` with it: root keys are sealed in the
+/// database, and a wrong or missing master key is a clear error.
+#[test]
+fn keys_sealed_under_a_master_key() {
+    use macaroon_mint_server::store::{KeyProtection, MasterKey};
+    use macaroon_mint_server::{SqliteStore, Store};
+
+    let dir = temp_dir("sealed");
+    std::fs::create_dir_all(&dir).unwrap();
+    let data = dir.join("data");
+    let data_arg = data.to_str().unwrap();
+    let key_file = dir.join("master.key");
+    let key_arg = key_file.to_str().unwrap();
+
+    let written = ok(&["keys", "generate-master-key", "--out", key_arg]);
+    assert!(written.contains("(mode 0600)"), "{written}");
+    assert_eq!(file_mode(&key_file), 0o600);
+    let text = std::fs::read_to_string(&key_file).unwrap();
+    assert_eq!(text.len(), 65, "64 hex characters and a newline");
+    assert!(text.trim_end().bytes().all(|b| b.is_ascii_hexdigit()));
+    assert!(!written.contains(text.trim_end()), "the key is not printed");
+    // Never overwritten.
+    let o = run(&["keys", "generate-master-key", "--out", key_arg]);
+    assert!(fails(&o, 2).contains("not overwritten"));
+    assert_eq!(std::fs::read_to_string(&key_file).unwrap(), text);
+
+    let (service, _) = start(
+        &data,
+        &["--master-key-file", key_arg, "--admin", "admin:pw"],
+    );
+    let (status, body) = request(
+        &service.address,
+        "GET",
+        "/api/v3/onezone/user",
+        Some(("admin", "pw")),
+    );
+    assert_eq!(status, 200, "{body}");
+    drop(service);
+
+    // No database file holds the root key's plaintext hex (the sealed text is there instead).
+    let master = MasterKey::from_file(&key_file).unwrap();
+    let store = SqliteStore::open(&data, KeyProtection::Sealed(master)).unwrap();
+    let material = hex::encode(&*store.root_keys().unwrap()[0].material);
+    drop(store);
+    let mut seen_sealed = false;
+    for entry in std::fs::read_dir(&data).unwrap() {
+        let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+        let text = String::from_utf8_lossy(&bytes);
+        assert!(!text.contains(&material), "plaintext root key at rest");
+        seen_sealed |= text.contains("v1:");
+    }
+    assert!(seen_sealed, "the sealed form is stored");
+
+    // `keys` with the key file, or with the key in the environment.
+    let listed = ok(&[
+        "keys",
+        "list",
+        "--data-dir",
+        data_arg,
+        "--master-key-file",
+        key_arg,
+    ]);
+    assert!(listed.ends_with("\tcurrent"), "{listed}");
+    let mut c = common::cmd();
+    c.args(["keys", "rotate", "--data-dir", data_arg])
+        .env("MACAROON_MINT_MASTER_KEY", text.trim_end());
+    let rotated = common::check_ok(common::run_cmd(c), &["keys", "rotate"]);
+    assert!(rotated.starts_with("root key 2 created"), "{rotated}");
+
+    // Without the master key, or with another one: a clear error, for `keys` and `serve`.
+    let o = run(&["keys", "list", "--data-dir", data_arg]);
+    let message = fails(&o, 2);
+    assert!(
+        message.contains("root key 1 is sealed: wrong or missing master key"),
+        "{message}"
+    );
+    let wrong = dir.join("wrong.key");
+    ok(&[
+        "keys",
+        "generate-master-key",
+        "--out",
+        wrong.to_str().unwrap(),
+    ]);
+    let o = run(&[
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--data-dir",
+        data_arg,
+        "--master-key-file",
+        wrong.to_str().unwrap(),
+    ]);
+    let message = fails(&o, 2);
+    assert!(
+        message.contains("root key 1 is sealed: wrong or missing master key"),
+        "{message}"
+    );
+    assert!(!message.contains(&material), "{message}");
+    // A bad key in the environment, a shared key file: refused before anything is opened.
+    let mut c = common::cmd();
+    c.args(["keys", "list", "--data-dir", data_arg])
+        .env("MACAROON_MINT_MASTER_KEY", "not hex");
+    let o = common::run_cmd(c);
+    assert!(fails(&o, 2).contains("MACAROON_MINT_MASTER_KEY: a master key must be 64 hex"));
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    }
+    let o = run(&[
+        "keys",
+        "list",
+        "--data-dir",
+        data_arg,
+        "--master-key-file",
+        key_arg,
+    ]);
+    let message = fails(&o, 2);
+    assert!(message.contains("chmod 600"), "{message}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Without a master key `serve` warns once that root keys are stored unencrypted; a data
+/// directory other users can enter is refused, with the fix.
+#[test]
+fn serve_warns_without_a_master_key_and_refuses_a_shared_data_dir() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = temp_dir("shared");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let mut c = common::cmd();
+    c.args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(&dir)
+        .env_remove("MACAROON_MINT_MASTER_KEY");
+    let o = common::run_cmd(c);
+    assert_eq!(o.code, 2, "{}", o.stderr);
+    let lines: Vec<&str> = o.stderr.lines().collect();
+    assert_eq!(lines.len(), 2, "{}", o.stderr);
+    assert!(
+        lines[0].contains("warning") && lines[0].contains("root keys are stored unencrypted"),
+        "{}",
+        lines[0]
+    );
+    assert!(
+        lines[1].contains(&format!("chmod 700 {}", dir.display())),
+        "{}",
+        lines[1]
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
