@@ -426,8 +426,8 @@ struct ServeArgs {
     /// Open connections at most.
     #[arg(long, value_name = "N", default_value_t = 1024)]
     max_connections: usize,
-    /// Open connections from one client address at most.
-    #[arg(long, value_name = "N", default_value_t = 256)]
+    /// Open connections from one client address (IPv4 address or IPv6 /64) at most.
+    #[arg(long, value_name = "N", default_value_t = 64)]
     max_connections_per_ip: usize,
 }
 

@@ -507,11 +507,17 @@ fn password_floods_are_rate_limited_per_username() {
         refused <= allowed,
         "{refused} guesses at one username reached Argon2 (at most {allowed})"
     );
-    // The name's owner is limited too while the flood lasts (the price of a per-username
-    // limit; the owner's access tokens are not affected).
-    let (status, retry_after, body) = call(&harness.url("/users"), "POST", Some(ADMIN), None);
-    assert_eq!(status, 429, "{body}");
-    assert!(retry_after.is_some());
+    // The limit is the username's: another name from the same addresses is checked as usual.
+    let other = basic(("nobody", "guess"));
+    let (status, _, body) = harness.client.block_on(raw_request(
+        [127, 0, 2, 1],
+        harness.addr,
+        format!(
+            "GET /api/v3/onezone/user HTTP/1.1\r\nHost: x\r\nAuthorization: {other}\r\nConnection: close\r\n\r\n"
+        ),
+        Duration::from_secs(20),
+    ));
+    assert_eq!((status, error_id(&body)), (401, "unauthorized"));
 }
 
 /// Finding 4: the wait for an Argon2 slot is bounded in length and time: 503 with
@@ -627,4 +633,133 @@ fn names_are_capped_and_quotas_enforced() {
             "{body}"
         );
     }
+}
+
+/// Review finding: a client that pipelines requests and never reads the answers is closed
+/// once a response write stays blocked past the write timeout, freeing its connection slot.
+#[test]
+fn clients_that_stop_reading_are_closed() {
+    let harness = Harness::start(
+        HttpLimits {
+            max_connections_per_ip: 1,
+            write_timeout: Duration::from_secs(1),
+            ..limits()
+        },
+        Quotas::default(),
+    );
+    let addr = harness.addr;
+    let (stuck_closed, next) = harness.client.block_on(async move {
+        let socket = TcpSocket::new_v4().unwrap();
+        socket.set_recv_buffer_size(2048).unwrap();
+        socket.bind(SocketAddr::from(([127, 0, 0, 11], 0))).unwrap();
+        let mut stuck = socket.connect(addr).await.unwrap();
+        // Far more answers than the socket buffers hold; none is read.
+        let request = "GET /api/v3/onezone/no-such-route HTTP/1.1\r\nHost: x\r\n\r\n".repeat(200);
+        let writing = async {
+            for _ in 0..200 {
+                if stuck.write_all(request.as_bytes()).await.is_err() {
+                    break;
+                }
+            }
+        };
+        // The server stops reading once its writes block, so our writes block too: bounded.
+        let _ = tokio::time::timeout(Duration::from_secs(3), writing).await;
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        // The stuck connection's slot is free again: another connection is served.
+        let next = raw_request(
+            [127, 0, 0, 11],
+            addr,
+            "GET /api/v3/onezone/no-such-route HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+                .into(),
+            Duration::from_secs(5),
+        )
+        .await;
+        let mut sink = vec![0u8; 1 << 16];
+        let closed = tokio::time::timeout(Duration::from_secs(10), async {
+            loop {
+                match stuck.read(&mut sink).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(_) => {}
+                }
+            }
+        })
+        .await
+        .is_ok();
+        (closed, next)
+    });
+    assert_eq!(next.0, 404, "{:?}", next.2);
+    assert!(
+        stuck_closed,
+        "the connection that stopped reading is still open"
+    );
+}
+
+/// Review finding: one address cannot take every in-flight slot with slow bodies: it has its
+/// own share (503 past it), others are served, and a body that does not come is cut off by
+/// the body timeout (408).
+#[test]
+fn one_address_cannot_fill_the_in_flight_slots() {
+    let harness = Harness::start(
+        HttpLimits {
+            max_in_flight: 8,
+            max_in_flight_per_ip: 2,
+            body_timeout: Duration::from_secs(1),
+            ..limits()
+        },
+        Quotas::default(),
+    );
+    let addr = harness.addr;
+    let started = Instant::now();
+    let (slow, third, elsewhere) = harness.client.block_on(async move {
+        let head = "POST /api/v3/onezone/tokens/verify_invite_token HTTP/1.1\r\nHost: x\r\n\
+                    Content-Type: application/json\r\nContent-Length: 100\r\nConnection: close\r\n\r\n{";
+        let mut slow = Vec::new();
+        for _ in 0..2 {
+            let mut stream = connect_from([127, 0, 0, 12], addr).await;
+            stream.write_all(head.as_bytes()).await.unwrap();
+            slow.push(stream);
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let third = raw_request([127, 0, 0, 12], addr, head.into(), Duration::from_secs(5)).await;
+        let elsewhere = raw_request(
+            [127, 0, 0, 13],
+            addr,
+            "GET /api/v3/onezone/no-such-route HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+                .into(),
+            Duration::from_secs(5),
+        )
+        .await;
+        let mut answers = Vec::new();
+        for mut stream in slow {
+            let raw = read_until_closed(&mut stream, Duration::from_secs(5)).await;
+            answers.push(parse_response(&raw.expect("answered")));
+        }
+        (answers, third, elsewhere)
+    });
+    assert_eq!((third.0, error_id(&third.2)), (503, "serviceUnavailable"));
+    assert_eq!(elsewhere.0, 404);
+    for (status, _, body) in slow {
+        assert_eq!((status, error_id(&body)), (408, "requestTimeout"));
+    }
+    assert!(started.elapsed() < Duration::from_secs(4));
+}
+
+/// Review finding: `HEAD` on a GET route authenticates like `GET` (it was a 500).
+#[test]
+fn head_requests_authenticate_like_get() {
+    let harness = Harness::start(limits(), Quotas::default());
+    for path in ["/user", "/user/tokens/named", "/tokens/named/x"] {
+        let response = ureq::head(&harness.url(path))
+            .set("X-Auth-Token", "garbage")
+            .call();
+        match response {
+            Err(ureq::Error::Status(status, _)) => assert_eq!(status, 401, "{path}"),
+            other => panic!("{path}: {other:?}"),
+        }
+    }
+    let response = ureq::head(&harness.url("/user"))
+        .set("Authorization", &basic(ADMIN))
+        .call()
+        .unwrap();
+    assert_eq!(response.status(), 200);
 }

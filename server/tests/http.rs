@@ -1865,7 +1865,7 @@ fn a_token_never_mints_a_stronger_token(backend: Backend) {
         "caveats": [expiry, "ip = 127.0.0.1"],
         "revoked": false,
         "metadata": { "creationTime": server.now() },
-        "parent": "temporary:1",
+        "parent": "temporary:1:1",
     });
     assert_eq!(
         server.call("GET", "/user/tokens/named/name/escape", Some(auth), None),

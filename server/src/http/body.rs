@@ -37,6 +37,26 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
+        let deadline = request
+            .extensions()
+            .get::<BodyTimeout>()
+            .map_or(DEFAULT_BODY_TIMEOUT, |t| t.0);
+        tokio::time::timeout(deadline, JsonBody::read(request, state))
+            .await
+            .unwrap_or_else(|_| Err(ApiError::request_timeout()))
+    }
+}
+
+/// How long a body may take to arrive (set per request by the HTTP layer from
+/// [`super::HttpLimits::body_timeout`]).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct BodyTimeout(pub(crate) std::time::Duration);
+
+/// The body deadline where none was set.
+const DEFAULT_BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+impl JsonBody {
+    async fn read<S: Send + Sync>(request: Request, state: &S) -> Result<JsonBody, ApiError> {
         // A body announced too large is refused before a byte of it is read or waited for.
         let announced = request
             .headers()
@@ -46,7 +66,7 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
         if let Some(announced) = announced.filter(|&n| n > MAX_BODY_BYTES as u64) {
             if announced <= MAX_DRAINED_BYTES as u64 {
                 // Read and drop it, a chunk at a time, so that the client (still sending) sees
-                // the answer instead of a connection reset; the request timeout bounds the time.
+                // the answer instead of a connection reset; the body deadline bounds the time.
                 let mut chunks = request.into_body().into_data_stream();
                 let mut drained = 0usize;
                 while let Some(Ok(chunk)) = chunks.next().await {

@@ -76,6 +76,10 @@ fn limiter<K: std::hash::Hash + Eq + Clone>(
     ))
 }
 
+/// Keys (addresses, usernames) a rate limiter tracks before it drops those back at a full
+/// burst at once rather than at the next periodic sweep.
+const MAX_TRACKED_KEYS: usize = 100_000;
+
 /// The gate in front of Argon2: rate limits, then a bounded wait for a slot.
 pub(crate) struct PasswordGate {
     slots: Arc<Semaphore>,
@@ -112,9 +116,15 @@ impl PasswordGate {
             ApiError::too_many_requests(wait.as_secs_f64().ceil() as u64)
         };
         if let Some(l) = &self.per_ip {
-            l.check_key(&client).map_err(retry)?;
+            if l.len() > MAX_TRACKED_KEYS {
+                l.retain_recent();
+            }
+            l.check_key(&super::client_key(client)).map_err(retry)?;
         }
         if let Some(l) = &self.per_username {
+            if l.len() > MAX_TRACKED_KEYS {
+                l.retain_recent();
+            }
             // Usernames are at most 32 bytes; longer ones share a key (they match no user).
             let key: String = username.chars().take(64).collect();
             l.check_key(&key).map_err(retry)?;
@@ -132,20 +142,42 @@ impl PasswordGate {
         if let Ok(permit) = Arc::clone(&self.slots).try_acquire_owned() {
             return Ok(permit);
         }
-        if self.waiting.fetch_add(1, Ordering::SeqCst) >= self.limits.queue {
-            self.waiting.fetch_sub(1, Ordering::SeqCst);
+        let waiting = Waiting::enter(&self.waiting);
+        if waiting.ahead >= self.limits.queue {
             return Err(ApiError::service_unavailable(1));
         }
+        // `waiting` leaves the queue when this future ends or is dropped (the client went
+        // away), so the count cannot leak.
         let acquired = tokio::time::timeout(
             self.limits.max_wait,
             Arc::clone(&self.slots).acquire_owned(),
         )
         .await;
-        self.waiting.fetch_sub(1, Ordering::SeqCst);
+        drop(waiting);
         match acquired {
             Ok(Ok(permit)) => Ok(permit),
             _ => Err(ApiError::service_unavailable(1)),
         }
+    }
+}
+
+/// A place in the password queue, left on drop.
+struct Waiting<'a> {
+    count: &'a AtomicUsize,
+    /// How many were waiting before this one.
+    ahead: usize,
+}
+
+impl<'a> Waiting<'a> {
+    fn enter(count: &'a AtomicUsize) -> Waiting<'a> {
+        let ahead = count.fetch_add(1, Ordering::SeqCst);
+        Waiting { count, ahead }
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.count.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
@@ -227,7 +259,13 @@ fn api_call(
 ) -> Option<(Operation, &'static str, Option<&'static str>, &'static str)> {
     use Operation::{Create, Delete, Get, Update};
     let route = route.strip_prefix(super::PREFIX)?;
-    Some(match (method.as_str(), route) {
+    // axum answers HEAD with the GET handler: the same API call.
+    let method = if method == Method::HEAD {
+        "GET"
+    } else {
+        method.as_str()
+    };
+    Some(match (method, route) {
         ("GET", "/user") => (Get, "user", None, "instance"),
         ("POST", "/users") => (Create, "user", None, "instance"),
         ("PATCH", "/users/{id}/privileges") => (Update, "user", Some("id"), "oz_privileges"),
@@ -272,13 +310,9 @@ impl FromRequestParts<App> for Caller {
             .get::<MatchedPath>()
             .map(|p| p.as_str().to_owned())
             .unwrap_or_default();
-        let (operation, entity_type, id_param, aspect) = api_call(&parts.method, &route)
-            .ok_or_else(|| {
-                ApiError::from(crate::service::Error::Internal(format!(
-                    "no API call for {} {route}",
-                    parts.method
-                )))
-            })?;
+        // A route and method this table lacks is not served (no authentication runs for it).
+        let (operation, entity_type, id_param, aspect) =
+            api_call(&parts.method, &route).ok_or_else(ApiError::method_not_allowed)?;
         let entity_id = match id_param {
             None => UNDEFINED.to_owned(),
             Some(name) => match RawPathParams::from_request_parts(parts, app).await {
@@ -344,6 +378,39 @@ mod tests {
         assert!(!shown.contains("MDAxsecret"), "{shown}");
     }
 
+    /// Review finding: waiters that go away must leave the password queue.
+    #[test]
+    fn abandoned_waiters_leave_the_queue() {
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        runtime.block_on(async {
+            let gate = Arc::new(PasswordGate::new(PasswordLimits {
+                concurrent: 1,
+                queue: 2,
+                max_wait: Duration::from_secs(30),
+                per_ip: None,
+                per_username: None,
+            }));
+            let client: IpAddr = "127.0.0.1".parse().unwrap();
+            let held = gate.admit(client, "a").await.unwrap();
+            for _ in 0..5 {
+                let waiting = Arc::clone(&gate);
+                let waiter =
+                    tokio::spawn(async move { waiting.admit(client, "a").await.map(drop) });
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                assert_eq!(gate.waiting.load(Ordering::SeqCst), 1);
+                waiter.abort();
+                let _ = waiter.await;
+                assert_eq!(gate.waiting.load(Ordering::SeqCst), 0);
+            }
+            // The queue still takes a waiter, who gets the slot once it is free.
+            let waiting = Arc::clone(&gate);
+            let waiter = tokio::spawn(async move { waiting.admit(client, "a").await.map(drop) });
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            drop(held);
+            assert!(waiter.await.unwrap().is_ok());
+        });
+    }
+
     #[test]
     fn every_route_has_an_api_call() {
         for (method, route) in [
@@ -351,6 +418,9 @@ mod tests {
             (Method::POST, "/user/tokens/named"),
             (Method::GET, "/user/tokens/named"),
             (Method::PATCH, "/spaces/{id}/users/{uid}/privileges"),
+            (Method::HEAD, "/user"),
+            (Method::HEAD, "/user/tokens/named"),
+            (Method::HEAD, "/tokens/named/{id}"),
         ] {
             let route = format!("{}{route}", super::super::PREFIX);
             assert!(api_call(&method, &route).is_some(), "{method} {route}");

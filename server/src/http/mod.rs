@@ -32,7 +32,12 @@ use axum::extract::{ConnectInfo, DefaultBodyLimit};
 use axum::routing::{get, patch, post};
 use axum::{BoxError, Router};
 use hyper_util::rt::{TokioIo, TokioTimer};
-use tokio::io::AsyncWriteExt as _;
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use axum::response::IntoResponse as _;
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt as _, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tower::ServiceBuilder;
 
@@ -43,20 +48,29 @@ use crate::service::Service;
 /// The path prefix of Onezone's REST API.
 pub(crate) const PREFIX: &str = "/api/v3/onezone";
 
-/// Limits of the HTTP layer (see the module documentation).
+/// Limits of the HTTP layer (see the module documentation). "Per client address" means per
+/// IPv4 address, or per IPv6 /64 (one host usually holds a whole /64).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HttpLimits {
     /// Open connections at most (default 1,024).
     pub max_connections: usize,
-    /// Open connections from one client address at most (default 256).
+    /// Open connections from one client address at most (default 64).
     pub max_connections_per_ip: usize,
     /// Requests handled at once at most (default 256).
     pub max_in_flight: usize,
+    /// Requests handled at once for one client address at most (default 16), so that one
+    /// address cannot take every in-flight slot.
+    pub max_in_flight_per_ip: usize,
     /// Time for a request's headers to arrive, and for a keep-alive connection to idle
     /// (default 10 s).
     pub header_read_timeout: Duration,
+    /// Time for a request's body to arrive once the handler asks for it (default 5 s).
+    pub body_timeout: Duration,
     /// Time to read and handle a whole request (default 15 s).
     pub request_timeout: Duration,
+    /// Time a response write may stay blocked on a client that does not read (default 10 s);
+    /// past it the connection is closed.
+    pub write_timeout: Duration,
     /// Password checks.
     pub passwords: PasswordLimits,
 }
@@ -65,12 +79,40 @@ impl Default for HttpLimits {
     fn default() -> HttpLimits {
         HttpLimits {
             max_connections: 1024,
-            max_connections_per_ip: 256,
+            max_connections_per_ip: 64,
             max_in_flight: 256,
+            max_in_flight_per_ip: 16,
             header_read_timeout: Duration::from_secs(10),
+            body_timeout: Duration::from_secs(5),
             request_timeout: Duration::from_secs(15),
+            write_timeout: Duration::from_secs(10),
             passwords: PasswordLimits::default(),
         }
+    }
+}
+
+/// The key of a client address for per-address limits: an IPv4 address (IPv4-mapped IPv6
+/// included) as it is, an IPv6 address by its /64.
+///
+/// ```
+/// # use std::net::IpAddr;
+/// use macaroon_mint_server::http::client_key;
+/// let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap();
+/// let b: IpAddr = "2001:db8:1:2:bbbb::2".parse().unwrap();
+/// assert_eq!(client_key(a), client_key(b));
+/// assert_eq!(client_key("::ffff:10.0.0.1".parse().unwrap()), "10.0.0.1".parse::<IpAddr>().unwrap());
+/// assert_ne!(client_key("10.0.0.1".parse().unwrap()), client_key("10.0.0.2".parse().unwrap()));
+/// ```
+pub fn client_key(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(v4) => IpAddr::V4(v4),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let bits = u128::from(v6) & !((1u128 << 64) - 1);
+                IpAddr::V6(std::net::Ipv6Addr::from(bits))
+            }
+        },
     }
 }
 
@@ -101,7 +143,7 @@ pub(crate) fn router(service: Arc<Service>, limits: &HttpLimits) -> Router {
     // The rate limiters keep a cell per client: forget idle ones now and then.
     if let Ok(handle) = tokio::runtime::Handle::try_current() {
         handle.spawn(async move {
-            let mut ticks = tokio::time::interval(Duration::from_secs(60));
+            let mut ticks = tokio::time::interval(Duration::from_secs(10));
             loop {
                 ticks.tick().await;
                 match forgetting.upgrade() {
@@ -191,7 +233,9 @@ struct IpSlot {
 }
 
 impl PerIp {
+    /// One more for `ip`'s key ([`client_key`]), unless it already has `max`.
     fn enter(table: &Arc<PerIp>, ip: IpAddr, max: usize) -> Option<IpSlot> {
+        let ip = client_key(ip);
         let mut counts = table
             .0
             .lock()
@@ -224,6 +268,101 @@ impl Drop for IpSlot {
     }
 }
 
+/// A connection whose writes must make progress: a write (or flush) blocked longer than the
+/// limit fails, so a client that stops reading its responses cannot pin the connection.
+struct WriteDeadline {
+    stream: TcpStream,
+    limit: Duration,
+    /// Running while a write is blocked.
+    blocked: Option<Pin<Box<tokio::time::Sleep>>>,
+}
+
+impl WriteDeadline {
+    fn new(stream: TcpStream, limit: Duration) -> WriteDeadline {
+        WriteDeadline {
+            stream,
+            limit,
+            blocked: None,
+        }
+    }
+
+    /// After a write attempt: clears the deadline on progress, arms it when blocked, and fails
+    /// once it has passed.
+    fn progress<T>(
+        &mut self,
+        cx: &mut Context<'_>,
+        attempt: Poll<io::Result<T>>,
+    ) -> Poll<io::Result<T>> {
+        match attempt {
+            Poll::Ready(result) => {
+                self.blocked = None;
+                Poll::Ready(result)
+            }
+            Poll::Pending => {
+                let limit = self.limit;
+                let deadline = self
+                    .blocked
+                    .get_or_insert_with(|| Box::pin(tokio::time::sleep(limit)));
+                match deadline.as_mut().poll(cx) {
+                    Poll::Ready(()) => Poll::Ready(Err(io::Error::new(
+                        io::ErrorKind::TimedOut,
+                        "the client did not read its response in time",
+                    ))),
+                    Poll::Pending => Poll::Pending,
+                }
+            }
+        }
+    }
+}
+
+impl AsyncRead for WriteDeadline {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().stream).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for WriteDeadline {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        let attempt = Pin::new(&mut this.stream).poll_write(cx, buf);
+        this.progress(cx, attempt)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        let attempt = Pin::new(&mut this.stream).poll_write_vectored(cx, bufs);
+        this.progress(cx, attempt)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.stream.is_write_vectored()
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        let attempt = Pin::new(&mut this.stream).poll_flush(cx);
+        this.progress(cx, attempt)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        let attempt = Pin::new(&mut this.stream).poll_shutdown(cx);
+        this.progress(cx, attempt)
+    }
+}
+
 /// Connections being answered 503 at once at most; more are closed without an answer.
 const MAX_PENDING_REFUSALS: usize = 256;
 
@@ -251,6 +390,7 @@ pub(crate) async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let connections = Arc::new(tokio::sync::Semaphore::new(limits.max_connections.max(1)));
+    let in_flight_per_ip = Arc::new(PerIp::default());
     // Refusals answer politely while few are pending; past that a connection is just closed,
     // so a connection flood cannot pile up refusal tasks (each holds its socket up to 1 s).
     let refusals = Arc::new(tokio::sync::Semaphore::new(MAX_PENDING_REFUSALS));
@@ -293,10 +433,25 @@ pub(crate) async fn serve(
         };
         let _ = stream.set_nodelay(true);
         let router = router.clone();
-        let service = hyper::service::service_fn(move |mut request| {
+        let in_flight_per_ip = Arc::clone(&in_flight_per_ip);
+        let service = hyper::service::service_fn(move |mut request: hyper::Request<_>| {
             request.extensions_mut().insert(ConnectInfo(peer));
-            tower::ServiceExt::oneshot(router.clone(), request)
+            request
+                .extensions_mut()
+                .insert(body::BodyTimeout(limits.body_timeout));
+            let slot = PerIp::enter(&in_flight_per_ip, peer.ip(), limits.max_in_flight_per_ip);
+            let router = router.clone();
+            async move {
+                let Some(slot) = slot else {
+                    return Ok(ApiError::service_unavailable(1).into_response());
+                };
+                let response =
+                    tower::ServiceExt::oneshot(router, request.map(axum::body::Body::new)).await;
+                drop(slot);
+                response
+            }
         });
+        let stream = WriteDeadline::new(stream, limits.write_timeout);
         let connection = http.serve_connection(TokioIo::new(stream), service);
         let connection = graceful.watch(connection);
         tokio::spawn(async move {

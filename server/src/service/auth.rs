@@ -127,7 +127,15 @@ impl Service {
         };
         let parent = match id.persistence() {
             Persistence::Named => Parent::Named(id.id().to_owned()),
-            Persistence::Temporary { generation } => Parent::Temporary { generation },
+            Persistence::Temporary { generation } => {
+                let (key_id, named) = keys::parse_temporary_token_id(id.id())
+                    .ok_or(Error::Token(TokenError::Invalid))?;
+                Parent::Temporary {
+                    generation,
+                    key_id,
+                    named: named.map(str::to_owned),
+                }
+            }
         };
         Ok(Caller {
             user,
@@ -206,11 +214,18 @@ impl Service {
                 return Err(Error::Token(TokenError::Invalid));
             }
             match parent {
-                Parent::Temporary { generation } => {
+                Parent::Temporary {
+                    generation,
+                    key_id,
+                    named,
+                } => {
                     let current = self.store.temporary_generation(user_id)?;
-                    if current.is_none_or(|c| c.generation != generation) {
+                    if current.is_none_or(|c| c.generation != generation)
+                        || self.token_root_key(Some(key_id)).is_err()
+                    {
                         return Ok((true, depth));
                     }
+                    next = named.map(Parent::Named);
                 }
                 Parent::Named(id) => {
                     let record = match self.store.named_token(&id)? {

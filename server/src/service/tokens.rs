@@ -39,33 +39,52 @@ pub const MAX_LINEAGE: usize = 8;
 /// The most caveats a minted token may carry, its own and inherited ones together.
 pub const MAX_TOKEN_CAVEATS: usize = 128;
 
-/// The token a token was minted with, as its record (or id) names it.
+/// The token a token was minted with, as its record (or id) names it: what must still hold
+/// for the child to hold.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Parent {
     /// A named access token, by id.
     Named(String),
-    /// The subject's temporary tokens of this generation.
+    /// A temporary access token: the subject's temporary tokens of `generation` under root key
+    /// `key_id`, and the named token (if any) that token was itself minted with.
     Temporary {
-        /// The generation.
+        /// The generation (still current, or the parent is revoked).
         generation: u64,
+        /// The root key (still active, or the parent is invalid).
+        key_id: i64,
+        /// The nearest named token above (still valid, or the parent is revoked).
+        named: Option<String>,
     },
 }
 
 impl Parent {
-    /// The stored form: `named:<id>` or `temporary:<generation>`.
+    /// The stored form: `named:<id>` or `temporary:<generation>:<key id>[:<named id>]`.
     ///
     /// ```
     /// use macaroon_mint_server::service::tokens::Parent;
-    /// let parent = Parent::Temporary { generation: 4 };
-    /// assert_eq!(parent.encode(), "temporary:4");
-    /// assert_eq!(Parent::decode("temporary:4").unwrap(), parent);
+    /// let parent = Parent::Temporary { generation: 4, key_id: 2, named: Some("ab".into()) };
+    /// assert_eq!(parent.encode(), "temporary:4:2:ab");
+    /// assert_eq!(Parent::decode("temporary:4:2:ab").unwrap(), parent);
+    /// let plain = Parent::Temporary { generation: 4, key_id: 2, named: None };
+    /// assert_eq!(Parent::decode(&plain.encode()).unwrap(), plain);
     /// assert_eq!(Parent::decode("named:ab").unwrap(), Parent::Named("ab".into()));
-    /// assert!(Parent::decode("other").is_err());
+    /// for bad in ["other", "temporary:4", "temporary:x:2", "temporary:4:2:", "named:"] {
+    ///     assert!(Parent::decode(bad).is_err(), "{bad}");
+    /// }
     /// ```
     pub fn encode(&self) -> String {
         match self {
             Parent::Named(id) => format!("named:{id}"),
-            Parent::Temporary { generation } => format!("temporary:{generation}"),
+            Parent::Temporary {
+                generation,
+                key_id,
+                named: None,
+            } => format!("temporary:{generation}:{key_id}"),
+            Parent::Temporary {
+                generation,
+                key_id,
+                named: Some(named),
+            } => format!("temporary:{generation}:{key_id}:{named}"),
         }
     }
 
@@ -76,12 +95,27 @@ impl Parent {
     /// [`Error::Internal`] for a corrupt record.
     pub fn decode(text: &str) -> Result<Parent> {
         let corrupt = || Error::Internal(format!("corrupt parent reference {text:?}"));
-        match text.split_once(':') {
-            Some(("named", id)) if !id.is_empty() => Ok(Parent::Named(id.to_owned())),
-            Some(("temporary", generation)) => generation
-                .parse()
-                .map(|generation| Parent::Temporary { generation })
-                .map_err(|_| corrupt()),
+        let mut parts = text.split(':');
+        match (
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+        ) {
+            (Some("named"), Some(id), None, None, None) if !id.is_empty() => {
+                Ok(Parent::Named(id.to_owned()))
+            }
+            (Some("temporary"), Some(generation), Some(key_id), named, None) => {
+                if named.is_some_and(str::is_empty) {
+                    return Err(corrupt());
+                }
+                Ok(Parent::Temporary {
+                    generation: generation.parse().map_err(|_| corrupt())?,
+                    key_id: key_id.parse().map_err(|_| corrupt())?,
+                    named: named.map(str::to_owned),
+                })
+            }
             _ => Err(corrupt()),
         }
     }
@@ -167,7 +201,7 @@ impl Service {
         caller: &Caller,
         caveats: Vec<TypedCaveat>,
     ) -> Result<String> {
-        let Some(generation) = self.store.temporary_generation(&caller.user.id)? else {
+        let Some(current) = self.store.temporary_generation(&caller.user.id)? else {
             return Err(Error::NotFound);
         };
         let caveats = self.inherited_caveats(caller, caveats)?;
@@ -177,17 +211,38 @@ impl Service {
             Some(n) if n <= now.saturating_add(max_ttl) => {}
             _ => return Err(Error::Token(TokenError::TimeCaveatRequired { max_ttl })),
         }
-        let root = ensure_root_key(&*self.store, now)?;
-        let secret = keys::temporary_secret(&root, &caller.user.id, generation.generation)?;
-        let parent = match caller.token.as_ref().map(|t| &t.parent) {
-            Some(Parent::Named(id)) => Some(id.as_str()),
-            // A temporary parent is the same generation: bumping it revokes both.
-            Some(Parent::Temporary { .. }) | None => None,
+        // A temporary token minted with a temporary token is the same node of the lineage with
+        // more caveats: same generation, same root key, same named ancestor, so whatever
+        // revokes the parent revokes it. (The generation read when the caller authenticated:
+        // if it was bumped since, the caller's token is revoked and mints nothing.)
+        let (generation, root, named) = match caller.token.as_ref().map(|t| &t.parent) {
+            Some(Parent::Temporary {
+                generation,
+                key_id,
+                named,
+            }) => {
+                if *generation != current.generation {
+                    return Err(Error::Unauthenticated(Some(TokenError::Revoked)));
+                }
+                let root = self
+                    .token_root_key(Some(*key_id))
+                    .map_err(|_| Error::Unauthenticated(Some(TokenError::Invalid)))?;
+                (*generation, root, named.as_deref())
+            }
+            Some(Parent::Named(id)) => (
+                current.generation,
+                ensure_root_key(&*self.store, now)?,
+                Some(id.as_str()),
+            ),
+            None => (
+                current.generation,
+                ensure_root_key(&*self.store, now)?,
+                None,
+            ),
         };
-        let token_id = keys::temporary_token_id(root.id, &random_hex(16)?, parent);
-        let persistence = Persistence::Temporary {
-            generation: generation.generation,
-        };
+        let secret = keys::temporary_secret(&root, &caller.user.id, generation)?;
+        let token_id = keys::temporary_token_id(root.id, &random_hex(16)?, named);
+        let persistence = Persistence::Temporary { generation };
         self.mint_access(caller, persistence, &token_id, &secret, &caveats)
     }
 
@@ -302,10 +357,15 @@ impl Service {
     ///
     /// 403 for an un-revocation by a non-manager.
     pub fn set_named_token_revoked(&self, update: NamedTokenUpdate, revoked: bool) -> Result<()> {
-        if !revoked && update.record.revoked && !update.manager {
-            return Err(Error::forbidden_because(
-                "only a holder of oz_tokens_manage may un-revoke a token",
-            ));
+        if !revoked && !update.manager {
+            if update.record.revoked {
+                return Err(Error::forbidden_because(
+                    "only a holder of oz_tokens_manage may un-revoke a token",
+                ));
+            }
+            // Not revoked when read: nothing to write. Writing `false` could undo a revocation
+            // made meanwhile (by the owner, against whoever holds this caller's credentials).
+            return Ok(());
         }
         if !self
             .store
@@ -477,20 +537,20 @@ impl Service {
                 expected: expected.to_owned(),
             })
         };
-        let expected = match (expected, token.identifier()) {
-            (Some(expected), _) => expected,
-            (None, ParsedIdentifier::V2(id)) => match id.token_type() {
-                TokenType::Invite { invite, .. } => invite.clone(),
-                _ => return Err(not_invite("")),
-            },
-            (None, _) => return Err(not_invite("")),
+        // The type is settled from the text alone, before any lookup or signature check, so a
+        // token of the wrong type learns nothing about users, generations or keys.
+        let expected_name = expected.as_ref().map(invite_type_name).unwrap_or_default();
+        let ParsedIdentifier::V2(id) = token.identifier() else {
+            return Err(not_invite(&expected_name));
         };
-        let expected_name = invite_type_name(&expected);
-        if let ParsedIdentifier::V2(id) = token.identifier() {
-            if !matches!(id.token_type(), TokenType::Invite { .. }) {
-                return Err(not_invite(&expected_name));
-            }
+        let TokenType::Invite { invite, .. } = id.token_type() else {
+            return Err(not_invite(&expected_name));
+        };
+        if matches!(invite, InviteType::Other(_)) || expected.as_ref().is_some_and(|e| e != invite)
+        {
+            return Err(not_invite(&expected_name));
         }
+        let expected = invite.clone();
         let (secret, claimed_generation, revoked) = self.invite_secret(&token)?;
         let policy = InvitePolicy {
             current_generation: claimed_generation,
@@ -498,22 +558,23 @@ impl Service {
             ..InvitePolicy::default()
         };
         let context = AuthContext::new(self.now()).with_ip(peer_ip);
-        let verified = token.verify_invite(&secret, expected, &context, &policy);
-        let refusal = |e: &OnedataError| match e {
-            OnedataError::WrongInviteType { .. }
-            | OnedataError::WrongTokenType { .. }
-            | OnedataError::LegacyToken { .. }
-            | OnedataError::UnknownInviteType { .. } => TokenError::NotAnInviteToken {
-                expected: expected_name.clone(),
-            },
-            other => onedata_error(other).unwrap_or(TokenError::Invalid),
-        };
-        // The revocation is told only to who holds a genuine token.
-        match verified.map_err(|e| refusal(&e)) {
-            Err(TokenError::Invalid) => Err(Error::Token(TokenError::Invalid)),
-            _ if revoked => Err(Error::Token(TokenError::Revoked)),
-            Err(e) => Err(Error::Token(e)),
+        match token.verify_invite(&secret, expected, &context, &policy) {
+            Ok(_) if revoked => Err(Error::Token(TokenError::Revoked)),
             Ok(claims) => Ok(claims),
+            Err(e) => match onedata_error(&e).unwrap_or(TokenError::Invalid) {
+                // Caveats are evaluated only once the signature has verified (the verifier's
+                // contract), so only then may the token hear that it is revoked.
+                TokenError::CaveatUnverified { .. }
+                | TokenError::CaveatUnknown { .. }
+                | TokenError::TimeCaveatRequired { .. }
+                    if revoked =>
+                {
+                    Err(Error::Token(TokenError::Revoked))
+                }
+                // Anything else (a bad signature above all) never mentions revocation.
+                TokenError::Revoked => Err(Error::Token(TokenError::Invalid)),
+                other => Err(Error::Token(other)),
+            },
         }
     }
 }
@@ -569,7 +630,7 @@ mod tests {
             .unwrap();
         let record = service.named_token(&alice, &child.id).unwrap();
         assert_eq!(record.caveats, [expiry.as_str(), "ip = 127.0.0.1"]);
-        assert_eq!(record.parent.as_deref(), Some("temporary:1"));
+        assert_eq!(record.parent.as_deref(), Some("temporary:1:1"));
         // The child authenticates, with the inherited caveats, until the parent's expiry.
         let child_caller = as_token(&service, &child.token).unwrap();
         assert_eq!(child_caller.token.as_ref().unwrap().depth, 2);
@@ -630,6 +691,207 @@ mod tests {
                 "{token}"
             );
         }
+    }
+
+    fn revoked(service: &Service, token: &str) -> bool {
+        matches!(
+            as_token(service, token),
+            Err(Error::Unauthenticated(Some(
+                TokenError::Revoked | TokenError::Invalid
+            )))
+        )
+    }
+
+    /// Review finding: a named token's revocation reached its temporary child but not what
+    /// that child minted.
+    #[test]
+    fn revocation_reaches_through_temporary_tokens() {
+        let service = service();
+        let alice = user(&service, "alice", &[]);
+        let expiry = format!("time < {}", service.now() + 600);
+        let named = service
+            .create_named_token(&alice, "root", Vec::new())
+            .unwrap();
+        let by_named = as_token(&service, &named.token).unwrap();
+        let t1 = service
+            .create_temporary_token(&by_named, caveats(&[&expiry]))
+            .unwrap();
+        let by_t1 = as_token(&service, &t1).unwrap();
+        let t2 = service.create_temporary_token(&by_t1, Vec::new()).unwrap();
+        let n2 = service
+            .create_named_token(&by_t1, "grandchild", Vec::new())
+            .unwrap();
+        let by_n2 = as_token(&service, &n2.token).unwrap();
+        let t3 = service.create_temporary_token(&by_n2, Vec::new()).unwrap();
+        for token in [&t1, &t2, &n2.token, &t3] {
+            assert!(as_token(&service, token).is_ok());
+        }
+        let update = service
+            .authorize_named_token_update(&alice, &named.id)
+            .unwrap();
+        service.set_named_token_revoked(update, true).unwrap();
+        for token in [&named.token, &t1, &t2, &n2.token, &t3] {
+            assert!(revoked(&service, token), "{token}");
+        }
+    }
+
+    /// Review finding: retiring the root key of a temporary parent must end its children.
+    #[test]
+    fn retiring_a_parents_key_ends_its_children() {
+        let service = service();
+        let alice = user(&service, "alice", &[]);
+        let expiry = format!("time < {}", service.now() + 600);
+        let t1 = service
+            .create_temporary_token(&alice, caveats(&[&expiry]))
+            .unwrap();
+        let old_key = crate::store::current_root_key(service.store())
+            .unwrap()
+            .unwrap();
+        service
+            .store()
+            .insert_root_key(&[7u8; 32], service.now())
+            .unwrap();
+        let by_t1 = as_token(&service, &t1).unwrap();
+        let t2 = service.create_temporary_token(&by_t1, Vec::new()).unwrap();
+        let n2 = service
+            .create_named_token(&by_t1, "child", Vec::new())
+            .unwrap();
+        assert!(as_token(&service, &t2).is_ok() && as_token(&service, &n2.token).is_ok());
+        assert!(service
+            .store()
+            .retire_root_key(old_key.id, service.now())
+            .unwrap());
+        for token in [&t1, &t2, &n2.token] {
+            assert!(revoked(&service, token), "{token}");
+        }
+    }
+
+    /// Review finding: alternating named and temporary tokens must not reset the depth.
+    #[test]
+    fn alternating_kinds_do_not_reset_the_depth() {
+        let service = service();
+        let alice = user(&service, "alice", &[]);
+        let expiry = format!("time < {}", service.now() + 600);
+        let mut caller = alice.clone();
+        let mut refused = false;
+        for level in 0..2 * MAX_LINEAGE {
+            let minted = if level % 2 == 0 {
+                service
+                    .create_named_token(&caller, &format!("level {level}"), Vec::new())
+                    .map(|t| t.token)
+            } else {
+                service.create_temporary_token(&caller, caveats(&[&expiry]))
+            };
+            match minted {
+                Ok(token) => caller = as_token(&service, &token).unwrap(),
+                Err(Error::Forbidden(Some(_))) => {
+                    refused = true;
+                    break;
+                }
+                Err(e) => panic!("level {level}: {e}"),
+            }
+        }
+        assert!(refused, "the lineage grew without bound");
+        assert!(caller.token.unwrap().depth <= MAX_LINEAGE);
+    }
+
+    /// Review finding: a temporary token whose generation was bumped after it authenticated
+    /// must not mint under the new generation.
+    #[test]
+    fn a_revoked_generation_mints_nothing() {
+        let service = service();
+        let alice = user(&service, "alice", &[]);
+        let expiry = format!("time < {}", service.now() + 600);
+        let t1 = service
+            .create_temporary_token(&alice, caveats(&[&expiry]))
+            .unwrap();
+        let by_t1 = as_token(&service, &t1).unwrap();
+        service
+            .revoke_temporary_tokens(&alice, &alice.user.id)
+            .unwrap();
+        assert!(matches!(
+            service.create_temporary_token(&by_t1, Vec::new()),
+            Err(Error::Unauthenticated(Some(TokenError::Revoked)))
+        ));
+    }
+
+    /// Review finding: a thief's un-revocation read before the owner's revocation must not
+    /// undo it.
+    #[test]
+    fn a_stale_unrevocation_does_not_undo_a_revocation() {
+        let service = service();
+        let alice = user(&service, "alice", &[]);
+        let named = service
+            .create_named_token(&alice, "stolen", Vec::new())
+            .unwrap();
+        let thief = as_token(&service, &named.token).unwrap();
+        let stale = service
+            .authorize_named_token_update(&thief, &named.id)
+            .unwrap();
+        let owner = service
+            .authorize_named_token_update(&alice, &named.id)
+            .unwrap();
+        service.set_named_token_revoked(owner, true).unwrap();
+        service.set_named_token_revoked(stale, false).unwrap();
+        assert!(revoked(&service, &named.token));
+    }
+
+    /// Review finding: `verify_invite_token` must not tell a forgery that it is revoked.
+    #[test]
+    fn forged_invites_never_hear_revoked() {
+        let service = service();
+        let alice = user(&service, "alice", &[OzPrivilege::ProvidersInvite]);
+        service
+            .revoke_temporary_tokens(&alice, &alice.user.id)
+            .unwrap(); // generation 2
+        let genuine = service
+            .provider_registration_token(&alice, &alice.user.id)
+            .unwrap();
+        let genuine_id = macaroon_mint::onedata::OnedataToken::parse(&genuine)
+            .unwrap()
+            .token_id()
+            .to_owned();
+        let update = service
+            .authorize_named_token_update(&alice, &genuine_id)
+            .unwrap();
+        service.set_named_token_revoked(update, true).unwrap();
+        let ip: IpAddr = "127.0.0.1".parse().unwrap();
+        let forge = |persistence, token_id: &str| {
+            let identifier = OnedataIdentifier::new(
+                persistence,
+                Subject::User(alice.user.id.clone()),
+                TokenType::invite(InviteType::RegisterOneprovider, alice.user.id.clone()),
+                token_id,
+            )
+            .unwrap();
+            Macaroon::mint(
+                &RootKey::new("f".repeat(64)),
+                "onezone.test",
+                identifier.to_string(),
+            )
+            .unwrap()
+            .serialize(Format::Onedata)
+            .unwrap()
+        };
+        let mut forged: Vec<String> = (1..=3)
+            .map(|generation| forge(Persistence::Temporary { generation }, "k1-aa"))
+            .collect();
+        forged.push(forge(Persistence::Named, &genuine_id));
+        for token in &forged {
+            assert!(matches!(
+                service.verify_invite_token(token, None, ip),
+                Err(Error::Token(TokenError::Invalid))
+            ));
+            assert!(matches!(
+                service.verify_invite_token(token, Some(InviteType::SupportSpace), ip),
+                Err(Error::Token(TokenError::NotAnInviteToken { expected })) if expected == "supportSpace"
+            ));
+        }
+        // The genuine revoked invite is told so.
+        assert!(matches!(
+            service.verify_invite_token(&genuine, None, ip),
+            Err(Error::Token(TokenError::Revoked))
+        ));
     }
 
     #[test]
