@@ -610,6 +610,14 @@ mod tests {
             .collect()
     }
 
+    /// A service, its user alice (password caller) and a `time` caveat 600 s ahead.
+    fn alice_with_expiry() -> (super::super::testing::TestService, Caller, String) {
+        let service = service();
+        let alice = user(&service, "alice", &[]);
+        let expiry = format!("time < {}", service.now() + 600);
+        (service, alice, expiry)
+    }
+
     /// Authenticates `token` as the request `POST /user/tokens/named` would.
     fn as_token(service: &Service, token: &str) -> Result<Caller> {
         service.authenticate_token(token, &request(Operation::Create, "token", "instance"))
@@ -647,9 +655,7 @@ mod tests {
 
     #[test]
     fn revoking_the_parent_revokes_what_it_minted() {
-        let service = service();
-        let alice = user(&service, "alice", &[]);
-        let expiry = format!("time < {}", service.now() + 600);
+        let (service, alice, expiry) = alice_with_expiry();
         // Temporary parent: bumping the generation kills its named child.
         let parent = service
             .create_temporary_token(&alice, caveats(&[&expiry]))
@@ -706,9 +712,7 @@ mod tests {
     /// that child minted.
     #[test]
     fn revocation_reaches_through_temporary_tokens() {
-        let service = service();
-        let alice = user(&service, "alice", &[]);
-        let expiry = format!("time < {}", service.now() + 600);
+        let (service, alice, expiry) = alice_with_expiry();
         let named = service
             .create_named_token(&alice, "root", Vec::new())
             .unwrap();
@@ -738,9 +742,7 @@ mod tests {
     /// Review finding: retiring the root key of a temporary parent must end its children.
     #[test]
     fn retiring_a_parents_key_ends_its_children() {
-        let service = service();
-        let alice = user(&service, "alice", &[]);
-        let expiry = format!("time < {}", service.now() + 600);
+        let (service, alice, expiry) = alice_with_expiry();
         let t1 = service
             .create_temporary_token(&alice, caveats(&[&expiry]))
             .unwrap();
@@ -769,9 +771,7 @@ mod tests {
     /// Review finding: alternating named and temporary tokens must not reset the depth.
     #[test]
     fn alternating_kinds_do_not_reset_the_depth() {
-        let service = service();
-        let alice = user(&service, "alice", &[]);
-        let expiry = format!("time < {}", service.now() + 600);
+        let (service, alice, expiry) = alice_with_expiry();
         let mut caller = alice.clone();
         let mut refused = false;
         for level in 0..2 * MAX_LINEAGE {
@@ -799,9 +799,7 @@ mod tests {
     /// must not mint under the new generation.
     #[test]
     fn a_revoked_generation_mints_nothing() {
-        let service = service();
-        let alice = user(&service, "alice", &[]);
-        let expiry = format!("time < {}", service.now() + 600);
+        let (service, alice, expiry) = alice_with_expiry();
         let t1 = service
             .create_temporary_token(&alice, caveats(&[&expiry]))
             .unwrap();
@@ -896,9 +894,7 @@ mod tests {
 
     #[test]
     fn an_api_restricted_token_cannot_mint_a_broader_one() {
-        let service = service();
-        let alice = user(&service, "alice", &[]);
-        let expiry = format!("time < {}", service.now() + 600);
+        let (service, alice, expiry) = alice_with_expiry();
         let parent = service
             .create_temporary_token(&alice, caveats(&[&expiry, "api = ozw/create/token.*.*"]))
             .unwrap();
@@ -1017,9 +1013,7 @@ mod tests {
 
     #[test]
     fn a_forged_temporary_token_is_invalid_whatever_its_generation() {
-        let service = service();
-        let alice = user(&service, "alice", &[]);
-        let expiry = format!("time < {}", service.now() + 600);
+        let (service, alice, expiry) = alice_with_expiry();
         let genuine = service
             .create_temporary_token(&alice, caveats(&[&expiry]))
             .unwrap();
