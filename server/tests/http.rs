@@ -1981,7 +1981,59 @@ fn forged_temporary_tokens_do_not_reveal_the_generation(backend: Backend) {
     }
 }
 
+/// Issue 13 (first part): `POST /users`, `/user/spaces` and `/user/tokens/named` name the new
+/// entity in `Location`, as Onezone's swagger declares, and keep their bodies.
+fn created_entities_have_a_location(backend: Backend) {
+    let server = server!(backend, RegistrationPolicy::Open);
+    let post = |path: &str, auth: (&str, &str), body: Value| {
+        let response = ureq::post(&server.url(path))
+            .set("Authorization", &basic(auth))
+            .send_json(body)
+            .unwrap();
+        assert_eq!(response.status(), 201);
+        let location = response.header("location").unwrap().to_owned();
+        let body: Value = serde_json::from_str(&response.into_string().unwrap()).unwrap();
+        (location, body)
+    };
+    let (location, body) = post(
+        "/users",
+        ADMIN,
+        json!({ "username": "alice", "password": "pw-a" }),
+    );
+    let alice = body["id"].as_str().unwrap();
+    assert_eq!(location, format!("/api/v3/onezone/users/{alice}"));
+    let (location, body) = post(
+        "/user/spaces",
+        ("alice", "pw-a"),
+        json!({ "name": "space one" }),
+    );
+    assert_eq!(
+        location,
+        format!(
+            "/api/v3/onezone/user/spaces/{}",
+            body["id"].as_str().unwrap()
+        )
+    );
+    let (location, body) = post(
+        "/user/tokens/named",
+        ("alice", "pw-a"),
+        json!({ "name": "named" }),
+    );
+    let id = body["tokenId"].as_str().unwrap();
+    assert_eq!(location, format!("/api/v3/onezone/tokens/named/{id}"));
+    assert!(body["token"].is_string());
+    // The Location is where the entity is read.
+    let (status, record) = server.call(
+        "GET",
+        &format!("/tokens/named/{id}"),
+        Some(("alice", "pw-a")),
+        None,
+    );
+    assert_eq!((status, record["id"].as_str()), (200, Some(id)));
+}
+
 on_both_backends!(
+    created_entities_have_a_location,
     a_token_never_mints_a_stronger_token,
     forged_temporary_tokens_do_not_reveal_the_generation,
     every_authenticated_endpoint_answers_401_first,

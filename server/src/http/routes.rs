@@ -17,7 +17,7 @@ use super::body::{
     CreateSpace, CreateToken, CreateUser, Grants, JsonBody, UpdateNamedToken, VerifyInviteToken,
 };
 use super::error::ApiError;
-use super::{blocking, App};
+use super::{blocking, App, PREFIX};
 use crate::service::privileges::{invite_type_name, OzPrivilege, SpacePrivilege};
 use crate::service::Caller;
 use crate::store::NamedToken;
@@ -26,6 +26,17 @@ type Answer = Result<Response, ApiError>;
 
 fn created(body: Value) -> Response {
     (StatusCode::CREATED, Json(body)).into_response()
+}
+
+/// `201` with the `Location` of the new entity (as Onezone's swagger declares) and a body.
+fn created_at(location: String, body: Value) -> Response {
+    let mut response = created(body);
+    if let Ok(value) = axum::http::HeaderValue::from_str(&location) {
+        response
+            .headers_mut()
+            .insert(axum::http::header::LOCATION, value);
+    }
+    response
 }
 
 fn no_content() -> Response {
@@ -66,7 +77,8 @@ pub(crate) async fn create_user(State(app): State<App>, caller: Caller, body: Js
         let allowed = app.service.authorize_user_creation(&caller)?;
         let (username, password) = body.parse::<CreateUser>()?.fields()?;
         let user = app.service.create_user(allowed, &username, &password)?;
-        Ok(created(json!({ "id": user.id })))
+        let location = format!("{PREFIX}/users/{}", user.id);
+        Ok(created_at(location, json!({ "id": user.id })))
     })
     .await
 }
@@ -94,7 +106,8 @@ pub(crate) async fn create_space(State(app): State<App>, caller: Caller, body: J
     blocking(move || {
         let name = body.parse::<CreateSpace>()?.name()?;
         let space = app.service.create_space(&caller, &name)?;
-        Ok(created(json!({ "id": space.id })))
+        let location = format!("{PREFIX}/user/spaces/{}", space.id);
+        Ok(created_at(location, json!({ "id": space.id })))
     })
     .await
 }
@@ -167,7 +180,9 @@ pub(crate) async fn create_named(State(app): State<App>, caller: Caller, body: J
     blocking(move || {
         let (name, caveats) = body.parse::<CreateToken>()?.named()?;
         let token = app.service.create_named_token(&caller, &name, caveats)?;
-        Ok(created(
+        let location = format!("{PREFIX}/tokens/named/{}", token.id);
+        Ok(created_at(
+            location,
             json!({ "tokenId": token.id, "token": token.token }),
         ))
     })
