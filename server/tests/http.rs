@@ -331,6 +331,22 @@ fn forbidden() -> Value {
     }})
 }
 
+/// The 401 for a wrong username or password.
+fn bad_credentials() -> Value {
+    unauthorized_because(json!({
+        "id": "badBasicCredentials",
+        "description": "Invalid basic authorization credentials.",
+    }))
+}
+
+/// The 401 for `auth`: none at all, or wrong ones.
+fn refused(auth: Option<(&str, &str)>) -> Value {
+    match auth {
+        None => unauthorized(),
+        Some(_) => bad_credentials(),
+    }
+}
+
 fn forbidden_because(hint: &str) -> Value {
     let mut body = forbidden();
     body["error"]["details"] = json!({ "hint": hint });
@@ -475,7 +491,7 @@ fn provider_registration_token_401(backend: Backend) {
     let alice = server.create_user("alice", "pw-a");
     let url = server.url(&rop_path(&alice));
     for auth in [None, Some(("alice", "wrong")), Some(("nobody", "pw-a"))] {
-        assert_eq!(call(&url, "POST", auth, None), (401, unauthorized()));
+        assert_eq!(call(&url, "POST", auth, None), (401, refused(auth)));
     }
     assert_eq!(
         call_with_header(
@@ -484,7 +500,7 @@ fn provider_registration_token_401(backend: Backend) {
             Some(("Authorization", "Basic !!!".to_owned())),
             None
         ),
-        (401, unauthorized())
+        (401, bad_credentials())
     );
     assert_eq!(
         call_with_header(
@@ -573,7 +589,7 @@ fn space_support_token_401(backend: Backend) {
     let space = server.create_space(("alice", "pw-a"), "space one");
     let url = server.url(&ssp_path(&space));
     for auth in [None, Some(("alice", "wrong")), Some(("nobody", "x"))] {
-        assert_eq!(call(&url, "POST", auth, None), (401, unauthorized()));
+        assert_eq!(call(&url, "POST", auth, None), (401, refused(auth)));
     }
 }
 
@@ -603,7 +619,10 @@ fn verify_invite_token_checks_type_secret_and_revocation(backend: Backend) {
             400,
             json!({ "error": {
                 "id": "notAnInviteToken",
-                "details": { "expectedInviteType": "registerOneprovider" },
+                "details": {
+                    "expectedInviteType": "registerOneprovider",
+                    "received": { "inviteToken": { "inviteType": "supportSpace", "spaceId": space } },
+                },
                 "description": "Provided token is not an invite token of type \"registerOneprovider\".",
             }})
         )
@@ -700,8 +719,12 @@ fn verify_invite_token_checks_type_secret_and_revocation(backend: Backend) {
         (
             400,
             json!({ "error": {
-                "id": "badToken",
-                "description": "Provided token could not be understood by the server.",
+                "id": "badValueToken",
+                "details": { "key": "token", "tokenError": {
+                    "id": "badToken",
+                    "description": "Provided token could not be understood by the server.",
+                } },
+                "description": "Bad value: provided \"token\" is not a valid token.",
             }})
         )
     );
@@ -718,8 +741,8 @@ fn verify_invite_token_checks_type_secret_and_revocation(backend: Backend) {
     );
     let (status, body) = verify(json!({ "token": ssp, "expectedInviteType": "rop" }));
     assert_eq!(status, 400);
-    assert_eq!(body["error"]["id"], json!("badValueNotAllowed"));
-    assert_eq!(body["error"]["details"]["key"], json!("expectedInviteType"));
+    assert_eq!(body["error"]["id"], json!("badValueInviteType"));
+    assert_eq!(body["error"]["details"], json!({ "key": "expectedInviteType" }));
 }
 
 fn create_user_and_privileges_validate_input(backend: Backend) {
@@ -779,7 +802,31 @@ fn create_user_and_privileges_validate_input(backend: Backend) {
     assert_eq!(body["error"]["details"]["key"], json!("grant"));
     let (status, body) = server.call("PATCH", &path, Some(ADMIN), None);
     assert_eq!(status, 400);
-    assert_eq!(body["error"]["id"], json!("badMessage"));
+    assert_eq!(body["error"]["id"], json!("malformedData"));
+    // An empty change, and a value that is no list of names.
+    let (status, body) = server.call("PATCH", &path, Some(ADMIN), Some(json!({})));
+    assert_eq!(
+        (status, body),
+        (
+            400,
+            json!({ "error": {
+                "id": "missingAtLeastOneValue",
+                "details": { "keys": ["grant", "revoke"] },
+                "description": "Missing data, you must provide at least one of: grant, revoke.",
+            }})
+        )
+    );
+    for grant in [json!("oz_users_create"), json!([7]), json!({})] {
+        let (status, body) =
+            server.call("PATCH", &path, Some(ADMIN), Some(json!({ "grant": grant })));
+        assert_eq!(status, 400);
+        assert_eq!(
+            body["error"]["id"],
+            json!("badValueListOfStrings"),
+            "{grant}"
+        );
+        assert_eq!(body["error"]["details"], json!({ "key": "grant" }));
+    }
     let (status, body) = server.call(
         "PATCH",
         &path,
@@ -1128,11 +1175,11 @@ fn temporary_tokens_need_a_bounded_expiry(backend: Backend) {
     assert_eq!(status, 400);
     assert_eq!(
         body["error"]["details"],
-        json!({ "key": "caveats", "index": 1, "reason": "\"colour = red\" is no known caveat" })
+        json!({ "caveat": "colour = red" })
     );
     let (status, body) = create(json!({ "caveats": ["authorization = none"] }));
     assert_eq!(status, 400);
-    assert_eq!(body["error"]["id"], json!("badValueCaveats"));
+    assert_eq!(body["error"]["id"], json!("badValueCaveat"));
     let (status, body) = server.call("POST", "/user/tokens/temporary", None, Some(json!({})));
     assert_eq!((status, body), (401, unauthorized()));
 }
@@ -1221,8 +1268,9 @@ fn revoked_tokens_are_rejected(backend: Backend) {
         Some(auth),
         Some(json!({ "name": "ci" })),
     );
-    assert_eq!(status, 409);
-    assert_eq!(body["error"]["id"], json!("alreadyExists"));
+    assert_eq!(status, 400);
+    assert_eq!(body["error"]["id"], json!("badValueIdentifierOccupied"));
+    assert_eq!(body["error"]["details"], json!({ "key": "name" }));
     let (status, _) = server.call(
         "POST",
         "/user/tokens/named",
@@ -1316,15 +1364,16 @@ fn forged_and_wrong_kind_tokens_are_rejected(backend: Backend) {
     // An invite token is no access token.
     let (status, body) = server.call("POST", &rop_path(&alice), Some(("alice", "pw-a")), None);
     let rop = token_of(status, &body);
-    let received = format!("rop:{alice}:");
     assert_eq!(
         who_am_i(&server, "X-Auth-Token", &rop),
         (
             401,
             unauthorized_because(json!({
                 "id": "notAnAccessToken",
-                "details": { "received": received },
-                "description": format!("Provided token is not an access token (received type \"{received}\")."),
+                "details": { "received": {
+                    "inviteToken": { "inviteType": "registerOneprovider", "adminUserId": alice }
+                } },
+                "description": "Provided token is not an access token.",
             }))
         )
     );
@@ -1479,7 +1528,7 @@ fn verify_invite_token_checks_caveats_and_peer_ip(backend: Backend) {
     );
     let (status, body) = verify(json!({ "token": narrowed, "peerIp": "not an ip" }));
     assert_eq!(status, 400);
-    assert_eq!(body["error"]["id"], json!("badValueIpAddress"));
+    assert_eq!(body["error"]["id"], json!("badValueIPv4Address"));
     // An access token is not an invite token.
     let access = server.temporary_token(("alice", "pw-a"), json!([]));
     let (status, body) =
@@ -1526,7 +1575,7 @@ fn every_authenticated_endpoint_answers_401_first(backend: Backend) {
         for auth in [None, Some(("alice", "wrong")), Some(("nobody", "pw-a"))] {
             assert_eq!(
                 server.call(method, path, auth, Some(junk.clone())),
-                (401, unauthorized()),
+                (401, refused(auth)),
                 "{method} {path} {auth:?}"
             );
         }
@@ -1560,9 +1609,9 @@ fn bad_requests_have_exact_error_bodies(backend: Backend) {
         )
     };
     let bad_message = error(
-        "badMessage",
+        "malformedData",
         None,
-        "The request body is not a valid JSON object.",
+        "Provided data could not be understood by the server.",
     );
     let (status, body) = server.call(
         "POST",
@@ -1587,7 +1636,7 @@ fn bad_requests_have_exact_error_bodies(backend: Backend) {
             Some(json!({ "username": "bad:name", "password": "x" })),
             error(
                 "badValueUsername",
-                Some(json!({ "key": "username" })),
+                None,
                 "Bad value: the username must be 2 to 32 ASCII letters, digits, '.', '_' and '-', starting and ending with a letter or digit.",
             ),
         ),
@@ -1634,9 +1683,34 @@ fn bad_requests_have_exact_error_bodies(backend: Backend) {
             None,
             Some(json!({ "token": "x", "expectedInviteType": 5 })),
             error(
-                "badValueString",
+                "badValueInviteType",
                 Some(json!({ "key": "expectedInviteType" })),
-                "Bad value: provided \"expectedInviteType\" must be a non-empty string.",
+                "Bad value: provided \"expectedInviteType\" must be a valid invite token type.",
+            ),
+        ),
+        (
+            "POST",
+            "/tokens/verify_invite_token".into(),
+            None,
+            Some(json!({ "token": "x", "expectedInviteType": "joinEverything" })),
+            error(
+                "badValueInviteType",
+                Some(json!({ "key": "expectedInviteType" })),
+                "Bad value: provided \"expectedInviteType\" must be a valid invite token type.",
+            ),
+        ),
+        (
+            "POST",
+            "/tokens/verify_invite_token".into(),
+            None,
+            Some(json!({ "token": "not a token" })),
+            error(
+                "badValueToken",
+                Some(json!({ "key": "token", "tokenError": {
+                    "id": "badToken",
+                    "description": "Provided token could not be understood by the server.",
+                } })),
+                "Bad value: provided \"token\" is not a valid token.",
             ),
         ),
         ("POST", "/tokens/verify_invite_token".into(), None, Some(json!("token")), bad_message),
@@ -1646,8 +1720,8 @@ fn bad_requests_have_exact_error_bodies(backend: Backend) {
         (
             400,
             error(
-                "badValueCaveats",
-                Some(json!({ "key": "caveats", "index": 0, "reason": "\"colour = red\" is no known caveat" })),
+                "badValueCaveat",
+                Some(json!({ "caveat": "colour = red" })),
                 "Bad value: caveat 0 in \"caveats\" is invalid: \"colour = red\" is no known caveat.",
             )
         )

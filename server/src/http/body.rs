@@ -18,8 +18,7 @@ use super::caveats;
 use super::error::ApiError;
 use crate::service::auth::ACCESS_CAVEATS;
 use crate::service::privileges::{
-    invite_type_by_name, OzPrivilege, SpacePrivilege, INVITE_TYPE_NAMES, OZ_PRIVILEGES,
-    SPACE_PRIVILEGES,
+    invite_type_by_name, OzPrivilege, SpacePrivilege, OZ_PRIVILEGES, SPACE_PRIVILEGES,
 };
 
 /// The largest request body accepted, in bytes: the largest body of this API (a token to
@@ -84,7 +83,7 @@ impl JsonBody {
             .map_err(|e| match e.status() {
                 StatusCode::PAYLOAD_TOO_LARGE => ApiError::payload_too_large(MAX_BODY_BYTES),
                 StatusCode::REQUEST_TIMEOUT => ApiError::request_timeout(),
-                _ => ApiError::bad_message(),
+                _ => ApiError::malformed_data(),
             })
     }
 }
@@ -96,16 +95,16 @@ pub(crate) trait RequestBody: DeserializeOwned {
 }
 
 impl JsonBody {
-    /// Parses the body: `badMessage` unless it is a JSON object, the body's
+    /// Parses the body: `malformedData` unless it is a JSON object, the body's
     /// [`RequestBody::bad_value`] for a field of the wrong type.
     pub(crate) fn parse<T: RequestBody>(&self) -> Result<T, ApiError> {
         let value = match serde_json::from_slice::<Value>(&self.0) {
             Ok(value @ Value::Object(_)) => value,
-            _ => return Err(ApiError::bad_message()),
+            _ => return Err(ApiError::malformed_data()),
         };
         serde_path_to_error::deserialize(value).map_err(|e| match e.path().iter().next() {
             Some(serde_path_to_error::Segment::Map { key }) => T::bad_value(key),
-            _ => ApiError::bad_message(),
+            _ => ApiError::malformed_data(),
         })
     }
 }
@@ -162,32 +161,65 @@ impl CreateSpace {
 }
 
 /// A privilege enum a body may list.
-pub(crate) trait PrivilegeName: DeserializeOwned + Copy {
+pub(crate) trait PrivilegeName: Copy {
     /// Every name, for `badValueListNotAllowed`.
     const NAMES: &'static [&'static str];
+    /// The privilege of this name.
+    fn from_name(name: &str) -> Option<Self>;
 }
 
 impl PrivilegeName for OzPrivilege {
     const NAMES: &'static [&'static str] = OZ_PRIVILEGES;
+    fn from_name(name: &str) -> Option<OzPrivilege> {
+        OzPrivilege::from_name(name)
+    }
 }
 
 impl PrivilegeName for SpacePrivilege {
     const NAMES: &'static [&'static str] = SPACE_PRIVILEGES;
+    fn from_name(name: &str) -> Option<SpacePrivilege> {
+        SpacePrivilege::from_name(name)
+    }
 }
 
-/// `PATCH …/privileges`: `{"grant"?: [...], "revoke"?: [...]}`.
+/// `PATCH …/privileges`: `{"grant"?: [...], "revoke"?: [...]}`, at least one of them.
 #[derive(Deserialize)]
-#[serde(bound = "P: PrivilegeName")]
-pub(crate) struct Grants<P> {
-    #[serde(default)]
-    pub(crate) grant: Vec<P>,
-    #[serde(default)]
-    pub(crate) revoke: Vec<P>,
+pub(crate) struct Grants {
+    grant: Option<Value>,
+    revoke: Option<Value>,
 }
 
-impl<P: PrivilegeName> RequestBody for Grants<P> {
+impl RequestBody for Grants {
     fn bad_value(key: &str) -> ApiError {
-        ApiError::bad_list(key, P::NAMES)
+        ApiError::bad_list_of_strings(key)
+    }
+}
+
+impl Grants {
+    /// `(grant, revoke)`: `missingAtLeastOneValue` when neither is given,
+    /// `badValueListOfStrings` for a value that is not a list of strings,
+    /// `badValueListNotAllowed` for a name that is no privilege of this kind.
+    pub(crate) fn privileges<P: PrivilegeName>(self) -> Result<(Vec<P>, Vec<P>), ApiError> {
+        let list = |value: Option<Value>, key: &str| -> Result<Vec<P>, ApiError> {
+            match value {
+                None | Some(Value::Null) => Ok(Vec::new()),
+                Some(Value::Array(items)) => items
+                    .iter()
+                    .map(|item| match item {
+                        Value::String(name) => {
+                            P::from_name(name).ok_or_else(|| ApiError::bad_list(key, P::NAMES))
+                        }
+                        _ => Err(ApiError::bad_list_of_strings(key)),
+                    })
+                    .collect(),
+                Some(_) => Err(ApiError::bad_list_of_strings(key)),
+            }
+        };
+        let absent = |v: &Option<Value>| matches!(v, None | Some(Value::Null));
+        if absent(&self.grant) && absent(&self.revoke) {
+            return Err(ApiError::missing_at_least_one(&["grant", "revoke"]));
+        }
+        Ok((list(self.grant, "grant")?, list(self.revoke, "revoke")?))
     }
 }
 
@@ -258,6 +290,7 @@ impl RequestBody for VerifyInviteToken {
     fn bad_value(key: &str) -> ApiError {
         match key {
             "peerIp" => ApiError::bad_ip(key),
+            "expectedInviteType" => ApiError::bad_invite_type(key),
             _ => ApiError::bad_string(key),
         }
     }
@@ -273,10 +306,10 @@ impl VerifyInviteToken {
         let token = required(self.token, "token")?;
         let expected = match self.expected_invite_type {
             None => None,
-            Some(name) => Some(invite_type_by_name(&name).ok_or_else(|| {
-                let allowed: Vec<&str> = INVITE_TYPE_NAMES.iter().map(|(n, _)| *n).collect();
-                ApiError::not_allowed("expectedInviteType", &allowed)
-            })?),
+            Some(name) => Some(
+                invite_type_by_name(&name)
+                    .ok_or_else(|| ApiError::bad_invite_type("expectedInviteType"))?,
+            ),
         };
         let peer_ip = match self.peer_ip {
             None => client,

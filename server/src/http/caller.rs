@@ -227,13 +227,14 @@ fn credentials(headers: &HeaderMap) -> Result<Credentials, ApiError> {
             return Ok(Credentials::Token(Zeroizing::new(rest.to_owned())));
         }
         if scheme.eq_ignore_ascii_case("basic") {
+            let bad = || ApiError::unauthorized_because(ApiError::bad_basic_credentials());
             let decoded = Zeroizing::new(
                 base64::engine::general_purpose::STANDARD
                     .decode(rest)
-                    .map_err(|_| ApiError::unauthorized())?,
+                    .map_err(|_| bad())?,
             );
-            let text = std::str::from_utf8(&decoded).map_err(|_| ApiError::unauthorized())?;
-            let (username, password) = text.split_once(':').ok_or_else(ApiError::unauthorized)?;
+            let text = std::str::from_utf8(&decoded).map_err(|_| bad())?;
+            let (username, password) = text.split_once(':').ok_or_else(bad)?;
             return Ok(Credentials::Basic {
                 username: username.to_owned(),
                 password: Zeroizing::new(password.to_owned()),

@@ -72,7 +72,8 @@ fn text_of_object(object: &Map<String, Value>) -> Result<String, String> {
 ///
 /// # Errors
 ///
-/// `badValueCaveats` naming the caveat's index and the reason.
+/// `badValueCaveat` with the caveat as given (`details.caveat`), its index and the reason in the
+/// description.
 pub(crate) fn from_value(
     caveats: Option<&Value>,
     allowed: &[&str],
@@ -82,47 +83,41 @@ pub(crate) fn from_value(
         Some(Value::Array(items)) if items.len() > MAX_CAVEATS => {
             return Err(ApiError::bad_caveat(
                 MAX_CAVEATS,
+                items[MAX_CAVEATS].clone(),
                 format!("at most {MAX_CAVEATS} caveats are allowed"),
             ))
         }
         Some(Value::Array(items)) => items,
-        Some(_) => return Err(ApiError::bad_caveat(0, "\"caveats\" must be a list")),
+        Some(other) => {
+            return Err(ApiError::bad_caveat(
+                0,
+                other.clone(),
+                "\"caveats\" must be a list",
+            ))
+        }
     };
     items
         .iter()
         .enumerate()
         .map(|(index, item)| {
+            let bad = |reason: String| ApiError::bad_caveat(index, item.clone(), reason);
             let text = match item {
                 Value::String(text) => text.clone(),
-                Value::Object(object) => {
-                    text_of_object(object).map_err(|reason| ApiError::bad_caveat(index, reason))?
-                }
-                _ => {
-                    return Err(ApiError::bad_caveat(
-                        index,
-                        "a caveat is an object or a string",
-                    ))
-                }
+                Value::Object(object) => text_of_object(object).map_err(bad)?,
+                _ => return Err(bad("a caveat is an object or a string".into())),
             };
             if text.len() > MAX_CAVEAT_BYTES {
-                return Err(ApiError::bad_caveat(
-                    index,
-                    format!("a caveat is at most {MAX_CAVEAT_BYTES} bytes"),
-                ));
+                return Err(bad(format!("a caveat is at most {MAX_CAVEAT_BYTES} bytes")));
             }
-            let caveat = TypedCaveat::parse(text.as_bytes())
-                .map_err(|e| ApiError::bad_caveat(index, e.to_string()))?;
+            let caveat = TypedCaveat::parse(text.as_bytes()).map_err(|e| bad(e.to_string()))?;
             if let TypedCaveat::Unknown(_) = caveat {
-                return Err(ApiError::bad_caveat(
-                    index,
-                    format!("\"{text}\" is no known caveat"),
-                ));
+                return Err(bad(format!("\"{text}\" is no known caveat")));
             }
             if !allowed.contains(&caveat.form()) {
-                return Err(ApiError::bad_caveat(
-                    index,
-                    format!("a {} caveat is not allowed here", caveat.form()),
-                ));
+                return Err(bad(format!(
+                    "a {} caveat is not allowed here",
+                    caveat.form()
+                )));
             }
             Ok(caveat)
         })
@@ -196,11 +191,25 @@ mod tests {
         ];
         for (caveats, index, reason) in cases {
             let e = read(caveats.clone()).unwrap_err();
-            assert_eq!(e.id, "badValueCaveats", "{caveats}");
-            let details = e.details.unwrap();
-            assert_eq!(details["index"], index, "{caveats}");
-            let text = details["reason"].as_str().unwrap();
-            assert!(text.contains(reason), "{caveats}: {text}");
+            assert_eq!(e.id, "badValueCaveat", "{caveats}");
+            // Onezone's details: the caveat as sent; ours: index and reason in the description.
+            assert_eq!(
+                e.details,
+                Some(json!({ "caveat": caveats[index] })),
+                "{caveats}"
+            );
+            assert!(
+                e.description.starts_with(&format!(
+                    "Bad value: caveat {index} in \"caveats\" is invalid: "
+                )),
+                "{}",
+                e.description
+            );
+            assert!(
+                e.description.contains(reason),
+                "{caveats}: {}",
+                e.description
+            );
         }
     }
 }

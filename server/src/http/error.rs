@@ -6,6 +6,9 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Value};
 
+use macaroon_mint::onedata::{InviteType, TokenType};
+
+use crate::service::privileges::invite_type_name;
 use crate::service::{Error, Invalid, TokenError};
 
 /// An error answered to an HTTP client.
@@ -145,14 +148,13 @@ impl ApiError {
         .with_details(json!({ "key": key }))
     }
 
-    /// 400 `badValueUsername` with `{"key": "username"}`.
+    /// 400 `badValueUsername` (no details, as Onezone).
     pub fn bad_username() -> ApiError {
         ApiError::new(
             StatusCode::BAD_REQUEST,
             "badValueUsername",
             "Bad value: the username must be 2 to 32 ASCII letters, digits, '.', '_' and '-', starting and ending with a letter or digit.",
         )
-        .with_details(json!({ "key": "username" }))
     }
 
     /// 500: never carries the cause (it goes to the server's log).
@@ -164,13 +166,66 @@ impl ApiError {
         )
     }
 
-    /// 400 `badMessage`: the body is not a JSON object.
-    pub fn bad_message() -> ApiError {
+    /// 400 `malformedData`: the body is not a JSON object.
+    pub fn malformed_data() -> ApiError {
         ApiError::new(
             StatusCode::BAD_REQUEST,
-            "badMessage",
-            "The request body is not a valid JSON object.",
+            "malformedData",
+            "Provided data could not be understood by the server.",
         )
+    }
+
+    /// 400 `badBasicCredentials`, the `authError` of a refused password login.
+    pub fn bad_basic_credentials() -> ApiError {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "badBasicCredentials",
+            "Invalid basic authorization credentials.",
+        )
+    }
+
+    /// 400 `missingAtLeastOneValue` with `{"keys"}`.
+    pub fn missing_at_least_one(keys: &[&str]) -> ApiError {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "missingAtLeastOneValue",
+            format!(
+                "Missing data, you must provide at least one of: {}.",
+                keys.join(", ")
+            ),
+        )
+        .with_details(json!({ "keys": keys }))
+    }
+
+    /// 400 `badValueListOfStrings` with `{"key"}`: not a list of strings.
+    pub fn bad_list_of_strings(key: &str) -> ApiError {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "badValueListOfStrings",
+            format!("Bad value: provided \"{key}\" must be a list of strings."),
+        )
+        .with_details(json!({ "key": key }))
+    }
+
+    /// 400 `badValueInviteType` with `{"key"}`.
+    pub fn bad_invite_type(key: &str) -> ApiError {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "badValueInviteType",
+            format!("Bad value: provided \"{key}\" must be a valid invite token type."),
+        )
+        .with_details(json!({ "key": key }))
+    }
+
+    /// 400 `badValueToken` with `{"key", "tokenError"}`: a token in the request data that does
+    /// not decode; `tokenError` is the error it gave.
+    pub fn bad_value_token(key: &str, token_error: &ApiError) -> ApiError {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "badValueToken",
+            format!("Bad value: provided \"{key}\" is not a valid token."),
+        )
+        .with_details(json!({ "key": key, "tokenError": token_error.body()["error"] }))
     }
 
     /// 400 `missingRequiredValue` with `{"key"}`.
@@ -260,14 +315,15 @@ impl ApiError {
         )
     }
 
-    /// 400 `notAnInviteToken` with `{"expectedInviteType"}`.
-    pub fn not_an_invite_token(expected: &str) -> ApiError {
+    /// 400 `notAnInviteToken` with `{"expectedInviteType", "received"}` (`received`: the token
+    /// type as Onezone writes it, see [`token_type_json`]; `null` for a legacy token).
+    pub fn not_an_invite_token(expected: &str, received: Value) -> ApiError {
         ApiError::new(
             StatusCode::BAD_REQUEST,
             "notAnInviteToken",
             format!("Provided token is not an invite token of type \"{expected}\"."),
         )
-        .with_details(json!({ "expectedInviteType": expected }))
+        .with_details(json!({ "expectedInviteType": expected, "received": received }))
     }
 
     /// 400 `tokenCaveatUnknown` / `tokenCaveatUnverified` with `{"caveat"}`.
@@ -290,12 +346,12 @@ impl ApiError {
     }
 
     /// 400 `notAnAccessToken` with `{"received"}`: an invite or identity token used to
-    /// authenticate.
-    pub fn not_an_access_token(received: &str) -> ApiError {
+    /// authenticate; `received` is its type as Onezone writes it ([`token_type_json`]).
+    pub fn not_an_access_token(received: Value) -> ApiError {
         ApiError::new(
             StatusCode::BAD_REQUEST,
             "notAnAccessToken",
-            format!("Provided token is not an access token (received type \"{received}\")."),
+            "Provided token is not an access token.",
         )
         .with_details(json!({ "received": received }))
     }
@@ -313,15 +369,16 @@ impl ApiError {
         .with_details(json!({ "maxTtl": max_ttl }))
     }
 
-    /// 400 `badValueCaveats` with `{"key": "caveats", "index", "reason"}`.
-    pub fn bad_caveat(index: usize, reason: impl Into<String>) -> ApiError {
+    /// 400 `badValueCaveat` with `{"caveat"}`: the caveat as the request gave it (a JSON
+    /// object or text); the description says which one (by index) and why.
+    pub fn bad_caveat(index: usize, caveat: Value, reason: impl Into<String>) -> ApiError {
         let reason = reason.into();
         ApiError::new(
             StatusCode::BAD_REQUEST,
-            "badValueCaveats",
+            "badValueCaveat",
             format!("Bad value: caveat {index} in \"caveats\" is invalid: {reason}."),
         )
-        .with_details(json!({ "key": "caveats", "index": index, "reason": reason }))
+        .with_details(json!({ "caveat": caveat }))
     }
 
     /// 400 `badValueTokenType` with `{"key": "type"}`.
@@ -344,11 +401,12 @@ impl ApiError {
         .with_details(json!({ "key": key }))
     }
 
-    /// 400 `badValueIpAddress` with `{"key"}`: not an IPv4 or IPv6 address.
+    /// 400 `badValueIPv4Address` with `{"key"}` (Onezone's id; IPv6 addresses are accepted
+    /// too).
     pub fn bad_ip(key: &str) -> ApiError {
         ApiError::new(
             StatusCode::BAD_REQUEST,
-            "badValueIpAddress",
+            "badValueIPv4Address",
             format!("Bad value: provided \"{key}\" must be a valid IP address."),
         )
         .with_details(json!({ "key": key }))
@@ -385,6 +443,55 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// A token type as Onezone's REST API writes it (`TokenPropertyTokenType`):
+/// `{"accessToken": {}}`, `{"identityToken": {}}`, or
+/// `{"inviteToken": {"inviteType": …, "<target key>": …}}`.
+///
+/// ```
+/// use macaroon_mint::onedata::{InviteType, TokenType};
+/// use macaroon_mint_server::http::error::token_type_json;
+/// use serde_json::json;
+/// assert_eq!(
+///     token_type_json(&TokenType::invite(InviteType::SupportSpace, "s1")),
+///     json!({ "inviteToken": { "inviteType": "supportSpace", "spaceId": "s1" } })
+/// );
+/// assert_eq!(
+///     token_type_json(&TokenType::invite(InviteType::RegisterOneprovider, "u1")),
+///     json!({ "inviteToken": { "inviteType": "registerOneprovider", "adminUserId": "u1" } })
+/// );
+/// assert_eq!(token_type_json(&TokenType::Access { session: None }), json!({ "accessToken": {} }));
+/// ```
+pub fn token_type_json(token_type: &TokenType) -> Value {
+    match token_type {
+        TokenType::Access { session: None } => json!({ "accessToken": {} }),
+        TokenType::Access {
+            session: Some(session),
+        } => json!({ "accessToken": { "sessionId": session } }),
+        TokenType::Identity => json!({ "identityToken": {} }),
+        TokenType::Invite { invite, target, .. } => {
+            let key = match invite {
+                InviteType::UserJoinGroup | InviteType::GroupJoinGroup => "groupId",
+                InviteType::UserJoinSpace
+                | InviteType::GroupJoinSpace
+                | InviteType::SupportSpace
+                | InviteType::HarvesterJoinSpace => "spaceId",
+                InviteType::RegisterOneprovider => "adminUserId",
+                InviteType::UserJoinCluster | InviteType::GroupJoinCluster => "clusterId",
+                InviteType::UserJoinHarvester
+                | InviteType::GroupJoinHarvester
+                | InviteType::SpaceJoinHarvester => "harvesterId",
+                InviteType::UserJoinAtmInventory | InviteType::GroupJoinAtmInventory => {
+                    "atmInventoryId"
+                }
+                _ => "targetId",
+            };
+            json!({ "inviteToken": { "inviteType": invite_type_name(invite), key: target } })
+        }
+        // A token type this version does not know.
+        _ => Value::Null,
+    }
+}
+
 impl From<TokenError> for ApiError {
     fn from(e: TokenError) -> ApiError {
         match e {
@@ -392,8 +499,13 @@ impl From<TokenError> for ApiError {
             TokenError::TooLarge { limit } => ApiError::token_too_large(limit),
             TokenError::Invalid => ApiError::token_invalid(),
             TokenError::Revoked => ApiError::token_revoked(),
-            TokenError::NotAnAccessToken { received } => ApiError::not_an_access_token(&received),
-            TokenError::NotAnInviteToken { expected } => ApiError::not_an_invite_token(&expected),
+            TokenError::NotAnAccessToken { received } => {
+                ApiError::not_an_access_token(token_type_json(&received))
+            }
+            TokenError::NotAnInviteToken { expected, received } => ApiError::not_an_invite_token(
+                &expected,
+                received.as_ref().map_or(Value::Null, token_type_json),
+            ),
             TokenError::CaveatUnverified { caveat } => ApiError::caveat(false, &caveat),
             TokenError::CaveatUnknown { caveat } => ApiError::caveat(true, &caveat),
             TokenError::TimeCaveatRequired { max_ttl } => ApiError::time_caveat_required(max_ttl),
@@ -407,7 +519,7 @@ impl From<Invalid> for ApiError {
             Invalid::Username => ApiError::bad_username(),
             Invalid::Name { key } => ApiError::bad_name(key),
             Invalid::Occupied { key } => ApiError::occupied(key),
-            Invalid::Caveat { index, reason } => ApiError::bad_caveat(index, reason),
+            Invalid::Caveat { index, reason } => ApiError::bad_caveat(index, Value::Null, reason),
         }
     }
 }
@@ -416,6 +528,9 @@ impl From<Error> for ApiError {
     fn from(e: Error) -> ApiError {
         match e {
             Error::Unauthenticated(None) => ApiError::unauthorized(),
+            Error::BadBasicCredentials => {
+                ApiError::unauthorized_because(ApiError::bad_basic_credentials())
+            }
             Error::Unauthenticated(Some(cause)) => {
                 ApiError::unauthorized_because(ApiError::from(cause))
             }
@@ -423,12 +538,125 @@ impl From<Error> for ApiError {
             Error::Forbidden(Some(hint)) => ApiError::forbidden_because(&hint),
             Error::NotFound => ApiError::not_found(),
             Error::AlreadyExists => ApiError::already_exists(),
+            Error::NameOccupied => ApiError::occupied("name"),
             Error::Token(cause) => cause.into(),
             Error::Invalid(cause) => cause.into(),
             Error::Internal(cause) => {
                 // The cause goes to the operator, never to the client.
                 eprintln!("macaroon-mint-server: {cause}");
                 ApiError::internal()
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeSet;
+
+    /// Onedata's error table (`../shared/onezone-api/errors.json`: ctool's `errors.erl`).
+    const ERRORS: &str = include_str!("../../tests/data/onezone-errors.json");
+
+    /// Our ids that Onezone does not have, or answers with another status (README lists them).
+    const OURS: &[(&str, u16)] = &[
+        ("payloadTooLarge", 413),
+        ("notSupported", 405),
+        ("requestTimeout", 408),
+        ("tooManyRequests", 429),
+        ("serviceUnavailable", 503),
+    ];
+
+    fn every_error() -> Vec<ApiError> {
+        let token = ApiError::bad_token();
+        vec![
+            ApiError::unauthorized(),
+            ApiError::unauthorized_because(ApiError::token_invalid()),
+            ApiError::unauthorized_because(ApiError::bad_basic_credentials()),
+            ApiError::forbidden(),
+            ApiError::forbidden_because("why"),
+            ApiError::not_found(),
+            ApiError::method_not_allowed(),
+            ApiError::payload_too_large(1),
+            ApiError::request_timeout(),
+            ApiError::too_many_requests(1),
+            ApiError::service_unavailable(1),
+            ApiError::bad_name("name"),
+            ApiError::bad_username(),
+            ApiError::internal(),
+            ApiError::malformed_data(),
+            ApiError::bad_basic_credentials(),
+            ApiError::missing_at_least_one(&["grant", "revoke"]),
+            ApiError::bad_list_of_strings("grant"),
+            ApiError::bad_invite_type("expectedInviteType"),
+            ApiError::bad_value_token("token", &token),
+            ApiError::missing("name"),
+            ApiError::bad_string("name"),
+            ApiError::bad_list("grant", &["a"]),
+            ApiError::not_allowed("k", &["a"]),
+            ApiError::occupied("name"),
+            token,
+            ApiError::token_too_large(1),
+            ApiError::token_invalid(),
+            ApiError::token_revoked(),
+            ApiError::not_an_invite_token("supportSpace", json!({ "accessToken": {} })),
+            ApiError::caveat(false, "time < 1"),
+            ApiError::caveat(true, "colour = red"),
+            ApiError::not_an_access_token(json!({ "identityToken": {} })),
+            ApiError::time_caveat_required(1),
+            ApiError::bad_caveat(0, Value::from("x"), "why"),
+            ApiError::bad_token_type(),
+            ApiError::bad_boolean("revoked"),
+            ApiError::bad_ip("peerIp"),
+            ApiError::already_exists(),
+        ]
+    }
+
+    /// Every error this service answers has Onezone's id, details keys and status, but for the
+    /// few of its own.
+    #[test]
+    fn errors_match_onedatas_table() {
+        let table: Value = serde_json::from_str(ERRORS).unwrap();
+        let known: BTreeSet<(String, Vec<String>, u16)> = table["errors"]
+            .as_object()
+            .unwrap()
+            .values()
+            .flat_map(|entry| {
+                let status: u16 = entry["http"].as_str().unwrap().parse().unwrap();
+                entry["json"].as_array().unwrap().iter().map(move |form| {
+                    let mut keys: Vec<String> = form["details"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|k| k.as_str().unwrap().to_owned())
+                        .collect();
+                    keys.sort();
+                    (form["id"].as_str().unwrap().to_owned(), keys, status)
+                })
+            })
+            .collect();
+        for error in every_error() {
+            let mut keys: Vec<String> = error
+                .details
+                .as_ref()
+                .and_then(Value::as_object)
+                .map(|d| d.keys().cloned().collect())
+                .unwrap_or_default();
+            keys.sort();
+            let status = error.status.as_u16();
+            if OURS.contains(&(error.id, status)) {
+                assert!(keys.iter().all(|k| k == "limit"), "{error:?}");
+                continue;
+            }
+            assert!(
+                known.contains(&(error.id.to_owned(), keys.clone(), status)),
+                "{} {keys:?} {status} is not in Onedata's error table",
+                error.id
+            );
+            // A nested authError is itself one of Onezone's errors.
+            if let Some(cause) = error.details.as_ref().and_then(|d| d.get("authError")) {
+                let id = cause["id"].as_str().unwrap();
+                assert!(known.iter().any(|(k, _, _)| k == id), "{id}");
             }
         }
     }

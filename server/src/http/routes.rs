@@ -9,17 +9,17 @@ use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use macaroon_mint::onedata::Persistence;
+use macaroon_mint::onedata::{InviteType, Persistence, TokenType};
 use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
 
 use super::body::{
     CreateSpace, CreateToken, CreateUser, Grants, JsonBody, UpdateNamedToken, VerifyInviteToken,
 };
-use super::error::ApiError;
+use super::error::{token_type_json, ApiError};
 use super::{blocking, App, PREFIX};
 use crate::service::privileges::{invite_type_name, OzPrivilege, SpacePrivilege};
-use crate::service::Caller;
+use crate::service::{Caller, Error, TokenError};
 use crate::store::NamedToken;
 
 type Answer = Result<Response, ApiError>;
@@ -93,9 +93,8 @@ pub(crate) async fn update_user_privileges(
     let id = id.found()?;
     blocking(move || {
         let update = app.service.authorize_oz_privileges_update(&caller, &id)?;
-        let grants = body.parse::<Grants<OzPrivilege>>()?;
-        app.service
-            .update_oz_privileges(update, &grants.grant, &grants.revoke)?;
+        let (grant, revoke) = body.parse::<Grants>()?.privileges::<OzPrivilege>()?;
+        app.service.update_oz_privileges(update, &grant, &revoke)?;
         Ok(no_content())
     })
     .await
@@ -125,9 +124,9 @@ pub(crate) async fn update_space_privileges(
         let update = app
             .service
             .authorize_space_privileges_update(&caller, &space_id, &user_id)?;
-        let grants = body.parse::<Grants<SpacePrivilege>>()?;
+        let (grant, revoke) = body.parse::<Grants>()?.privileges::<SpacePrivilege>()?;
         app.service
-            .update_space_privileges(update, &grants.grant, &grants.revoke)?;
+            .update_space_privileges(update, &grant, &revoke)?;
         Ok(no_content())
     })
     .await
@@ -193,19 +192,15 @@ pub(crate) async fn create_named(State(app): State<App>, caller: Caller, body: J
 /// restricted token, which must not obtain an unrestricted one).
 fn named_token_json(record: &NamedToken) -> Value {
     let token_type = if record.kind == "act" {
-        json!({ "accessToken": {} })
+        TokenType::Access { session: None }
     } else {
-        let invite = macaroon_mint::onedata::InviteType::from_code(&record.kind);
-        json!({ "inviteToken": {
-            "inviteType": invite_type_name(&invite),
-            "targetId": record.target,
-        }})
+        TokenType::invite(InviteType::from_code(&record.kind), record.target.clone())
     };
     json!({
         "id": record.id,
         "name": record.name,
         "subject": { "type": "user", "id": record.subject },
-        "type": token_type,
+        "type": token_type_json(&token_type),
         "caveats": record.caveats,
         "revoked": record.revoked,
         "metadata": { "creationTime": record.created },
@@ -301,7 +296,13 @@ pub(crate) async fn verify_invite_token(
 ) -> Answer {
     let (text, expected, peer_ip) = body.parse::<VerifyInviteToken>()?.fields(client.ip())?;
     blocking(move || {
-        let claims = app.service.verify_invite_token(&text, expected, peer_ip)?;
+        let claims = match app.service.verify_invite_token(&text, expected, peer_ip) {
+            // A token that does not even decode is bad request data (Onezone's order).
+            Err(Error::Token(cause @ (TokenError::Malformed | TokenError::TooLarge { .. }))) => {
+                return Err(ApiError::bad_value_token("token", &cause.into()));
+            }
+            other => other?,
+        };
         let persistence = match claims.persistence {
             Persistence::Named => json!({ "type": "named" }),
             Persistence::Temporary { generation } => {

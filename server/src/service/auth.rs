@@ -68,17 +68,17 @@ impl Service {
     ///
     /// # Errors
     ///
-    /// [`Error::Unauthenticated`] (`None`) for an unknown user or a wrong password — the same
-    /// work either way, so usernames cannot be probed by timing.
+    /// [`Error::BadBasicCredentials`] for an unknown user or a wrong password — the same work
+    /// either way, so usernames cannot be probed by timing.
     pub fn authenticate_basic(&self, username: &str, password: &str) -> Result<Caller> {
         match self.store.user_by_username(username)? {
             Some(user) if verify_password(password, &user.password_hash) => {
                 Ok(Caller { user, token: None })
             }
-            Some(_) => Err(Error::Unauthenticated(None)),
+            Some(_) => Err(Error::BadBasicCredentials),
             None => {
                 let _ = verify_password(password, &self.dummy_hash);
-                Err(Error::Unauthenticated(None))
+                Err(Error::BadBasicCredentials)
             }
         }
     }
@@ -105,7 +105,7 @@ impl Service {
             TokenType::Access { .. } => {}
             other => {
                 return Err(Error::Token(TokenError::NotAnAccessToken {
-                    received: other.to_string(),
+                    received: other.clone(),
                 }))
             }
         }

@@ -3,6 +3,8 @@
 
 use std::fmt;
 
+use macaroon_mint::onedata::TokenType;
+
 use crate::store::StoreError;
 
 /// Why a token was refused (Onezone's token error ids). Inside [`Error::Unauthenticated`] it is
@@ -24,12 +26,14 @@ pub enum TokenError {
     /// `notAnAccessToken`: an invite or identity token used to authenticate.
     NotAnAccessToken {
         /// The token type received.
-        received: String,
+        received: TokenType,
     },
     /// `notAnInviteToken`: not an invite of the expected type.
     NotAnInviteToken {
         /// The expected invite type's Onezone name (empty: any).
         expected: String,
+        /// The token type received (`None`: a legacy token without one).
+        received: Option<TokenType>,
     },
     /// `tokenCaveatUnverified`: a caveat does not hold for this request.
     CaveatUnverified {
@@ -75,14 +79,18 @@ pub enum Invalid {
 /// A failed service operation.
 #[derive(Debug)]
 pub enum Error {
-    /// 401: no credentials, wrong basic credentials (`None`), or a refused token.
+    /// 401: no credentials (`None`), or a refused token.
     Unauthenticated(Option<TokenError>),
+    /// 401: a wrong username or password (Onezone's `badBasicCredentials`).
+    BadBasicCredentials,
     /// 403: authenticated, but not allowed; the hint (if any) says why.
     Forbidden(Option<String>),
     /// 404: an entity named in the request does not exist.
     NotFound,
-    /// 409: e.g. a named token of that name exists.
+    /// 409: the entity exists.
     AlreadyExists,
+    /// 400: the caller already has a named token of that name.
+    NameOccupied,
     /// 400: a token given in the request data was refused.
     Token(TokenError),
     /// 400: other request data was refused.
@@ -124,6 +132,8 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Error::Unauthenticated(None) => f.write_str("unauthenticated"),
+            Error::BadBasicCredentials => f.write_str("bad basic credentials"),
+            Error::NameOccupied => f.write_str("name occupied"),
             Error::Unauthenticated(Some(e)) => write!(f, "unauthenticated: {e:?}"),
             Error::Forbidden(None) => f.write_str("forbidden"),
             Error::Forbidden(Some(hint)) => write!(f, "forbidden: {hint}"),

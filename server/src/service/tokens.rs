@@ -250,7 +250,7 @@ impl Service {
     ///
     /// # Errors
     ///
-    /// [`Invalid::Name`] for a bad name, [`Error::AlreadyExists`] when the caller has a token
+    /// [`Invalid::Name`] for a bad name, [`Error::NameOccupied`] when the caller has a token
     /// of that name, 403 when the named-token quota is exhausted.
     pub fn create_named_token(
         &self,
@@ -287,7 +287,7 @@ impl Service {
         let quota = self.settings.quotas.named_tokens_per_user;
         match self.store.insert_named_token(record, quota) {
             Ok(()) => Ok(()),
-            Err(StoreError::TokenNameTaken) => Err(Error::AlreadyExists),
+            Err(StoreError::TokenNameTaken) => Err(Error::NameOccupied),
             Err(StoreError::QuotaExceeded) => Err(Error::forbidden_because(format!(
                 "the quota of {} named tokens per user is exhausted; revoke and delete unused ones",
                 quota.unwrap_or_default()
@@ -532,9 +532,11 @@ impl Service {
         peer_ip: IpAddr,
     ) -> Result<InviteClaims> {
         let token = parse_token(text)?;
+        let received = token.identifier().as_v2().map(|id| id.token_type().clone());
         let not_invite = |expected: &str| {
             Error::Token(TokenError::NotAnInviteToken {
                 expected: expected.to_owned(),
+                received: received.clone(),
             })
         };
         // The type is settled from the text alone, before any lookup or signature check, so a
@@ -882,7 +884,7 @@ mod tests {
             ));
             assert!(matches!(
                 service.verify_invite_token(token, Some(InviteType::SupportSpace), ip),
-                Err(Error::Token(TokenError::NotAnInviteToken { expected })) if expected == "supportSpace"
+                Err(Error::Token(TokenError::NotAnInviteToken { expected, .. })) if expected == "supportSpace"
             ));
         }
         // The genuine revoked invite is told so.
@@ -1007,7 +1009,7 @@ mod tests {
         ));
         assert!(matches!(
             service.create_named_token(&alice, "a1", Vec::new()),
-            Err(Error::AlreadyExists) | Err(Error::Forbidden(_))
+            Err(Error::NameOccupied) | Err(Error::Forbidden(_))
         ));
     }
 
