@@ -630,17 +630,8 @@ fn verify_invite_token_checks_type_secret_and_revocation(backend: Backend) {
 
     // Accepted with its own type, given or not.
     let ssp_id = OnedataToken::parse(&ssp).unwrap().token_id().to_owned();
-    let expected_claims = json!({
-        "tokenId": ssp_id,
-        "subject": format!("usr-{alice}"),
-        "inviteType": "supportSpace",
-        "target": space,
-        "parameters": "ge",
-        "persistence": { "type": "named" },
-        "expiry": null,
-        "location": DOMAIN,
-        "caveats": [],
-    });
+    // Onezone's VerifyTokenResponse: the subject, and no expiry (ttl null).
+    let expected_claims = json!({ "subject": { "type": "user", "id": alice }, "ttl": null });
     assert_eq!(
         verify(json!({ "token": ssp })),
         (200, expected_claims.clone())
@@ -652,8 +643,32 @@ fn verify_invite_token_checks_type_secret_and_revocation(backend: Backend) {
     let (status, body) =
         verify(json!({ "token": rop, "expectedInviteType": "registerOneprovider" }));
     assert_eq!(status, 200, "{body}");
-    assert_eq!(body["target"], json!(alice));
-    assert_eq!(body["inviteType"], json!("registerOneprovider"));
+    let admin = server.user_id(ADMIN.0);
+    assert_eq!(
+        body,
+        json!({ "subject": { "type": "user", "id": admin }, "ttl": null })
+    );
+    // What the token says about itself, unverified: POST /tokens/examine.
+    let (status, body) = server.call(
+        "POST",
+        "/tokens/examine",
+        None,
+        Some(json!({ "token": ssp })),
+    );
+    assert_eq!(
+        (status, body),
+        (
+            200,
+            json!({
+                "onezoneDomain": DOMAIN,
+                "id": ssp_id,
+                "persistence": "named",
+                "subject": { "type": "user", "id": alice },
+                "type": { "inviteToken": { "inviteType": "supportSpace", "spaceId": space } },
+                "caveats": [],
+            })
+        )
+    );
 
     // A forged token: the stored token id, another secret.
     let rop_id = OnedataToken::parse(&rop).unwrap().token_id().to_owned();
@@ -742,7 +757,10 @@ fn verify_invite_token_checks_type_secret_and_revocation(backend: Backend) {
     let (status, body) = verify(json!({ "token": ssp, "expectedInviteType": "rop" }));
     assert_eq!(status, 400);
     assert_eq!(body["error"]["id"], json!("badValueInviteType"));
-    assert_eq!(body["error"]["details"], json!({ "key": "expectedInviteType" }));
+    assert_eq!(
+        body["error"]["details"],
+        json!({ "key": "expectedInviteType" })
+    );
 }
 
 fn create_user_and_privileges_validate_input(backend: Backend) {
@@ -941,10 +959,12 @@ fn concurrent_requests_lose_nothing(backend: Backend) {
     assert_eq!(ids.len(), REQUESTS);
 }
 
+/// The 401 for a caveat that does not hold; `details.caveat` is the caveat as Onezone's JSON
+/// (see `caveat_json`'s own tests).
 fn caveat_unverified(caveat: &str) -> Value {
     unauthorized_because(json!({
         "id": "tokenCaveatUnverified",
-        "details": { "caveat": caveat },
+        "details": { "caveat": macaroon_mint_server::http::caveats::caveat_json(caveat) },
         "description": format!("Token caveat unverified: \"{caveat}\"."),
     }))
 }
@@ -1503,28 +1523,54 @@ fn verify_invite_token_checks_caveats_and_peer_ip(backend: Backend) {
         .serialize(macaroon_mint::Format::Onedata)
         .unwrap();
     let verify = |body: Value| server.call("POST", "/tokens/verify_invite_token", None, Some(body));
-    let unverified = |caveat: &str| {
+    let unverified = |caveat: &str, json: Value| {
         json!({ "error": {
             "id": "tokenCaveatUnverified",
-            "details": { "caveat": caveat },
+            "details": { "caveat": json },
             "description": format!("Token caveat unverified: \"{caveat}\"."),
         }})
     };
     assert_eq!(
         verify(json!({ "token": narrowed })),
-        (400, unverified("ip = 192.0.2.0/24"))
+        (
+            400,
+            unverified(
+                "ip = 192.0.2.0/24",
+                json!({ "type": "ip", "whitelist": ["192.0.2.0/24"] })
+            )
+        )
     );
     let (status, body) = verify(json!({ "token": narrowed, "peerIp": "192.0.2.7" }));
-    assert_eq!(status, 200, "{body}");
-    assert_eq!(body["expiry"], json!(expiry));
     assert_eq!(
-        body["caveats"],
-        json!(["ip = 192.0.2.0/24", format!("time < {expiry}")])
+        (status, body),
+        (
+            200,
+            json!({ "subject": { "type": "user", "id": alice }, "ttl": 30 })
+        )
+    );
+    let (_, examined) = server.call(
+        "POST",
+        "/tokens/examine",
+        None,
+        Some(json!({ "token": narrowed })),
+    );
+    assert_eq!(
+        examined["caveats"],
+        json!([
+            { "type": "ip", "whitelist": ["192.0.2.0/24"] },
+            { "type": "time", "validUntil": expiry },
+        ])
     );
     server.advance(30);
     assert_eq!(
         verify(json!({ "token": narrowed, "peerIp": "192.0.2.7" })),
-        (400, unverified(&format!("time < {expiry}")))
+        (
+            400,
+            unverified(
+                &format!("time < {expiry}"),
+                json!({ "type": "time", "validUntil": expiry })
+            )
+        )
     );
     let (status, body) = verify(json!({ "token": narrowed, "peerIp": "not an ip" }));
     assert_eq!(status, 400);
@@ -1713,7 +1759,23 @@ fn bad_requests_have_exact_error_bodies(backend: Backend) {
                 "Bad value: provided \"token\" is not a valid token.",
             ),
         ),
-        ("POST", "/tokens/verify_invite_token".into(), None, Some(json!("token")), bad_message),
+        ("POST", "/tokens/verify_invite_token".into(), None, Some(json!("token")), bad_message.clone()),
+        ("POST", "/tokens/examine".into(), None, Some(json!({})), missing("token")),
+        ("POST", "/tokens/examine".into(), None, Some(json!([])), bad_message),
+        (
+            "POST",
+            "/tokens/examine".into(),
+            None,
+            Some(json!({ "token": "not a token" })),
+            error(
+                "badValueToken",
+                Some(json!({ "key": "token", "tokenError": {
+                    "id": "badToken",
+                    "description": "Provided token could not be understood by the server.",
+                } })),
+                "Bad value: provided \"token\" is not a valid token.",
+            ),
+        ),
     ];
     assert_eq!(
         (status, body),
@@ -1936,7 +1998,10 @@ fn a_token_never_mints_a_stronger_token(backend: Backend) {
         "name": "escape",
         "subject": { "type": "user", "id": alice },
         "type": { "accessToken": {} },
-        "caveats": [expiry, "ip = 127.0.0.1"],
+        "caveats": [
+            { "type": "time", "validUntil": server.now() + 600 },
+            { "type": "ip", "whitelist": ["127.0.0.1"] },
+        ],
         "revoked": false,
         "metadata": { "creationTime": server.now() },
         "parent": "temporary:1:1",

@@ -318,3 +318,22 @@ impl VerifyInviteToken {
         Ok((token, expected, peer_ip))
     }
 }
+
+/// `POST /tokens/examine`: `{"token"}`.
+#[derive(Deserialize)]
+pub(crate) struct ExamineToken {
+    token: Option<String>,
+}
+
+impl RequestBody for ExamineToken {
+    fn bad_value(key: &str) -> ApiError {
+        ApiError::bad_string(key)
+    }
+}
+
+impl ExamineToken {
+    /// The token text.
+    pub(crate) fn token(self) -> Result<String, ApiError> {
+        required(self.token, "token")
+    }
+}

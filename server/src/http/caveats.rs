@@ -3,7 +3,7 @@
 //! parsed strictly by `macaroon_mint`, so what is minted is exactly what the verifier reads.
 
 use macaroon_mint::TypedCaveat;
-use serde_json::{Map, Value};
+use serde_json::{json, Map, Value};
 
 use super::error::ApiError;
 
@@ -64,6 +64,61 @@ fn text_of_object(object: &Map<String, Value>) -> Result<String, String> {
         "data.path" => format!("data.path = {}", list("whitelist")?),
         "data.objectid" => format!("data.objectid = {}", list("whitelist")?),
         other => return Err(format!("unknown caveat type \"{other}\"")),
+    })
+}
+
+/// A caveat as Onezone's REST API writes it (the inverse of what a body may send): `time < N`
+/// is `{"type": "time", "validUntil": N}`, `ip = a|b` is `{"type": "ip", "whitelist": [a, b]}`,
+/// `geo.country != PL` is `{"type": "geo.country", "filter": "blacklist", "list": ["PL"]}`, …;
+/// a caveat of no typed form stays its text.
+///
+/// ```
+/// use macaroon_mint_server::http::caveats::caveat_json;
+/// use serde_json::json;
+/// assert_eq!(caveat_json("time < 42"), json!({ "type": "time", "validUntil": 42 }));
+/// assert_eq!(caveat_json("asn = 3|4"), json!({ "type": "asn", "whitelist": [3, 4] }));
+/// assert_eq!(
+///     caveat_json("geo.region = Europe"),
+///     json!({ "type": "geo.region", "filter": "whitelist", "list": ["Europe"] })
+/// );
+/// assert_eq!(caveat_json("colour = red"), json!("colour = red"));
+/// ```
+pub fn caveat_json(text: &str) -> Value {
+    let known =
+        TypedCaveat::parse(text.as_bytes()).is_ok_and(|c| !matches!(c, TypedCaveat::Unknown(_)));
+    let parsed = known.then(|| json_of_text(text)).flatten();
+    parsed.unwrap_or_else(|| Value::String(text.to_owned()))
+}
+
+fn json_of_text(text: &str) -> Option<Value> {
+    if text == "data.readonly" {
+        return Some(json!({ "type": "data.readonly" }));
+    }
+    if let Some(n) = text.strip_prefix("time < ") {
+        return Some(json!({ "type": "time", "validUntil": n.parse::<u64>().ok()? }));
+    }
+    let (kind, rest) = text.split_once(' ')?;
+    let (negated, list) = match rest.split_once(' ')? {
+        ("=", list) => (false, list),
+        ("!=", list) => (true, list),
+        _ => return None,
+    };
+    let items = || list.split('|').map(str::to_owned).collect::<Vec<_>>();
+    Some(match kind {
+        "asn" => {
+            let numbers: Option<Vec<u64>> = list.split('|').map(|n| n.parse().ok()).collect();
+            json!({ "type": "asn", "whitelist": numbers? })
+        }
+        "geo.country" | "geo.region" => json!({
+            "type": kind,
+            "filter": if negated { "blacklist" } else { "whitelist" },
+            "list": items(),
+        }),
+        "interface" => json!({ "type": "interface", "interface": list }),
+        "ip" | "service" | "consumer" | "api" | "data.path" | "data.objectid" => {
+            json!({ "type": kind, "whitelist": items() })
+        }
+        _ => return None,
     })
 }
 
@@ -166,6 +221,28 @@ mod tests {
                 "time < 42",
             ]
         );
+    }
+
+    /// Every form written as JSON reads back as the same caveat.
+    #[test]
+    fn caveat_json_is_the_inverse_of_reading() {
+        let texts = [
+            "time < 1700000000",
+            "ip = 10.0.0.0/8|127.0.0.1",
+            "asn = 3|4",
+            "geo.country != PL",
+            "geo.region = Europe",
+            "interface = rest",
+            "consumer = usr-*",
+            "service = opw-*",
+            "api = ozw/create/*.*.*",
+            "data.readonly",
+        ];
+        for text in texts {
+            let json = caveat_json(text);
+            assert!(json.is_object(), "{text}: {json}");
+            assert_eq!(read(json!([json])).unwrap(), [text], "{text}");
+        }
     }
 
     #[test]

@@ -326,22 +326,24 @@ impl ApiError {
         .with_details(json!({ "expectedInviteType": expected, "received": received }))
     }
 
-    /// 400 `tokenCaveatUnknown` / `tokenCaveatUnverified` with `{"caveat"}`.
+    /// 400 `tokenCaveatUnknown` / `tokenCaveatUnverified` with `{"caveat"}`: the caveat as
+    /// Onezone writes it ([`super::caveats::caveat_json`]; its text when it has no typed form).
     pub fn caveat(unknown: bool, caveat: &str) -> ApiError {
+        let details = json!({ "caveat": super::caveats::caveat_json(caveat) });
         if unknown {
             ApiError::new(
                 StatusCode::BAD_REQUEST,
                 "tokenCaveatUnknown",
                 format!("Unknown caveat: \"{caveat}\"."),
             )
-            .with_details(json!({ "caveat": caveat }))
+            .with_details(details)
         } else {
             ApiError::new(
                 StatusCode::BAD_REQUEST,
                 "tokenCaveatUnverified",
                 format!("Token caveat unverified: \"{caveat}\"."),
             )
-            .with_details(json!({ "caveat": caveat }))
+            .with_details(details)
         }
     }
 

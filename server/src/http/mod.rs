@@ -17,7 +17,7 @@
 
 pub(crate) mod body;
 pub mod caller;
-mod caveats;
+pub mod caveats;
 pub mod error;
 mod routes;
 
@@ -198,6 +198,7 @@ pub(crate) fn router(service: Arc<Service>, limits: &HttpLimits) -> Router {
             &p("/tokens/verify_invite_token"),
             post(routes::verify_invite_token),
         )
+        .route(&p("/tokens/examine"), post(routes::examine_token))
         .fallback(|| async { ApiError::not_found() })
         .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
         .with_state(app)

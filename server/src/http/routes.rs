@@ -9,16 +9,18 @@ use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use macaroon_mint::onedata::{InviteType, Persistence, TokenType};
+use macaroon_mint::onedata::{InviteType, ParsedIdentifier, Persistence, Subject, TokenType};
 use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
 
 use super::body::{
-    CreateSpace, CreateToken, CreateUser, Grants, JsonBody, UpdateNamedToken, VerifyInviteToken,
+    CreateSpace, CreateToken, CreateUser, ExamineToken, Grants, JsonBody, UpdateNamedToken,
+    VerifyInviteToken,
 };
+use super::caveats::caveat_json;
 use super::error::{token_type_json, ApiError};
 use super::{blocking, App, PREFIX};
-use crate::service::privileges::{invite_type_name, OzPrivilege, SpacePrivilege};
+use crate::service::privileges::{OzPrivilege, SpacePrivilege};
 use crate::service::{Caller, Error, TokenError};
 use crate::store::NamedToken;
 
@@ -201,7 +203,7 @@ fn named_token_json(record: &NamedToken) -> Value {
         "name": record.name,
         "subject": { "type": "user", "id": record.subject },
         "type": token_type_json(&token_type),
-        "caveats": record.caveats,
+        "caveats": record.caveats.iter().map(|c| caveat_json(c)).collect::<Vec<_>>(),
         "revoked": record.revoked,
         "metadata": { "creationTime": record.created },
         "parent": record.parent,
@@ -303,25 +305,54 @@ pub(crate) async fn verify_invite_token(
             }
             other => other?,
         };
-        let persistence = match claims.persistence {
-            Persistence::Named => json!({ "type": "named" }),
-            Persistence::Temporary { generation } => {
-                json!({ "type": "temporary", "generation": generation })
-            }
-        };
-        let caveats: Vec<String> = claims.caveats.iter().map(ToString::to_string).collect();
-        Ok(Json(json!({
-            "tokenId": claims.token_id,
-            "subject": claims.subject.to_string(),
-            "inviteType": invite_type_name(&claims.invite),
-            "target": claims.target,
-            "parameters": claims.parameters,
-            "persistence": persistence,
-            "expiry": claims.expiry,
-            "location": claims.location,
-            "caveats": caveats,
-        }))
-        .into_response())
+        // Onezone's VerifyTokenResponse: the subject and the time left (null: no expiry).
+        let ttl = claims
+            .expiry
+            .map(|expiry| expiry.saturating_sub(app.service.now()));
+        Ok(Json(json!({ "subject": subject_json(&claims.subject), "ttl": ttl })).into_response())
     })
     .await
+}
+
+/// A token's subject as Onezone writes it: `{"type": "user" | "oneprovider", "id"}`.
+fn subject_json(subject: &Subject) -> Value {
+    match subject {
+        Subject::User(id) => json!({ "type": "user", "id": id }),
+        Subject::Provider(id) => json!({ "type": "oneprovider", "id": id }),
+        other => json!({ "type": "nobody", "id": other.id() }),
+    }
+}
+
+/// `POST /tokens/examine` `{"token"}` → what the token says about itself (Onezone's
+/// `ExaminedToken`: domain, id, persistence, subject, type, caveats). Public, and nothing is
+/// verified or looked up: this is the token's own claim.
+pub(crate) async fn examine_token(body: JsonBody) -> Answer {
+    let text = body.parse::<ExamineToken>()?.token()?;
+    let token = crate::service::auth::parse_token(&text).map_err(|e| match e {
+        Error::Token(cause) => ApiError::bad_value_token("token", &cause.into()),
+        other => other.into(),
+    })?;
+    let ParsedIdentifier::V2(id) = token.identifier() else {
+        let cause = ApiError::bad_token();
+        return Err(ApiError::bad_value_token("token", &cause));
+    };
+    let persistence = match id.persistence() {
+        Persistence::Named => "named",
+        Persistence::Temporary { .. } => "temporary",
+    };
+    let caveats: Vec<Value> = token
+        .macaroon()
+        .caveats()
+        .iter()
+        .map(|c| caveat_json(&String::from_utf8_lossy(c.id())))
+        .collect();
+    Ok(Json(json!({
+        "onezoneDomain": String::from_utf8_lossy(token.macaroon().location()),
+        "id": id.id(),
+        "persistence": persistence,
+        "subject": subject_json(id.subject()),
+        "type": token_type_json(id.token_type()),
+        "caveats": caveats,
+    }))
+    .into_response())
 }
