@@ -263,7 +263,7 @@ impl Server {
                 Ok(match admin {
                     None => AdminStatus::NotRequested,
                     Some((username, password)) => {
-                        service::bootstrap_admin(&*store, &username, &password, key.id)?
+                        service::bootstrap_admin(&*store, &username, &password, key.id, now)?
                     }
                 })
             })

@@ -998,11 +998,19 @@ fn token_auth_mints_both_token_kinds(backend: Backend) {
         parsed.identifier().as_v2().unwrap().persistence(),
         Persistence::Temporary { generation: 1 }
     );
+    // Onezone's UserProtectedInfo: what the service stores, defaults for the rest.
+    let alice_info = json!({
+        "userId": alice,
+        "fullName": "alice",
+        "username": "alice",
+        "linkedAccounts": [],
+        "emails": [],
+        "basicAuthEnabled": true,
+        "blocked": false,
+        "creationTime": START,
+    });
     for header in ["X-Auth-Token", "Authorization", "Macaroon"] {
-        assert_eq!(
-            who_am_i(&server, header, &token),
-            (200, json!({ "userId": alice, "username": "alice" }))
-        );
+        assert_eq!(who_am_i(&server, header, &token), (200, alice_info.clone()));
     }
     // Invites minted with a token carry its caveats; an invite cannot carry `interface` or
     // `api` caveats, so this token may not mint one (it would be broader than the token).

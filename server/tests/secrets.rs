@@ -21,8 +21,9 @@ impl Store for Failing {
         h: &str,
         p: &BTreeSet<String>,
         k: i64,
+        c: u64,
     ) -> Result<User, StoreError> {
-        self.0.create_user(u, h, p, k)
+        self.0.create_user(u, h, p, k, c)
     }
     fn user_by_id(&self, id: &str) -> Result<Option<User>, StoreError> {
         self.0.user_by_id(id)
@@ -155,6 +156,7 @@ fn debug_and_settings_redact_secrets() {
         username: "alice".into(),
         password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$secret-hash".into(),
         oz_privileges: BTreeSet::new(),
+        created: 1,
     };
     let shown = format!("{user:?}");
     assert!(

@@ -199,20 +199,26 @@ fn users(store: &dyn Store) {
             "$argon2id$hash-a",
             &set(&["oz_users_view"]),
             key.id,
+            1_700_000_123,
         )
         .unwrap();
     assert!(is_hex_id(&alice.id), "{}", alice.id);
     assert_eq!(alice.username, "alice");
+    assert_eq!(alice.created, 1_700_000_123);
+    assert_eq!(
+        store.user_by_id(&alice.id).unwrap().unwrap().created,
+        1_700_000_123
+    );
     assert_eq!(alice.password_hash, "$argon2id$hash-a");
     assert_eq!(alice.oz_privileges, set(&["oz_users_view"]));
 
     assert!(matches!(
-        store.create_user("alice", "other", &BTreeSet::new(), key.id),
+        store.create_user("alice", "other", &BTreeSet::new(), key.id, 1),
         Err(StoreError::UsernameTaken)
     ));
 
     let bob = store
-        .create_user("bob", "$argon2id$hash-b", &BTreeSet::new(), key.id)
+        .create_user("bob", "$argon2id$hash-b", &BTreeSet::new(), key.id, 2)
         .unwrap();
     assert_ne!(alice.id, bob.id);
     assert!(bob.oz_privileges.is_empty());
@@ -232,7 +238,7 @@ fn users(store: &dyn Store) {
 fn oz_privileges(store: &dyn Store) {
     let key = key(store);
     let user = store
-        .create_user("alice", "h", &set(&["oz_a", "oz_b"]), key.id)
+        .create_user("alice", "h", &set(&["oz_a", "oz_b"]), key.id, 1)
         .unwrap();
 
     let updated = store
@@ -277,13 +283,13 @@ fn oz_privileges(store: &dyn Store) {
 fn spaces_and_membership(store: &dyn Store) {
     let key = key(store);
     let alice = store
-        .create_user("alice", "h", &BTreeSet::new(), key.id)
+        .create_user("alice", "h", &BTreeSet::new(), key.id, 1)
         .unwrap();
     let bob = store
-        .create_user("bob", "h", &BTreeSet::new(), key.id)
+        .create_user("bob", "h", &BTreeSet::new(), key.id, 1)
         .unwrap();
     let carol = store
-        .create_user("carol", "h", &BTreeSet::new(), key.id)
+        .create_user("carol", "h", &BTreeSet::new(), key.id, 1)
         .unwrap();
 
     let space = store
@@ -371,10 +377,10 @@ fn spaces_and_membership(store: &dyn Store) {
 fn named_tokens(store: &dyn Store) {
     let key = key(store);
     let alice = store
-        .create_user("alice", "h", &BTreeSet::new(), key.id)
+        .create_user("alice", "h", &BTreeSet::new(), key.id, 1)
         .unwrap();
     let bob = store
-        .create_user("bob", "h", &BTreeSet::new(), key.id)
+        .create_user("bob", "h", &BTreeSet::new(), key.id, 1)
         .unwrap();
     let space = store
         .create_space("s", &alice.id, &set(&["space_view"]), None)
@@ -440,10 +446,10 @@ fn temporary_generations(store: &dyn Store) {
     let k1 = store.insert_root_key(&[1; 32], 10).unwrap();
     let k2 = store.insert_root_key(&[2; 32], 20).unwrap();
     let alice = store
-        .create_user("alice", "h", &BTreeSet::new(), k1.id)
+        .create_user("alice", "h", &BTreeSet::new(), k1.id, 1)
         .unwrap();
     let bob = store
-        .create_user("bob", "h", &BTreeSet::new(), k2.id)
+        .create_user("bob", "h", &BTreeSet::new(), k2.id, 1)
         .unwrap();
 
     assert_eq!(
@@ -593,7 +599,7 @@ fn concurrent_bumps_lose_nothing(store: &dyn Store) {
     let k1 = store.insert_root_key(&[1; 32], 1).unwrap();
     let k2 = store.insert_root_key(&[2; 32], 2).unwrap();
     let user = store
-        .create_user("alice", "h", &BTreeSet::new(), k1.id)
+        .create_user("alice", "h", &BTreeSet::new(), k1.id, 1)
         .unwrap();
     let mut seen: Vec<u64> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..THREADS)
@@ -635,10 +641,10 @@ fn concurrent_bumps_lose_nothing(store: &dyn Store) {
 fn concurrent_privilege_updates_lose_nothing(store: &dyn Store) {
     let key = key(store);
     let user = store
-        .create_user("alice", "h", &set(&["oz_keep"]), key.id)
+        .create_user("alice", "h", &set(&["oz_keep"]), key.id, 1)
         .unwrap();
     let owner = store
-        .create_user("owner", "h", &BTreeSet::new(), key.id)
+        .create_user("owner", "h", &BTreeSet::new(), key.id, 1)
         .unwrap();
     let space = store
         .create_space("s", &owner.id, &set(&["space_view"]), None)
@@ -647,7 +653,7 @@ fn concurrent_privilege_updates_lose_nothing(store: &dyn Store) {
     let members: Vec<String> = (0..OPS)
         .map(|i| {
             store
-                .create_user(&format!("member{i}"), "h", &BTreeSet::new(), key.id)
+                .create_user(&format!("member{i}"), "h", &BTreeSet::new(), key.id, 1)
                 .unwrap()
                 .id
         })
@@ -733,7 +739,7 @@ fn concurrent_root_key_inserts_get_distinct_ids(store: &dyn Store) {
 fn named_token_caveats_and_parent(store: &dyn Store) {
     let key = key(store);
     let alice = store
-        .create_user("alice", "h", &BTreeSet::new(), key.id)
+        .create_user("alice", "h", &BTreeSet::new(), key.id, 1)
         .unwrap();
     let mut child = token(&random_hex(16).unwrap(), "child", &alice.id, key.id);
     child.caveats = vec![
@@ -760,10 +766,10 @@ fn named_token_caveats_and_parent(store: &dyn Store) {
 fn named_tokens_of_orders_and_isolates(store: &dyn Store) {
     let key = key(store);
     let alice = store
-        .create_user("alice", "h", &BTreeSet::new(), key.id)
+        .create_user("alice", "h", &BTreeSet::new(), key.id, 1)
         .unwrap();
     let bob = store
-        .create_user("bob", "h", &BTreeSet::new(), key.id)
+        .create_user("bob", "h", &BTreeSet::new(), key.id, 1)
         .unwrap();
     assert!(store.named_tokens_of(&alice.id).unwrap().is_empty());
     // Inserted out of order: sorted by creation time, then id.
@@ -805,10 +811,10 @@ fn named_tokens_of_orders_and_isolates(store: &dyn Store) {
 fn named_token_quota(store: &dyn Store) {
     let key = key(store);
     let alice = store
-        .create_user("alice", "h", &BTreeSet::new(), key.id)
+        .create_user("alice", "h", &BTreeSet::new(), key.id, 1)
         .unwrap();
     let bob = store
-        .create_user("bob", "h", &BTreeSet::new(), key.id)
+        .create_user("bob", "h", &BTreeSet::new(), key.id, 1)
         .unwrap();
     // Below the limit: allowed.
     for i in 0..3 {
@@ -866,7 +872,7 @@ fn concurrent_named_token_inserts_respect_the_quota(store: &dyn Store) {
     let users: Vec<String> = (0..2)
         .map(|i| {
             store
-                .create_user(&format!("user{i}"), "h", &BTreeSet::new(), key.id)
+                .create_user(&format!("user{i}"), "h", &BTreeSet::new(), key.id, 1)
                 .unwrap()
                 .id
         })
@@ -906,10 +912,10 @@ fn concurrent_named_token_inserts_respect_the_quota(store: &dyn Store) {
 fn space_quota(store: &dyn Store) {
     let key = key(store);
     let alice = store
-        .create_user("alice", "h", &BTreeSet::new(), key.id)
+        .create_user("alice", "h", &BTreeSet::new(), key.id, 1)
         .unwrap();
     let bob = store
-        .create_user("bob", "h", &BTreeSet::new(), key.id)
+        .create_user("bob", "h", &BTreeSet::new(), key.id, 1)
         .unwrap();
     let privileges = set(&["space_view"]);
     let first = store
@@ -949,7 +955,7 @@ fn space_quota(store: &dyn Store) {
 fn concurrent_space_creations_respect_the_quota(store: &dyn Store) {
     let key = key(store);
     let alice = store
-        .create_user("alice", "h", &BTreeSet::new(), key.id)
+        .create_user("alice", "h", &BTreeSet::new(), key.id, 1)
         .unwrap();
     let barrier = std::sync::Barrier::new(QUOTA_THREADS);
     let created: Vec<String> = std::thread::scope(|scope| {
@@ -1019,7 +1025,7 @@ fn called_from_spawn_blocking(store: Arc<dyn Store>) {
                 tokio::spawn(async move {
                     tokio::task::spawn_blocking(move || {
                         let user = store
-                            .create_user(&format!("user{i}"), "h", &BTreeSet::new(), key.id)
+                            .create_user(&format!("user{i}"), "h", &BTreeSet::new(), key.id, 1)
                             .unwrap();
                         let g = store.bump_temporary_generation(&user.id, key.id).unwrap();
                         assert_eq!(g.map(|g| g.generation), Some(2));
@@ -1062,11 +1068,11 @@ fn postgres_two_instances_share_one_database() {
     assert_eq!(current_root_key(&a).unwrap().unwrap().id, 2);
 
     let alice = a
-        .create_user("alice", "h", &set(&["oz_a"]), key.id)
+        .create_user("alice", "h", &set(&["oz_a"]), key.id, 1)
         .unwrap();
     assert_eq!(b.user_by_username("alice").unwrap(), Some(alice.clone()));
     assert!(matches!(
-        b.create_user("alice", "h", &BTreeSet::new(), key.id),
+        b.create_user("alice", "h", &BTreeSet::new(), key.id, 1),
         Err(StoreError::UsernameTaken)
     ));
     b.update_oz_privileges(&alice.id, &set(&["oz_b"]), &BTreeSet::new())
@@ -1168,7 +1174,7 @@ fn postgres_schemas_are_isolated() {
     let a = connect(&one);
     let b = connect(&two);
     let key = a.insert_root_key(&[1; 32], 1).unwrap();
-    a.create_user("alice", "h", &BTreeSet::new(), key.id)
+    a.create_user("alice", "h", &BTreeSet::new(), key.id, 1)
         .unwrap();
     assert!(b.root_keys().unwrap().is_empty());
     assert_eq!(b.user_by_username("alice").unwrap(), None);

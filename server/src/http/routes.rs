@@ -68,9 +68,22 @@ impl<T> PathId<T> {
     }
 }
 
-/// `GET /user` → `{"userId", "username"}`: who the credentials authenticate.
+/// `GET /user` → Onezone's `UserProtectedInfo` of who the credentials authenticate. This
+/// service keeps no full name, linked accounts or e-mail addresses: the full name is the
+/// username, the lists are empty; accounts older than the creation time read 0.
 pub(crate) async fn current_user(caller: Caller) -> Answer {
-    Ok(Json(json!({ "userId": caller.user.id, "username": caller.user.username })).into_response())
+    let user = caller.user;
+    Ok(Json(json!({
+        "userId": user.id,
+        "fullName": user.username,
+        "username": user.username,
+        "linkedAccounts": [],
+        "emails": [],
+        "basicAuthEnabled": true,
+        "blocked": false,
+        "creationTime": user.created,
+    }))
+    .into_response())
 }
 
 /// `POST /users` `{"username","password"}` → `201 {"id"}`; needs `oz_users_create`.

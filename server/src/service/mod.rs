@@ -308,6 +308,7 @@ pub(crate) mod testing {
                 "not a hash",
                 &privileges::OzPrivilege::names(oz.iter().copied()),
                 key.id,
+                service.now(),
             )
             .unwrap();
         Caller { user, token: None }

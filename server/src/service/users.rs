@@ -70,7 +70,7 @@ impl Service {
         let key = ensure_root_key(&*self.store, self.now())?;
         match self
             .store
-            .create_user(username, &hash, &BTreeSet::new(), key.id)
+            .create_user(username, &hash, &BTreeSet::new(), key.id, self.now())
         {
             Ok(user) => Ok(user),
             Err(StoreError::UsernameTaken) => Err(Invalid::Occupied { key: "username" }.into()),
@@ -144,13 +144,14 @@ pub fn bootstrap_admin(
     username: &str,
     password: &str,
     key_id: i64,
+    now: u64,
 ) -> Result<AdminStatus> {
     if store.user_by_username(username)?.is_some() {
         return Ok(AdminStatus::Existing);
     }
     let hash = hash_password(password)?;
     let privileges = OzPrivilege::names(OzPrivilege::ALL.iter().copied());
-    match store.create_user(username, &hash, &privileges, key_id) {
+    match store.create_user(username, &hash, &privileges, key_id, now) {
         Ok(_) => Ok(AdminStatus::Created),
         Err(StoreError::UsernameTaken) => Ok(AdminStatus::Existing),
         Err(e) => Err(e.into()),

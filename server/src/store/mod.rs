@@ -68,6 +68,8 @@ pub struct User {
     pub password_hash: String,
     /// The Onezone admin privileges (`oz_*`).
     pub oz_privileges: BTreeSet<String>,
+    /// When the account was created (Unix seconds; 0 for accounts older than this field).
+    pub created: u64,
 }
 
 impl fmt::Debug for User {
@@ -77,6 +79,7 @@ impl fmt::Debug for User {
             .field("username", &self.username)
             .field("password_hash", &"<redacted>")
             .field("oz_privileges", &self.oz_privileges)
+            .field("created", &self.created)
             .finish()
     }
 }
@@ -163,8 +166,8 @@ impl fmt::Debug for RootKeyRecord {
 /// The token service's storage. Every method is one atomic operation, safe to call from several
 /// threads and (for PostgreSQL) several server processes at once.
 pub trait Store: Send + Sync + 'static {
-    /// Creates a user with a fresh id, and its temporary-token generation 1 under root key
-    /// `key_id`.
+    /// Creates a user with a fresh id, created at `created` (Unix seconds), and its
+    /// temporary-token generation 1 under root key `key_id`.
     ///
     /// # Errors
     ///
@@ -175,6 +178,7 @@ pub trait Store: Send + Sync + 'static {
         password_hash: &str,
         oz_privileges: &BTreeSet<String>,
         key_id: i64,
+        created: u64,
     ) -> Result<User, StoreError>;
     /// The user with this id.
     fn user_by_id(&self, id: &str) -> Result<Option<User>, StoreError>;

@@ -159,6 +159,7 @@ fn user_from_row(mut row: Row) -> Result<User, StoreError> {
         username: row.text(1)?,
         password_hash: row.text(2)?,
         oz_privileges: split(&row.text(3)?),
+        created: to_u64(row.int(4)?)?,
     })
 }
 
@@ -204,8 +205,10 @@ pub(super) fn create_user(
     password_hash: &str,
     oz_privileges: &BTreeSet<String>,
     key_id: i64,
+    created: u64,
 ) -> Result<User, StoreError> {
     let id = random_hex(16)?;
+    let created_i64 = to_i64(created)?;
     let privileges = join(oz_privileges);
     b.write(|db| {
         let params = [
@@ -213,6 +216,7 @@ pub(super) fn create_user(
             Text(username),
             Text(password_hash),
             Text(&privileges),
+            Int(created_i64),
         ];
         match db.execute(sql::INSERT_USER, &params) {
             Err(DbError::UniqueViolation) => return Err(StoreError::UsernameTaken),
@@ -226,6 +230,7 @@ pub(super) fn create_user(
         username: username.to_owned(),
         password_hash: password_hash.to_owned(),
         oz_privileges: oz_privileges.clone(),
+        created,
     })
 }
 
@@ -503,8 +508,16 @@ macro_rules! store_via_backend {
                 password_hash: &str,
                 oz_privileges: &::std::collections::BTreeSet<String>,
                 key_id: i64,
+                created: u64,
             ) -> Result<$crate::store::User, $crate::store::StoreError> {
-                super::ops::create_user(self, username, password_hash, oz_privileges, key_id)
+                super::ops::create_user(
+                    self,
+                    username,
+                    password_hash,
+                    oz_privileges,
+                    key_id,
+                    created,
+                )
             }
 
             fn user_by_id(
