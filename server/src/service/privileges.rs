@@ -69,7 +69,10 @@ macro_rules! privileges {
 }
 
 privileges!(
-    /// A Onezone admin privilege (`oz_*`); `--admin` grants all of them.
+    /// A Onezone admin privilege (`oz_*`): every one of the swagger's `AdminPrivileges`, and
+    /// `oz_tokens_manage`, which Onezone's token routes require but the swagger omits. Any may
+    /// be granted and is stored; those with an endpoint here are enforced. `--admin` grants
+    /// all of them.
     ///
     /// ```
     /// use macaroon_mint_server::privileges::{OzPrivilege, OZ_PRIVILEGES};
@@ -83,9 +86,22 @@ privileges!(
         UsersList = "oz_users_list",
         UsersView = "oz_users_view",
         UsersCreate = "oz_users_create",
+        UsersManagePasswords = "oz_users_manage_passwords",
         UsersUpdate = "oz_users_update",
         UsersDelete = "oz_users_delete",
-        UsersManagePasswords = "oz_users_manage_passwords",
+        UsersListRelationships = "oz_users_list_relationships",
+        UsersAddRelationships = "oz_users_add_relationships",
+        UsersRemoveRelationships = "oz_users_remove_relationships",
+        GroupsList = "oz_groups_list",
+        GroupsView = "oz_groups_view",
+        GroupsCreate = "oz_groups_create",
+        GroupsUpdate = "oz_groups_update",
+        GroupsDelete = "oz_groups_delete",
+        GroupsViewPrivileges = "oz_groups_view_privileges",
+        GroupsSetPrivileges = "oz_groups_set_privileges",
+        GroupsListRelationships = "oz_groups_list_relationships",
+        GroupsAddRelationships = "oz_groups_add_relationships",
+        GroupsRemoveRelationships = "oz_groups_remove_relationships",
         SpacesList = "oz_spaces_list",
         SpacesView = "oz_spaces_view",
         SpacesCreate = "oz_spaces_create",
@@ -93,18 +109,66 @@ privileges!(
         SpacesDelete = "oz_spaces_delete",
         SpacesViewPrivileges = "oz_spaces_view_privileges",
         SpacesSetPrivileges = "oz_spaces_set_privileges",
+        SpacesListRelationships = "oz_spaces_list_relationships",
         SpacesAddRelationships = "oz_spaces_add_relationships",
         SpacesRemoveRelationships = "oz_spaces_remove_relationships",
+        SharesList = "oz_shares_list",
+        SharesView = "oz_shares_view",
+        SharesCreate = "oz_shares_create",
+        SharesUpdate = "oz_shares_update",
+        SharesDelete = "oz_shares_delete",
         ProvidersList = "oz_providers_list",
         ProvidersView = "oz_providers_view",
-        ProvidersInvite = "oz_providers_invite",
+        ProvidersUpdate = "oz_providers_update",
         ProvidersDelete = "oz_providers_delete",
+        ProvidersListRelationships = "oz_providers_list_relationships",
+        ProvidersInvite = "oz_providers_invite",
+        HandleServicesList = "oz_handle_services_list",
+        HandleServicesView = "oz_handle_services_view",
+        HandleServicesCreate = "oz_handle_services_create",
+        HandleServicesUpdate = "oz_handle_services_update",
+        HandleServicesDelete = "oz_handle_services_delete",
+        HandleServicesViewPrivileges = "oz_handle_services_view_privileges",
+        HandleServicesSetPrivileges = "oz_handle_services_set_privileges",
+        HandleServicesListRelationships = "oz_handle_services_list_relationships",
+        HandleServicesAddRelationships = "oz_handle_services_add_relationships",
+        HandleServicesRemoveRelationships = "oz_handle_services_remove_relationships",
+        HandlesList = "oz_handles_list",
+        HandlesView = "oz_handles_view",
+        HandlesCreate = "oz_handles_create",
+        HandlesUpdate = "oz_handles_update",
+        HandlesDelete = "oz_handles_delete",
+        HandlesViewPrivileges = "oz_handles_view_privileges",
+        HandlesSetPrivileges = "oz_handles_set_privileges",
+        HandlesListRelationships = "oz_handles_list_relationships",
+        HandlesAddRelationships = "oz_handles_add_relationships",
+        HandlesRemoveRelationships = "oz_handles_remove_relationships",
+        HarvestersList = "oz_harvesters_list",
+        HarvestersView = "oz_harvesters_view",
+        HarvestersCreate = "oz_harvesters_create",
+        HarvestersUpdate = "oz_harvesters_update",
+        HarvestersDelete = "oz_harvesters_delete",
+        HarvestersViewPrivileges = "oz_harvesters_view_privileges",
+        HarvestersSetPrivileges = "oz_harvesters_set_privileges",
+        HarvestersListRelationships = "oz_harvesters_list_relationships",
+        HarvestersAddRelationships = "oz_harvesters_add_relationships",
+        HarvestersRemoveRelationships = "oz_harvesters_remove_relationships",
+        ClustersList = "oz_clusters_list",
+        ClustersView = "oz_clusters_view",
+        ClustersUpdate = "oz_clusters_update",
+        ClustersViewPrivileges = "oz_clusters_view_privileges",
+        ClustersSetPrivileges = "oz_clusters_set_privileges",
+        ClustersListRelationships = "oz_clusters_list_relationships",
+        ClustersAddRelationships = "oz_clusters_add_relationships",
+        ClustersRemoveRelationships = "oz_clusters_remove_relationships",
         TokensManage = "oz_tokens_manage",
     }
 );
 
 privileges!(
-    /// A privilege in a space; a space's creator holds all of them.
+    /// A privilege in a space: every one of the swagger's `SpacePrivileges`. Any may be
+    /// granted and is stored; those with an endpoint here are enforced. A space's creator
+    /// holds all of them.
     ///
     /// ```
     /// use macaroon_mint_server::privileges::SpacePrivilege;
@@ -117,10 +181,30 @@ privileges!(
         Delete = "space_delete",
         ViewPrivileges = "space_view_privileges",
         SetPrivileges = "space_set_privileges",
+        ReadData = "space_read_data",
+        WriteData = "space_write_data",
+        RegisterFiles = "space_register_files",
+        ManageShares = "space_manage_shares",
+        ViewViews = "space_view_views",
+        ManageViews = "space_manage_views",
+        QueryViews = "space_query_views",
+        ViewStatistics = "space_view_statistics",
+        ViewChangesStream = "space_view_changes_stream",
+        ViewTransfers = "space_view_transfers",
+        ScheduleReplication = "space_schedule_replication",
+        CancelReplication = "space_cancel_replication",
+        ScheduleEviction = "space_schedule_eviction",
+        CancelEviction = "space_cancel_eviction",
+        ViewQos = "space_view_qos",
+        ManageQos = "space_manage_qos",
         AddUser = "space_add_user",
         RemoveUser = "space_remove_user",
+        AddGroup = "space_add_group",
+        RemoveGroup = "space_remove_group",
         AddSupport = "space_add_support",
         RemoveSupport = "space_remove_support",
+        AddHarvester = "space_add_harvester",
+        RemoveHarvester = "space_remove_harvester",
     }
 );
 
@@ -161,6 +245,39 @@ pub fn invite_type_by_name(name: &str) -> Option<InviteType> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every privilege of Onezone's swagger (`AdminPrivileges`, `SpacePrivileges`) is known.
+    #[test]
+    fn every_swagger_privilege_is_known() {
+        let swagger: serde_json::Value =
+            serde_json::from_str(include_str!("../../tests/data/onezone-swagger-subset.json"))
+                .unwrap();
+        let names = |definition: &str| -> Vec<String> {
+            swagger["definitions"][definition]["items"]["enum"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|n| n.as_str().unwrap().to_owned())
+                .collect()
+        };
+        let admin = names("AdminPrivileges");
+        assert!(admin.len() > 70);
+        for name in &admin {
+            assert!(OzPrivilege::from_name(name).is_some(), "{name}");
+        }
+        // Ours beyond the swagger: only oz_tokens_manage.
+        let extra: Vec<&str> = OZ_PRIVILEGES
+            .iter()
+            .copied()
+            .filter(|n| !admin.iter().any(|a| a == n))
+            .collect();
+        assert_eq!(extra, ["oz_tokens_manage"]);
+        let space = names("SpacePrivileges");
+        assert_eq!(
+            SPACE_PRIVILEGES,
+            space.iter().map(String::as_str).collect::<Vec<_>>()
+        );
+    }
 
     #[test]
     fn names_round_trip() {
