@@ -1863,12 +1863,37 @@ fn unknown_entities_methods_and_huge_bodies_answer_json(backend: Backend) {
     };
     let body: Value = serde_json::from_str(&response.into_string().unwrap()).unwrap();
     assert_eq!(body, payload_too_large());
-    // The two token endpoints ignore any body, even one that is not JSON (SPEC §10.5).
-    let response = ureq::post(&server.url(&ssp_path(&space)))
-        .set("Authorization", &basic(("alice", "pw-a")))
-        .send_string("this is not JSON")
-        .unwrap();
-    assert_eq!(response.status(), 200);
+    // The two token endpoints take an empty body or any JSON object (ignored); a body that is
+    // not a JSON object is malformedData, as in Onezone (SPEC §10.5) — and no token is minted.
+    let alice_id = server.user_id("alice");
+    let named_before = server.store.named_tokens_of(&alice_id).unwrap().len();
+    for path in [ssp_path(&space), rop_path(&alice_id)] {
+        for (body, status) in [
+            ("", 200),
+            ("{\"ignored\": [1, 2]}", 200),
+            ("this is not JSON", 400),
+            ("[1]", 400),
+        ] {
+            let response = ureq::post(&server.url(&path))
+                .set("Authorization", &basic(("alice", "pw-a")))
+                .send_string(body);
+            let (got, text) = match response {
+                Ok(r) => (r.status(), r.into_string().unwrap()),
+                Err(ureq::Error::Status(s, r)) => (s, r.into_string().unwrap()),
+                Err(e) => panic!("{e}"),
+            };
+            assert_eq!(got, status, "{path} {body:?}: {text}");
+            if status == 400 {
+                let json: Value = serde_json::from_str(&text).unwrap();
+                assert_eq!(json["error"]["id"], "malformedData");
+            }
+        }
+    }
+    assert_eq!(
+        server.store.named_tokens_of(&alice_id).unwrap().len(),
+        named_before + 4,
+        "a refused body mints nothing"
+    );
 }
 
 fn instances_sharing_one_database_see_each_other(backend: Backend) {

@@ -95,6 +95,18 @@ pub(crate) trait RequestBody: DeserializeOwned {
 }
 
 impl JsonBody {
+    /// Checks a body whose content is ignored: empty, or a JSON object (Onezone parses every
+    /// body); anything else is `malformedData`.
+    pub(crate) fn ignored(&self) -> Result<(), ApiError> {
+        if self.0.iter().all(u8::is_ascii_whitespace) {
+            return Ok(());
+        }
+        match serde_json::from_slice::<Value>(&self.0) {
+            Ok(Value::Object(_)) => Ok(()),
+            _ => Err(ApiError::malformed_data()),
+        }
+    }
+
     /// Parses the body: `malformedData` unless it is a JSON object, the body's
     /// [`RequestBody::bad_value`] for a field of the wrong type.
     pub(crate) fn parse<T: RequestBody>(&self) -> Result<T, ApiError> {

@@ -148,28 +148,37 @@ pub(crate) async fn update_space_privileges(
 }
 
 /// `POST /users/{id}/clusters/provider_registration_token` → `200 {"token"}` (`rop:<id>:`).
+/// The body may be empty or any JSON object (ignored, as Onezone does); anything else is
+/// `400 malformedData`.
 pub(crate) async fn provider_registration(
     State(app): State<App>,
     caller: Caller,
     id: PathId<String>,
+    body: JsonBody,
 ) -> Answer {
     let id = id.found()?;
     blocking(move || {
-        let token = app.service.provider_registration_token(&caller, &id)?;
+        let invite = app.service.authorize_provider_registration(&caller, &id)?;
+        body.ignored()?;
+        let token = app.service.mint_seed_invite(&caller, invite)?;
         Ok(Json(json!({ "token": token })).into_response())
     })
     .await
 }
 
-/// `POST /spaces/{id}/providers/token` → `200 {"token"}` (`ssp:<id>:ge`).
+/// `POST /spaces/{id}/providers/token` → `200 {"token"}` (`ssp:<id>:ge`); the body as for
+/// [`provider_registration`].
 pub(crate) async fn space_support(
     State(app): State<App>,
     caller: Caller,
     id: PathId<String>,
+    body: JsonBody,
 ) -> Answer {
     let id = id.found()?;
     blocking(move || {
-        let token = app.service.space_support_token(&caller, &id)?;
+        let invite = app.service.authorize_space_support(&caller, &id)?;
+        body.ignored()?;
+        let token = app.service.mint_seed_invite(&caller, invite)?;
         Ok(Json(json!({ "token": token })).into_response())
     })
     .await

@@ -139,6 +139,21 @@ impl std::fmt::Debug for NewNamedToken {
     }
 }
 
+/// Proof that a caller may mint one of the two seed invites (SPEC §10.5).
+#[derive(Debug)]
+pub enum SeedInvite {
+    /// A provider registration token whose future cluster admin is `admin`.
+    ProviderRegistration {
+        /// The user id.
+        admin: String,
+    },
+    /// A space support token for `space`.
+    SpaceSupport {
+        /// The space id.
+        space: String,
+    },
+}
+
 /// Proof that a caller may change a named token's revoked flag.
 #[derive(Debug)]
 pub struct NamedTokenUpdate {
@@ -396,14 +411,18 @@ impl Service {
         }
     }
 
-    /// `POST /users/{id}/clusters/provider_registration_token`: a named `rop` invite whose
-    /// future cluster admin is `user_id`. With the open policy any user may ask for themself;
-    /// otherwise `oz_providers_invite` is needed.
+    /// The first step of `POST /users/{id}/clusters/provider_registration_token`: user `id`
+    /// exists (404) and the caller may invite a provider for them (403): with the open policy
+    /// any user for themself, otherwise `oz_providers_invite`.
     ///
     /// # Errors
     ///
-    /// 404, 403 as said; 403 when the caller's token has caveats an invite cannot carry.
-    pub fn provider_registration_token(&self, caller: &Caller, user_id: &str) -> Result<String> {
+    /// As said.
+    pub fn authorize_provider_registration(
+        &self,
+        caller: &Caller,
+        user_id: &str,
+    ) -> Result<SeedInvite> {
         if self.store.user_by_id(user_id)?.is_none() {
             return Err(Error::NotFound);
         }
@@ -412,19 +431,18 @@ impl Service {
         if !for_self && !caller.has(OzPrivilege::ProvidersInvite) {
             return Err(Error::forbidden());
         }
-        let label = "Provider registration token";
-        self.mint_named_invite(caller, user_id, label, |key, domain, options| {
-            provider_registration_token(key, domain, &caller.user.id, user_id, options)
+        Ok(SeedInvite::ProviderRegistration {
+            admin: user_id.to_owned(),
         })
     }
 
-    /// `POST /spaces/{id}/providers/token`: a named `ssp` invite for the space;
-    /// `space_add_support` in it, or `oz_spaces_add_relationships`.
+    /// The first step of `POST /spaces/{id}/providers/token`: the space exists (404) and the
+    /// caller holds `space_add_support` in it, or `oz_spaces_add_relationships` (403).
     ///
     /// # Errors
     ///
-    /// 404, 403 as said; 403 when the caller's token has caveats an invite cannot carry.
-    pub fn space_support_token(&self, caller: &Caller, space_id: &str) -> Result<String> {
+    /// As said.
+    pub fn authorize_space_support(&self, caller: &Caller, space_id: &str) -> Result<SeedInvite> {
         if self.store.space_by_id(space_id)?.is_none() {
             return Err(Error::NotFound);
         }
@@ -437,11 +455,53 @@ impl Service {
         {
             return Err(Error::forbidden());
         }
-        let label = "Space support token";
-        self.mint_named_invite(caller, space_id, label, |key, domain, options| {
-            let issuer = Subject::User(caller.user.id.clone());
-            space_support_token(key, domain, issuer, space_id, options)
+        Ok(SeedInvite::SpaceSupport {
+            space: space_id.to_owned(),
         })
+    }
+
+    /// Mints the named invite a [`SeedInvite`] allows (`rop:<admin>:` or `ssp:<space>:ge`),
+    /// with the caveats the caller's token passes on.
+    ///
+    /// # Errors
+    ///
+    /// 403 when the caller's token has caveats an invite cannot carry.
+    pub fn mint_seed_invite(&self, caller: &Caller, invite: SeedInvite) -> Result<String> {
+        match invite {
+            SeedInvite::ProviderRegistration { admin } => {
+                let label = "Provider registration token";
+                self.mint_named_invite(caller, &admin, label, |key, domain, options| {
+                    provider_registration_token(key, domain, &caller.user.id, &admin, options)
+                })
+            }
+            SeedInvite::SpaceSupport { space } => {
+                let label = "Space support token";
+                self.mint_named_invite(caller, &space, label, |key, domain, options| {
+                    let issuer = Subject::User(caller.user.id.clone());
+                    space_support_token(key, domain, issuer, &space, options)
+                })
+            }
+        }
+    }
+
+    /// Both steps of `POST /users/{id}/clusters/provider_registration_token`.
+    ///
+    /// # Errors
+    ///
+    /// As [`Service::authorize_provider_registration`] and [`Service::mint_seed_invite`].
+    pub fn provider_registration_token(&self, caller: &Caller, user_id: &str) -> Result<String> {
+        let invite = self.authorize_provider_registration(caller, user_id)?;
+        self.mint_seed_invite(caller, invite)
+    }
+
+    /// Both steps of `POST /spaces/{id}/providers/token`.
+    ///
+    /// # Errors
+    ///
+    /// As [`Service::authorize_space_support`] and [`Service::mint_seed_invite`].
+    pub fn space_support_token(&self, caller: &Caller, space_id: &str) -> Result<String> {
+        let invite = self.authorize_space_support(caller, space_id)?;
+        self.mint_seed_invite(caller, invite)
     }
 
     /// Mints a named invite token under the current root key and stores its record, named as
