@@ -158,7 +158,9 @@ pub enum SeedInvite {
 #[derive(Debug)]
 pub struct NamedTokenUpdate {
     record: NamedToken,
-    manager: bool,
+    /// A token manager, or the owner logged in with a password (not with a token, which could
+    /// otherwise bring back a revoked token stronger than itself).
+    may_unrevoke: bool,
 }
 
 /// What a verified invite token claims.
@@ -360,26 +362,27 @@ impl Service {
         let record = self.named_token(caller, id)?;
         Ok(NamedTokenUpdate {
             record,
-            manager: caller.has(OzPrivilege::TokensManage),
+            may_unrevoke: caller.has(OzPrivilege::TokensManage) || caller.token.is_none(),
         })
     }
 
-    /// Sets the revoked flag. Only a token manager may un-revoke: revocation is for stolen
-    /// tokens, and whoever stole the owner's password or another of their tokens must not
-    /// undo it.
+    /// Sets the revoked flag. Un-revoking is for a token manager, or for the owner logged in
+    /// with a password (as Onezone lets owners do); a caller authenticated with a token may not,
+    /// since it could bring back a revoked token stronger than itself.
     ///
     /// # Errors
     ///
-    /// 403 for an un-revocation by a non-manager.
+    /// 403 for an un-revocation by a token-authenticated non-manager.
     pub fn set_named_token_revoked(&self, update: NamedTokenUpdate, revoked: bool) -> Result<()> {
-        if !revoked && !update.manager {
+        if !revoked && !update.may_unrevoke {
             if update.record.revoked {
                 return Err(Error::forbidden_because(
-                    "only a holder of oz_tokens_manage may un-revoke a token",
+                    "a token cannot un-revoke a token; log in with a password or use a holder of \
+                     oz_tokens_manage",
                 ));
             }
             // Not revoked when read: nothing to write. Writing `false` could undo a revocation
-            // made meanwhile (by the owner, against whoever holds this caller's credentials).
+            // made meanwhile by the owner, against whoever holds this caller's token.
             return Ok(());
         }
         if !self
