@@ -2218,7 +2218,48 @@ fn created_entities_have_a_location(backend: Backend) {
     assert_eq!((status, record["id"].as_str()), (200, Some(id)));
 }
 
+/// Issue 13: `POST /users` takes Onezone's `UserCreateRequest` (`fullName` and `password`
+/// optional); `GET /user` shows what was stored.
+fn users_have_full_names_and_optional_passwords(backend: Backend) {
+    let server = server!(backend, RegistrationPolicy::Open);
+    let (status, body) = server.call(
+        "POST",
+        "/users",
+        Some(ADMIN),
+        Some(json!({ "username": "r.lingens", "password": "pw-r", "fullName": "Rudolf Lingens" })),
+    );
+    assert_eq!(status, 201, "{body}");
+    let (status, info) = server.call("GET", "/user", Some(("r.lingens", "pw-r")), None);
+    assert_eq!(status, 200);
+    assert_eq!(info["fullName"], "Rudolf Lingens");
+    assert_eq!(info["basicAuthEnabled"], true);
+    // No password: an account without password login.
+    let (status, body) = server.call(
+        "POST",
+        "/users",
+        Some(ADMIN),
+        Some(json!({ "username": "nopass" })),
+    );
+    assert_eq!(status, 201, "{body}");
+    for password in ["", "anything"] {
+        assert_eq!(
+            server.call("GET", "/user", Some(("nopass", password)), None),
+            (401, bad_credentials())
+        );
+    }
+    let (status, body) = server.call(
+        "POST",
+        "/users",
+        Some(ADMIN),
+        Some(json!({ "username": "badname", "fullName": "-x" })),
+    );
+    assert_eq!(status, 400);
+    assert_eq!(body["error"]["id"], "badValueName");
+    assert_eq!(body["error"]["details"], json!({ "key": "fullName" }));
+}
+
 on_both_backends!(
+    users_have_full_names_and_optional_passwords,
     created_entities_have_a_location,
     a_token_never_mints_a_stronger_token,
     forged_temporary_tokens_do_not_reveal_the_generation,

@@ -22,8 +22,9 @@ impl Store for Failing {
         p: &BTreeSet<String>,
         k: i64,
         c: u64,
+        f: &str,
     ) -> Result<User, StoreError> {
-        self.0.create_user(u, h, p, k, c)
+        self.0.create_user(u, h, p, k, c, f)
     }
     fn user_by_id(&self, id: &str) -> Result<Option<User>, StoreError> {
         self.0.user_by_id(id)
@@ -157,6 +158,7 @@ fn debug_and_settings_redact_secrets() {
         password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$secret-hash".into(),
         oz_privileges: BTreeSet::new(),
         created: 1,
+        full_name: String::new(),
     };
     let shown = format!("{user:?}");
     assert!(

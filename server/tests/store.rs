@@ -200,6 +200,7 @@ fn users(store: &dyn Store) {
             &set(&["oz_users_view"]),
             key.id,
             1_700_000_123,
+            "",
         )
         .unwrap();
     assert!(is_hex_id(&alice.id), "{}", alice.id);
@@ -213,12 +214,12 @@ fn users(store: &dyn Store) {
     assert_eq!(alice.oz_privileges, set(&["oz_users_view"]));
 
     assert!(matches!(
-        store.create_user("alice", "other", &BTreeSet::new(), key.id, 1),
+        store.create_user("alice", "other", &BTreeSet::new(), key.id, 1, ""),
         Err(StoreError::UsernameTaken)
     ));
 
     let bob = store
-        .create_user("bob", "$argon2id$hash-b", &BTreeSet::new(), key.id, 2)
+        .create_user("bob", "$argon2id$hash-b", &BTreeSet::new(), key.id, 2, "")
         .unwrap();
     assert_ne!(alice.id, bob.id);
     assert!(bob.oz_privileges.is_empty());
@@ -238,7 +239,7 @@ fn users(store: &dyn Store) {
 fn oz_privileges(store: &dyn Store) {
     let key = key(store);
     let user = store
-        .create_user("alice", "h", &set(&["oz_a", "oz_b"]), key.id, 1)
+        .create_user("alice", "h", &set(&["oz_a", "oz_b"]), key.id, 1, "")
         .unwrap();
 
     let updated = store
@@ -283,13 +284,13 @@ fn oz_privileges(store: &dyn Store) {
 fn spaces_and_membership(store: &dyn Store) {
     let key = key(store);
     let alice = store
-        .create_user("alice", "h", &BTreeSet::new(), key.id, 1)
+        .create_user("alice", "h", &BTreeSet::new(), key.id, 1, "")
         .unwrap();
     let bob = store
-        .create_user("bob", "h", &BTreeSet::new(), key.id, 1)
+        .create_user("bob", "h", &BTreeSet::new(), key.id, 1, "")
         .unwrap();
     let carol = store
-        .create_user("carol", "h", &BTreeSet::new(), key.id, 1)
+        .create_user("carol", "h", &BTreeSet::new(), key.id, 1, "")
         .unwrap();
 
     let space = store
@@ -377,10 +378,10 @@ fn spaces_and_membership(store: &dyn Store) {
 fn named_tokens(store: &dyn Store) {
     let key = key(store);
     let alice = store
-        .create_user("alice", "h", &BTreeSet::new(), key.id, 1)
+        .create_user("alice", "h", &BTreeSet::new(), key.id, 1, "")
         .unwrap();
     let bob = store
-        .create_user("bob", "h", &BTreeSet::new(), key.id, 1)
+        .create_user("bob", "h", &BTreeSet::new(), key.id, 1, "")
         .unwrap();
     let space = store
         .create_space("s", &alice.id, &set(&["space_view"]), None)
@@ -446,10 +447,10 @@ fn temporary_generations(store: &dyn Store) {
     let k1 = store.insert_root_key(&[1; 32], 10).unwrap();
     let k2 = store.insert_root_key(&[2; 32], 20).unwrap();
     let alice = store
-        .create_user("alice", "h", &BTreeSet::new(), k1.id, 1)
+        .create_user("alice", "h", &BTreeSet::new(), k1.id, 1, "")
         .unwrap();
     let bob = store
-        .create_user("bob", "h", &BTreeSet::new(), k2.id, 1)
+        .create_user("bob", "h", &BTreeSet::new(), k2.id, 1, "")
         .unwrap();
 
     assert_eq!(
@@ -599,7 +600,7 @@ fn concurrent_bumps_lose_nothing(store: &dyn Store) {
     let k1 = store.insert_root_key(&[1; 32], 1).unwrap();
     let k2 = store.insert_root_key(&[2; 32], 2).unwrap();
     let user = store
-        .create_user("alice", "h", &BTreeSet::new(), k1.id, 1)
+        .create_user("alice", "h", &BTreeSet::new(), k1.id, 1, "")
         .unwrap();
     let mut seen: Vec<u64> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..THREADS)
@@ -641,10 +642,10 @@ fn concurrent_bumps_lose_nothing(store: &dyn Store) {
 fn concurrent_privilege_updates_lose_nothing(store: &dyn Store) {
     let key = key(store);
     let user = store
-        .create_user("alice", "h", &set(&["oz_keep"]), key.id, 1)
+        .create_user("alice", "h", &set(&["oz_keep"]), key.id, 1, "")
         .unwrap();
     let owner = store
-        .create_user("owner", "h", &BTreeSet::new(), key.id, 1)
+        .create_user("owner", "h", &BTreeSet::new(), key.id, 1, "")
         .unwrap();
     let space = store
         .create_space("s", &owner.id, &set(&["space_view"]), None)
@@ -653,7 +654,7 @@ fn concurrent_privilege_updates_lose_nothing(store: &dyn Store) {
     let members: Vec<String> = (0..OPS)
         .map(|i| {
             store
-                .create_user(&format!("member{i}"), "h", &BTreeSet::new(), key.id, 1)
+                .create_user(&format!("member{i}"), "h", &BTreeSet::new(), key.id, 1, "")
                 .unwrap()
                 .id
         })
@@ -739,7 +740,7 @@ fn concurrent_root_key_inserts_get_distinct_ids(store: &dyn Store) {
 fn named_token_caveats_and_parent(store: &dyn Store) {
     let key = key(store);
     let alice = store
-        .create_user("alice", "h", &BTreeSet::new(), key.id, 1)
+        .create_user("alice", "h", &BTreeSet::new(), key.id, 1, "")
         .unwrap();
     let mut child = token(&random_hex(16).unwrap(), "child", &alice.id, key.id);
     child.caveats = vec![
@@ -766,10 +767,10 @@ fn named_token_caveats_and_parent(store: &dyn Store) {
 fn named_tokens_of_orders_and_isolates(store: &dyn Store) {
     let key = key(store);
     let alice = store
-        .create_user("alice", "h", &BTreeSet::new(), key.id, 1)
+        .create_user("alice", "h", &BTreeSet::new(), key.id, 1, "")
         .unwrap();
     let bob = store
-        .create_user("bob", "h", &BTreeSet::new(), key.id, 1)
+        .create_user("bob", "h", &BTreeSet::new(), key.id, 1, "")
         .unwrap();
     assert!(store.named_tokens_of(&alice.id).unwrap().is_empty());
     // Inserted out of order: sorted by creation time, then id.
@@ -811,10 +812,10 @@ fn named_tokens_of_orders_and_isolates(store: &dyn Store) {
 fn named_token_quota(store: &dyn Store) {
     let key = key(store);
     let alice = store
-        .create_user("alice", "h", &BTreeSet::new(), key.id, 1)
+        .create_user("alice", "h", &BTreeSet::new(), key.id, 1, "")
         .unwrap();
     let bob = store
-        .create_user("bob", "h", &BTreeSet::new(), key.id, 1)
+        .create_user("bob", "h", &BTreeSet::new(), key.id, 1, "")
         .unwrap();
     // Below the limit: allowed.
     for i in 0..3 {
@@ -872,7 +873,7 @@ fn concurrent_named_token_inserts_respect_the_quota(store: &dyn Store) {
     let users: Vec<String> = (0..2)
         .map(|i| {
             store
-                .create_user(&format!("user{i}"), "h", &BTreeSet::new(), key.id, 1)
+                .create_user(&format!("user{i}"), "h", &BTreeSet::new(), key.id, 1, "")
                 .unwrap()
                 .id
         })
@@ -912,10 +913,10 @@ fn concurrent_named_token_inserts_respect_the_quota(store: &dyn Store) {
 fn space_quota(store: &dyn Store) {
     let key = key(store);
     let alice = store
-        .create_user("alice", "h", &BTreeSet::new(), key.id, 1)
+        .create_user("alice", "h", &BTreeSet::new(), key.id, 1, "")
         .unwrap();
     let bob = store
-        .create_user("bob", "h", &BTreeSet::new(), key.id, 1)
+        .create_user("bob", "h", &BTreeSet::new(), key.id, 1, "")
         .unwrap();
     let privileges = set(&["space_view"]);
     let first = store
@@ -955,7 +956,7 @@ fn space_quota(store: &dyn Store) {
 fn concurrent_space_creations_respect_the_quota(store: &dyn Store) {
     let key = key(store);
     let alice = store
-        .create_user("alice", "h", &BTreeSet::new(), key.id, 1)
+        .create_user("alice", "h", &BTreeSet::new(), key.id, 1, "")
         .unwrap();
     let barrier = std::sync::Barrier::new(QUOTA_THREADS);
     let created: Vec<String> = std::thread::scope(|scope| {
@@ -1025,7 +1026,7 @@ fn called_from_spawn_blocking(store: Arc<dyn Store>) {
                 tokio::spawn(async move {
                     tokio::task::spawn_blocking(move || {
                         let user = store
-                            .create_user(&format!("user{i}"), "h", &BTreeSet::new(), key.id, 1)
+                            .create_user(&format!("user{i}"), "h", &BTreeSet::new(), key.id, 1, "")
                             .unwrap();
                         let g = store.bump_temporary_generation(&user.id, key.id).unwrap();
                         assert_eq!(g.map(|g| g.generation), Some(2));
@@ -1068,11 +1069,11 @@ fn postgres_two_instances_share_one_database() {
     assert_eq!(current_root_key(&a).unwrap().unwrap().id, 2);
 
     let alice = a
-        .create_user("alice", "h", &set(&["oz_a"]), key.id, 1)
+        .create_user("alice", "h", &set(&["oz_a"]), key.id, 1, "")
         .unwrap();
     assert_eq!(b.user_by_username("alice").unwrap(), Some(alice.clone()));
     assert!(matches!(
-        b.create_user("alice", "h", &BTreeSet::new(), key.id, 1),
+        b.create_user("alice", "h", &BTreeSet::new(), key.id, 1, ""),
         Err(StoreError::UsernameTaken)
     ));
     b.update_oz_privileges(&alice.id, &set(&["oz_b"]), &BTreeSet::new())
@@ -1174,7 +1175,7 @@ fn postgres_schemas_are_isolated() {
     let a = connect(&one);
     let b = connect(&two);
     let key = a.insert_root_key(&[1; 32], 1).unwrap();
-    a.create_user("alice", "h", &BTreeSet::new(), key.id, 1)
+    a.create_user("alice", "h", &BTreeSet::new(), key.id, 1, "")
         .unwrap();
     assert!(b.root_keys().unwrap().is_empty());
     assert_eq!(b.user_by_username("alice").unwrap(), None);

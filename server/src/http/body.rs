@@ -130,11 +130,13 @@ fn required(value: Option<String>, key: &str) -> Result<String, ApiError> {
     }
 }
 
-/// `POST /users`.
+/// `POST /users` (Onezone's `UserCreateRequest`).
 #[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub(crate) struct CreateUser {
     username: Option<String>,
     password: Option<String>,
+    full_name: Option<String>,
 }
 
 impl RequestBody for CreateUser {
@@ -143,12 +145,21 @@ impl RequestBody for CreateUser {
     }
 }
 
+/// A user to create: username, password (none: no password login), full name.
+pub(crate) type NewUser = (String, Option<String>, Option<String>);
+
 impl CreateUser {
-    /// `(username, password)`.
-    pub(crate) fn fields(self) -> Result<(String, String), ApiError> {
+    /// The username (required here: it is how this service names accounts), the password and
+    /// the full name (optional, as in Onezone).
+    pub(crate) fn fields(self) -> Result<NewUser, ApiError> {
+        let optional = |value: Option<String>, key: &str| match value {
+            Some(text) if text.is_empty() => Err(ApiError::bad_string(key)),
+            other => Ok(other),
+        };
         Ok((
             required(self.username, "username")?,
-            required(self.password, "password")?,
+            optional(self.password, "password")?,
+            optional(self.full_name, "fullName")?,
         ))
     }
 }

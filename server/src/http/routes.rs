@@ -69,17 +69,22 @@ impl<T> PathId<T> {
 }
 
 /// `GET /user` → Onezone's `UserProtectedInfo` of who the credentials authenticate. This
-/// service keeps no full name, linked accounts or e-mail addresses: the full name is the
-/// username, the lists are empty; accounts older than the creation time read 0.
+/// service keeps no linked accounts or e-mail addresses (empty lists); a user created without
+/// a full name shows the username; accounts older than the creation time read 0.
 pub(crate) async fn current_user(caller: Caller) -> Answer {
     let user = caller.user;
+    let full_name = if user.full_name.is_empty() {
+        &user.username
+    } else {
+        &user.full_name
+    };
     Ok(Json(json!({
         "userId": user.id,
-        "fullName": user.username,
+        "fullName": full_name,
         "username": user.username,
         "linkedAccounts": [],
         "emails": [],
-        "basicAuthEnabled": true,
+        "basicAuthEnabled": !user.password_hash.is_empty(),
         "blocked": false,
         "creationTime": user.created,
     }))
@@ -90,8 +95,13 @@ pub(crate) async fn current_user(caller: Caller) -> Answer {
 pub(crate) async fn create_user(State(app): State<App>, caller: Caller, body: JsonBody) -> Answer {
     blocking(move || {
         let allowed = app.service.authorize_user_creation(&caller)?;
-        let (username, password) = body.parse::<CreateUser>()?.fields()?;
-        let user = app.service.create_user(allowed, &username, &password)?;
+        let (username, password, full_name) = body.parse::<CreateUser>()?.fields()?;
+        let user = app.service.create_user(
+            allowed,
+            &username,
+            password.as_deref(),
+            full_name.as_deref(),
+        )?;
         let location = format!("{PREFIX}/users/{}", user.id);
         Ok(created_at(location, json!({ "id": user.id })))
     })

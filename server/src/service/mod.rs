@@ -23,7 +23,7 @@ mod users;
 pub use self::auth::Request;
 pub use self::spaces::SpacePrivilegesUpdate;
 pub use self::users::{
-    bootstrap_admin, check_username, AdminStatus, OzPrivilegesUpdate, UserCreation,
+    bootstrap_admin, check_full_name, check_username, AdminStatus, OzPrivilegesUpdate, UserCreation,
 };
 
 use std::fmt;
@@ -309,6 +309,7 @@ pub(crate) mod testing {
                 &privileges::OzPrivilege::names(oz.iter().copied()),
                 key.id,
                 service.now(),
+                "",
             )
             .unwrap();
         Caller { user, token: None }

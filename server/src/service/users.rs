@@ -45,6 +45,37 @@ pub fn check_username(username: &str) -> Result<(), Invalid> {
     }
 }
 
+/// Checks a full name as Onezone does: 2 to 128 characters of letters, digits, spaces and
+/// `'`, `,`, `.`, `-`, starting with a letter or digit and ending with one or a `.`.
+///
+/// ```
+/// use macaroon_mint_server::service::check_full_name;
+/// assert!(check_full_name("Rudolf Lingens").is_ok());
+/// assert!(check_full_name("J. R. R. Tolkien Jr.").is_ok());
+/// for bad in ["R", " Rudolf", "Rudolf-", "Ru;dolf", &"a".repeat(129)] {
+///     assert!(check_full_name(bad).is_err(), "{bad}");
+/// }
+/// ```
+///
+/// # Errors
+///
+/// [`Invalid::Name`] for `fullName`.
+pub fn check_full_name(full_name: &str) -> Result<(), Invalid> {
+    let first = |c: &char| c.is_alphanumeric();
+    let last = |c: &char| c.is_alphanumeric() || *c == '.';
+    let middle = |c: char| c.is_alphanumeric() || matches!(c, ' ' | '\'' | ',' | '.' | '-');
+    let count = full_name.chars().count();
+    let valid = (2..=super::MAX_NAME_CHARS).contains(&count)
+        && full_name.chars().next().as_ref().is_some_and(first)
+        && full_name.chars().last().as_ref().is_some_and(last)
+        && full_name.chars().all(middle);
+    if valid {
+        Ok(())
+    } else {
+        Err(Invalid::Name { key: "fullName" })
+    }
+}
+
 impl Service {
     /// The first step of `POST /users`: the caller holds `oz_users_create` (403).
     ///
@@ -59,19 +90,38 @@ impl Service {
         }
     }
 
-    /// Creates a user with no admin privileges.
+    /// Creates a user with no admin privileges; without a password the account has no password
+    /// login (`basicAuthEnabled: false`).
     ///
     /// # Errors
     ///
-    /// [`Invalid::Username`], or [`Invalid::Occupied`] when the username is taken.
-    pub fn create_user(&self, _: UserCreation, username: &str, password: &str) -> Result<User> {
+    /// [`Invalid::Username`], [`Invalid::Name`] for a bad full name, or [`Invalid::Occupied`]
+    /// when the username is taken.
+    pub fn create_user(
+        &self,
+        _: UserCreation,
+        username: &str,
+        password: Option<&str>,
+        full_name: Option<&str>,
+    ) -> Result<User> {
         check_username(username)?;
-        let hash = hash_password(password)?;
+        if let Some(full_name) = full_name {
+            check_full_name(full_name)?;
+        }
+        // Without a password the account cannot log in with one (an empty hash matches nothing).
+        let hash = match password {
+            Some(password) => hash_password(password)?,
+            None => String::new(),
+        };
         let key = ensure_root_key(&*self.store, self.now())?;
-        match self
-            .store
-            .create_user(username, &hash, &BTreeSet::new(), key.id, self.now())
-        {
+        match self.store.create_user(
+            username,
+            &hash,
+            &BTreeSet::new(),
+            key.id,
+            self.now(),
+            full_name.unwrap_or(""),
+        ) {
             Ok(user) => Ok(user),
             Err(StoreError::UsernameTaken) => Err(Invalid::Occupied { key: "username" }.into()),
             Err(e) => Err(e.into()),
@@ -151,7 +201,7 @@ pub fn bootstrap_admin(
     }
     let hash = hash_password(password)?;
     let privileges = OzPrivilege::names(OzPrivilege::ALL.iter().copied());
-    match store.create_user(username, &hash, &privileges, key_id, now) {
+    match store.create_user(username, &hash, &privileges, key_id, now, "") {
         Ok(_) => Ok(AdminStatus::Created),
         Err(StoreError::UsernameTaken) => Ok(AdminStatus::Existing),
         Err(e) => Err(e.into()),

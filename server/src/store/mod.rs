@@ -70,6 +70,8 @@ pub struct User {
     pub oz_privileges: BTreeSet<String>,
     /// When the account was created (Unix seconds; 0 for accounts older than this field).
     pub created: u64,
+    /// The full name (empty when none was given).
+    pub full_name: String,
 }
 
 impl fmt::Debug for User {
@@ -80,6 +82,7 @@ impl fmt::Debug for User {
             .field("password_hash", &"<redacted>")
             .field("oz_privileges", &self.oz_privileges)
             .field("created", &self.created)
+            .field("full_name", &self.full_name)
             .finish()
     }
 }
@@ -166,8 +169,9 @@ impl fmt::Debug for RootKeyRecord {
 /// The token service's storage. Every method is one atomic operation, safe to call from several
 /// threads and (for PostgreSQL) several server processes at once.
 pub trait Store: Send + Sync + 'static {
-    /// Creates a user with a fresh id, created at `created` (Unix seconds), and its
-    /// temporary-token generation 1 under root key `key_id`.
+    /// Creates a user with a fresh id, created at `created` (Unix seconds), with a full name
+    /// (may be empty), and its temporary-token generation 1 under root key `key_id`. An empty
+    /// `password_hash` makes an account without password login.
     ///
     /// # Errors
     ///
@@ -179,6 +183,7 @@ pub trait Store: Send + Sync + 'static {
         oz_privileges: &BTreeSet<String>,
         key_id: i64,
         created: u64,
+        full_name: &str,
     ) -> Result<User, StoreError>;
     /// The user with this id.
     fn user_by_id(&self, id: &str) -> Result<Option<User>, StoreError>;

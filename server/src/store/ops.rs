@@ -160,6 +160,7 @@ fn user_from_row(mut row: Row) -> Result<User, StoreError> {
         password_hash: row.text(2)?,
         oz_privileges: split(&row.text(3)?),
         created: to_u64(row.int(4)?)?,
+        full_name: row.text(5)?,
     })
 }
 
@@ -206,6 +207,7 @@ pub(super) fn create_user(
     oz_privileges: &BTreeSet<String>,
     key_id: i64,
     created: u64,
+    full_name: &str,
 ) -> Result<User, StoreError> {
     let id = random_hex(16)?;
     let created_i64 = to_i64(created)?;
@@ -217,6 +219,7 @@ pub(super) fn create_user(
             Text(password_hash),
             Text(&privileges),
             Int(created_i64),
+            Text(full_name),
         ];
         match db.execute(sql::INSERT_USER, &params) {
             Err(DbError::UniqueViolation) => return Err(StoreError::UsernameTaken),
@@ -231,6 +234,7 @@ pub(super) fn create_user(
         password_hash: password_hash.to_owned(),
         oz_privileges: oz_privileges.clone(),
         created,
+        full_name: full_name.to_owned(),
     })
 }
 
@@ -509,6 +513,7 @@ macro_rules! store_via_backend {
                 oz_privileges: &::std::collections::BTreeSet<String>,
                 key_id: i64,
                 created: u64,
+                full_name: &str,
             ) -> Result<$crate::store::User, $crate::store::StoreError> {
                 super::ops::create_user(
                     self,
@@ -517,6 +522,7 @@ macro_rules! store_via_backend {
                     oz_privileges,
                     key_id,
                     created,
+                    full_name,
                 )
             }
 

@@ -63,6 +63,7 @@ pub(super) const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
     ("named_tokens", "caveats", "TEXT NOT NULL DEFAULT '[]'"),
     ("named_tokens", "parent", "TEXT"),
     ("users", "created", "BIGINT NOT NULL DEFAULT 0"),
+    ("users", "full_name", "TEXT NOT NULL DEFAULT ''"),
 ];
 
 /// Adds a column; `{table}`, `{column}` and `{definition}` come from [`ADDED_COLUMNS`].
@@ -101,11 +102,11 @@ pub(super) const PG_FOR_UPDATE: &str = " FOR UPDATE";
 // Users
 
 pub(super) const INSERT_USER: &str =
-    "INSERT INTO users (id, username, password_hash, oz_privileges, created) VALUES ($1, $2, $3, $4, $5)";
+    "INSERT INTO users (id, username, password_hash, oz_privileges, created, full_name) VALUES ($1, $2, $3, $4, $5, $6)";
 pub(super) const USER_BY_ID: &str =
-    "SELECT id, username, password_hash, oz_privileges, created FROM users WHERE id = $1";
+    "SELECT id, username, password_hash, oz_privileges, created, full_name FROM users WHERE id = $1";
 pub(super) const USER_BY_USERNAME: &str =
-    "SELECT id, username, password_hash, oz_privileges, created FROM users WHERE username = $1";
+    "SELECT id, username, password_hash, oz_privileges, created, full_name FROM users WHERE username = $1";
 /// Read for update: also the row lock that serializes a user's quota checks.
 pub(super) const USER_PRIVILEGES: &str = "SELECT oz_privileges FROM users WHERE id = $1";
 pub(super) const SET_USER_PRIVILEGES: &str = "UPDATE users SET oz_privileges = $2 WHERE id = $1";
