@@ -205,40 +205,28 @@ mod tests {
             "time < 42",
         ]))
         .unwrap();
-        assert_eq!(
-            caveats,
-            [
-                "time < 1700000000",
-                "ip = 10.0.0.0/8|127.0.0.1",
-                "asn = 3|4",
-                "geo.country != PL",
-                "geo.region = Europe",
-                "interface = rest",
-                "consumer = usr-*",
-                "service = opw-*",
-                "api = ozw/create/*.*.*",
-                "data.readonly",
-                "time < 42",
-            ]
-        );
+        assert_eq!(caveats[..FORMS.len()], FORMS);
+        assert_eq!(caveats[FORMS.len()..], ["time < 42"]);
     }
+
+    /// One caveat of every form an access token may carry in a request.
+    const FORMS: [&str; 10] = [
+        "time < 1700000000",
+        "ip = 10.0.0.0/8|127.0.0.1",
+        "asn = 3|4",
+        "geo.country != PL",
+        "geo.region = Europe",
+        "interface = rest",
+        "consumer = usr-*",
+        "service = opw-*",
+        "api = ozw/create/*.*.*",
+        "data.readonly",
+    ];
 
     /// Every form written as JSON reads back as the same caveat.
     #[test]
     fn caveat_json_is_the_inverse_of_reading() {
-        let texts = [
-            "time < 1700000000",
-            "ip = 10.0.0.0/8|127.0.0.1",
-            "asn = 3|4",
-            "geo.country != PL",
-            "geo.region = Europe",
-            "interface = rest",
-            "consumer = usr-*",
-            "service = opw-*",
-            "api = ozw/create/*.*.*",
-            "data.readonly",
-        ];
-        for text in texts {
+        for text in FORMS {
             let json = caveat_json(text);
             assert!(json.is_object(), "{text}: {json}");
             assert_eq!(read(json!([json])).unwrap(), [text], "{text}");

@@ -21,7 +21,8 @@ use super::caveats::caveat_json;
 use super::error::{token_type_json, ApiError};
 use super::{blocking, App, PREFIX};
 use crate::service::privileges::{OzPrivilege, SpacePrivilege};
-use crate::service::{Caller, Error, TokenError};
+use crate::service::tokens::SeedInvite;
+use crate::service::{Caller, Error, Service, TokenError};
 use crate::store::NamedToken;
 
 type Answer = Result<Response, ApiError>;
@@ -166,9 +167,27 @@ pub(crate) async fn provider_registration(
     id: PathId<String>,
     body: JsonBody,
 ) -> Answer {
+    seed_invite(
+        app,
+        caller,
+        id,
+        body,
+        Service::authorize_provider_registration,
+    )
+    .await
+}
+
+/// A seed endpoint: the authorization step (404, 403), the body (400), then the invite.
+async fn seed_invite(
+    app: App,
+    caller: Caller,
+    id: PathId<String>,
+    body: JsonBody,
+    authorize: fn(&Service, &Caller, &str) -> crate::service::Result<SeedInvite>,
+) -> Answer {
     let id = id.found()?;
     blocking(move || {
-        let invite = app.service.authorize_provider_registration(&caller, &id)?;
+        let invite = authorize(&app.service, &caller, &id)?;
         body.ignored()?;
         let token = app.service.mint_seed_invite(&caller, invite)?;
         Ok(Json(json!({ "token": token })).into_response())
@@ -184,14 +203,7 @@ pub(crate) async fn space_support(
     id: PathId<String>,
     body: JsonBody,
 ) -> Answer {
-    let id = id.found()?;
-    blocking(move || {
-        let invite = app.service.authorize_space_support(&caller, &id)?;
-        body.ignored()?;
-        let token = app.service.mint_seed_invite(&caller, invite)?;
-        Ok(Json(json!({ "token": token })).into_response())
-    })
-    .await
+    seed_invite(app, caller, id, body, Service::authorize_space_support).await
 }
 
 /// `POST /user/tokens/temporary` `{"type"?, "caveats"}` → `201 {"token"}`.
