@@ -61,6 +61,8 @@ struct Secret {
     revoked: bool,
     /// How many tokens stand above it in its lineage.
     depth: usize,
+    /// How tokens minted with it name it as their parent.
+    as_parent: Parent,
 }
 
 impl Service {
@@ -125,23 +127,11 @@ impl Service {
             _ if secret.revoked => return Err(Error::Token(TokenError::Revoked)),
             other => other?,
         };
-        let parent = match id.persistence() {
-            Persistence::Named => Parent::Named(id.id().to_owned()),
-            Persistence::Temporary { generation } => {
-                let (key_id, named) = keys::parse_temporary_token_id(id.id())
-                    .ok_or(Error::Token(TokenError::Invalid))?;
-                Parent::Temporary {
-                    generation,
-                    key_id,
-                    named: named.map(str::to_owned),
-                }
-            }
-        };
         Ok(Caller {
             user,
             token: Some(AuthToken {
                 caveats,
-                parent,
+                parent: secret.as_parent,
                 depth: secret.depth + 1,
             }),
         })
@@ -180,23 +170,30 @@ impl Service {
                     max_ttl: None,
                     revoked: record.revoked || lineage_revoked,
                     depth,
+                    as_parent: Parent::Named(record.id),
                 })
             }
             Persistence::Temporary { generation } => {
                 let Some(current) = self.store.temporary_generation(&user.id)? else {
                     return Err(Error::Token(TokenError::Invalid));
                 };
-                let (key_id, parent) = keys::parse_temporary_token_id(token_id)
+                let (key_id, named) = keys::parse_temporary_token_id(token_id)
                     .ok_or(Error::Token(TokenError::Invalid))?;
                 let root = self.token_root_key(Some(key_id))?;
                 let key = keys::temporary_secret(&root, &user.id, generation)?;
-                let parent = parent.map(|id| Parent::Named(id.to_owned()));
+                let named = named.map(str::to_owned);
+                let parent = named.clone().map(Parent::Named);
                 let (lineage_revoked, depth) = self.lineage(&user.id, parent.as_ref())?;
                 Ok(Secret {
                     key,
                     max_ttl: Some(self.settings.temporary_max_ttl),
                     revoked: generation != current.generation || lineage_revoked,
                     depth,
+                    as_parent: Parent::Temporary {
+                        generation,
+                        key_id,
+                        named,
+                    },
                 })
             }
         }
