@@ -10,7 +10,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use base64::Engine as _;
+mod common;
+
+use common::{basic, send};
 use macaroon_mint_server::{Config, HttpLimits, Quotas, Rate, RegistrationPolicy, Server};
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -83,14 +85,6 @@ impl Drop for Harness {
     }
 }
 
-fn basic(auth: (&str, &str)) -> String {
-    let raw = format!("{}:{}", auth.0, auth.1);
-    format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode(raw)
-    )
-}
-
 /// A call from 127.0.0.1 with `ureq`: status, `Retry-After` and the JSON body.
 fn call(
     url: &str,
@@ -102,23 +96,7 @@ fn call(
     if let Some(auth) = auth {
         request = request.set("Authorization", &basic(auth));
     }
-    let result = match body {
-        Some(body) => request.send_json(body),
-        None => request.call(),
-    };
-    let response = match result {
-        Ok(response) | Err(ureq::Error::Status(_, response)) => response,
-        Err(e) => panic!("{method} {url}: {e}"),
-    };
-    let status = response.status();
-    let retry_after = response.header("retry-after").map(str::to_owned);
-    let text = response.into_string().unwrap();
-    let json = if text.is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
-    };
-    (status, retry_after, json)
+    send(request, body)
 }
 
 /// A TCP connection to the server from `source` (an address in 127.0.0.0/8).

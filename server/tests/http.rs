@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use base64::Engine as _;
+use common::{basic, send};
 use macaroon_mint::onedata::{
     provider_registration_token, InviteOptions, InvitePolicy, InviteType, OnedataToken,
     Persistence, Subject,
@@ -263,14 +263,6 @@ macro_rules! server {
     };
 }
 
-fn basic(auth: (&str, &str)) -> String {
-    let raw = format!("{}:{}", auth.0, auth.1);
-    format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode(raw)
-    )
-}
-
 fn call(url: &str, method: &str, auth: Option<(&str, &str)>, body: Option<Value>) -> (u16, Value) {
     call_with_header(url, method, auth.map(|a| ("Authorization", basic(a))), body)
 }
@@ -285,21 +277,7 @@ fn call_with_header(
     if let Some((name, value)) = header {
         request = request.set(name, &value);
     }
-    let result = match body {
-        Some(body) => request.send_json(body),
-        None => request.call(),
-    };
-    let response = match result {
-        Ok(response) | Err(ureq::Error::Status(_, response)) => response,
-        Err(e) => panic!("{method} {url}: {e}"),
-    };
-    let status = response.status();
-    let text = response.into_string().unwrap();
-    let json = if text.is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
-    };
+    let (status, _, json) = send(request, body);
     (status, json)
 }
 

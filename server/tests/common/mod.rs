@@ -116,3 +116,39 @@ impl Drop for PgTestSchema {
         drop_pg_schema(&self.url, &self.name);
     }
 }
+
+/// The `Authorization` value for HTTP basic credentials.
+pub fn basic(auth: (&str, &str)) -> String {
+    use base64::Engine as _;
+    let raw = format!("{}:{}", auth.0, auth.1);
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(raw)
+    )
+}
+
+/// Sends a prepared request (with `body` as JSON, if any) and reads the answer, whatever its
+/// status: the status, the `Retry-After` header and the JSON body (`Null` when empty).
+pub fn send(
+    request: ureq::Request,
+    body: Option<serde_json::Value>,
+) -> (u16, Option<String>, serde_json::Value) {
+    let target = format!("{} {}", request.method(), request.url());
+    let result = match body {
+        Some(body) => request.send_json(body),
+        None => request.call(),
+    };
+    let response = match result {
+        Ok(response) | Err(ureq::Error::Status(_, response)) => response,
+        Err(e) => panic!("{target}: {e}"),
+    };
+    let status = response.status();
+    let retry_after = response.header("retry-after").map(str::to_owned);
+    let text = response.into_string().unwrap();
+    let json = if text.is_empty() {
+        serde_json::Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
+    };
+    (status, retry_after, json)
+}
