@@ -12,7 +12,7 @@ use std::sync::Arc;
 use common::{basic, send};
 use macaroon_mint::onedata::{
     provider_registration_token, InviteOptions, InvitePolicy, InviteType, OnedataToken,
-    Persistence, Subject,
+    Persistence, Subject, TokenType,
 };
 use macaroon_mint::{AuthContext, RootKey};
 use macaroon_mint_server::store::{KeyProtection, SQLITE_FILE};
@@ -1610,6 +1610,21 @@ fn every_authenticated_endpoint_answers_401_first(backend: Backend) {
         ("GET", "/tokens/named/some-id".to_owned()),
         ("GET", "/user/tokens/named".to_owned()),
         ("GET", "/user/tokens/named/name/some-name".to_owned()),
+        ("DELETE", "/user/tokens/named".to_owned()),
+        ("GET", "/user/tokens/temporary".to_owned()),
+        (
+            "POST",
+            "/user/clusters/provider_registration_token".to_owned(),
+        ),
+        ("POST", format!("/users/{alice}/tokens/temporary")),
+        ("GET", format!("/users/{alice}/tokens/temporary")),
+        ("POST", format!("/users/{alice}/tokens/named")),
+        ("GET", format!("/users/{alice}/tokens/named")),
+        ("DELETE", format!("/users/{alice}/tokens/named")),
+        ("GET", format!("/users/{alice}/tokens/named/name/n")),
+        ("GET", "/tokens/named".to_owned()),
+        ("DELETE", "/tokens/named/some-id".to_owned()),
+        ("GET", "/tokens/named/some-id/status".to_owned()),
         ("POST", ssp_path(&space)),
         ("PATCH", format!("/spaces/{space}/users/{alice}/privileges")),
         // Unknown entities are not revealed before authentication.
@@ -1718,11 +1733,21 @@ fn bad_requests_have_exact_error_bodies(backend: Backend) {
             error(
                 "badValueTokenType",
                 Some(json!({ "key": "type" })),
-                "Bad value: provided \"type\" is not a valid token type for this operation (expected {\"accessToken\": {}}).",
+                "Bad value: provided \"type\" is not a valid token type (an object with one key: \"accessToken\", \"identityToken\" or \"inviteToken\" with its inviteType and target).",
             ),
         ),
         ("PATCH", format!("/tokens/named/{own}"), a, None, bad_message.clone()),
-        ("PATCH", format!("/tokens/named/{own}"), a, Some(json!({})), missing("revoked")),
+        (
+            "PATCH",
+            format!("/tokens/named/{own}"),
+            a,
+            Some(json!({})),
+            error(
+                "missingAtLeastOneValue",
+                Some(json!({ "keys": ["name", "customMetadata", "revoked"] })),
+                "Missing data, you must provide at least one of: name, customMetadata, revoked.",
+            ),
+        ),
         (
             "POST",
             "/tokens/verify_invite_token".into(),
@@ -2028,7 +2053,7 @@ fn a_token_never_mints_a_stronger_token(backend: Backend) {
             { "type": "ip", "whitelist": ["127.0.0.1"] },
         ],
         "revoked": false,
-        "metadata": { "creationTime": server.now() },
+        "metadata": { "creationTime": server.now(), "custom": {} },
         "parent": "temporary:1:1",
     });
     assert_eq!(
@@ -2237,6 +2262,13 @@ fn users_have_full_names_and_optional_passwords(backend: Backend) {
 }
 
 on_both_backends!(
+    named_tokens_of_every_type_with_metadata,
+    named_tokens_are_renamed_revoked_and_deleted,
+    temporary_tokens_of_every_type_and_generations,
+    tokens_of_other_users_need_a_token_manager,
+    invite_tokens_need_a_target_and_the_right_to_invite,
+    confine_attenuates_without_a_key,
+    verify_access_and_identity_tokens,
     users_have_full_names_and_optional_passwords,
     created_entities_have_a_location,
     a_token_never_mints_a_stronger_token,
@@ -2266,3 +2298,828 @@ on_both_backends!(
     forged_and_wrong_kind_tokens_are_rejected,
     rotated_keys_verify_old_tokens_until_retired,
 );
+
+// ---------------------------------------------------------------------------------------------
+// The token API of Onezone 21.02 beyond the seed endpoints (issue 13)
+
+/// `201 {"tokenId", "token"}` of a named-token creation: the id and the text.
+fn named_of((status, body): &(u16, Value)) -> (String, String) {
+    assert_eq!(*status, 201, "{body}");
+    let id = body["tokenId"].as_str().unwrap().to_owned();
+    let token = body["token"].as_str().unwrap().to_owned();
+    (id, token)
+}
+
+/// `201 {"token"}` of a temporary-token creation.
+fn temporary_of((status, body): &(u16, Value)) -> String {
+    assert_eq!(*status, 201, "{body}");
+    body["token"].as_str().unwrap().to_owned()
+}
+
+/// What a token's identifier says: persistence, subject, type.
+fn identifier_of(text: &str) -> (Persistence, Subject, TokenType) {
+    let token = OnedataToken::parse(text).unwrap();
+    let id = token.identifier().as_v2().unwrap();
+    (
+        id.persistence(),
+        id.subject().clone(),
+        id.token_type().clone(),
+    )
+}
+
+fn named_tokens_of_every_type_with_metadata(backend: Backend) {
+    let server = server!(backend, RegistrationPolicy::Open);
+    let alice = server.create_user("alice", "pw-a");
+    let a = Some(("alice", "pw-a"));
+    let space = server.create_space(("alice", "pw-a"), "space s");
+    let create = |body: Value| server.call("POST", "/user/tokens/named", a, Some(body));
+
+    let (identity_id, identity) = named_of(&create(json!({
+        "name": "who-i-am",
+        "type": { "identityToken": {} },
+        "caveats": [{ "type": "interface", "interface": "rest" }],
+        "customMetadata": { "vm": "worker156" },
+    })));
+    assert_eq!(
+        identifier_of(&identity),
+        (
+            Persistence::Named,
+            Subject::User(alice.clone()),
+            TokenType::Identity
+        )
+    );
+    let record = server
+        .call("GET", &format!("/tokens/named/{identity_id}"), a, None)
+        .1;
+    assert_eq!(record["type"], json!({ "identityToken": {} }));
+    assert_eq!(
+        record["metadata"],
+        json!({ "creationTime": server.now(), "custom": { "vm": "worker156" } })
+    );
+    assert_eq!(
+        record["caveats"],
+        json!([{ "type": "interface", "interface": "rest" }])
+    );
+    // An identity token proves who one is; it does not authenticate a request.
+    let (status, body) = who_am_i(&server, "X-Auth-Token", &identity);
+    assert_eq!(status, 401);
+    assert_eq!(
+        body["error"]["details"]["authError"]["id"],
+        "notAnAccessToken"
+    );
+
+    // Invites of the swagger's types, with a usage limit and (into a space) privileges.
+    let (join_id, join) = named_of(&create(json!({
+        "name": "join",
+        "type": { "inviteToken": { "inviteType": "userJoinSpace", "spaceId": space } },
+        "usageLimit": 15,
+        "privileges": ["space_view", "space_read_data"],
+    })));
+    assert_eq!(
+        identifier_of(&join).2,
+        TokenType::invite(InviteType::UserJoinSpace, space.as_str())
+    );
+    let record = server
+        .call("GET", &format!("/tokens/named/{join_id}"), a, None)
+        .1;
+    assert_eq!(
+        record["type"],
+        json!({ "inviteToken": { "inviteType": "userJoinSpace", "spaceId": space } })
+    );
+    assert_eq!(
+        record["metadata"],
+        json!({
+            "creationTime": server.now(), "custom": {}, "usageLimit": 15, "usageCount": 0,
+            "privileges": ["space_read_data", "space_view"],
+        })
+    );
+    let (support_id, support) = named_of(&create(json!({
+        "name": "support",
+        "type": { "inviteToken": { "inviteType": "supportSpace", "spaceId": space } },
+        "usageLimit": "infinity",
+        "privileges": ["ignored: supportSpace has no member privileges"],
+        "revoked": true,
+    })));
+    let record = server
+        .call("GET", &format!("/tokens/named/{support_id}"), a, None)
+        .1;
+    assert_eq!(record["revoked"], true);
+    assert_eq!(record["metadata"]["usageLimit"], "infinity");
+    assert_eq!(record["metadata"].get("privileges"), None);
+    // Created revoked: verifying it says so.
+    let (status, body) = server.call(
+        "POST",
+        "/tokens/verify_invite_token",
+        None,
+        Some(json!({ "token": support })),
+    );
+    assert_eq!(
+        (status, &body["error"]["id"]),
+        (400, &json!("tokenRevoked"))
+    );
+    let (_, rop) = named_of(&create(json!({
+        "name": "register",
+        "type": { "inviteToken": { "inviteType": "registerOneprovider", "adminUserId": alice } },
+        "usageLimit": 1,
+    })));
+    let (status, body) = server.call(
+        "POST",
+        "/tokens/verify_invite_token",
+        None,
+        Some(json!({ "token": rop, "expectedInviteType": "registerOneprovider" })),
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body,
+        json!({ "subject": { "type": "user", "id": alice }, "ttl": null })
+    );
+
+    // The request data is checked as Onezone checks it.
+    let cases = [
+        (
+            json!({ "name": "xx", "type": { "identityToken": {} }, "caveats": [{ "type": "api", "whitelist": ["all:all:*"] }] }),
+            "badValueCaveat",
+        ),
+        (
+            json!({ "name": "xx", "type": { "inviteToken": { "inviteType": "supportSpace" } } }),
+            "badValueTokenType",
+        ),
+        (
+            json!({ "name": "xx", "type": { "inviteToken": { "inviteType": "nope", "spaceId": space } } }),
+            "badValueTokenType",
+        ),
+        (
+            json!({ "name": "xx", "type": { "accessToken": {}, "identityToken": {} } }),
+            "badValueTokenType",
+        ),
+        (
+            json!({ "name": "xx", "customMetadata": "text" }),
+            "badValueJSON",
+        ),
+        (json!({ "name": "xx", "revoked": "yes" }), "badValueBoolean"),
+        (
+            json!({ "name": "xx", "type": { "inviteToken": { "inviteType": "supportSpace", "spaceId": space } }, "usageLimit": 0 }),
+            "badValueTooLow",
+        ),
+        (
+            json!({ "name": "xx", "type": { "inviteToken": { "inviteType": "supportSpace", "spaceId": space } }, "usageLimit": "many" }),
+            "badValueInteger",
+        ),
+        (
+            json!({ "name": "xx", "type": { "inviteToken": { "inviteType": "userJoinSpace", "spaceId": space } }, "privileges": ["oz_users_create"] }),
+            "badValueListNotAllowed",
+        ),
+        (json!({ "name": "join" }), "badValueIdentifierOccupied"),
+    ];
+    for (body, id) in cases {
+        let (status, answer) = create(body.clone());
+        assert_eq!(
+            (status, &answer["error"]["id"]),
+            (400, &json!(id)),
+            "{body} → {answer}"
+        );
+    }
+    let (status, answer) = create(json!({ "name": "xx", "usageLimit": 0 }));
+    assert_eq!(status, 201, "usageLimit applies to invites only: {answer}");
+}
+
+fn named_tokens_are_renamed_revoked_and_deleted(backend: Backend) {
+    let server = server!(backend, RegistrationPolicy::Open);
+    server.create_user("alice", "pw-a");
+    let bob = server.create_user("bob", "pw-b");
+    let a = Some(("alice", "pw-a"));
+    let create = |name: &str| {
+        named_of(&server.call(
+            "POST",
+            "/user/tokens/named",
+            a,
+            Some(json!({ "name": name })),
+        ))
+    };
+    let (laptop_id, laptop) = create("laptop");
+    let (phone_id, _) = create("phone");
+    let path = format!("/tokens/named/{laptop_id}");
+    let patch = |body: Value| server.call("PATCH", &path, a, Some(body));
+
+    // Rename and set custom metadata; the record says so, the name lookup follows.
+    assert_eq!(
+        patch(json!({ "name": "desk", "customMetadata": { "k": 1 } })),
+        (204, Value::Null)
+    );
+    let record = server.call("GET", &path, a, None).1;
+    assert_eq!(
+        (&record["name"], &record["metadata"]["custom"]),
+        (&json!("desk"), &json!({ "k": 1 }))
+    );
+    assert_eq!(
+        server
+            .call("GET", "/user/tokens/named/name/desk", a, None)
+            .1["id"],
+        json!(laptop_id)
+    );
+    assert_eq!(
+        server.call("GET", "/user/tokens/named/name/laptop", a, None),
+        (404, not_found())
+    );
+    // A name the owner already uses is occupied; a bad name is refused; nothing changes.
+    let (status, body) = patch(json!({ "name": "phone", "revoked": true }));
+    assert_eq!(
+        (status, body),
+        (
+            400,
+            error(
+                "badValueIdentifierOccupied",
+                Some(json!({ "key": "name" })),
+                "Bad value: provided \"name\" is already occupied."
+            )
+        )
+    );
+    assert_eq!(
+        server.call("GET", &format!("{path}/status"), a, None),
+        (200, json!({ "revoked": false }))
+    );
+    assert_eq!(
+        patch(json!({ "name": "" })).1["error"]["id"],
+        "badValueName"
+    );
+    assert_eq!(
+        patch(json!({ "customMetadata": [1] })).1["error"]["id"],
+        "badValueJSON"
+    );
+
+    // Revoke, observe through /status and authentication, un-revoke with a password.
+    assert_eq!(patch(json!({ "revoked": true })), (204, Value::Null));
+    assert_eq!(
+        server.call("GET", &format!("{path}/status"), a, None),
+        (200, json!({ "revoked": true }))
+    );
+    assert_eq!(
+        who_am_i(&server, "X-Auth-Token", &laptop),
+        (401, unauthorized_because(token_revoked()))
+    );
+    assert_eq!(patch(json!({ "revoked": false })), (204, Value::Null));
+    assert_eq!(who_am_i(&server, "X-Auth-Token", &laptop).0, 200);
+
+    // Others: 404 for an unknown id, 403 for another user's token.
+    let b = Some(("bob", "pw-b"));
+    assert_eq!(
+        server.call("GET", &format!("{path}/status"), b, None),
+        (403, forbidden())
+    );
+    assert_eq!(server.call("DELETE", &path, b, None), (403, forbidden()));
+    assert_eq!(
+        server.call("GET", "/tokens/named/no-such-id/status", a, None),
+        (404, not_found())
+    );
+    assert_eq!(
+        server.call("DELETE", "/tokens/named/no-such-id", a, None),
+        (404, not_found())
+    );
+    // Listing every token is for token managers.
+    assert_eq!(
+        server.call("GET", "/tokens/named", a, None),
+        (403, forbidden())
+    );
+    let (status, all) = server.call("GET", "/tokens/named", Some(ADMIN), None);
+    assert_eq!(status, 200);
+    let mut expected = vec![laptop_id.clone(), phone_id.clone()];
+    expected.sort();
+    let mut listed: Vec<String> = serde_json::from_value(all["tokens"].clone()).unwrap();
+    listed.sort();
+    assert_eq!(listed, expected);
+
+    // Delete one: gone, and the token verifies nothing; then all of the caller's.
+    let (_, child) = {
+        let (status, body) = server.call_token(
+            "POST",
+            "/user/tokens/named",
+            "X-Auth-Token",
+            &laptop,
+            Some(json!({ "name": "child" })),
+        );
+        named_of(&(status, body))
+    };
+    assert_eq!(server.call("DELETE", &path, a, None), (204, Value::Null));
+    assert_eq!(server.call("GET", &path, a, None), (404, not_found()));
+    assert_eq!(
+        who_am_i(&server, "X-Auth-Token", &laptop),
+        (401, unauthorized_because(token_invalid()))
+    );
+    assert_eq!(
+        who_am_i(&server, "X-Auth-Token", &child),
+        (401, unauthorized_because(token_revoked())),
+        "minted with a deleted token"
+    );
+    assert_eq!(
+        server.call("DELETE", "/user/tokens/named", a, None),
+        (204, Value::Null)
+    );
+    assert_eq!(
+        server.call("GET", "/user/tokens/named", a, None),
+        (200, json!({ "tokens": [] }))
+    );
+    assert_eq!(
+        server.call("GET", &format!("/tokens/named/{phone_id}"), a, None),
+        (404, not_found())
+    );
+    // Bob's tokens are untouched by Alice's deletions.
+    named_of(&server.call(
+        "POST",
+        "/user/tokens/named",
+        b,
+        Some(json!({ "name": "laptop" })),
+    ));
+    assert_eq!(
+        server
+            .call("GET", &format!("/users/{bob}/tokens/named"), b, None)
+            .1["tokens"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+fn temporary_tokens_of_every_type_and_generations(backend: Backend) {
+    let server = server!(backend, RegistrationPolicy::Open);
+    let alice = server.create_user("alice", "pw-a");
+    let a = Some(("alice", "pw-a"));
+    let space = server.create_space(("alice", "pw-a"), "space s");
+    let expiry = json!({ "type": "time", "validUntil": server.now() + 600 });
+    let create = |body: Value| server.call("POST", "/user/tokens/temporary", a, Some(body));
+    assert_eq!(
+        server.call("GET", "/user/tokens/temporary", a, None),
+        (200, json!({ "generation": 1 }))
+    );
+
+    let identity = temporary_of(&create(
+        json!({ "type": { "identityToken": {} }, "caveats": [expiry] }),
+    ));
+    assert_eq!(
+        identifier_of(&identity),
+        (
+            Persistence::Temporary { generation: 1 },
+            Subject::User(alice.clone()),
+            TokenType::Identity
+        )
+    );
+    let invite = temporary_of(&create(json!({
+        "type": { "inviteToken": { "inviteType": "supportSpace", "spaceId": space } },
+        "caveats": [expiry],
+    })));
+    let verify = |token: &str| {
+        server.call(
+            "POST",
+            "/tokens/verify_invite_token",
+            None,
+            Some(json!({ "token": token })),
+        )
+    };
+    assert_eq!(
+        verify(&invite),
+        (
+            200,
+            json!({ "subject": { "type": "user", "id": alice }, "ttl": 600 })
+        )
+    );
+    // Without an expiry, or with what only a record could hold: refused.
+    assert_eq!(
+        create(json!({ "type": { "identityToken": {} } })).1["error"]["id"],
+        "tokenTimeCaveatRequired"
+    );
+    for key in ["usageLimit", "customMetadata", "revoked", "privileges"] {
+        let mut body = json!({ "caveats": [expiry] });
+        body[key] = json!(1);
+        let (status, answer) = create(body);
+        assert_eq!(status, 400);
+        assert_eq!(answer["error"]["id"], "badData", "{key}");
+        assert_eq!(answer["error"]["details"]["key"], key);
+    }
+    // Revoking all temporary tokens moves the generation on and revokes the invite too.
+    assert_eq!(
+        server.call("DELETE", "/user/tokens/temporary", a, None),
+        (204, Value::Null)
+    );
+    assert_eq!(
+        server.call("GET", "/user/tokens/temporary", a, None),
+        (200, json!({ "generation": 2 }))
+    );
+    assert_eq!(
+        server.call("GET", &format!("/users/{alice}/tokens/temporary"), a, None),
+        (200, json!({ "generation": 2 }))
+    );
+    assert_eq!(verify(&invite).1["error"]["id"], "tokenRevoked");
+}
+
+fn tokens_of_other_users_need_a_token_manager(backend: Backend) {
+    let server = server!(backend, RegistrationPolicy::Open);
+    let alice = server.create_user("alice", "pw-a");
+    server.create_user("bob", "pw-b");
+    let b = Some(("bob", "pw-b"));
+    let expiry = json!({ "type": "time", "validUntil": server.now() + 600 });
+    let paths = [
+        (
+            "POST",
+            format!("/users/{alice}/tokens/named"),
+            Some(json!({ "name": "nn" })),
+        ),
+        ("GET", format!("/users/{alice}/tokens/named"), None),
+        ("DELETE", format!("/users/{alice}/tokens/named"), None),
+        ("GET", format!("/users/{alice}/tokens/named/name/nn"), None),
+        (
+            "POST",
+            format!("/users/{alice}/tokens/temporary"),
+            Some(json!({ "caveats": [expiry] })),
+        ),
+        ("GET", format!("/users/{alice}/tokens/temporary"), None),
+        ("DELETE", format!("/users/{alice}/tokens/temporary"), None),
+    ];
+    for (method, path, body) in &paths {
+        assert_eq!(
+            server.call(method, path, b, body.clone()),
+            (403, forbidden()),
+            "{method} {path}"
+        );
+        let unknown = path.replace(&alice, "no-such-user");
+        assert_eq!(
+            server.call(method, &unknown, b, body.clone()),
+            (404, not_found()),
+            "{method} {unknown}"
+        );
+    }
+    // A token manager (the admin has every privilege) mints Alice's tokens for her.
+    let (status, body) = server.call("POST", &paths[0].1, Some(ADMIN), paths[0].2.clone());
+    let (id, token) = named_of(&(status, body));
+    assert_eq!(identifier_of(&token).1, Subject::User(alice.clone()));
+    assert_eq!(
+        who_am_i(&server, "X-Auth-Token", &token).1["userId"],
+        json!(alice)
+    );
+    assert_eq!(
+        server.call("GET", &paths[1].1, Some(ADMIN), None),
+        (200, json!({ "tokens": [id] }))
+    );
+    assert_eq!(
+        server.call("GET", &paths[3].1, Some(ADMIN), None).1["id"],
+        json!(id)
+    );
+    let temporary =
+        temporary_of(&server.call("POST", &paths[4].1, Some(ADMIN), paths[4].2.clone()));
+    assert_eq!(identifier_of(&temporary).1, Subject::User(alice.clone()));
+    assert_eq!(
+        server.call("DELETE", &paths[6].1, Some(ADMIN), None),
+        (204, Value::Null)
+    );
+    assert_eq!(
+        who_am_i(&server, "X-Auth-Token", &temporary),
+        (401, unauthorized_because(token_revoked()))
+    );
+    assert_eq!(
+        server.call("DELETE", &paths[2].1, Some(ADMIN), None),
+        (204, Value::Null)
+    );
+    assert_eq!(
+        who_am_i(&server, "X-Auth-Token", &token),
+        (401, unauthorized_because(token_invalid()))
+    );
+    // ... but not with a token: a token mints only for its own user.
+    let admin_token = server.temporary_token(ADMIN, json!([]));
+    let (status, body) = server.call_token(
+        "POST",
+        &paths[0].1,
+        "X-Auth-Token",
+        &admin_token,
+        paths[0].2.clone(),
+    );
+    assert_eq!(status, 403, "{body}");
+    assert!(
+        body["error"]["details"]["hint"]
+            .as_str()
+            .unwrap()
+            .contains("own user"),
+        "{body}"
+    );
+}
+
+fn invite_tokens_need_a_target_and_the_right_to_invite(backend: Backend) {
+    let server = server!(backend, RegistrationPolicy::Restricted);
+    let alice = server.create_user("alice", "pw-a");
+    let bob = server.create_user("bob", "pw-b");
+    let a = Some(("alice", "pw-a"));
+    let space = server.create_space(("alice", "pw-a"), "space s");
+    let invite = |auth, invite_type: &str, key: &str, target: &str| {
+        let body = json!({
+            "name": format!("{invite_type} {target}"),
+            "type": { "inviteToken": { "inviteType": invite_type, key: target } },
+        });
+        server.call("POST", "/user/tokens/named", auth, Some(body))
+    };
+    // Targets that do not exist here: Onezone's inviteTokenTargetIdInvalid.
+    for (invite_type, key, target) in [
+        ("userJoinSpace", "spaceId", "no-such-space"),
+        ("registerOneprovider", "adminUserId", "no-such-user"),
+        ("userJoinGroup", "groupId", "g1"),
+        ("userJoinCluster", "clusterId", "c1"),
+        ("spaceJoinHarvester", "harvesterId", "h1"),
+    ] {
+        assert_eq!(
+            invite(a, invite_type, key, target),
+            (
+                400,
+                error(
+                    "inviteTokenTargetIdInvalid",
+                    Some(json!({ "id": target })),
+                    &format!("The target id \"{target}\" of the invite token is invalid.")
+                )
+            ),
+            "{invite_type}"
+        );
+    }
+    // Bob is no member of the space and holds no oz privilege; Alice holds them all in it.
+    let b = Some(("bob", "pw-b"));
+    for (invite_type, key, target) in [
+        ("userJoinSpace", "spaceId", space.as_str()),
+        ("groupJoinSpace", "spaceId", space.as_str()),
+        ("supportSpace", "spaceId", space.as_str()),
+        ("registerOneprovider", "adminUserId", bob.as_str()),
+    ] {
+        assert_eq!(
+            invite(b, invite_type, key, target),
+            (403, forbidden()),
+            "{invite_type}"
+        );
+    }
+    for invite_type in ["userJoinSpace", "groupJoinSpace", "supportSpace"] {
+        assert_eq!(
+            invite(a, invite_type, "spaceId", &space).0,
+            201,
+            "{invite_type}"
+        );
+    }
+    // Registration under the restricted policy needs oz_providers_invite, even for oneself.
+    assert_eq!(
+        invite(a, "registerOneprovider", "adminUserId", &alice),
+        (403, forbidden())
+    );
+    assert_eq!(
+        server.call(
+            "POST",
+            "/user/clusters/provider_registration_token",
+            a,
+            None
+        ),
+        (403, forbidden())
+    );
+    let (status, body) = server.call(
+        "POST",
+        "/user/clusters/provider_registration_token",
+        Some(ADMIN),
+        None,
+    );
+    let token = token_of(status, &body);
+    let admin = server.user_id(ADMIN.0);
+    verify_stored(
+        &server,
+        &token,
+        InviteType::RegisterOneprovider,
+        &admin,
+        &admin,
+    );
+    // A token with caveats an invite cannot carry mints none.
+    let rest_only = server.temporary_token(
+        ("alice", "pw-a"),
+        json!([{ "type": "interface", "interface": "rest" }]),
+    );
+    let body = json!({ "name": "nn", "type": { "inviteToken": { "inviteType": "supportSpace", "spaceId": space } } });
+    let (status, answer) = server.call_token(
+        "POST",
+        "/user/tokens/named",
+        "X-Auth-Token",
+        &rest_only,
+        Some(body),
+    );
+    assert_eq!(status, 403, "{answer}");
+    assert!(answer["error"]["details"]["hint"]
+        .as_str()
+        .unwrap()
+        .contains("interface"));
+}
+
+fn confine_attenuates_without_a_key(backend: Backend) {
+    let server = server!(backend, RegistrationPolicy::Open);
+    server.create_user("alice", "pw-a");
+    let token = server.temporary_token(("alice", "pw-a"), json!([]));
+    let confine = |body: Value| server.call("POST", "/tokens/confine", None, Some(body));
+    // Confined to another address: the token no longer authenticates from here.
+    let (status, body) = confine(
+        json!({ "token": token, "caveats": [{ "type": "ip", "whitelist": ["192.0.2.1"] }] }),
+    );
+    assert_eq!(status, 200, "{body}");
+    let confined = body["token"].as_str().unwrap().to_owned();
+    assert_eq!(body, json!({ "token": confined }));
+    let (status, answer) = who_am_i(&server, "X-Auth-Token", &confined);
+    assert_eq!(
+        (status, &answer["error"]["details"]["authError"]["id"]),
+        (401, &json!("tokenCaveatUnverified"))
+    );
+    // Examine shows the added caveat last; the original is untouched.
+    let examined = server
+        .call(
+            "POST",
+            "/tokens/examine",
+            None,
+            Some(json!({ "token": confined })),
+        )
+        .1;
+    assert_eq!(
+        examined["caveats"].as_array().unwrap().last().unwrap(),
+        &json!({ "type": "ip", "whitelist": ["192.0.2.1"] })
+    );
+    assert_eq!(who_am_i(&server, "X-Auth-Token", &token).0, 200);
+    // Confined to this address: still works.
+    let here = confine(json!({ "token": token, "caveats": ["ip = 127.0.0.1"] })).1["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(who_am_i(&server, "X-Auth-Token", &here).0, 200);
+    // Bad requests.
+    assert_eq!(
+        confine(json!({ "token": token })).1["error"]["id"],
+        "missingRequiredValue"
+    );
+    assert_eq!(
+        confine(json!({ "caveats": [] })).1["error"]["id"],
+        "missingRequiredValue"
+    );
+    let (status, answer) = confine(json!({ "token": "garbage", "caveats": [] }));
+    assert_eq!(status, 400);
+    assert_eq!(answer["error"]["id"], "badValueToken");
+    assert_eq!(answer["error"]["details"]["key"], "token");
+    assert_eq!(answer["error"]["details"]["tokenError"]["id"], "badToken");
+    assert_eq!(
+        confine(json!({ "token": token, "caveats": [{ "type": "nope" }] })).1["error"]["id"],
+        "badValueCaveat"
+    );
+}
+
+fn verify_access_and_identity_tokens(backend: Backend) {
+    let server = server!(backend, RegistrationPolicy::Open);
+    let alice = server.create_user("alice", "pw-a");
+    let bob = server.create_user("bob", "pw-b");
+    let a = Some(("alice", "pw-a"));
+    let access = server.temporary_token(
+        ("alice", "pw-a"),
+        json!([
+            { "type": "ip", "whitelist": ["10.0.0.0/8"] },
+            { "type": "interface", "interface": "oneclient" },
+            { "type": "api", "whitelist": ["ozw/all/user.*.*"] },
+            { "type": "consumer", "whitelist": [format!("usr-{bob}")] },
+        ]),
+    );
+    let verify = |path: &str, body: Value| server.call("POST", path, None, Some(body));
+    let bob_identity = named_of(&server.call(
+        "POST",
+        "/user/tokens/named",
+        Some(("bob", "pw-b")),
+        Some(json!({ "name": "me", "type": { "identityToken": {} } })),
+    ))
+    .1;
+    let everything = json!({
+        "token": access, "peerIp": "10.1.2.3", "interface": "oneclient", "consumerToken": bob_identity,
+    });
+    // Every fact given: verified (the api caveat is left to the operation, as in Onezone).
+    assert_eq!(
+        verify("/tokens/verify_access_token", everything.clone()),
+        (
+            200,
+            json!({ "subject": { "type": "user", "id": alice }, "ttl": 600 })
+        )
+    );
+    // Each fact left out fails its caveat: nothing is assumed.
+    for key in ["peerIp", "interface", "consumerToken"] {
+        let mut body = everything.clone();
+        body.as_object_mut().unwrap().remove(key);
+        let (status, answer) = verify("/tokens/verify_access_token", body);
+        assert_eq!(
+            (status, &answer["error"]["id"]),
+            (400, &json!("tokenCaveatUnverified")),
+            "{key}: {answer}"
+        );
+    }
+    // data.* caveats hold only when the verifying service checks them itself.
+    let data = server.temporary_token(("alice", "pw-a"), json!([{ "type": "data.readonly" }]));
+    assert_eq!(
+        verify("/tokens/verify_access_token", json!({ "token": data })).1["error"]["id"],
+        "tokenCaveatUnverified"
+    );
+    assert_eq!(
+        verify(
+            "/tokens/verify_access_token",
+            json!({ "token": data, "allowDataAccessCaveats": true })
+        )
+        .0,
+        200
+    );
+    // Wrong types, bad tokens, a user's identity as a service.
+    let (status, answer) = verify(
+        "/tokens/verify_access_token",
+        json!({ "token": bob_identity }),
+    );
+    assert_eq!(
+        (status, answer),
+        (
+            400,
+            error(
+                "notAnAccessToken",
+                Some(json!({ "received": { "identityToken": {} } })),
+                "Provided token is not an access token."
+            )
+        )
+    );
+    let (status, answer) = verify("/tokens/verify_identity_token", json!({ "token": access }));
+    assert_eq!(
+        (status, answer),
+        (
+            400,
+            error(
+                "notAnIdentityToken",
+                Some(json!({ "received": { "accessToken": {} } })),
+                "Received token is not an identity token."
+            )
+        )
+    );
+    assert_eq!(
+        verify(
+            "/tokens/verify_identity_token",
+            json!({ "token": bob_identity })
+        ),
+        (
+            200,
+            json!({ "subject": { "type": "user", "id": bob }, "ttl": null })
+        )
+    );
+    let (status, answer) = verify(
+        "/tokens/verify_access_token",
+        json!({ "token": data, "allowDataAccessCaveats": true, "consumerToken": access }),
+    );
+    assert_eq!(status, 400);
+    assert_eq!(
+        (&answer["error"]["id"], &answer["error"]["details"]["key"]),
+        (&json!("badValueToken"), &json!("consumerToken"))
+    );
+    let (status, answer) = verify(
+        "/tokens/verify_access_token",
+        json!({ "token": data, "allowDataAccessCaveats": true, "serviceToken": bob_identity }),
+    );
+    assert_eq!(status, 400);
+    assert_eq!(
+        answer["error"]["details"]["tokenError"]["id"],
+        "tokenServiceForbidden"
+    );
+    assert_eq!(
+        verify("/tokens/verify_access_token", json!({ "token": "garbage" })).1["error"]["id"],
+        "badValueToken"
+    );
+    assert_eq!(
+        verify(
+            "/tokens/verify_access_token",
+            json!({ "token": access, "interface": "ftp" })
+        )
+        .1["error"]["id"],
+        "badValueNotAllowed"
+    );
+    assert_eq!(
+        verify(
+            "/tokens/verify_access_token",
+            json!({ "token": access, "peerIp": "x" })
+        )
+        .1["error"]["id"],
+        "badValueIPv4Address"
+    );
+    // Revocation: a revoked identity token says so.
+    let (id, identity) = named_of(&server.call(
+        "POST",
+        "/user/tokens/named",
+        a,
+        Some(json!({ "name": "idn", "type": { "identityToken": {} } })),
+    ));
+    assert_eq!(
+        server
+            .call(
+                "PATCH",
+                &format!("/tokens/named/{id}"),
+                a,
+                Some(json!({ "revoked": true }))
+            )
+            .0,
+        204
+    );
+    assert_eq!(
+        verify(
+            "/tokens/verify_identity_token",
+            json!({ "token": identity })
+        )
+        .1["error"]["id"],
+        "tokenRevoked"
+    );
+}

@@ -4,7 +4,8 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use macaroon_mint_server::store::{
-    KeyProtection, NamedToken, RootKeyRecord, Space, TemporaryGeneration, User,
+    Consumed, KeyProtection, NamedToken, NamedTokenChange, RootKeyRecord, Space,
+    TemporaryGeneration, User,
 };
 use macaroon_mint_server::{Config, Server, SqliteStore, Store, StoreError};
 use serde_json::json;
@@ -73,8 +74,20 @@ impl Store for Failing {
     fn named_tokens_of(&self, s: &str) -> Result<Vec<NamedToken>, StoreError> {
         self.0.named_tokens_of(s)
     }
-    fn set_named_token_revoked(&self, id: &str, r: bool) -> Result<bool, StoreError> {
-        self.0.set_named_token_revoked(id, r)
+    fn all_named_tokens(&self) -> Result<Vec<NamedToken>, StoreError> {
+        self.0.all_named_tokens()
+    }
+    fn update_named_token(&self, id: &str, c: &NamedTokenChange) -> Result<bool, StoreError> {
+        self.0.update_named_token(id, c)
+    }
+    fn delete_named_token(&self, id: &str) -> Result<bool, StoreError> {
+        self.0.delete_named_token(id)
+    }
+    fn delete_named_tokens_of(&self, s: &str) -> Result<u64, StoreError> {
+        self.0.delete_named_tokens_of(s)
+    }
+    fn consume_invite(&self, id: &str) -> Result<Consumed, StoreError> {
+        self.0.consume_invite(id)
     }
     fn temporary_generation(&self, u: &str) -> Result<Option<TemporaryGeneration>, StoreError> {
         self.0.temporary_generation(u)

@@ -14,8 +14,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use macaroon_mint_server::store::{
-    current_root_key, ensure_root_key, random_hex, KeyProtection, MasterKey, NamedToken,
-    PostgresStore, RootKeyRecord, SqliteStore, Store, StoreError, TemporaryGeneration, SQLITE_FILE,
+    current_root_key, ensure_root_key, random_hex, Consumed, KeyProtection, MasterKey, NamedToken,
+    NamedTokenChange, PostgresStore, RootKeyRecord, SqliteStore, Store, StoreError,
+    TemporaryGeneration, SQLITE_FILE,
 };
 
 use common::PgTestSchema;
@@ -151,6 +152,9 @@ suite! {
         space_quota,
         concurrent_space_creations_respect_the_quota,
         retired_key_material_is_wiped,
+        named_token_updates_and_deletes,
+        invite_usage_is_counted_to_its_limit,
+        concurrent_consumers_of_the_last_use,
     ],
     shared: [called_from_spawn_blocking],
 }
@@ -185,6 +189,10 @@ fn token(id: &str, name: &str, subject: &str, key_id: i64) -> NamedToken {
         created: 1_700_000_000,
         caveats: Vec::new(),
         parent: None,
+        custom_metadata: "{}".to_owned(),
+        usage_limit: None,
+        usage_count: 0,
+        privileges: None,
     }
 }
 
@@ -417,6 +425,10 @@ fn named_tokens(store: &dyn Store) {
         created: i64::MAX as u64,
         caveats: vec!["time < 1900000000".to_owned(), "ip = 10.0.0.0/8".to_owned()],
         parent: Some("tok-parent-1".to_owned()),
+        custom_metadata: r#"{"job":"x"}"#.to_owned(),
+        usage_limit: Some(3),
+        usage_count: 0,
+        privileges: Some(set(&["space_view", "space_read_data"])),
     };
     store.insert_named_token(&invite, None).unwrap();
     assert_eq!(store.named_token(&invite.id).unwrap(), Some(invite.clone()));
@@ -734,6 +746,174 @@ fn concurrent_root_key_inserts_get_distinct_ids(store: &dyn Store) {
     // Each id holds the material its insert returned.
     for key in store.root_keys().unwrap() {
         assert_eq!(key.material.len(), 32);
+    }
+}
+
+fn named_token_updates_and_deletes(store: &dyn Store) {
+    let key = key(store);
+    let alice = store
+        .create_user("alice", "h", &BTreeSet::new(), key.id, 1, "")
+        .unwrap();
+    let bob = store
+        .create_user("bob", "h", &BTreeSet::new(), key.id, 1, "")
+        .unwrap();
+    let laptop = token(&random_hex(16).unwrap(), "laptop", &alice.id, key.id);
+    let phone = token(&random_hex(16).unwrap(), "phone", &alice.id, key.id);
+    let bobs = token(&random_hex(16).unwrap(), "laptop", &bob.id, key.id);
+    for t in [&laptop, &phone, &bobs] {
+        store.insert_named_token(t, None).unwrap();
+    }
+    assert_eq!(
+        store.all_named_tokens().unwrap().len(),
+        3,
+        "every subject's tokens"
+    );
+
+    // Each field alone, then all three; the others are kept.
+    let rename = NamedTokenChange {
+        name: Some("desk".to_owned()),
+        ..NamedTokenChange::default()
+    };
+    assert!(store.update_named_token(&laptop.id, &rename).unwrap());
+    let read = store.named_token(&laptop.id).unwrap().unwrap();
+    assert_eq!((read.name.as_str(), read.revoked), ("desk", false));
+    assert_eq!(read.custom_metadata, "{}");
+    let all = NamedTokenChange {
+        name: Some("laptop".to_owned()),
+        custom_metadata: Some(r#"{"vm":1}"#.to_owned()),
+        revoked: Some(true),
+    };
+    assert!(store.update_named_token(&laptop.id, &all).unwrap());
+    let read = store.named_token(&laptop.id).unwrap().unwrap();
+    assert_eq!(
+        (
+            read.name.as_str(),
+            read.custom_metadata.as_str(),
+            read.revoked
+        ),
+        ("laptop", r#"{"vm":1}"#, true)
+    );
+    // A name the subject already uses is taken (another subject's is not); nothing changes.
+    let clash = NamedTokenChange {
+        name: Some("phone".to_owned()),
+        revoked: Some(false),
+        ..NamedTokenChange::default()
+    };
+    assert!(matches!(
+        store.update_named_token(&laptop.id, &clash),
+        Err(StoreError::TokenNameTaken)
+    ));
+    assert!(store.named_token(&laptop.id).unwrap().unwrap().revoked);
+    assert!(!store.update_named_token(&"0".repeat(32), &rename).unwrap());
+
+    // Deleting one, then all of a subject's; the name is free again.
+    assert!(store.delete_named_token(&phone.id).unwrap());
+    assert!(!store.delete_named_token(&phone.id).unwrap());
+    assert_eq!(store.named_token(&phone.id).unwrap(), None);
+    store
+        .insert_named_token(
+            &token(&random_hex(16).unwrap(), "phone", &alice.id, key.id),
+            None,
+        )
+        .unwrap();
+    assert_eq!(store.delete_named_tokens_of(&alice.id).unwrap(), 2);
+    assert!(store.named_tokens_of(&alice.id).unwrap().is_empty());
+    assert_eq!(store.all_named_tokens().unwrap(), vec![bobs]);
+}
+
+fn invite_usage_is_counted_to_its_limit(store: &dyn Store) {
+    let key = key(store);
+    let alice = store
+        .create_user("alice", "h", &BTreeSet::new(), key.id, 1, "")
+        .unwrap();
+    let mut twice = token(&random_hex(16).unwrap(), "twice", &alice.id, key.id);
+    twice.kind = "rop".to_owned();
+    twice.usage_limit = Some(2);
+    let mut unlimited = token(&random_hex(16).unwrap(), "any", &alice.id, key.id);
+    unlimited.kind = "ssp".to_owned();
+    store.insert_named_token(&twice, None).unwrap();
+    store.insert_named_token(&unlimited, None).unwrap();
+
+    assert_eq!(
+        store.consume_invite(&twice.id).unwrap(),
+        Consumed::Counted(1)
+    );
+    assert_eq!(
+        store.consume_invite(&twice.id).unwrap(),
+        Consumed::Counted(2)
+    );
+    assert_eq!(store.consume_invite(&twice.id).unwrap(), Consumed::Refused);
+    assert_eq!(
+        store.named_token(&twice.id).unwrap().unwrap().usage_count,
+        2
+    );
+    for n in 1..=5 {
+        assert_eq!(
+            store.consume_invite(&unlimited.id).unwrap(),
+            Consumed::Counted(n)
+        );
+    }
+    // A revoked token is not consumed, and counts nothing.
+    assert!(store.set_named_token_revoked(&unlimited.id, true).unwrap());
+    assert_eq!(
+        store.consume_invite(&unlimited.id).unwrap(),
+        Consumed::Refused
+    );
+    assert_eq!(
+        store
+            .named_token(&unlimited.id)
+            .unwrap()
+            .unwrap()
+            .usage_count,
+        5
+    );
+    assert_eq!(
+        store.consume_invite(&"0".repeat(32)).unwrap(),
+        Consumed::Missing
+    );
+}
+
+fn concurrent_consumers_of_the_last_use(store: &dyn Store) {
+    let key = key(store);
+    let alice = store
+        .create_user("alice", "h", &BTreeSet::new(), key.id, 1, "")
+        .unwrap();
+    // Several rounds: tokens of limit 1 and 3, consumed by more threads than uses at once.
+    for (round, limit) in [1u64, 1, 3, 1].into_iter().enumerate() {
+        let mut invite = token(
+            &random_hex(16).unwrap(),
+            &format!("r{round}"),
+            &alice.id,
+            key.id,
+        );
+        invite.kind = "rop".to_owned();
+        invite.usage_limit = Some(limit);
+        store.insert_named_token(&invite, None).unwrap();
+        let barrier = std::sync::Barrier::new(QUOTA_THREADS);
+        let counted: Vec<u64> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..QUOTA_THREADS)
+                .map(|_| {
+                    let (invite, barrier) = (&invite, &barrier);
+                    scope.spawn(move || {
+                        barrier.wait();
+                        match store.consume_invite(&invite.id).unwrap() {
+                            Consumed::Counted(n) => Some(n),
+                            Consumed::Refused => None,
+                            Consumed::Missing => panic!("the token vanished"),
+                        }
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .filter_map(|h| h.join().unwrap())
+                .collect()
+        });
+        let mut counted = counted;
+        counted.sort_unstable();
+        assert_eq!(counted, (1..=limit).collect::<Vec<_>>(), "round {round}");
+        let stored = store.named_token(&invite.id).unwrap().unwrap();
+        assert_eq!(stored.usage_count, limit);
     }
 }
 

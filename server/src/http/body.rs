@@ -8,6 +8,7 @@ use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
 use axum::http::StatusCode;
 use futures_util::StreamExt as _;
+use macaroon_mint::caveat::Interface;
 use macaroon_mint::onedata::InviteType;
 use macaroon_mint::TypedCaveat;
 use serde::de::DeserializeOwned;
@@ -18,8 +19,11 @@ use super::caveats;
 use super::error::ApiError;
 use crate::service::auth::ACCESS_CAVEATS;
 use crate::service::privileges::{
-    invite_type_by_name, OzPrivilege, SpacePrivilege, OZ_PRIVILEGES, SPACE_PRIVILEGES,
+    invite_target_key, invite_type_by_name, OzPrivilege, SpacePrivilege, OZ_PRIVILEGES,
+    SPACE_PRIVILEGES,
 };
+use crate::service::tokens::{NewTokenType, TokenSpec};
+use crate::store::NamedTokenChange;
 
 /// The largest request body accepted, in bytes: the largest body of this API (a token to
 /// verify, up to a few KiB in practice, or 64 caveats) fits with room to spare.
@@ -223,6 +227,15 @@ impl Grants {
     /// `badValueListOfStrings` for a value that is not a list of strings,
     /// `badValueListNotAllowed` for a name that is no privilege of this kind.
     pub(crate) fn privileges<P: PrivilegeName>(self) -> Result<(Vec<P>, Vec<P>), ApiError> {
+        self.privileges_named("grant")
+    }
+
+    /// As [`Grants::privileges`], with the `grant` list reported under `grant_key` (a body
+    /// whose one list has another name, as an invite's `privileges`).
+    fn privileges_named<P: PrivilegeName>(
+        self,
+        grant_key: &str,
+    ) -> Result<(Vec<P>, Vec<P>), ApiError> {
         let list = |value: Option<Value>, key: &str| -> Result<Vec<P>, ApiError> {
             match value {
                 None | Some(Value::Null) => Ok(Vec::new()),
@@ -242,17 +255,24 @@ impl Grants {
         if absent(&self.grant) && absent(&self.revoke) {
             return Err(ApiError::missing_at_least_one(&["grant", "revoke"]));
         }
-        Ok((list(self.grant, "grant")?, list(self.revoke, "revoke")?))
+        Ok((list(self.grant, grant_key)?, list(self.revoke, "revoke")?))
     }
 }
 
-/// `POST /user/tokens/temporary` and `/named`: `{"name"?, "type"?, "caveats"?}`.
+/// `POST …/tokens/temporary` and `…/tokens/named`: Onezone's `TemporaryTokenCreateRequest` and
+/// `NamedTokenCreateRequest` (`name`, `type`, `caveats`, `customMetadata`, `revoked`,
+/// `privileges`, `usageLimit`).
 #[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub(crate) struct CreateToken {
     name: Option<String>,
     #[serde(rename = "type")]
     token_type: Option<Value>,
     caveats: Option<Value>,
+    custom_metadata: Option<Value>,
+    revoked: Option<Value>,
+    privileges: Option<Value>,
+    usage_limit: Option<Value>,
 }
 
 impl RequestBody for CreateToken {
@@ -261,42 +281,165 @@ impl RequestBody for CreateToken {
     }
 }
 
-impl CreateToken {
-    /// The token type must be an access token (`{"accessToken": {}}`, the default); the
-    /// caveats parse into the forms an access token may carry.
-    pub(crate) fn caveats(&self) -> Result<Vec<TypedCaveat>, ApiError> {
-        match &self.token_type {
-            None | Some(Value::Null) => {}
-            Some(Value::Object(t))
-                if t.len() == 1 && t.get("accessToken").is_some_and(Value::is_object) => {}
-            Some(_) => return Err(ApiError::bad_token_type()),
-        }
-        caveats::from_value(self.caveats.as_ref(), &ACCESS_CAVEATS)
-    }
+/// The invite types whose consumers become members with privileges (a space's).
+fn takes_space_privileges(invite: &InviteType) -> bool {
+    matches!(
+        invite,
+        InviteType::UserJoinSpace | InviteType::GroupJoinSpace
+    )
+}
 
-    /// The name (named tokens) and the caveats.
-    pub(crate) fn named(self) -> Result<(String, Vec<TypedCaveat>), ApiError> {
-        let caveats = self.caveats()?;
-        Ok((required(self.name, "name")?, caveats))
+/// Onezone's `TokenPropertyTokenType`: absent or `{"accessToken": {}}`, `{"identityToken": {}}`,
+/// `{"inviteToken": {"inviteType", "<target key>"}}`; anything else is `badValueTokenType`.
+fn token_type(value: Option<&Value>) -> Result<NewTokenType, ApiError> {
+    let object = match value {
+        None | Some(Value::Null) => return Ok(NewTokenType::Access),
+        Some(Value::Object(object)) if object.len() == 1 => object,
+        Some(_) => return Err(ApiError::bad_token_type()),
+    };
+    let (kind, parameters) = object.iter().next().ok_or_else(ApiError::bad_token_type)?;
+    let Value::Object(parameters) = parameters else {
+        return Err(ApiError::bad_token_type());
+    };
+    match kind.as_str() {
+        "accessToken" if parameters.is_empty() => Ok(NewTokenType::Access),
+        "identityToken" if parameters.is_empty() => Ok(NewTokenType::Identity),
+        "inviteToken" => {
+            let invite = parameters
+                .get("inviteType")
+                .and_then(Value::as_str)
+                .and_then(invite_type_by_name)
+                .ok_or_else(ApiError::bad_token_type)?;
+            let target = parameters
+                .get(invite_target_key(&invite))
+                .and_then(Value::as_str)
+                .filter(|t| !t.is_empty())
+                .ok_or_else(ApiError::bad_token_type)?;
+            Ok(NewTokenType::Invite {
+                invite,
+                target: target.to_owned(),
+            })
+        }
+        _ => Err(ApiError::bad_token_type()),
     }
 }
 
-/// `PATCH /tokens/named/{id}`: `{"revoked": bool}`.
+/// `customMetadata`: a JSON object (`badValueJSON` otherwise), kept as its text.
+fn custom_metadata(value: Option<Value>) -> Result<Option<String>, ApiError> {
+    match value {
+        None => Ok(None),
+        Some(object @ Value::Object(_)) => Ok(Some(object.to_string())),
+        Some(_) => Err(ApiError::bad_json("customMetadata")),
+    }
+}
+
+impl CreateToken {
+    /// The token a temporary-token request describes. A temporary token has no record, so
+    /// what only a record can hold (`customMetadata`, `revoked`, `usageLimit`, `privileges`)
+    /// is refused rather than silently dropped.
+    pub(crate) fn temporary(self) -> Result<TokenSpec, ApiError> {
+        const NO_RECORD: &str = "a temporary token has no record to keep it in; use a named token";
+        let given = [
+            ("customMetadata", self.custom_metadata.is_some()),
+            ("revoked", self.revoked.is_some()),
+            ("usageLimit", self.usage_limit.is_some()),
+            ("privileges", self.privileges.is_some()),
+        ];
+        if let Some((key, _)) = given.iter().find(|(_, given)| *given) {
+            return Err(ApiError::bad_data(key, NO_RECORD));
+        }
+        let token_type = token_type(self.token_type.as_ref())?;
+        let caveats = caveats::from_value(self.caveats.as_ref(), token_type.caveat_forms())?;
+        Ok(TokenSpec {
+            caveats,
+            ..TokenSpec::access(Vec::new())
+        }
+        .of_type(token_type))
+    }
+
+    /// The name and the token a named-token request describes. `usageLimit` (a positive
+    /// integer or `"infinity"`) applies to invites, `privileges` to invites into a space; as in
+    /// Onezone, they are ignored for other types.
+    pub(crate) fn named(self) -> Result<(String, TokenSpec), ApiError> {
+        let name = required(self.name, "name")?;
+        let token_type = token_type(self.token_type.as_ref())?;
+        let caveats = caveats::from_value(self.caveats.as_ref(), token_type.caveat_forms())?;
+        let custom_metadata = custom_metadata(self.custom_metadata)?.unwrap_or_else(|| "{}".into());
+        let revoked = match self.revoked {
+            None => false,
+            Some(Value::Bool(revoked)) => revoked,
+            Some(_) => return Err(ApiError::bad_boolean("revoked")),
+        };
+        let mut usage_limit = None;
+        let mut privileges = None;
+        if let NewTokenType::Invite { invite, .. } = &token_type {
+            usage_limit = match self.usage_limit {
+                None => None,
+                Some(Value::String(text)) if text == "infinity" => None,
+                Some(Value::Number(n)) => match n.as_i64() {
+                    Some(limit) if limit >= 1 => Some(limit.unsigned_abs()),
+                    Some(_) => return Err(ApiError::too_low("usageLimit", 1)),
+                    None => return Err(ApiError::bad_integer("usageLimit")),
+                },
+                Some(_) => return Err(ApiError::bad_integer("usageLimit")),
+            };
+            if takes_space_privileges(invite) {
+                if let Some(value) = self.privileges.filter(|v| !v.is_null()) {
+                    let (granted, _) = Grants {
+                        grant: Some(value),
+                        revoke: None,
+                    }
+                    .privileges_named::<SpacePrivilege>("privileges")?;
+                    privileges = Some(SpacePrivilege::names(granted));
+                }
+            }
+        }
+        let spec = TokenSpec {
+            caveats,
+            custom_metadata,
+            revoked,
+            usage_limit,
+            privileges,
+            ..TokenSpec::access(Vec::new())
+        };
+        Ok((name, spec.of_type(token_type)))
+    }
+}
+
+/// `PATCH /tokens/named/{id}`: Onezone's `NamedTokenUpdateRequest`, at least one of `name`,
+/// `customMetadata`, `revoked`.
 #[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub(crate) struct UpdateNamedToken {
+    name: Option<String>,
+    custom_metadata: Option<Value>,
     revoked: Option<bool>,
 }
 
 impl RequestBody for UpdateNamedToken {
     fn bad_value(key: &str) -> ApiError {
-        ApiError::bad_boolean(key)
+        match key {
+            "revoked" => ApiError::bad_boolean(key),
+            _ => ApiError::bad_string(key),
+        }
     }
 }
 
 impl UpdateNamedToken {
-    /// The new revoked flag.
-    pub(crate) fn revoked(self) -> Result<bool, ApiError> {
-        self.revoked.ok_or_else(|| ApiError::missing("revoked"))
+    /// The change: `missingAtLeastOneValue` when the body names nothing to change.
+    pub(crate) fn change(self) -> Result<NamedTokenChange, ApiError> {
+        if self.name.is_none() && self.custom_metadata.is_none() && self.revoked.is_none() {
+            return Err(ApiError::missing_at_least_one(&[
+                "name",
+                "customMetadata",
+                "revoked",
+            ]));
+        }
+        Ok(NamedTokenChange {
+            name: self.name,
+            custom_metadata: custom_metadata(self.custom_metadata)?,
+            revoked: self.revoked,
+        })
     }
 }
 
@@ -320,12 +463,9 @@ impl RequestBody for VerifyInviteToken {
 }
 
 impl VerifyInviteToken {
-    /// The token text, the expected invite type and the consumer's address (`client` when
-    /// the body names none).
-    pub(crate) fn fields(
-        self,
-        client: IpAddr,
-    ) -> Result<(String, Option<InviteType>, IpAddr), ApiError> {
+    /// The token text, the expected invite type and the consumer's address (`None` when the
+    /// body names none: `ip` caveats then fail, as in Onezone).
+    pub(crate) fn fields(self) -> Result<(String, Option<InviteType>, Option<IpAddr>), ApiError> {
         let token = required(self.token, "token")?;
         let expected = match self.expected_invite_type {
             None => None,
@@ -334,11 +474,103 @@ impl VerifyInviteToken {
                     .ok_or_else(|| ApiError::bad_invite_type("expectedInviteType"))?,
             ),
         };
-        let peer_ip = match self.peer_ip {
-            None => client,
-            Some(ip) => ip.parse().map_err(|_| ApiError::bad_ip("peerIp"))?,
+        Ok((token, expected, peer_ip(self.peer_ip)?))
+    }
+}
+
+/// `peerIp`: an IP address (`badValueIPv4Address` otherwise; IPv6 is accepted too).
+fn peer_ip(value: Option<String>) -> Result<Option<IpAddr>, ApiError> {
+    value
+        .map(|ip| ip.parse().map_err(|_| ApiError::bad_ip("peerIp")))
+        .transpose()
+}
+
+/// `POST /tokens/verify_access_token` and `/verify_identity_token`: `{"token", "peerIp"?,
+/// "interface"?, "consumerToken"?, "serviceToken"?, "allowDataAccessCaveats"?}`.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct VerifyToken {
+    token: Option<String>,
+    peer_ip: Option<String>,
+    interface: Option<String>,
+    consumer_token: Option<String>,
+    service_token: Option<String>,
+    allow_data_access_caveats: Option<bool>,
+}
+
+impl RequestBody for VerifyToken {
+    fn bad_value(key: &str) -> ApiError {
+        match key {
+            "peerIp" => ApiError::bad_ip(key),
+            "allowDataAccessCaveats" => ApiError::bad_boolean(key),
+            "interface" => ApiError::not_allowed(key, &INTERFACES),
+            _ => ApiError::bad_string(key),
+        }
+    }
+}
+
+/// The interfaces a verify request may name.
+const INTERFACES: [&str; 3] = ["rest", "oneclient", "graphsync"];
+
+/// A checked verify request.
+pub(crate) struct VerifyRequest {
+    pub(crate) token: String,
+    pub(crate) peer_ip: Option<IpAddr>,
+    pub(crate) interface: Option<Interface>,
+    pub(crate) consumer_token: Option<String>,
+    pub(crate) service_token: Option<String>,
+    pub(crate) allow_data_access_caveats: bool,
+}
+
+impl VerifyToken {
+    /// The request; `access` says whether `serviceToken` and `allowDataAccessCaveats` apply
+    /// (access tokens) or are ignored (identity tokens, as Onezone's schema has neither).
+    pub(crate) fn fields(self, access: bool) -> Result<VerifyRequest, ApiError> {
+        let token = required(self.token, "token")?;
+        let interface = match self.interface.as_deref() {
+            None => None,
+            Some("rest") => Some(Interface::Rest),
+            Some("oneclient") => Some(Interface::Oneclient),
+            Some("graphsync") => Some(Interface::Graphsync),
+            Some(_) => return Err(ApiError::not_allowed("interface", &INTERFACES)),
         };
-        Ok((token, expected, peer_ip))
+        let optional_token = |value: Option<String>, key: &str| match value {
+            Some(text) if text.is_empty() => Err(ApiError::bad_string(key)),
+            other => Ok(other),
+        };
+        Ok(VerifyRequest {
+            token,
+            peer_ip: peer_ip(self.peer_ip)?,
+            interface,
+            consumer_token: optional_token(self.consumer_token, "consumerToken")?,
+            service_token: optional_token(self.service_token, "serviceToken")?.filter(|_| access),
+            allow_data_access_caveats: access && self.allow_data_access_caveats.unwrap_or(false),
+        })
+    }
+}
+
+/// `POST /tokens/confine`: `{"token", "caveats"}`, both required.
+#[derive(Deserialize)]
+pub(crate) struct ConfineToken {
+    token: Option<String>,
+    caveats: Option<Value>,
+}
+
+impl RequestBody for ConfineToken {
+    fn bad_value(key: &str) -> ApiError {
+        ApiError::bad_string(key)
+    }
+}
+
+impl ConfineToken {
+    /// The token text and the caveats to add (any typed form of an access token).
+    pub(crate) fn fields(self) -> Result<(String, Vec<TypedCaveat>), ApiError> {
+        let token = required(self.token, "token")?;
+        if self.caveats.is_none() {
+            return Err(ApiError::missing("caveats"));
+        }
+        let caveats = caveats::from_value(self.caveats.as_ref(), &ACCESS_CAVEATS)?;
+        Ok((token, caveats))
     }
 }
 

@@ -273,12 +273,30 @@ fn api_call(
         ("POST", "/users/{id}/clusters/provider_registration_token") => {
             (Create, "user", Some("id"), "provider_registration_token")
         }
+        ("POST", "/user/clusters/provider_registration_token") => {
+            (Create, "user", None, "provider_registration_token")
+        }
+        ("POST", "/users/{id}/tokens/temporary") => (Create, "user", Some("id"), "temporary_token"),
+        ("GET", "/users/{id}/tokens/temporary") => {
+            (Get, "user", Some("id"), "temporary_token_generation")
+        }
         ("DELETE", "/users/{id}/tokens/temporary") => {
             (Delete, "user", Some("id"), "temporary_tokens")
         }
+        ("POST", "/users/{id}/tokens/named") => (Create, "user", Some("id"), "named_token"),
+        ("GET", "/users/{id}/tokens/named") => (Get, "user", Some("id"), "named_tokens"),
+        ("DELETE", "/users/{id}/tokens/named") => (Delete, "user", Some("id"), "named_tokens"),
+        ("GET", "/users/{id}/tokens/named/name/{name}") => (Get, "user", Some("id"), "named_token"),
         ("POST", "/user/spaces") => (Create, "space", None, "instance"),
         ("POST", "/user/tokens/temporary") => (Create, "token", None, "user_temporary_token"),
         ("DELETE", "/user/tokens/temporary") => (Delete, "token", None, "user_temporary_tokens"),
+        ("GET", "/user/tokens/temporary") => {
+            (Get, "token", None, "user_temporary_token_generation")
+        }
+        ("DELETE", "/user/tokens/named") => (Delete, "token", None, "user_named_tokens"),
+        ("GET", "/tokens/named") => (Get, "token", None, "list"),
+        ("DELETE", "/tokens/named/{id}") => (Delete, "token", Some("id"), "instance"),
+        ("GET", "/tokens/named/{id}/status") => (Get, "token", Some("id"), "status"),
         ("POST", "/user/tokens/named") => (Create, "token", None, "instance"),
         ("GET", "/user/tokens/named") => (Get, "token", None, "user_named_tokens"),
         ("GET", "/user/tokens/named/name/{name}") => (Get, "token", None, "user_named_token"),

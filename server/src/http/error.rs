@@ -6,9 +6,9 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Value};
 
-use macaroon_mint::onedata::{InviteType, TokenType};
+use macaroon_mint::onedata::TokenType;
 
-use crate::service::privileges::invite_type_name;
+use crate::service::privileges::{invite_target_key, invite_type_name};
 use crate::service::{Error, Invalid, TokenError};
 
 /// An error answered to an HTTP client.
@@ -326,6 +326,86 @@ impl ApiError {
         .with_details(json!({ "expectedInviteType": expected, "received": received }))
     }
 
+    /// 400 `notAnIdentityToken` with `{"received"}` (the token type as Onezone writes it).
+    pub fn not_an_identity_token(received: Value) -> ApiError {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "notAnIdentityToken",
+            "Received token is not an identity token.",
+        )
+        .with_details(json!({ "received": received }))
+    }
+
+    /// 400 `inviteTokenTargetIdInvalid` with `{"id"}`: no entity of that id to invite to.
+    pub fn invite_target_invalid(id: &str) -> ApiError {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "inviteTokenTargetIdInvalid",
+            format!("The target id \"{id}\" of the invite token is invalid."),
+        )
+        .with_details(json!({ "id": id }))
+    }
+
+    /// 400 `tokenServiceForbidden` with `{"service"}`: the identity is not a service that may
+    /// present tokens.
+    pub fn service_forbidden(service: Value) -> ApiError {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "tokenServiceForbidden",
+            "The service is forbidden for this subject.",
+        )
+        .with_details(json!({ "service": service }))
+    }
+
+    /// 400 `inviteTokenUsageLimitReached`.
+    pub fn usage_limit_reached() -> ApiError {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "inviteTokenUsageLimitReached",
+            "The usage limit of the invite token has been reached.",
+        )
+    }
+
+    /// 400 `badData` with `{"key", "hint"}`: a value that does not apply here.
+    pub fn bad_data(key: &str, hint: &str) -> ApiError {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "badData",
+            format!("Bad value: provided \"{key}\" could not be understood by the server: {hint}"),
+        )
+        .with_details(json!({ "key": key, "hint": hint }))
+    }
+
+    /// 400 `badValueJSON` with `{"key"}`: not a JSON object.
+    pub fn bad_json(key: &str) -> ApiError {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "badValueJSON",
+            format!("Bad value: provided \"{key}\" must be a valid JSON."),
+        )
+        .with_details(json!({ "key": key }))
+    }
+
+    /// 400 `badValueInteger` with `{"key"}`.
+    pub fn bad_integer(key: &str) -> ApiError {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "badValueInteger",
+            format!("Bad value: provided \"{key}\" must be an integer."),
+        )
+        .with_details(json!({ "key": key }))
+    }
+
+    /// 400 `badValueTooLow` with `{"key", "limit"}`.
+    pub fn too_low(key: &str, limit: u64) -> ApiError {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "badValueTooLow",
+            format!("Bad value: provided \"{key}\" must be at least {limit}."),
+        )
+        .with_details(json!({ "key": key, "limit": limit }))
+    }
+
     /// 400 `tokenCaveatUnknown` / `tokenCaveatUnverified` with `{"caveat"}`: the caveat as
     /// Onezone writes it ([`super::caveats::caveat_json`]; its text when it has no typed form).
     pub fn caveat(unknown: bool, caveat: &str) -> ApiError {
@@ -388,7 +468,7 @@ impl ApiError {
         ApiError::new(
             StatusCode::BAD_REQUEST,
             "badValueTokenType",
-            "Bad value: provided \"type\" is not a valid token type for this operation (expected {\"accessToken\": {}}).",
+            "Bad value: provided \"type\" is not a valid token type (an object with one key: \"accessToken\", \"identityToken\" or \"inviteToken\" with its inviteType and target).",
         )
         .with_details(json!({ "key": "type" }))
     }
@@ -471,22 +551,7 @@ pub fn token_type_json(token_type: &TokenType) -> Value {
         } => json!({ "accessToken": { "sessionId": session } }),
         TokenType::Identity => json!({ "identityToken": {} }),
         TokenType::Invite { invite, target, .. } => {
-            let key = match invite {
-                InviteType::UserJoinGroup | InviteType::GroupJoinGroup => "groupId",
-                InviteType::UserJoinSpace
-                | InviteType::GroupJoinSpace
-                | InviteType::SupportSpace
-                | InviteType::HarvesterJoinSpace => "spaceId",
-                InviteType::RegisterOneprovider => "adminUserId",
-                InviteType::UserJoinCluster | InviteType::GroupJoinCluster => "clusterId",
-                InviteType::UserJoinHarvester
-                | InviteType::GroupJoinHarvester
-                | InviteType::SpaceJoinHarvester => "harvesterId",
-                InviteType::UserJoinAtmInventory | InviteType::GroupJoinAtmInventory => {
-                    "atmInventoryId"
-                }
-                _ => "targetId",
-            };
+            let key = invite_target_key(invite);
             json!({ "inviteToken": { "inviteType": invite_type_name(invite), key: target } })
         }
         // A token type this version does not know.
@@ -504,6 +569,9 @@ impl From<TokenError> for ApiError {
             TokenError::NotAnAccessToken { received } => {
                 ApiError::not_an_access_token(token_type_json(&received))
             }
+            TokenError::NotAnIdentityToken { received } => ApiError::not_an_identity_token(
+                received.as_ref().map_or(Value::Null, token_type_json),
+            ),
             TokenError::NotAnInviteToken { expected, received } => ApiError::not_an_invite_token(
                 &expected,
                 received.as_ref().map_or(Value::Null, token_type_json),
@@ -522,6 +590,8 @@ impl From<Invalid> for ApiError {
             Invalid::Name { key } => ApiError::bad_name(key),
             Invalid::Occupied { key } => ApiError::occupied(key),
             Invalid::Caveat { index, reason } => ApiError::bad_caveat(index, Value::Null, reason),
+            Invalid::InviteTarget { id } => ApiError::invite_target_invalid(&id),
+            Invalid::NotApplicable { key, hint } => ApiError::bad_data(key, hint),
         }
     }
 }
@@ -611,6 +681,14 @@ mod tests {
             ApiError::bad_boolean("revoked"),
             ApiError::bad_ip("peerIp"),
             ApiError::already_exists(),
+            ApiError::not_an_identity_token(json!({ "accessToken": {} })),
+            ApiError::invite_target_invalid("x"),
+            ApiError::usage_limit_reached(),
+            ApiError::service_forbidden(json!({ "type": "user", "id": "u" })),
+            ApiError::bad_data("usageLimit", "why"),
+            ApiError::bad_json("customMetadata"),
+            ApiError::bad_integer("usageLimit"),
+            ApiError::too_low("usageLimit", 1),
         ]
     }
 

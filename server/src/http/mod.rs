@@ -166,26 +166,50 @@ pub(crate) fn router(service: Arc<Service>, limits: &HttpLimits) -> Router {
             post(routes::provider_registration),
         )
         .route(
+            &p("/user/clusters/provider_registration_token"),
+            post(routes::own_provider_registration),
+        )
+        .route(
             &p("/users/{id}/tokens/temporary"),
-            axum::routing::delete(routes::revoke_temporary_of_user),
+            post(routes::create_temporary_of_user)
+                .get(routes::generation_of_user)
+                .delete(routes::revoke_temporary_of_user),
+        )
+        .route(
+            &p("/users/{id}/tokens/named"),
+            post(routes::create_named_of_user)
+                .get(routes::list_named_of_user)
+                .delete(routes::delete_named_of_user),
+        )
+        .route(
+            &p("/users/{id}/tokens/named/name/{name}"),
+            get(routes::named_of_user_by_name),
         )
         .route(&p("/user/spaces"), post(routes::create_space))
         .route(
             &p("/user/tokens/temporary"),
-            post(routes::create_temporary).delete(routes::revoke_own_temporary),
+            post(routes::create_temporary)
+                .get(routes::own_generation)
+                .delete(routes::revoke_own_temporary),
         )
         .route(
             &p("/user/tokens/named"),
-            post(routes::create_named).get(routes::list_named),
+            post(routes::create_named)
+                .get(routes::list_named)
+                .delete(routes::delete_own_named),
         )
         .route(
             &p("/user/tokens/named/name/{name}"),
             get(routes::named_by_name),
         )
+        .route(&p("/tokens/named"), get(routes::list_all_named))
         .route(
             &p("/tokens/named/{id}"),
-            patch(routes::update_named).get(routes::named_by_id),
+            patch(routes::update_named)
+                .get(routes::named_by_id)
+                .delete(routes::delete_named),
         )
+        .route(&p("/tokens/named/{id}/status"), get(routes::named_status))
         .route(
             &p("/spaces/{id}/providers/token"),
             post(routes::space_support),
@@ -199,6 +223,15 @@ pub(crate) fn router(service: Arc<Service>, limits: &HttpLimits) -> Router {
             post(routes::verify_invite_token),
         )
         .route(&p("/tokens/examine"), post(routes::examine_token))
+        .route(&p("/tokens/confine"), post(routes::confine_token))
+        .route(
+            &p("/tokens/verify_access_token"),
+            post(routes::verify_access_token),
+        )
+        .route(
+            &p("/tokens/verify_identity_token"),
+            post(routes::verify_identity_token),
+        )
         .fallback(|| async { ApiError::not_found() })
         .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
         .with_state(app)

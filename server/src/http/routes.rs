@@ -2,9 +2,7 @@
 //! blocking thread — the entity and privilege checks first (404, 403), then the body (400),
 //! then the operation.
 
-use std::net::SocketAddr;
-
-use axum::extract::{ConnectInfo, FromRequestParts, Path, State};
+use axum::extract::{FromRequestParts, Path, State};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -14,14 +12,15 @@ use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
 
 use super::body::{
-    CreateSpace, CreateToken, CreateUser, ExamineToken, Grants, JsonBody, UpdateNamedToken,
-    VerifyInviteToken,
+    ConfineToken, CreateSpace, CreateToken, CreateUser, ExamineToken, Grants, JsonBody,
+    UpdateNamedToken, VerifyInviteToken, VerifyRequest, VerifyToken,
 };
 use super::caveats::caveat_json;
 use super::error::{token_type_json, ApiError};
 use super::{blocking, App, PREFIX};
+use crate::service::auth::{Bearer, VerifiedToken};
 use crate::service::privileges::{OzPrivilege, SpacePrivilege};
-use crate::service::tokens::SeedInvite;
+use crate::service::tokens::{NewNamedToken, SeedInvite, TokenOwner};
 use crate::service::{Caller, Error, Service, TokenError};
 use crate::store::NamedToken;
 
@@ -167,6 +166,25 @@ pub(crate) async fn provider_registration(
     id: PathId<String>,
     body: JsonBody,
 ) -> Answer {
+    let id = id.found()?;
+    seed_invite(
+        app,
+        caller,
+        id,
+        body,
+        Service::authorize_provider_registration,
+    )
+    .await
+}
+
+/// `POST /user/clusters/provider_registration_token` → `200 {"token"}`: as
+/// [`provider_registration`] for the caller themself.
+pub(crate) async fn own_provider_registration(
+    State(app): State<App>,
+    caller: Caller,
+    body: JsonBody,
+) -> Answer {
+    let id = caller.user.id.clone();
     seed_invite(
         app,
         caller,
@@ -181,11 +199,10 @@ pub(crate) async fn provider_registration(
 async fn seed_invite(
     app: App,
     caller: Caller,
-    id: PathId<String>,
+    id: String,
     body: JsonBody,
     authorize: fn(&Service, &Caller, &str) -> crate::service::Result<SeedInvite>,
 ) -> Answer {
-    let id = id.found()?;
     blocking(move || {
         let invite = authorize(&app.service, &caller, &id)?;
         body.ignored()?;
@@ -203,45 +220,125 @@ pub(crate) async fn space_support(
     id: PathId<String>,
     body: JsonBody,
 ) -> Answer {
+    let id = id.found()?;
     seed_invite(app, caller, id, body, Service::authorize_space_support).await
 }
 
-/// `POST /user/tokens/temporary` `{"type"?, "caveats"}` → `201 {"token"}`.
+/// `POST /user/tokens/temporary` (`TemporaryTokenCreateRequest`) → `201 {"token"}`.
 pub(crate) async fn create_temporary(
     State(app): State<App>,
     caller: Caller,
     body: JsonBody,
 ) -> Answer {
     blocking(move || {
-        let caveats = body.parse::<CreateToken>()?.caveats()?;
-        let token = app.service.create_temporary_token(&caller, caveats)?;
+        let owner = TokenOwner::caller(&caller);
+        let spec = body.parse::<CreateToken>()?.temporary()?;
+        let token = app.service.create_temporary(&caller, &owner, spec)?;
         Ok(created(json!({ "token": token })))
     })
     .await
 }
 
-/// `POST /user/tokens/named` `{"name", "type"?, "caveats"?}` → `201 {"tokenId", "token"}`.
-pub(crate) async fn create_named(State(app): State<App>, caller: Caller, body: JsonBody) -> Answer {
+/// `POST /users/{id}/tokens/temporary` → `201 {"token"}`; the user, or `oz_tokens_manage`.
+pub(crate) async fn create_temporary_of_user(
+    State(app): State<App>,
+    caller: Caller,
+    id: PathId<String>,
+    body: JsonBody,
+) -> Answer {
+    let id = id.found()?;
     blocking(move || {
-        let (name, caveats) = body.parse::<CreateToken>()?.named()?;
-        let token = app.service.create_named_token(&caller, &name, caveats)?;
-        let location = format!("{PREFIX}/tokens/named/{}", token.id);
-        Ok(created_at(
-            location,
-            json!({ "tokenId": token.id, "token": token.token }),
-        ))
+        let owner = app.service.authorize_tokens_of(&caller, &id)?;
+        let spec = body.parse::<CreateToken>()?.temporary()?;
+        let token = app.service.create_temporary(&caller, &owner, spec)?;
+        Ok(created(json!({ "token": token })))
     })
     .await
 }
 
-/// A named token's record as JSON (never the token itself: the record is readable with a
-/// restricted token, which must not obtain an unrestricted one).
+/// `GET /user/tokens/temporary` → `{"generation"}` (Onezone's `TemporaryTokenGeneration`).
+pub(crate) async fn own_generation(State(app): State<App>, caller: Caller) -> Answer {
+    blocking(move || {
+        let generation = app
+            .service
+            .temporary_generation(&TokenOwner::caller(&caller))?;
+        Ok(Json(json!({ "generation": generation })).into_response())
+    })
+    .await
+}
+
+/// `GET /users/{id}/tokens/temporary` → `{"generation"}`.
+pub(crate) async fn generation_of_user(
+    State(app): State<App>,
+    caller: Caller,
+    id: PathId<String>,
+) -> Answer {
+    let id = id.found()?;
+    blocking(move || {
+        let owner = app.service.authorize_tokens_of(&caller, &id)?;
+        let generation = app.service.temporary_generation(&owner)?;
+        Ok(Json(json!({ "generation": generation })).into_response())
+    })
+    .await
+}
+
+/// `201` for a new named token: its `Location`, `{"tokenId", "token"}`.
+fn named_created(token: &NewNamedToken) -> Response {
+    let location = format!("{PREFIX}/tokens/named/{}", token.id);
+    created_at(
+        location,
+        json!({ "tokenId": token.id, "token": token.token }),
+    )
+}
+
+/// `POST /user/tokens/named` (`NamedTokenCreateRequest`) → `201 {"tokenId", "token"}`.
+pub(crate) async fn create_named(State(app): State<App>, caller: Caller, body: JsonBody) -> Answer {
+    blocking(move || {
+        let owner = TokenOwner::caller(&caller);
+        let (name, spec) = body.parse::<CreateToken>()?.named()?;
+        let token = app.service.create_named(&caller, &owner, &name, spec)?;
+        Ok(named_created(&token))
+    })
+    .await
+}
+
+/// `POST /users/{id}/tokens/named` → `201 {"tokenId", "token"}`; the user, or
+/// `oz_tokens_manage`.
+pub(crate) async fn create_named_of_user(
+    State(app): State<App>,
+    caller: Caller,
+    id: PathId<String>,
+    body: JsonBody,
+) -> Answer {
+    let id = id.found()?;
+    blocking(move || {
+        let owner = app.service.authorize_tokens_of(&caller, &id)?;
+        let (name, spec) = body.parse::<CreateToken>()?.named()?;
+        let token = app.service.create_named(&caller, &owner, &name, spec)?;
+        Ok(named_created(&token))
+    })
+    .await
+}
+
+/// A named token's record as Onezone's `NamedToken` (without `token`: the record is readable
+/// with a restricted token, which must not obtain an unrestricted one), plus `parent`.
 fn named_token_json(record: &NamedToken) -> Value {
-    let token_type = if record.kind == "act" {
-        TokenType::Access { session: None }
-    } else {
-        TokenType::invite(InviteType::from_code(&record.kind), record.target.clone())
+    let token_type = match record.kind.as_str() {
+        "act" => TokenType::Access { session: None },
+        "idn" => TokenType::Identity,
+        code => TokenType::invite(InviteType::from_code(code), record.target.clone()),
     };
+    let mut metadata = json!({ "creationTime": record.created });
+    if let Ok(custom @ Value::Object(_)) = serde_json::from_str::<Value>(&record.custom_metadata) {
+        metadata["custom"] = custom;
+    }
+    if matches!(token_type, TokenType::Invite { .. }) {
+        metadata["usageLimit"] = record.usage_limit.map_or(json!("infinity"), Value::from);
+        metadata["usageCount"] = Value::from(record.usage_count);
+        if let Some(privileges) = &record.privileges {
+            metadata["privileges"] = json!(privileges);
+        }
+    }
     json!({
         "id": record.id,
         "name": record.name,
@@ -249,17 +346,66 @@ fn named_token_json(record: &NamedToken) -> Value {
         "type": token_type_json(&token_type),
         "caveats": record.caveats.iter().map(|c| caveat_json(c)).collect::<Vec<_>>(),
         "revoked": record.revoked,
-        "metadata": { "creationTime": record.created },
+        "metadata": metadata,
         "parent": record.parent,
     })
+}
+
+/// `{"tokens": [ids]}` (Onezone's `Tokens`).
+fn token_ids(tokens: &[NamedToken]) -> Response {
+    let ids: Vec<&str> = tokens.iter().map(|t| t.id.as_str()).collect();
+    Json(json!({ "tokens": ids })).into_response()
 }
 
 /// `GET /user/tokens/named` → `{"tokens": [ids]}`, as Onezone answers.
 pub(crate) async fn list_named(State(app): State<App>, caller: Caller) -> Answer {
     blocking(move || {
-        let tokens = app.service.named_tokens_of_caller(&caller)?;
-        let ids: Vec<&str> = tokens.iter().map(|t| t.id.as_str()).collect();
-        Ok(Json(json!({ "tokens": ids })).into_response())
+        let tokens = app.service.named_tokens_of(&TokenOwner::caller(&caller))?;
+        Ok(token_ids(&tokens))
+    })
+    .await
+}
+
+/// `GET /users/{id}/tokens/named` → `{"tokens": [ids]}`.
+pub(crate) async fn list_named_of_user(
+    State(app): State<App>,
+    caller: Caller,
+    id: PathId<String>,
+) -> Answer {
+    let id = id.found()?;
+    blocking(move || {
+        let owner = app.service.authorize_tokens_of(&caller, &id)?;
+        Ok(token_ids(&app.service.named_tokens_of(&owner)?))
+    })
+    .await
+}
+
+/// `GET /tokens/named` → every named token's id; `oz_tokens_manage`.
+pub(crate) async fn list_all_named(State(app): State<App>, caller: Caller) -> Answer {
+    blocking(move || Ok(token_ids(&app.service.all_named_tokens(&caller)?))).await
+}
+
+/// `DELETE /user/tokens/named` → 204: deletes all the caller's named tokens.
+pub(crate) async fn delete_own_named(State(app): State<App>, caller: Caller) -> Answer {
+    blocking(move || {
+        app.service
+            .delete_named_tokens_of(&TokenOwner::caller(&caller))?;
+        Ok(no_content())
+    })
+    .await
+}
+
+/// `DELETE /users/{id}/tokens/named` → 204.
+pub(crate) async fn delete_named_of_user(
+    State(app): State<App>,
+    caller: Caller,
+    id: PathId<String>,
+) -> Answer {
+    let id = id.found()?;
+    blocking(move || {
+        let owner = app.service.authorize_tokens_of(&caller, &id)?;
+        app.service.delete_named_tokens_of(&owner)?;
+        Ok(no_content())
     })
     .await
 }
@@ -272,7 +418,23 @@ pub(crate) async fn named_by_name(
 ) -> Answer {
     let name = name.found()?;
     blocking(move || {
-        let record = app.service.named_token_of_caller_by_name(&caller, &name)?;
+        let owner = TokenOwner::caller(&caller);
+        let record = app.service.named_token_by_name(&owner, &name)?;
+        Ok(Json(named_token_json(&record)).into_response())
+    })
+    .await
+}
+
+/// `GET /users/{id}/tokens/named/name/{name}` → the record.
+pub(crate) async fn named_of_user_by_name(
+    State(app): State<App>,
+    caller: Caller,
+    ids: PathId<(String, String)>,
+) -> Answer {
+    let (id, name) = ids.found()?;
+    blocking(move || {
+        let owner = app.service.authorize_tokens_of(&caller, &id)?;
+        let record = app.service.named_token_by_name(&owner, &name)?;
         Ok(Json(named_token_json(&record)).into_response())
     })
     .await
@@ -292,7 +454,22 @@ pub(crate) async fn named_by_id(
     .await
 }
 
-/// `PATCH /tokens/named/{id}` `{"revoked": bool}` → 204.
+/// `GET /tokens/named/{id}/status` → `{"revoked"}` (Onezone's `NamedTokenStatus`).
+pub(crate) async fn named_status(
+    State(app): State<App>,
+    caller: Caller,
+    id: PathId<String>,
+) -> Answer {
+    let id = id.found()?;
+    blocking(move || {
+        let record = app.service.named_token(&caller, &id)?;
+        Ok(Json(json!({ "revoked": record.revoked })).into_response())
+    })
+    .await
+}
+
+/// `PATCH /tokens/named/{id}` (`NamedTokenUpdateRequest`: `name`, `customMetadata`,
+/// `revoked`) → 204.
 pub(crate) async fn update_named(
     State(app): State<App>,
     caller: Caller,
@@ -302,8 +479,23 @@ pub(crate) async fn update_named(
     let id = id.found()?;
     blocking(move || {
         let update = app.service.authorize_named_token_update(&caller, &id)?;
-        let revoked = body.parse::<UpdateNamedToken>()?.revoked()?;
-        app.service.set_named_token_revoked(update, revoked)?;
+        let change = body.parse::<UpdateNamedToken>()?.change()?;
+        app.service.update_named_token(update, change)?;
+        Ok(no_content())
+    })
+    .await
+}
+
+/// `DELETE /tokens/named/{id}` → 204.
+pub(crate) async fn delete_named(
+    State(app): State<App>,
+    caller: Caller,
+    id: PathId<String>,
+) -> Answer {
+    let id = id.found()?;
+    blocking(move || {
+        let update = app.service.authorize_named_token_update(&caller, &id)?;
+        app.service.delete_named_token(update)?;
         Ok(no_content())
     })
     .await
@@ -312,8 +504,7 @@ pub(crate) async fn update_named(
 /// `DELETE /user/tokens/temporary` → 204: revokes all the caller's temporary tokens.
 pub(crate) async fn revoke_own_temporary(State(app): State<App>, caller: Caller) -> Answer {
     blocking(move || {
-        app.service
-            .revoke_temporary_tokens(&caller, &caller.user.id)?;
+        app.service.revoke_temporary(&TokenOwner::caller(&caller))?;
         Ok(no_content())
     })
     .await
@@ -333,14 +524,108 @@ pub(crate) async fn revoke_temporary_of_user(
     .await
 }
 
+/// A token given in request data under `key` that does not decode is
+/// `badValueToken {key, tokenError}` (Onezone's order: before any lookup).
+fn undecodable_as(key: &'static str) -> impl Fn(Error) -> ApiError {
+    move |e| match e {
+        Error::Token(cause @ (TokenError::Malformed | TokenError::TooLarge { .. })) => {
+            ApiError::bad_value_token(key, &cause.into())
+        }
+        other => other.into(),
+    }
+}
+
+/// `POST /tokens/confine` `{"token", "caveats"}` → `{"token"}`: the token with the caveats
+/// added. Public; nothing is verified or stored.
+pub(crate) async fn confine_token(State(app): State<App>, body: JsonBody) -> Answer {
+    let (text, caveats) = body.parse::<ConfineToken>()?.fields()?;
+    blocking(move || {
+        let token = app
+            .service
+            .confine(&text, &caveats)
+            .map_err(undecodable_as("token"))?;
+        Ok(Json(json!({ "token": token })).into_response())
+    })
+    .await
+}
+
+/// The consumer (and service) a verify request names, by their identity tokens.
+fn bearer_of(service: &Service, request: VerifyRequest) -> Result<(String, Bearer), ApiError> {
+    let identity = |key: &'static str, text: &str| {
+        let bearer = Bearer {
+            peer_ip: request.peer_ip,
+            interface: request.interface,
+            ..Bearer::default()
+        };
+        service
+            .verify_identity_token(text, &bearer)
+            .map_err(|e| match e {
+                Error::Token(cause) => ApiError::bad_value_token(key, &cause.into()),
+                other => other.into(),
+            })
+    };
+    let consumer = match &request.consumer_token {
+        Some(text) => Some(identity("consumerToken", text)?.subject),
+        None => None,
+    };
+    if let Some(text) = &request.service_token {
+        // This service keeps no Oneprovider or other service identities yet: an identity
+        // token here is a user's, and a user is no service.
+        let verified = identity("serviceToken", text)?;
+        let cause = ApiError::service_forbidden(subject_json(&verified.subject));
+        return Err(ApiError::bad_value_token("serviceToken", &cause));
+    }
+    let bearer = Bearer {
+        peer_ip: request.peer_ip,
+        interface: request.interface,
+        consumer,
+        allow_data_access_caveats: request.allow_data_access_caveats,
+    };
+    Ok((request.token, bearer))
+}
+
+/// Onezone's `VerifyTokenResponse`: the subject and the time left (null: no expiry).
+fn verified_json(service: &Service, verified: &VerifiedToken) -> Response {
+    let ttl = verified
+        .expiry
+        .map(|expiry| expiry.saturating_sub(service.now()));
+    Json(json!({ "subject": subject_json(&verified.subject), "ttl": ttl })).into_response()
+}
+
+/// `POST /tokens/verify_access_token` (`VerifyAccessTokenRequest`) → `{"subject", "ttl"}`.
+/// Public, as in Onezone.
+pub(crate) async fn verify_access_token(State(app): State<App>, body: JsonBody) -> Answer {
+    let request = body.parse::<VerifyToken>()?.fields(true)?;
+    blocking(move || {
+        let (text, bearer) = bearer_of(&app.service, request)?;
+        let verified = app
+            .service
+            .verify_access_token_for(&text, &bearer)
+            .map_err(undecodable_as("token"))?;
+        Ok(verified_json(&app.service, &verified))
+    })
+    .await
+}
+
+/// `POST /tokens/verify_identity_token` (`VerifyIdentityTokenRequest`) → `{"subject", "ttl"}`.
+/// Public, as in Onezone.
+pub(crate) async fn verify_identity_token(State(app): State<App>, body: JsonBody) -> Answer {
+    let request = body.parse::<VerifyToken>()?.fields(false)?;
+    blocking(move || {
+        let (text, bearer) = bearer_of(&app.service, request)?;
+        let verified = app
+            .service
+            .verify_identity_token(&text, &bearer)
+            .map_err(undecodable_as("token"))?;
+        Ok(verified_json(&app.service, &verified))
+    })
+    .await
+}
+
 /// `POST /tokens/verify_invite_token` `{"token", "expectedInviteType"?, "peerIp"?}` → the
 /// claims. No authentication (as in Onezone).
-pub(crate) async fn verify_invite_token(
-    State(app): State<App>,
-    ConnectInfo(client): ConnectInfo<SocketAddr>,
-    body: JsonBody,
-) -> Answer {
-    let (text, expected, peer_ip) = body.parse::<VerifyInviteToken>()?.fields(client.ip())?;
+pub(crate) async fn verify_invite_token(State(app): State<App>, body: JsonBody) -> Answer {
+    let (text, expected, peer_ip) = body.parse::<VerifyInviteToken>()?.fields()?;
     blocking(move || {
         let claims = match app.service.verify_invite_token(&text, expected, peer_ip) {
             // A token that does not even decode is bad request data (Onezone's order).

@@ -3,13 +3,13 @@
 
 use std::net::IpAddr;
 
-use macaroon_mint::caveat::{Interface, Operation, ServiceKind};
+use macaroon_mint::caveat::{ConsumerKind, Interface, Operation, ServiceKind};
 use macaroon_mint::onedata::{
     OnedataError, OnedataToken, ParsedIdentifier, Persistence, Subject, TokenType,
 };
 use macaroon_mint::{
-    ApiCall, AuthContext, Error as MacaroonError, Limits, RootKey, TimePolicy, TypedCaveat,
-    Verifier, VerifyError,
+    ApiCall, AuthContext, Consumer, Error as MacaroonError, Limits, RootKey, TimePolicy,
+    TypedCaveat, Verifier, VerifyError,
 };
 
 use super::tokens::{Parent, MAX_LINEAGE};
@@ -36,6 +36,17 @@ pub const ACCESS_CAVEATS: [&str; 12] = [
     "data.objectid",
 ];
 
+/// The caveat forms an identity token may carry (SPEC §10.4).
+pub const IDENTITY_CAVEATS: [&str; 7] = [
+    "time",
+    "ip",
+    "asn",
+    "geo.country",
+    "geo.region",
+    "consumer",
+    "interface",
+];
+
 /// The request an access token's caveats are checked against: the client and the API call
 /// (`ozw/<operation>/<entity type>.<entity id>.<aspect>`, what `api` caveats match).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,6 +61,31 @@ pub struct Request {
     pub entity_id: String,
     /// The aspect (`instance`, `provider_registration_token`, …).
     pub aspect: &'static str,
+}
+
+/// What a verifying service tells `verify_access_token` / `verify_identity_token` about the
+/// bearer (Onezone's `VerifyAccessTokenRequest`, `VerifyIdentityTokenRequest`). A fact left out
+/// fails every caveat that needs it: nothing is assumed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Bearer {
+    /// The bearer's address (`peerIp`).
+    pub peer_ip: Option<IpAddr>,
+    /// The interface the bearer connected through.
+    pub interface: Option<Interface>,
+    /// The consumer, proven by its identity token (`consumerToken`).
+    pub consumer: Option<Subject>,
+    /// Whether the verifying service checks `data.*` caveats itself
+    /// (`allowDataAccessCaveats`; access tokens only).
+    pub allow_data_access_caveats: bool,
+}
+
+/// A token verified for a bearer: its subject and expiry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiedToken {
+    /// Whose token it is.
+    pub subject: Subject,
+    /// Its earliest `time <` caveat, if any.
+    pub expiry: Option<u64>,
 }
 
 /// A verified token's secret and what else decides its fate.
@@ -134,6 +170,111 @@ impl Service {
                 parent: secret.as_parent,
                 depth: secret.depth + 1,
             }),
+        })
+    }
+
+    /// `POST /tokens/verify_access_token`: verifies an access token for `bearer`, as a service
+    /// would before acting for it. `api` caveats are left to the operation the service then
+    /// performs (as Onezone does); `data.*` caveats hold only when the service says it checks
+    /// them.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Token`] with Onezone's reason.
+    pub fn verify_access_token_for(&self, text: &str, bearer: &Bearer) -> Result<VerifiedToken> {
+        let token = parse_token(text)?;
+        let ParsedIdentifier::V2(id) = token.identifier() else {
+            return Err(Error::Token(TokenError::Invalid));
+        };
+        if !matches!(id.token_type(), TokenType::Access { .. }) {
+            return Err(Error::Token(TokenError::NotAnAccessToken {
+                received: id.token_type().clone(),
+            }));
+        }
+        self.verify_for_bearer(&token, "act", &ACCESS_CAVEATS, bearer)
+    }
+
+    /// `POST /tokens/verify_identity_token`: verifies an identity token for `bearer`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Token`] with Onezone's reason ([`TokenError::NotAnIdentityToken`] for another
+    /// type).
+    pub fn verify_identity_token(&self, text: &str, bearer: &Bearer) -> Result<VerifiedToken> {
+        let token = parse_token(text)?;
+        let received = token.identifier().as_v2().map(|id| id.token_type().clone());
+        if received != Some(TokenType::Identity) {
+            return Err(Error::Token(TokenError::NotAnIdentityToken { received }));
+        }
+        let bearer = Bearer {
+            allow_data_access_caveats: false,
+            ..bearer.clone()
+        };
+        self.verify_for_bearer(&token, "idn", &IDENTITY_CAVEATS, &bearer)
+    }
+
+    fn verify_for_bearer(
+        &self,
+        token: &OnedataToken,
+        kind: &str,
+        forms: &[&str],
+        bearer: &Bearer,
+    ) -> Result<VerifiedToken> {
+        let ParsedIdentifier::V2(id) = token.identifier() else {
+            return Err(Error::Token(TokenError::Invalid));
+        };
+        let Subject::User(user_id) = id.subject() else {
+            return Err(Error::Token(TokenError::Invalid));
+        };
+        let Some(user) = self.store.user_by_id(user_id)? else {
+            return Err(Error::Token(TokenError::Invalid));
+        };
+        let secret = self.token_secret(&user, id.persistence(), id.id(), Some(kind))?;
+        let mut context = AuthContext::new(self.now());
+        if let Some(ip) = bearer.peer_ip {
+            context = context.with_ip(ip);
+        }
+        if let Some(interface) = bearer.interface {
+            context = context.with_interface(interface);
+        }
+        if let Some(Subject::User(consumer)) = &bearer.consumer {
+            context =
+                context.with_consumer(Consumer::new(ConsumerKind::User, consumer), Vec::new());
+        }
+        let deferred = |caveat: &[u8]| match TypedCaveat::parse(caveat) {
+            Ok(TypedCaveat::Api(_)) => true,
+            Ok(
+                TypedCaveat::DataReadonly | TypedCaveat::DataPath(_) | TypedCaveat::DataObjectId(_),
+            ) => bearer.allow_data_access_caveats,
+            _ => false,
+        };
+        let verifier = Verifier::new()
+            .with_context(&context)
+            .with_supported_caveats(forms, if kind == "act" { "access" } else { "identity" })
+            .satisfy_general(deferred)
+            .with_time_policy(TimePolicy {
+                leeway: 0,
+                max_ttl: secret.max_ttl,
+            });
+        let checked = verifier
+            .verify(&secret.key, token.macaroon(), &[])
+            .map_err(|e| macaroon_error(&e));
+        // As for authentication: only a genuine token hears that it is revoked.
+        match checked {
+            Err(TokenError::Invalid) => return Err(Error::Token(TokenError::Invalid)),
+            _ if secret.revoked => return Err(Error::Token(TokenError::Revoked)),
+            Err(reason) => return Err(Error::Token(reason)),
+            Ok(_) => {}
+        }
+        let caveats: Vec<TypedCaveat> = token
+            .macaroon()
+            .caveats()
+            .iter()
+            .filter_map(|c| TypedCaveat::parse(c.id()).ok())
+            .collect();
+        Ok(VerifiedToken {
+            subject: id.subject().clone(),
+            expiry: TypedCaveat::earliest_expiry(&caveats),
         })
     }
 

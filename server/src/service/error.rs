@@ -28,6 +28,11 @@ pub enum TokenError {
         /// The token type received.
         received: TokenType,
     },
+    /// `notAnIdentityToken`: another type where an identity token was expected.
+    NotAnIdentityToken {
+        /// The token type received (`None`: a legacy token without one).
+        received: Option<TokenType>,
+    },
     /// `notAnInviteToken`: not an invite of the expected type.
     NotAnInviteToken {
         /// The expected invite type's Onezone name (empty: any).
@@ -66,6 +71,18 @@ pub enum Invalid {
     Occupied {
         /// The field.
         key: &'static str,
+    },
+    /// `inviteTokenTargetIdInvalid`: the entity an invite would be to does not exist here.
+    InviteTarget {
+        /// The target id as given.
+        id: String,
+    },
+    /// `badData` for `key`, with a hint: a field that does not apply to this request.
+    NotApplicable {
+        /// The field.
+        key: &'static str,
+        /// Why it does not apply.
+        hint: &'static str,
     },
     /// `badValueCaveats`: caveat `index` of the request is not acceptable.
     Caveat {

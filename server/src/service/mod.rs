@@ -16,6 +16,7 @@ pub mod auth;
 mod error;
 pub mod keys;
 pub mod privileges;
+pub mod records;
 mod spaces;
 pub mod tokens;
 mod users;

@@ -234,6 +234,32 @@ pub fn invite_type_name(invite: &InviteType) -> String {
         .map_or_else(|| invite.code().to_owned(), |(name, _)| (*name).to_owned())
 }
 
+/// The key Onezone's `InviteToken` JSON names an invite type's target with (`spaceId`,
+/// `adminUserId`, …).
+///
+/// ```
+/// use macaroon_mint::onedata::InviteType;
+/// use macaroon_mint_server::service::privileges::invite_target_key;
+/// assert_eq!(invite_target_key(&InviteType::SupportSpace), "spaceId");
+/// assert_eq!(invite_target_key(&InviteType::RegisterOneprovider), "adminUserId");
+/// ```
+pub fn invite_target_key(invite: &InviteType) -> &'static str {
+    match invite {
+        InviteType::UserJoinGroup | InviteType::GroupJoinGroup => "groupId",
+        InviteType::UserJoinSpace
+        | InviteType::GroupJoinSpace
+        | InviteType::SupportSpace
+        | InviteType::HarvesterJoinSpace => "spaceId",
+        InviteType::RegisterOneprovider => "adminUserId",
+        InviteType::UserJoinCluster | InviteType::GroupJoinCluster => "clusterId",
+        InviteType::UserJoinHarvester
+        | InviteType::GroupJoinHarvester
+        | InviteType::SpaceJoinHarvester => "harvesterId",
+        InviteType::UserJoinAtmInventory | InviteType::GroupJoinAtmInventory => "atmInventoryId",
+        _ => "targetId",
+    }
+}
+
 /// The invite type with this Onezone name.
 pub fn invite_type_by_name(name: &str) -> Option<InviteType> {
     INVITE_TYPE_NAMES

@@ -17,6 +17,7 @@
 //! Onezone itself (oz-worker 21.02) lets such callers mint freely, with only the `api` caveat
 //! checked; this service is stricter on purpose (see the README).
 
+use std::collections::BTreeSet;
 use std::net::IpAddr;
 
 use macaroon_mint::onedata::{
@@ -26,12 +27,12 @@ use macaroon_mint::onedata::{
 };
 use macaroon_mint::{AuthContext, Format, Macaroon, RootKey, TypedCaveat};
 
-use super::auth::{onedata_error, parse_token};
+use super::auth::{onedata_error, parse_token, ACCESS_CAVEATS, IDENTITY_CAVEATS};
 use super::privileges::{invite_type_name, OzPrivilege, SpacePrivilege};
 use super::{
     check_name, keys, Caller, Error, Invalid, RegistrationPolicy, Result, Service, TokenError,
 };
-use crate::store::{ensure_root_key, random_hex, NamedToken, StoreError};
+use crate::store::{ensure_root_key, random_hex, NamedToken, StoreError, User};
 
 /// The longest lineage of tokens minted with tokens (a password login is depth 0).
 pub const MAX_LINEAGE: usize = 8;
@@ -139,6 +140,129 @@ impl std::fmt::Debug for NewNamedToken {
     }
 }
 
+/// The type of a token to mint (Onezone's `TokenPropertyTokenType`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NewTokenType {
+    /// `{"accessToken": {}}`: acts as its subject.
+    Access,
+    /// `{"identityToken": {}}`: proves who its subject is, grants nothing.
+    Identity,
+    /// `{"inviteToken": {"inviteType", "<target key>"}}`: invites to `target`.
+    Invite {
+        /// The kind of invitation.
+        invite: InviteType,
+        /// The entity invited to (a space, the future provider admin, …).
+        target: String,
+    },
+}
+
+impl NewTokenType {
+    /// The caveat forms a token of this type may carry (SPEC §10.4).
+    ///
+    /// ```
+    /// use macaroon_mint_server::service::tokens::NewTokenType;
+    /// assert!(NewTokenType::Access.caveat_forms().contains(&"api"));
+    /// assert!(NewTokenType::Identity.caveat_forms().contains(&"interface"));
+    /// assert!(!NewTokenType::Identity.caveat_forms().contains(&"api"));
+    /// ```
+    pub fn caveat_forms(&self) -> &'static [&'static str] {
+        match self {
+            NewTokenType::Access => &ACCESS_CAVEATS,
+            NewTokenType::Identity => &IDENTITY_CAVEATS,
+            NewTokenType::Invite { .. } => &INVITE_CAVEATS,
+        }
+    }
+
+    /// The type written into the identifier.
+    pub fn token_type(&self) -> TokenType {
+        match self {
+            NewTokenType::Access => TokenType::Access { session: None },
+            NewTokenType::Identity => TokenType::Identity,
+            NewTokenType::Invite { invite, target } => TokenType::invite(invite.clone(), target),
+        }
+    }
+
+    /// The kind a named token's record stores: `act`, `idn` or the invite code.
+    pub fn kind(&self) -> String {
+        match self {
+            NewTokenType::Access => "act".to_owned(),
+            NewTokenType::Identity => "idn".to_owned(),
+            NewTokenType::Invite { invite, .. } => invite.code().to_owned(),
+        }
+    }
+
+    fn label(&self) -> &'static str {
+        match self {
+            NewTokenType::Access => "an access",
+            NewTokenType::Identity => "an identity",
+            NewTokenType::Invite { .. } => "an invite",
+        }
+    }
+}
+
+/// A token to mint, as a create request describes it (Onezone's `NamedTokenCreateRequest`
+/// and `TemporaryTokenCreateRequest`, checked).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenSpec {
+    /// The type.
+    pub token_type: NewTokenType,
+    /// The caveats asked for (the caller's token adds its own).
+    pub caveats: Vec<TypedCaveat>,
+    /// Named tokens: the owner's metadata, a JSON object as text.
+    pub custom_metadata: String,
+    /// Named tokens: created revoked.
+    pub revoked: bool,
+    /// Named invites: how many times it may be consumed (`None`: no limit).
+    pub usage_limit: Option<u64>,
+    /// Named invites to a space: the privileges granted on joining (`None`: the default
+    /// member privileges).
+    pub privileges: Option<BTreeSet<String>>,
+}
+
+impl TokenSpec {
+    /// An access token with these caveats and nothing else.
+    pub fn access(caveats: Vec<TypedCaveat>) -> TokenSpec {
+        TokenSpec {
+            token_type: NewTokenType::Access,
+            caveats,
+            custom_metadata: "{}".to_owned(),
+            revoked: false,
+            usage_limit: None,
+            privileges: None,
+        }
+    }
+
+    /// The same request for a token of another type.
+    pub fn of_type(self, token_type: NewTokenType) -> TokenSpec {
+        TokenSpec { token_type, ..self }
+    }
+}
+
+/// Proof that a caller may mint, list and revoke the tokens of a user: the user themself, or
+/// a holder of `oz_tokens_manage` logged in with a password.
+#[derive(Debug, Clone)]
+pub struct TokenOwner {
+    user: User,
+}
+
+impl TokenOwner {
+    /// The caller's own tokens.
+    pub fn caller(caller: &Caller) -> TokenOwner {
+        TokenOwner {
+            user: caller.user.clone(),
+        }
+    }
+
+    pub(crate) fn of(user: User) -> TokenOwner {
+        TokenOwner { user }
+    }
+
+    /// The user whose tokens these are.
+    pub fn user(&self) -> &User {
+        &self.user
+    }
+}
+
 /// Proof that a caller may mint one of the two seed invites (SPEC §10.5).
 #[derive(Debug)]
 pub enum SeedInvite {
@@ -152,15 +276,6 @@ pub enum SeedInvite {
         /// The space id.
         space: String,
     },
-}
-
-/// Proof that a caller may change a named token's revoked flag.
-#[derive(Debug)]
-pub struct NamedTokenUpdate {
-    record: NamedToken,
-    /// A token manager, or the owner logged in with a password (not with a token, which could
-    /// otherwise bring back a revoked token stronger than itself).
-    may_unrevoke: bool,
 }
 
 /// What a verified invite token claims.
@@ -206,22 +321,43 @@ impl Service {
         Ok(caveats)
     }
 
-    /// `POST /user/tokens/temporary`: a temporary access token of the caller, with `caveats`
-    /// (and the inherited ones), which must include `time < N` at most the temporary maximum
-    /// TTL ahead.
+    /// `POST /user/tokens/temporary` for an access token with `caveats`: see
+    /// [`Service::create_temporary`].
     ///
     /// # Errors
     ///
-    /// [`TokenError::TimeCaveatRequired`] (400) without such an expiry.
+    /// As [`Service::create_temporary`].
     pub fn create_temporary_token(
         &self,
         caller: &Caller,
         caveats: Vec<TypedCaveat>,
     ) -> Result<String> {
-        let Some(current) = self.store.temporary_generation(&caller.user.id)? else {
+        self.create_temporary(
+            caller,
+            &TokenOwner::caller(caller),
+            TokenSpec::access(caveats),
+        )
+    }
+
+    /// `POST /user/tokens/temporary` and `/users/{id}/tokens/temporary`: a temporary token of
+    /// `owner` as `spec` describes, with the caveats the caller's token passes on, which must
+    /// include `time < N` at most the temporary maximum TTL ahead.
+    ///
+    /// # Errors
+    ///
+    /// [`TokenError::TimeCaveatRequired`] (400) without such an expiry; as
+    /// [`Service::check_new_token`] for the type.
+    pub fn create_temporary(
+        &self,
+        caller: &Caller,
+        owner: &TokenOwner,
+        spec: TokenSpec,
+    ) -> Result<String> {
+        let user = &owner.user;
+        let Some(current) = self.store.temporary_generation(&user.id)? else {
             return Err(Error::NotFound);
         };
-        let caveats = self.inherited_caveats(caller, caveats)?;
+        let caveats = self.check_new_token(caller, user, &spec)?;
         let now = self.now();
         let max_ttl = self.settings.temporary_max_ttl;
         match TypedCaveat::earliest_expiry(&caveats) {
@@ -257,47 +393,184 @@ impl Service {
                 None,
             ),
         };
-        let secret = keys::temporary_secret(&root, &caller.user.id, generation)?;
+        let secret = keys::temporary_secret(&root, &user.id, generation)?;
         let token_id = keys::temporary_token_id(root.id, &random_hex(16)?, named);
         let persistence = Persistence::Temporary { generation };
-        self.mint_access(caller, persistence, &token_id, &secret, &caveats)
+        self.mint(
+            user,
+            persistence,
+            &spec.token_type,
+            &token_id,
+            &secret,
+            &caveats,
+        )
     }
 
-    /// `POST /user/tokens/named`: a named access token of the caller.
+    /// `POST /user/tokens/named` for an access token with `caveats`: see
+    /// [`Service::create_named`].
     ///
     /// # Errors
     ///
-    /// [`Invalid::Name`] for a bad name, [`Error::NameOccupied`] when the caller has a token
-    /// of that name, 403 when the named-token quota is exhausted.
+    /// As [`Service::create_named`].
     pub fn create_named_token(
         &self,
         caller: &Caller,
         name: &str,
         caveats: Vec<TypedCaveat>,
     ) -> Result<NewNamedToken> {
+        let owner = TokenOwner::caller(caller);
+        self.create_named(caller, &owner, name, TokenSpec::access(caveats))
+    }
+
+    /// `POST /user/tokens/named` and `/users/{id}/tokens/named`: a named token of `owner` as
+    /// `spec` describes, with the caveats the caller's token passes on.
+    ///
+    /// # Errors
+    ///
+    /// [`Invalid::Name`] for a bad name, [`Error::NameOccupied`] when the owner has a token
+    /// of that name, 403 when the named-token quota is exhausted; as
+    /// [`Service::check_new_token`] for the type.
+    pub fn create_named(
+        &self,
+        caller: &Caller,
+        owner: &TokenOwner,
+        name: &str,
+        spec: TokenSpec,
+    ) -> Result<NewNamedToken> {
         check_name("name", name)?;
-        let caveats = self.inherited_caveats(caller, caveats)?;
+        let user = &owner.user;
+        let caveats = self.check_new_token(caller, user, &spec)?;
         let root = ensure_root_key(&*self.store, self.now())?;
         let token_id = random_hex(16)?;
         let secret = keys::named_token_secret(&root, &token_id)?;
-        let token = self.mint_access(caller, Persistence::Named, &token_id, &secret, &caveats)?;
+        let persistence = Persistence::Named;
+        let token = self.mint(
+            user,
+            persistence,
+            &spec.token_type,
+            &token_id,
+            &secret,
+            &caveats,
+        )?;
+        let invite = matches!(spec.token_type, NewTokenType::Invite { .. });
         let record = NamedToken {
             id: token_id.clone(),
             name: name.to_owned(),
-            kind: "act".to_owned(),
-            subject: caller.user.id.clone(),
-            target: String::new(),
+            kind: spec.token_type.kind(),
+            subject: user.id.clone(),
+            target: match &spec.token_type {
+                NewTokenType::Invite { target, .. } => target.clone(),
+                _ => String::new(),
+            },
             key_id: root.id,
-            revoked: false,
+            revoked: spec.revoked,
             created: self.now(),
             caveats: caveats.iter().map(ToString::to_string).collect(),
             parent: caller.token.as_ref().map(|t| t.parent.encode()),
+            custom_metadata: spec.custom_metadata,
+            usage_limit: spec.usage_limit.filter(|_| invite),
+            usage_count: 0,
+            privileges: spec.privileges.filter(|_| invite),
         };
         self.insert_named(&record)?;
         Ok(NewNamedToken {
             id: token_id,
             token,
         })
+    }
+
+    /// Checks that `subject` may hold a token of `spec`'s type (for an invite: its target
+    /// exists and the subject may invite to it) and returns its caveats: `spec`'s, then those
+    /// the caller's token passes on.
+    ///
+    /// # Errors
+    ///
+    /// [`Invalid::InviteTarget`] for an invite to nothing this service has; 403 when the
+    /// subject may not invite there, or when the caller's token has caveats a token of this
+    /// type cannot carry (it would be broader than the caller's token).
+    pub fn check_new_token(
+        &self,
+        caller: &Caller,
+        subject: &User,
+        spec: &TokenSpec,
+    ) -> Result<Vec<TypedCaveat>> {
+        if caller.token.is_some() && caller.user.id != subject.id {
+            // Its lineage would name the caller's token, which the lineage walk reads as the
+            // subject's: a token mints only for its own subject.
+            return Err(Error::forbidden_because(
+                "a token mints tokens only for its own user; log in with a password to mint \
+                 tokens for another user",
+            ));
+        }
+        if let NewTokenType::Invite { invite, target } = &spec.token_type {
+            self.authorize_invite(subject, invite, target)?;
+        }
+        let caveats = self.inherited_caveats(caller, spec.caveats.clone())?;
+        let forms = spec.token_type.caveat_forms();
+        if let Some(other) = caveats.iter().find(|c| !forms.contains(&c.form())) {
+            return Err(Error::forbidden_because(format!(
+                "the authenticating token has a {form} caveat, which {label} token cannot carry \
+                 (it would be broader than the token); use a token without {form} caveats or a \
+                 password",
+                form = other.form(),
+                label = spec.token_type.label(),
+            )));
+        }
+        Ok(caveats)
+    }
+
+    /// Whether `subject` may issue an invite of this type to `target` (as Onezone's invite
+    /// validation): the target must exist and the subject hold the privilege to add what the
+    /// invite adds. Invites to entities this service does not keep (groups, harvesters,
+    /// clusters, automation inventories) have no valid target.
+    ///
+    /// # Errors
+    ///
+    /// [`Invalid::InviteTarget`] or 403, as said.
+    pub fn authorize_invite(
+        &self,
+        subject: &User,
+        invite: &InviteType,
+        target: &str,
+    ) -> Result<()> {
+        let holds = |privilege: OzPrivilege| privilege.held_in(&subject.oz_privileges);
+        let invalid = || {
+            Error::Invalid(Invalid::InviteTarget {
+                id: target.to_owned(),
+            })
+        };
+        let in_space = |privilege: SpacePrivilege| -> Result<()> {
+            if self.store.space_by_id(target)?.is_none() {
+                return Err(invalid());
+            }
+            let held = self
+                .store
+                .space_privileges(target, &subject.id)?
+                .unwrap_or_default();
+            if privilege.held_in(&held) || holds(OzPrivilege::SpacesAddRelationships) {
+                Ok(())
+            } else {
+                Err(Error::forbidden())
+            }
+        };
+        match invite {
+            InviteType::RegisterOneprovider => {
+                if self.store.user_by_id(target)?.is_none() {
+                    return Err(invalid());
+                }
+                let for_self = self.settings.registration_policy == RegistrationPolicy::Open
+                    && subject.id == target;
+                if for_self || holds(OzPrivilege::ProvidersInvite) {
+                    Ok(())
+                } else {
+                    Err(Error::forbidden())
+                }
+            }
+            InviteType::SupportSpace => in_space(SpacePrivilege::AddSupport),
+            InviteType::UserJoinSpace => in_space(SpacePrivilege::AddUser),
+            InviteType::GroupJoinSpace => in_space(SpacePrivilege::AddGroup),
+            _ => Err(invalid()),
+        }
     }
 
     fn insert_named(&self, record: &NamedToken) -> Result<()> {
@@ -310,107 +583,6 @@ impl Service {
                 quota.unwrap_or_default()
             ))),
             Err(e) => Err(e.into()),
-        }
-    }
-
-    /// `GET /user/tokens/named`: the caller's named tokens (access and invite), oldest first.
-    ///
-    /// # Errors
-    ///
-    /// Store failures.
-    pub fn named_tokens_of_caller(&self, caller: &Caller) -> Result<Vec<NamedToken>> {
-        Ok(self.store.named_tokens_of(&caller.user.id)?)
-    }
-
-    /// `GET /user/tokens/named/name/{name}`: the caller's named token of that name.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::NotFound`] when there is none.
-    pub fn named_token_of_caller_by_name(&self, caller: &Caller, name: &str) -> Result<NamedToken> {
-        self.store
-            .named_tokens_of(&caller.user.id)?
-            .into_iter()
-            .find(|t| t.name == name)
-            .ok_or(Error::NotFound)
-    }
-
-    /// `GET /tokens/named/{id}`: a named token's record; its subject or a token manager.
-    ///
-    /// # Errors
-    ///
-    /// 404 for an unknown token, 403 for anyone else.
-    pub fn named_token(&self, caller: &Caller, id: &str) -> Result<NamedToken> {
-        let record = self.store.named_token(id)?.ok_or(Error::NotFound)?;
-        if record.subject != caller.user.id && !caller.has(OzPrivilege::TokensManage) {
-            return Err(Error::forbidden());
-        }
-        Ok(record)
-    }
-
-    /// The first step of `PATCH /tokens/named/{id}`: the token exists (404) and the caller is
-    /// its subject or a token manager (403).
-    ///
-    /// # Errors
-    ///
-    /// As said.
-    pub fn authorize_named_token_update(
-        &self,
-        caller: &Caller,
-        id: &str,
-    ) -> Result<NamedTokenUpdate> {
-        let record = self.named_token(caller, id)?;
-        Ok(NamedTokenUpdate {
-            record,
-            may_unrevoke: caller.has(OzPrivilege::TokensManage) || caller.token.is_none(),
-        })
-    }
-
-    /// Sets the revoked flag. Un-revoking is for a token manager, or for the owner logged in
-    /// with a password (as Onezone lets owners do); a caller authenticated with a token may not,
-    /// since it could bring back a revoked token stronger than itself.
-    ///
-    /// # Errors
-    ///
-    /// 403 for an un-revocation by a token-authenticated non-manager.
-    pub fn set_named_token_revoked(&self, update: NamedTokenUpdate, revoked: bool) -> Result<()> {
-        if !revoked && !update.may_unrevoke {
-            if update.record.revoked {
-                return Err(Error::forbidden_because(
-                    "a token cannot un-revoke a token; log in with a password or use a holder of \
-                     oz_tokens_manage",
-                ));
-            }
-            // Not revoked when read: nothing to write. Writing `false` could undo a revocation
-            // made meanwhile by the owner, against whoever holds this caller's token.
-            return Ok(());
-        }
-        if !self
-            .store
-            .set_named_token_revoked(&update.record.id, revoked)?
-        {
-            return Err(Error::NotFound);
-        }
-        Ok(())
-    }
-
-    /// `DELETE /user/tokens/temporary` and `DELETE /users/{id}/tokens/temporary`: revokes all
-    /// of user `user_id`'s temporary tokens (the user themself, or a token manager).
-    ///
-    /// # Errors
-    ///
-    /// 404 for an unknown user, 403 for anyone else.
-    pub fn revoke_temporary_tokens(&self, caller: &Caller, user_id: &str) -> Result<()> {
-        if self.store.user_by_id(user_id)?.is_none() {
-            return Err(Error::NotFound);
-        }
-        if caller.user.id != user_id && !caller.has(OzPrivilege::TokensManage) {
-            return Err(Error::forbidden());
-        }
-        let key = ensure_root_key(&*self.store, self.now())?;
-        match self.store.bump_temporary_generation(user_id, key.id)? {
-            Some(_) => Ok(()),
-            None => Err(Error::NotFound),
         }
     }
 
@@ -551,29 +723,63 @@ impl Service {
             created: self.now(),
             caveats: caveats.iter().map(ToString::to_string).collect(),
             parent: caller.token.as_ref().map(|t| t.parent.encode()),
+            custom_metadata: "{}".to_owned(),
+            usage_limit: None,
+            usage_count: 0,
+            privileges: None,
         })?;
         Ok(minted.token)
     }
 
-    /// Mints an access token (`act`) for the caller.
-    fn mint_access(
+    /// Mints a token of `subject` (an Onedata token text).
+    fn mint(
         &self,
-        caller: &Caller,
+        subject: &User,
         persistence: Persistence,
+        token_type: &NewTokenType,
         token_id: &str,
         key: &RootKey,
         caveats: &[TypedCaveat],
     ) -> Result<String> {
-        let fail = |e: &dyn std::fmt::Display| Error::internal("minting an access token", e);
+        let fail = |e: &dyn std::fmt::Display| Error::internal("minting a token", e);
         let identifier = OnedataIdentifier::new(
             persistence,
-            Subject::User(caller.user.id.clone()),
-            TokenType::Access { session: None },
+            Subject::User(subject.id.clone()),
+            token_type.token_type(),
             token_id,
         )
         .map_err(|e| fail(&e))?;
         let mut macaroon = Macaroon::mint(key, &self.settings.domain, identifier.to_string())
             .map_err(|e| fail(&e))?;
+        for caveat in caveats {
+            macaroon = macaroon
+                .with_first_party(caveat.to_bytes())
+                .map_err(|e| fail(&e))?;
+        }
+        macaroon.serialize(Format::Onedata).map_err(|e| fail(&e))
+    }
+
+    /// `POST /tokens/confine`: the token with `caveats` added after its own — attenuation,
+    /// which needs no key: anyone holding a token may confine it, nobody can widen it. Nothing
+    /// is verified or looked up (as in Onezone).
+    ///
+    /// # Errors
+    ///
+    /// [`TokenError::Malformed`] or [`TokenError::TooLarge`] for a token that does not decode;
+    /// [`Invalid::Caveat`] when the result would carry more than [`MAX_TOKEN_CAVEATS`].
+    pub fn confine(&self, text: &str, caveats: &[TypedCaveat]) -> Result<String> {
+        let token = parse_token(text)?;
+        let mut macaroon = token.macaroon().clone();
+        let total = macaroon.caveats().len() + caveats.len();
+        if total > MAX_TOKEN_CAVEATS {
+            return Err(Error::Invalid(Invalid::Caveat {
+                index: 0,
+                reason: format!(
+                    "the confined token would carry {total} caveats, more than {MAX_TOKEN_CAVEATS}"
+                ),
+            }));
+        }
+        let fail = |e: &dyn std::fmt::Display| Error::internal("confining a token", e);
         for caveat in caveats {
             macaroon = macaroon
                 .with_first_party(caveat.to_bytes())
@@ -592,7 +798,7 @@ impl Service {
         &self,
         text: &str,
         expected: Option<InviteType>,
-        peer_ip: IpAddr,
+        peer_ip: Option<IpAddr>,
     ) -> Result<InviteClaims> {
         let token = parse_token(text)?;
         let received = token.identifier().as_v2().map(|id| id.token_type().clone());
@@ -622,7 +828,10 @@ impl Service {
             temporary_max_ttl: self.settings.temporary_max_ttl,
             ..InvitePolicy::default()
         };
-        let context = AuthContext::new(self.now()).with_ip(peer_ip);
+        let mut context = AuthContext::new(self.now());
+        if let Some(ip) = peer_ip {
+            context = context.with_ip(ip);
+        }
         match token.verify_invite(&secret, expected, &context, &policy) {
             Ok(_) if revoked => Err(Error::Token(TokenError::Revoked)),
             Ok(claims) => Ok(claims),
@@ -942,17 +1151,17 @@ mod tests {
         forged.push(forge(Persistence::Named, &genuine_id));
         for token in &forged {
             assert!(matches!(
-                service.verify_invite_token(token, None, ip),
+                service.verify_invite_token(token, None, Some(ip)),
                 Err(Error::Token(TokenError::Invalid))
             ));
             assert!(matches!(
-                service.verify_invite_token(token, Some(InviteType::SupportSpace), ip),
+                service.verify_invite_token(token, Some(InviteType::SupportSpace), Some(ip)),
                 Err(Error::Token(TokenError::NotAnInviteToken { expected, .. })) if expected == "supportSpace"
             ));
         }
         // The genuine revoked invite is told so.
         assert!(matches!(
-            service.verify_invite_token(&genuine, None, ip),
+            service.verify_invite_token(&genuine, None, Some(ip)),
             Err(Error::Token(TokenError::Revoked))
         ));
     }
@@ -1008,11 +1217,11 @@ mod tests {
             .collect();
         assert_eq!(texts, [expiry.as_str(), "ip = 127.0.0.1"]);
         let claims = service
-            .verify_invite_token(&invite, None, "127.0.0.1".parse().unwrap())
+            .verify_invite_token(&invite, None, Some("127.0.0.1".parse().unwrap()))
             .unwrap();
         assert_eq!(claims.expiry, Some(service.now() + 600));
         assert!(matches!(
-            service.verify_invite_token(&invite, None, "10.0.0.1".parse().unwrap()),
+            service.verify_invite_token(&invite, None, Some("10.0.0.1".parse().unwrap())),
             Err(Error::Token(TokenError::CaveatUnverified { .. }))
         ));
     }

@@ -123,6 +123,38 @@ pub struct NamedToken {
     /// An opaque text naming the token whose holder created this one; `None` when it was
     /// created with a password.
     pub parent: Option<String>,
+    /// The owner's own metadata: a JSON object, as text (`{}` when none was given).
+    pub custom_metadata: String,
+    /// How many times an invite token may be consumed (`None`: no limit). Access and
+    /// identity tokens have none.
+    pub usage_limit: Option<u64>,
+    /// How many times it has been consumed.
+    pub usage_count: u64,
+    /// The privileges an invite grants whoever consumes it (for invite types whose target has
+    /// member privileges); `None` otherwise.
+    pub privileges: Option<BTreeSet<String>>,
+}
+
+/// A change to a named token's record: each field given is set, the others kept.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NamedTokenChange {
+    /// A new name (unique per subject).
+    pub name: Option<String>,
+    /// New custom metadata (a JSON object, as text).
+    pub custom_metadata: Option<String>,
+    /// A new revoked flag.
+    pub revoked: Option<bool>,
+}
+
+/// The outcome of consuming one use of an invite token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Consumed {
+    /// The use was counted: the token has now been used this many times.
+    Counted(u64),
+    /// The token has been used as many times as its limit allows (or is revoked).
+    Refused,
+    /// There is no such token.
+    Missing,
 }
 
 /// A user's temporary-token generation (SPEC §10.3).
@@ -241,8 +273,30 @@ pub trait Store: Send + Sync + 'static {
     fn named_token(&self, id: &str) -> Result<Option<NamedToken>, StoreError>;
     /// Every named token of `subject`, ordered by creation time, then id.
     fn named_tokens_of(&self, subject: &str) -> Result<Vec<NamedToken>, StoreError>;
+    /// Every named token, ordered by creation time, then id.
+    fn all_named_tokens(&self) -> Result<Vec<NamedToken>, StoreError>;
+    /// Changes a named token's name, custom metadata or revoked flag (one statement); whether
+    /// the token exists.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::TokenNameTaken`] when its subject has another token of the new name.
+    fn update_named_token(&self, id: &str, change: &NamedTokenChange) -> Result<bool, StoreError>;
     /// Sets a named token's revoked flag; whether the token exists.
-    fn set_named_token_revoked(&self, id: &str, revoked: bool) -> Result<bool, StoreError>;
+    fn set_named_token_revoked(&self, id: &str, revoked: bool) -> Result<bool, StoreError> {
+        let change = NamedTokenChange {
+            revoked: Some(revoked),
+            ..NamedTokenChange::default()
+        };
+        self.update_named_token(id, &change)
+    }
+    /// Deletes a named token's record (the token then verifies nothing); whether it existed.
+    fn delete_named_token(&self, id: &str) -> Result<bool, StoreError>;
+    /// Deletes every named token of `subject`; how many there were.
+    fn delete_named_tokens_of(&self, subject: &str) -> Result<u64, StoreError>;
+    /// Counts one use of a named invite token, atomically against its usage limit and revoked
+    /// flag: of concurrent consumers of the last use, exactly one is [`Consumed::Counted`].
+    fn consume_invite(&self, id: &str) -> Result<Consumed, StoreError>;
     /// The user's temporary-token generation.
     fn temporary_generation(
         &self,

@@ -12,7 +12,8 @@ use zeroize::Zeroizing;
 use super::sql;
 use super::{
     apply, caveats_from_json, caveats_to_json, check_quota, join, random_hex, split, to_i64,
-    to_u64, KeyProtection, NamedToken, RootKeyRecord, Space, StoreError, TemporaryGeneration, User,
+    to_u64, Consumed, KeyProtection, NamedToken, NamedTokenChange, RootKeyRecord, Space,
+    StoreError, TemporaryGeneration, User,
 };
 
 /// A statement parameter.
@@ -21,7 +22,9 @@ pub(super) enum Param<'a> {
     Text(&'a str),
     OptText(Option<&'a str>),
     Int(i64),
+    OptInt(Option<i64>),
     Bool(bool),
+    OptBool(Option<bool>),
 }
 
 /// A column value as read from either backend.
@@ -151,7 +154,7 @@ pub(super) trait Backend {
     fn protection(&self) -> &KeyProtection;
 }
 
-use Param::{Bool, Int, OptText, Text};
+use Param::{Bool, Int, OptBool, OptInt, OptText, Text};
 
 fn user_from_row(mut row: Row) -> Result<User, StoreError> {
     Ok(User {
@@ -177,6 +180,10 @@ fn token_from_row(mut row: Row) -> Result<NamedToken, StoreError> {
         created: to_u64(row.int(7)?)?,
         caveats,
         parent: row.opt_text(9)?,
+        custom_metadata: row.text(10)?,
+        usage_limit: row.opt_int(11)?.map(to_u64).transpose()?,
+        usage_count: to_u64(row.int(12)?)?,
+        privileges: row.opt_text(13)?.as_deref().map(split),
         id,
     })
 }
@@ -377,6 +384,8 @@ pub(super) fn insert_named_token(
 ) -> Result<(), StoreError> {
     let caveats = caveats_to_json(&token.caveats)?;
     let created = to_i64(token.created)?;
+    let usage_limit = token.usage_limit.map(to_i64).transpose()?;
+    let privileges = token.privileges.as_ref().map(join);
     b.write(|db| {
         check_user_quota(db, &token.subject, sql::COUNT_NAMED_TOKENS_OF, quota)?;
         let params = [
@@ -390,6 +399,9 @@ pub(super) fn insert_named_token(
             Int(created),
             Text(&caveats),
             OptText(token.parent.as_deref()),
+            Text(&token.custom_metadata),
+            OptInt(usage_limit),
+            OptText(privileges.as_deref()),
         ];
         match db.execute(sql::INSERT_NAMED_TOKEN, &params) {
             Err(DbError::UniqueViolation) => Err(StoreError::TokenNameTaken),
@@ -418,12 +430,50 @@ pub(super) fn named_tokens_of(
     })
 }
 
-pub(super) fn set_named_token_revoked(
+pub(super) fn all_named_tokens(b: &impl Backend) -> Result<Vec<NamedToken>, StoreError> {
+    b.run(|db| {
+        db.query(sql::ALL_NAMED_TOKENS, &[])?
+            .into_iter()
+            .map(token_from_row)
+            .collect()
+    })
+}
+
+pub(super) fn update_named_token(
     b: &impl Backend,
     id: &str,
-    revoked: bool,
+    change: &NamedTokenChange,
 ) -> Result<bool, StoreError> {
-    b.run(|db| Ok(db.execute(sql::SET_NAMED_TOKEN_REVOKED, &[Text(id), Bool(revoked)])? > 0))
+    let params = [
+        Text(id),
+        OptText(change.name.as_deref()),
+        OptText(change.custom_metadata.as_deref()),
+        OptBool(change.revoked),
+    ];
+    b.run(|db| match db.execute(sql::UPDATE_NAMED_TOKEN, &params) {
+        Err(DbError::UniqueViolation) => Err(StoreError::TokenNameTaken),
+        other => Ok(other? > 0),
+    })
+}
+
+pub(super) fn delete_named_token(b: &impl Backend, id: &str) -> Result<bool, StoreError> {
+    b.run(|db| Ok(db.execute(sql::DELETE_NAMED_TOKEN, &[Text(id)])? > 0))
+}
+
+pub(super) fn delete_named_tokens_of(b: &impl Backend, subject: &str) -> Result<u64, StoreError> {
+    b.run(|db| Ok(db.execute(sql::DELETE_NAMED_TOKENS_OF, &[Text(subject)])?))
+}
+
+pub(super) fn consume_invite(b: &impl Backend, id: &str) -> Result<Consumed, StoreError> {
+    b.write(|db| {
+        if let Some(row) = db.query_opt(sql::CONSUME_INVITE, &[Text(id)])? {
+            return Ok(Consumed::Counted(to_u64(row.int(0)?)?));
+        }
+        Ok(match db.query_opt(sql::NAMED_TOKEN, &[Text(id)])? {
+            Some(_) => Consumed::Refused,
+            None => Consumed::Missing,
+        })
+    })
 }
 
 pub(super) fn temporary_generation(
@@ -608,12 +658,36 @@ macro_rules! store_via_backend {
                 super::ops::named_tokens_of(self, subject)
             }
 
-            fn set_named_token_revoked(
+            fn all_named_tokens(
+                &self,
+            ) -> Result<Vec<$crate::store::NamedToken>, $crate::store::StoreError> {
+                super::ops::all_named_tokens(self)
+            }
+
+            fn update_named_token(
                 &self,
                 id: &str,
-                revoked: bool,
+                change: &$crate::store::NamedTokenChange,
             ) -> Result<bool, $crate::store::StoreError> {
-                super::ops::set_named_token_revoked(self, id, revoked)
+                super::ops::update_named_token(self, id, change)
+            }
+
+            fn delete_named_token(&self, id: &str) -> Result<bool, $crate::store::StoreError> {
+                super::ops::delete_named_token(self, id)
+            }
+
+            fn delete_named_tokens_of(
+                &self,
+                subject: &str,
+            ) -> Result<u64, $crate::store::StoreError> {
+                super::ops::delete_named_tokens_of(self, subject)
+            }
+
+            fn consume_invite(
+                &self,
+                id: &str,
+            ) -> Result<$crate::store::Consumed, $crate::store::StoreError> {
+                super::ops::consume_invite(self, id)
             }
 
             fn temporary_generation(

@@ -394,7 +394,9 @@ fn pg_params<'p>(params: &'p [Param<'_>]) -> Vec<&'p (dyn ToSql + Sync)> {
             Param::Text(text) => text as &(dyn ToSql + Sync),
             Param::OptText(text) => text as &(dyn ToSql + Sync),
             Param::Int(value) => value as &(dyn ToSql + Sync),
+            Param::OptInt(value) => value as &(dyn ToSql + Sync),
             Param::Bool(value) => value as &(dyn ToSql + Sync),
+            Param::OptBool(value) => value as &(dyn ToSql + Sync),
         })
         .collect()
 }

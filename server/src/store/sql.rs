@@ -64,6 +64,14 @@ pub(super) const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
     ("named_tokens", "parent", "TEXT"),
     ("users", "created", "BIGINT NOT NULL DEFAULT 0"),
     ("users", "full_name", "TEXT NOT NULL DEFAULT ''"),
+    (
+        "named_tokens",
+        "custom_metadata",
+        "TEXT NOT NULL DEFAULT '{}'",
+    ),
+    ("named_tokens", "usage_limit", "BIGINT"),
+    ("named_tokens", "usage_count", "BIGINT NOT NULL DEFAULT 0"),
+    ("named_tokens", "privileges", "TEXT"),
 ];
 
 /// Adds a column; `{table}`, `{column}` and `{definition}` come from [`ADDED_COLUMNS`].
@@ -133,16 +141,35 @@ pub(super) const SET_MEMBER_PRIVILEGES: &str =
 pub(super) const COUNT_NAMED_TOKENS_OF: &str =
     "SELECT COUNT(*) FROM named_tokens WHERE subject = $1";
 pub(super) const INSERT_NAMED_TOKEN: &str = "INSERT INTO named_tokens
-     (id, name, kind, subject, target, key_id, revoked, created, caveats, parent)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
-pub(super) const NAMED_TOKEN: &str =
-    "SELECT id, name, kind, subject, target, key_id, revoked, created, caveats, parent
-     FROM named_tokens WHERE id = $1";
-pub(super) const NAMED_TOKENS_OF: &str =
-    "SELECT id, name, kind, subject, target, key_id, revoked, created, caveats, parent
-     FROM named_tokens WHERE subject = $1 ORDER BY created, id";
-pub(super) const SET_NAMED_TOKEN_REVOKED: &str =
-    "UPDATE named_tokens SET revoked = $2 WHERE id = $1";
+     (id, name, kind, subject, target, key_id, revoked, created, caveats, parent,
+      custom_metadata, usage_limit, usage_count, privileges)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 0, $13)";
+/// The columns of a named token's record, in the order `ops::token_from_row` reads them.
+macro_rules! named_token_columns {
+    () => {
+        "SELECT id, name, kind, subject, target, key_id, revoked, created, caveats, parent,
+                custom_metadata, usage_limit, usage_count, privileges
+         FROM named_tokens"
+    };
+}
+pub(super) const NAMED_TOKEN: &str = concat!(named_token_columns!(), " WHERE id = $1");
+pub(super) const NAMED_TOKENS_OF: &str = concat!(
+    named_token_columns!(),
+    " WHERE subject = $1 ORDER BY created, id"
+);
+pub(super) const ALL_NAMED_TOKENS: &str = concat!(named_token_columns!(), " ORDER BY created, id");
+/// Changes the given fields (`NULL`: unchanged) of one named token.
+pub(super) const UPDATE_NAMED_TOKEN: &str = "UPDATE named_tokens
+     SET name = COALESCE($2, name), custom_metadata = COALESCE($3, custom_metadata),
+         revoked = COALESCE($4, revoked)
+     WHERE id = $1";
+pub(super) const DELETE_NAMED_TOKEN: &str = "DELETE FROM named_tokens WHERE id = $1";
+pub(super) const DELETE_NAMED_TOKENS_OF: &str = "DELETE FROM named_tokens WHERE subject = $1";
+/// Counts one use of an invite token, in one conditional statement: of two concurrent
+/// consumers of the last use, the database lets exactly one through.
+pub(super) const CONSUME_INVITE: &str = "UPDATE named_tokens SET usage_count = usage_count + 1
+     WHERE id = $1 AND revoked = FALSE AND (usage_limit IS NULL OR usage_count < usage_limit)
+     RETURNING usage_count";
 
 // Temporary-token generations
 

@@ -247,7 +247,9 @@ fn bind<'c>(
             Param::Text(text) => statement.raw_bind_parameter(index, text)?,
             Param::OptText(text) => statement.raw_bind_parameter(index, text)?,
             Param::Int(value) => statement.raw_bind_parameter(index, value)?,
+            Param::OptInt(value) => statement.raw_bind_parameter(index, value)?,
             Param::Bool(value) => statement.raw_bind_parameter(index, value)?,
+            Param::OptBool(value) => statement.raw_bind_parameter(index, value)?,
         }
     }
     Ok(statement)
