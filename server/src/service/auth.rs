@@ -5,7 +5,8 @@ use std::net::IpAddr;
 
 use macaroon_mint::caveat::{ConsumerKind, Interface, Operation, ServiceKind};
 use macaroon_mint::onedata::{
-    OnedataError, OnedataToken, ParsedIdentifier, Persistence, Subject, TokenType,
+    OnedataError, OnedataIdentifier, OnedataToken, ParsedIdentifier, Persistence, Subject,
+    TokenType,
 };
 use macaroon_mint::{
     ApiCall, AuthContext, Consumer, Error as MacaroonError, Limits, RootKey, TimePolicy,
@@ -136,23 +137,8 @@ impl Service {
 
     fn verify_access_token(&self, text: &str, request: &Request) -> Result<Caller> {
         let token = parse_token(text)?;
-        let ParsedIdentifier::V2(id) = token.identifier() else {
-            return Err(Error::Token(TokenError::Invalid));
-        };
-        match id.token_type() {
-            TokenType::Access { .. } => {}
-            other => {
-                return Err(Error::Token(TokenError::NotAnAccessToken {
-                    received: other.clone(),
-                }))
-            }
-        }
-        let Subject::User(user_id) = id.subject() else {
-            return Err(Error::Token(TokenError::Invalid));
-        };
-        let Some(user) = self.store.user_by_id(user_id)? else {
-            return Err(Error::Token(TokenError::Invalid));
-        };
+        check_access_type(&token)?;
+        let (id, user) = self.token_user(&token)?;
         let secret = self.token_secret(&user, id.persistence(), id.id(), Some("act"))?;
         let checked = self.check_signature_and_caveats(&token, &secret, request);
         // The revocation is told only to who holds a genuine token: a forgery learns nothing.
@@ -183,14 +169,7 @@ impl Service {
     /// [`Error::Token`] with Onezone's reason.
     pub fn verify_access_token_for(&self, text: &str, bearer: &Bearer) -> Result<VerifiedToken> {
         let token = parse_token(text)?;
-        let ParsedIdentifier::V2(id) = token.identifier() else {
-            return Err(Error::Token(TokenError::Invalid));
-        };
-        if !matches!(id.token_type(), TokenType::Access { .. }) {
-            return Err(Error::Token(TokenError::NotAnAccessToken {
-                received: id.token_type().clone(),
-            }));
-        }
+        check_access_type(&token)?;
         self.verify_for_bearer(&token, "act", &ACCESS_CAVEATS, bearer)
     }
 
@@ -220,15 +199,7 @@ impl Service {
         forms: &[&str],
         bearer: &Bearer,
     ) -> Result<VerifiedToken> {
-        let ParsedIdentifier::V2(id) = token.identifier() else {
-            return Err(Error::Token(TokenError::Invalid));
-        };
-        let Subject::User(user_id) = id.subject() else {
-            return Err(Error::Token(TokenError::Invalid));
-        };
-        let Some(user) = self.store.user_by_id(user_id)? else {
-            return Err(Error::Token(TokenError::Invalid));
-        };
+        let (id, user) = self.token_user(token)?;
         let secret = self.token_secret(&user, id.persistence(), id.id(), Some(kind))?;
         let mut context = AuthContext::new(self.now());
         if let Some(ip) = bearer.peer_ip {
@@ -276,6 +247,21 @@ impl Service {
             subject: id.subject().clone(),
             expiry: TypedCaveat::earliest_expiry(&caveats),
         })
+    }
+
+    /// The identifier and the user of a token this service could have minted: `tokenInvalid`
+    /// for a legacy identifier, a subject that is no user, or an unknown user.
+    fn token_user<'t>(&self, token: &'t OnedataToken) -> Result<(&'t OnedataIdentifier, User)> {
+        let ParsedIdentifier::V2(id) = token.identifier() else {
+            return Err(Error::Token(TokenError::Invalid));
+        };
+        let Subject::User(user_id) = id.subject() else {
+            return Err(Error::Token(TokenError::Invalid));
+        };
+        match self.store.user_by_id(user_id)? {
+            Some(user) => Ok((id, user)),
+            None => Err(Error::Token(TokenError::Invalid)),
+        }
     }
 
     /// The secret of `user`'s token with this persistence and id, and whether it is revoked.
@@ -432,15 +418,7 @@ impl Service {
         &self,
         token: &OnedataToken,
     ) -> Result<(RootKey, Option<u64>, bool)> {
-        let ParsedIdentifier::V2(id) = token.identifier() else {
-            return Err(Error::Token(TokenError::Invalid));
-        };
-        let Subject::User(user_id) = id.subject() else {
-            return Err(Error::Token(TokenError::Invalid));
-        };
-        let Some(user) = self.store.user_by_id(user_id)? else {
-            return Err(Error::Token(TokenError::Invalid));
-        };
+        let (id, user) = self.token_user(token)?;
         let kind = id.invite_kind().map(|k| k.code().to_owned());
         let secret = self.token_secret(&user, id.persistence(), id.id(), kind.as_deref())?;
         let current_generation = match id.persistence() {
@@ -450,6 +428,24 @@ impl Service {
         // The library checks the generation itself; the claimed one is handed over so that
         // only `secret.revoked` speaks of revocation, after the signature.
         Ok((secret.key, current_generation, secret.revoked))
+    }
+}
+
+/// `notAnAccessToken` for a token of another type, settled from the text alone, before any
+/// lookup or signature check (so a token of the wrong type learns nothing); a legacy token
+/// passes here and is refused later as invalid.
+fn check_access_type(token: &OnedataToken) -> Result<()> {
+    match token
+        .identifier()
+        .as_v2()
+        .map(OnedataIdentifier::token_type)
+    {
+        Some(other) if !matches!(other, TokenType::Access { .. }) => {
+            Err(Error::Token(TokenError::NotAnAccessToken {
+                received: other.clone(),
+            }))
+        }
+        _ => Ok(()),
     }
 }
 
