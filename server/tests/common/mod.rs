@@ -9,6 +9,8 @@
 // Each test crate uses a different part of this module.
 #![allow(dead_code)]
 
+pub mod swagger;
+
 use std::io::Write as _;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
