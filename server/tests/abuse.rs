@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 mod common;
 
-use common::{basic, send};
+use common::{answer, basic, send};
 use macaroon_mint_server::{Config, HttpLimits, Quotas, Rate, RegistrationPolicy, Server};
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -20,6 +20,8 @@ use tokio::net::{TcpSocket, TcpStream};
 
 const ADMIN: (&str, &str) = ("admin", "admin-password");
 const START: u64 = 1_700_000_000;
+/// A request whose headers never end.
+const HALF: &str = "GET /api/v3/onezone/user HTTP/1.1\r\nHost: x\r\nX-Half: ";
 
 /// A server on a fresh SQLite store with these limits and quotas.
 struct Harness {
@@ -118,8 +120,9 @@ async fn read_until_closed(stream: &mut TcpStream, limit: Duration) -> Option<St
     }
 }
 
-/// The status, `Retry-After` and JSON body of a raw HTTP/1.1 response.
-fn parse_response(raw: &str) -> (u16, Option<String>, Value) {
+/// The status, `Retry-After` and JSON body of a raw HTTP/1.1 response to `request` (whose
+/// request line names the method and path the answer is checked for, as [`send`] checks).
+fn parse_response(request: &str, raw: &str) -> (u16, Option<String>, Value) {
     let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((raw, ""));
     let status = head
         .split(' ')
@@ -131,7 +134,9 @@ fn parse_response(raw: &str) -> (u16, Option<String>, Value) {
         name.eq_ignore_ascii_case("retry-after")
             .then(|| value.trim().to_owned())
     });
-    let body = serde_json::from_str(body).unwrap_or(Value::Null);
+    let mut line = request.split_whitespace();
+    let (method, path) = (line.next().unwrap_or(""), line.next().unwrap_or(""));
+    let body = answer(method, path, status, body);
     (status, retry_after, body)
 }
 
@@ -151,7 +156,7 @@ async fn raw_request(
     let raw = read_until_closed(&mut stream, limit)
         .await
         .expect("the server answers and closes");
-    parse_response(&raw)
+    parse_response(&request, &raw)
 }
 
 fn limits() -> HttpLimits {
@@ -179,10 +184,7 @@ fn half_headers_do_not_lock_out_other_clients() {
         let mut held = Vec::new();
         for _ in 0..140 {
             let mut stream = connect_from([127, 0, 0, 2], addr).await;
-            stream
-                .write_all(b"GET /api/v3/onezone/user HTTP/1.1\r\nHost: x\r\nX-Half: ")
-                .await
-                .unwrap();
+            stream.write_all(HALF.as_bytes()).await.unwrap();
             held.push(stream);
         }
         held
@@ -208,7 +210,7 @@ fn half_headers_do_not_lock_out_other_clients() {
     for outcome in &outcomes {
         let raw = outcome.as_ref().expect("closed within the header timeout");
         if !raw.is_empty() {
-            let (status, retry_after, body) = parse_response(raw);
+            let (status, retry_after, body) = parse_response(HALF, raw);
             if status == 503 {
                 assert_eq!(error_id(&body), "serviceUnavailable", "{raw}");
                 assert_eq!(retry_after.as_deref(), Some("1"));
@@ -374,21 +376,19 @@ fn requests_over_the_in_flight_limit_get_503() {
     );
     let addr = harness.addr;
     let auth = basic(ADMIN);
+    let first = format!(
+        "POST /api/v3/onezone/user/spaces HTTP/1.1\r\nHost: x\r\nAuthorization: {auth}\r\n\
+         Content-Type: application/json\r\nContent-Length: 100\r\nConnection: close\r\n\r\n{{"
+    );
+    let sent = first.clone();
     let (slow, second) = harness.client.block_on(async move {
         // Holds the one slot: authenticated, then its body never comes.
         let mut slow = connect_from([127, 0, 0, 6], addr).await;
-        slow.write_all(
-            format!(
-                "POST /api/v3/onezone/user/spaces HTTP/1.1\r\nHost: x\r\nAuthorization: {auth}\r\n\
-                 Content-Type: application/json\r\nContent-Length: 100\r\nConnection: close\r\n\r\n{{"
-            )
-            .as_bytes(),
-        )
-        .await
-        .unwrap();
+        slow.write_all(sent.as_bytes()).await.unwrap();
         tokio::time::sleep(Duration::from_millis(500)).await;
         let request = "GET /api/v3/onezone/user HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
-        let second = raw_request([127, 0, 0, 7], addr, request.into(), Duration::from_secs(2)).await;
+        let second =
+            raw_request([127, 0, 0, 7], addr, request.into(), Duration::from_secs(2)).await;
         let slow = read_until_closed(&mut slow, Duration::from_secs(10)).await;
         (slow, second)
     });
@@ -397,7 +397,7 @@ fn requests_over_the_in_flight_limit_get_503() {
     assert_eq!(retry_after.as_deref(), Some("1"));
     assert_eq!(error_id(&body), "serviceUnavailable");
     // The slow one ends with a 408 when its time is up.
-    assert_eq!(parse_response(&slow.expect("closed")).0, 408);
+    assert_eq!(parse_response(&first, &slow.expect("closed")).0, 408);
 }
 
 /// Finding 4: a flood of password guesses from one address is rate limited (429 with
@@ -718,7 +718,7 @@ fn one_address_cannot_fill_the_in_flight_slots() {
         let mut answers = Vec::new();
         for mut stream in slow {
             let raw = read_until_closed(&mut stream, Duration::from_secs(5)).await;
-            answers.push(parse_response(&raw.expect("answered")));
+            answers.push(parse_response(head, &raw.expect("answered")));
         }
         (answers, third, elsewhere)
     });
@@ -735,17 +735,21 @@ fn one_address_cannot_fill_the_in_flight_slots() {
 fn head_requests_authenticate_like_get() {
     let harness = Harness::start(limits(), Quotas::default());
     for path in ["/user", "/user/tokens/named", "/tokens/named/x"] {
-        let response = ureq::head(&harness.url(path))
-            .set("X-Auth-Token", "garbage")
-            .call();
+        let url = harness.url(path);
+        let response = ureq::head(&url).set("X-Auth-Token", "garbage").call();
         match response {
-            Err(ureq::Error::Status(status, _)) => assert_eq!(status, 401, "{path}"),
+            Err(ureq::Error::Status(status, response)) => {
+                assert_eq!(status, 401, "{path}");
+                answer("HEAD", &url, status, &response.into_string().unwrap());
+            }
             other => panic!("{path}: {other:?}"),
         }
     }
-    let response = ureq::head(&harness.url("/user"))
+    let url = harness.url("/user");
+    let response = ureq::head(&url)
         .set("Authorization", &basic(ADMIN))
         .call()
         .unwrap();
     assert_eq!(response.status(), 200);
+    answer("HEAD", &url, 200, &response.into_string().unwrap());
 }

@@ -1399,11 +1399,13 @@ fn forged_and_wrong_kind_tokens_are_rejected(backend: Backend) {
     );
     // A header too large for the HTTP layer is refused there (431), never a 500.
     let huge = "M".repeat(1_048_577);
-    let response = ureq::get(&server.url("/user"))
-        .set("X-Auth-Token", &huge)
-        .call();
+    let url = server.url("/user");
+    let response = ureq::get(&url).set("X-Auth-Token", &huge).call();
     match response {
-        Err(ureq::Error::Status(status, _)) => assert_eq!(status, 431),
+        Err(ureq::Error::Status(status, response)) => {
+            assert_eq!(status, 431);
+            common::answer("GET", &url, status, &response.into_string().unwrap());
+        }
         other => panic!("expected 431, got {other:?}"),
     }
     // In a body, a token over the body limit (64 KiB) is refused; a body up to 1 MiB is read
@@ -1871,14 +1873,15 @@ fn unknown_entities_methods_and_huge_bodies_answer_json(backend: Backend) {
     // One byte over the 64 KiB limit: refused from its Content-Length, before it is read.
     let huge = format!("{{\"name\":\"{}\"}}", "x".repeat(64 * 1024 + 1 - 11));
     assert_eq!(huge.len(), 64 * 1024 + 1);
-    let response = ureq::post(&server.url("/user/spaces"))
+    let url = server.url("/user/spaces");
+    let response = ureq::post(&url)
         .set("Authorization", &basic(("alice", "pw-a")))
         .set("Content-Type", "application/json")
         .send_string(&huge);
     let Err(ureq::Error::Status(413, response)) = response else {
         panic!("expected 413, got {response:?}");
     };
-    let body: Value = serde_json::from_str(&response.into_string().unwrap()).unwrap();
+    let body = common::answer("POST", &url, 413, &response.into_string().unwrap());
     assert_eq!(body, payload_too_large());
     // The two token endpoints take an empty body or any JSON object (ignored); a body that is
     // not a JSON object is malformedData, as in Onezone (SPEC §10.5) — and no token is minted.
@@ -1891,7 +1894,8 @@ fn unknown_entities_methods_and_huge_bodies_answer_json(backend: Backend) {
             ("this is not JSON", 400),
             ("[1]", 400),
         ] {
-            let response = ureq::post(&server.url(&path))
+            let url = server.url(&path);
+            let response = ureq::post(&url)
                 .set("Authorization", &basic(("alice", "pw-a")))
                 .send_string(body);
             let (got, text) = match response {
@@ -1900,8 +1904,8 @@ fn unknown_entities_methods_and_huge_bodies_answer_json(backend: Backend) {
                 Err(e) => panic!("{e}"),
             };
             assert_eq!(got, status, "{path} {body:?}: {text}");
+            let json = common::answer("POST", &url, got, &text);
             if status == 400 {
-                let json: Value = serde_json::from_str(&text).unwrap();
                 assert_eq!(json["error"]["id"], "malformedData");
             }
         }
@@ -2175,13 +2179,14 @@ fn forged_temporary_tokens_do_not_reveal_the_generation(backend: Backend) {
 fn created_entities_have_a_location(backend: Backend) {
     let server = server!(backend, RegistrationPolicy::Open);
     let post = |path: &str, auth: (&str, &str), body: Value| {
-        let response = ureq::post(&server.url(path))
+        let url = server.url(path);
+        let response = ureq::post(&url)
             .set("Authorization", &basic(auth))
             .send_json(body)
             .unwrap();
         assert_eq!(response.status(), 201);
         let location = response.header("location").unwrap().to_owned();
-        let body: Value = serde_json::from_str(&response.into_string().unwrap()).unwrap();
+        let body = common::answer("POST", &url, 201, &response.into_string().unwrap());
         (location, body)
     };
     let (location, body) = post(

@@ -9,6 +9,8 @@
 // Each test crate uses a different part of this module.
 #![allow(dead_code)]
 
+pub mod swagger;
+
 use std::io::Write as _;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -128,27 +130,36 @@ pub fn basic(auth: (&str, &str)) -> String {
 }
 
 /// Sends a prepared request (with `body` as JSON, if any) and reads the answer, whatever its
-/// status: the status, the `Retry-After` header and the JSON body (`Null` when empty).
+/// status: the status, the `Retry-After` header and the JSON body (`Null` when empty). Every
+/// answer is checked against Onezone's swagger and Onedata's error table ([`swagger::check`]).
 pub fn send(
     request: ureq::Request,
     body: Option<serde_json::Value>,
 ) -> (u16, Option<String>, serde_json::Value) {
-    let target = format!("{} {}", request.method(), request.url());
+    let (method, url) = (request.method().to_owned(), request.url().to_owned());
     let result = match body {
         Some(body) => request.send_json(body),
         None => request.call(),
     };
     let response = match result {
         Ok(response) | Err(ureq::Error::Status(_, response)) => response,
-        Err(e) => panic!("{target}: {e}"),
+        Err(e) => panic!("{method} {url}: {e}"),
     };
     let status = response.status();
     let retry_after = response.header("retry-after").map(str::to_owned);
     let text = response.into_string().unwrap();
+    (status, retry_after, answer(&method, &url, status, &text))
+}
+
+/// A response body read some other way than [`send`] (`text`: as received): its JSON (`Null`
+/// when empty), checked like [`send`]'s against the swagger and the error table.
+pub fn answer(method: &str, url: &str, status: u16, text: &str) -> serde_json::Value {
     let json = if text.is_empty() {
         serde_json::Value::Null
     } else {
-        serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
+        serde_json::from_str(text)
+            .unwrap_or_else(|e| panic!("{method} {url} -> {status}: not JSON ({e}): {text}"))
     };
-    (status, retry_after, json)
+    swagger::check(method, url, status, &json);
+    json
 }
