@@ -188,8 +188,24 @@ pub const DEVIATIONS: &[Deviation] = &[
         path: "/tokens/verify_invite_token",
         status: 200,
         pointer: "/ttl",
-        reason: "ttl is null for a token without expiry (README; Onezone's token_logic writes \
-                 undefined as null too, the swagger says integer)",
+        reason: "ttl is null for a token without expiry (README; the swagger's own text says \
+                 \"or null if infinite\", its type says integer)",
+    },
+    Deviation::Null {
+        method: "POST",
+        path: "/tokens/verify_access_token",
+        status: 200,
+        pointer: "/ttl",
+        reason: "ttl is null for a token without expiry (README; the swagger's own text says \
+                 \"or null if infinite\", its type says integer)",
+    },
+    Deviation::Null {
+        method: "POST",
+        path: "/tokens/verify_identity_token",
+        status: 200,
+        pointer: "/ttl",
+        reason: "ttl is null for a token without expiry (README; the swagger's own text says \
+                 \"or null if infinite\", its type says integer)",
     },
     Deviation::Transport {
         status: 408,
