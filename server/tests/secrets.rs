@@ -4,8 +4,8 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use macaroon_mint_server::store::{
-    Consumed, KeyProtection, NamedToken, NamedTokenChange, RootKeyRecord, Space,
-    TemporaryGeneration, User,
+    Consumed, KeyProtection, NamedToken, NamedTokenChange, Provider, ProviderChange, RootKeyRecord,
+    Space, TemporaryGeneration, User,
 };
 use macaroon_mint_server::{Config, Server, SqliteStore, Store, StoreError};
 use serde_json::json;
@@ -85,6 +85,46 @@ impl Store for Failing {
     }
     fn delete_named_tokens_of(&self, s: &str) -> Result<u64, StoreError> {
         self.0.delete_named_tokens_of(s)
+    }
+    fn register_provider(
+        &self,
+        p: &Provider,
+        i: Option<&str>,
+        k: i64,
+        t: &NamedToken,
+    ) -> Result<(), StoreError> {
+        self.0.register_provider(p, i, k, t)
+    }
+    fn provider(&self, id: &str) -> Result<Option<Provider>, StoreError> {
+        self.0.provider(id)
+    }
+    fn provider_ids(&self) -> Result<Vec<String>, StoreError> {
+        self.0.provider_ids()
+    }
+    fn update_provider(&self, id: &str, c: &ProviderChange) -> Result<bool, StoreError> {
+        self.0.update_provider(id, c)
+    }
+    fn delete_provider(&self, id: &str) -> Result<bool, StoreError> {
+        self.0.delete_provider(id)
+    }
+    fn support_space(
+        &self,
+        s: &str,
+        p: &str,
+        z: u64,
+        i: Option<&str>,
+        c: u64,
+    ) -> Result<(), StoreError> {
+        self.0.support_space(s, p, z, i, c)
+    }
+    fn supporters_of(&self, s: &str) -> Result<Vec<(String, u64)>, StoreError> {
+        self.0.supporters_of(s)
+    }
+    fn spaces_supported_by(&self, p: &str) -> Result<Vec<(String, u64)>, StoreError> {
+        self.0.spaces_supported_by(p)
+    }
+    fn remove_support(&self, s: &str, p: &str) -> Result<bool, StoreError> {
+        self.0.remove_support(s, p)
     }
     fn consume_invite(&self, id: &str) -> Result<Consumed, StoreError> {
         self.0.consume_invite(id)

@@ -15,8 +15,8 @@ use std::sync::Arc;
 
 use macaroon_mint_server::store::{
     current_root_key, ensure_root_key, random_hex, Consumed, KeyProtection, MasterKey, NamedToken,
-    NamedTokenChange, PostgresStore, RootKeyRecord, SqliteStore, Store, StoreError,
-    TemporaryGeneration, SQLITE_FILE,
+    NamedTokenChange, PostgresStore, Provider, ProviderChange, RootKeyRecord, SqliteStore, Store,
+    StoreError, SubjectKind, TemporaryGeneration, SQLITE_FILE,
 };
 
 use common::PgTestSchema;
@@ -155,6 +155,8 @@ suite! {
         named_token_updates_and_deletes,
         invite_usage_is_counted_to_its_limit,
         concurrent_consumers_of_the_last_use,
+        providers_and_space_support,
+        concurrent_registrations_with_a_single_use_invite,
     ],
     shared: [called_from_spawn_blocking],
 }
@@ -193,6 +195,7 @@ fn token(id: &str, name: &str, subject: &str, key_id: i64) -> NamedToken {
         usage_limit: None,
         usage_count: 0,
         privileges: None,
+        subject_type: SubjectKind::User,
     }
 }
 
@@ -429,6 +432,7 @@ fn named_tokens(store: &dyn Store) {
         usage_limit: Some(3),
         usage_count: 0,
         privileges: Some(set(&["space_view", "space_read_data"])),
+        subject_type: SubjectKind::User,
     };
     store.insert_named_token(&invite, None).unwrap();
     assert_eq!(store.named_token(&invite.id).unwrap(), Some(invite.clone()));
@@ -747,6 +751,165 @@ fn concurrent_root_key_inserts_get_distinct_ids(store: &dyn Store) {
     for key in store.root_keys().unwrap() {
         assert_eq!(key.material.len(), 32);
     }
+}
+
+fn provider(admin: &str, name: &str) -> Provider {
+    Provider {
+        id: random_hex(16).unwrap(),
+        name: name.to_owned(),
+        domain: "provider.example.com".to_owned(),
+        admin_email: "admin@example.com".to_owned(),
+        latitude: 50.0647,
+        longitude: -19.945,
+        admin: admin.to_owned(),
+        created: 1_700_000_000,
+    }
+}
+
+fn provider_token(provider: &Provider, name: &str) -> NamedToken {
+    let mut t = token(&random_hex(16).unwrap(), name, &provider.id, 1);
+    t.subject_type = SubjectKind::Provider;
+    t
+}
+
+fn providers_and_space_support(store: &dyn Store) {
+    let key = key(store);
+    let alice = store
+        .create_user("alice", "h", &BTreeSet::new(), key.id, 1, "")
+        .unwrap();
+    let space = store
+        .create_space("s", &alice.id, &set(&["space_view"]), None)
+        .unwrap();
+    // A registration invite used once: registering consumes it with the provider.
+    let mut invite = token(&random_hex(16).unwrap(), "register", &alice.id, key.id);
+    invite.kind = "rop".to_owned();
+    invite.usage_limit = Some(1);
+    store.insert_named_token(&invite, None).unwrap();
+    let p = provider(&alice.id, "one");
+    let mut root = provider_token(&p, "root");
+    root.key_id = key.id;
+    store
+        .register_provider(&p, Some(&invite.id), key.id, &root)
+        .unwrap();
+    assert_eq!(store.provider(&p.id).unwrap(), Some(p.clone()));
+    assert_eq!(store.named_token(&root.id).unwrap(), Some(root.clone()));
+    assert_eq!(
+        store.named_token(&invite.id).unwrap().unwrap().usage_count,
+        1
+    );
+    assert_eq!(
+        store
+            .temporary_generation(&p.id)
+            .unwrap()
+            .unwrap()
+            .generation,
+        1
+    );
+    // Used up: a second registration stores nothing.
+    let second = provider(&alice.id, "two");
+    let root2 = provider_token(&second, "root");
+    assert!(matches!(
+        store.register_provider(&second, Some(&invite.id), key.id, &root2),
+        Err(StoreError::InviteUsedUp)
+    ));
+    assert_eq!(store.provider(&second.id).unwrap(), None);
+    assert_eq!(store.named_token(&root2.id).unwrap(), None);
+    assert_eq!(store.provider_ids().unwrap(), vec![p.id.clone()]);
+
+    // Update, then support (once), list both ways, cease.
+    let change = ProviderChange {
+        name: Some("renamed".into()),
+        latitude: Some(-33.5),
+        longitude: None,
+    };
+    assert!(store.update_provider(&p.id, &change).unwrap());
+    let read = store.provider(&p.id).unwrap().unwrap();
+    assert_eq!(
+        (read.name.as_str(), read.latitude, read.longitude),
+        ("renamed", -33.5, -19.945)
+    );
+    assert!(!store.update_provider(&"0".repeat(32), &change).unwrap());
+    store
+        .support_space(&space.id, &p.id, 1024, None, 5)
+        .unwrap();
+    assert!(matches!(
+        store.support_space(&space.id, &p.id, 1, None, 6),
+        Err(StoreError::RelationExists)
+    ));
+    assert!(matches!(
+        store.support_space(&"0".repeat(32), &p.id, 1, None, 6),
+        Err(StoreError::Missing)
+    ));
+    assert_eq!(
+        store.supporters_of(&space.id).unwrap(),
+        vec![(p.id.clone(), 1024)]
+    );
+    assert_eq!(
+        store.spaces_supported_by(&p.id).unwrap(),
+        vec![(space.id.clone(), 1024)]
+    );
+    assert!(store.remove_support(&space.id, &p.id).unwrap());
+    assert!(!store.remove_support(&space.id, &p.id).unwrap());
+
+    // A support invite of limit 1: the conflicting second support does not use it up.
+    let mut support = token(&random_hex(16).unwrap(), "support", &alice.id, key.id);
+    support.kind = "ssp".to_owned();
+    support.usage_limit = Some(1);
+    store.insert_named_token(&support, None).unwrap();
+    store.support_space(&space.id, &p.id, 7, None, 7).unwrap();
+    assert!(matches!(
+        store.support_space(&space.id, &p.id, 7, Some(&support.id), 8),
+        Err(StoreError::RelationExists)
+    ));
+    assert_eq!(
+        store.named_token(&support.id).unwrap().unwrap().usage_count,
+        0
+    );
+
+    // Removing the provider removes its supports, tokens and generation.
+    assert!(store.delete_provider(&p.id).unwrap());
+    assert_eq!(store.provider(&p.id).unwrap(), None);
+    assert!(store.supporters_of(&space.id).unwrap().is_empty());
+    assert_eq!(store.named_token(&root.id).unwrap(), None);
+    assert_eq!(store.temporary_generation(&p.id).unwrap(), None);
+    assert!(!store.delete_provider(&p.id).unwrap());
+}
+
+fn concurrent_registrations_with_a_single_use_invite(store: &dyn Store) {
+    let key = key(store);
+    let alice = store
+        .create_user("alice", "h", &BTreeSet::new(), key.id, 1, "")
+        .unwrap();
+    let mut invite = token(&random_hex(16).unwrap(), "register", &alice.id, key.id);
+    invite.kind = "rop".to_owned();
+    invite.usage_limit = Some(1);
+    store.insert_named_token(&invite, None).unwrap();
+    let barrier = std::sync::Barrier::new(QUOTA_THREADS);
+    let registered: usize = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..QUOTA_THREADS)
+            .map(|i| {
+                let (invite, barrier, alice) = (&invite, &barrier, &alice);
+                scope.spawn(move || {
+                    let p = provider(&alice.id, &format!("p{i}"));
+                    let mut root = provider_token(&p, "root");
+                    root.key_id = key.id;
+                    barrier.wait();
+                    match store.register_provider(&p, Some(&invite.id), key.id, &root) {
+                        Ok(()) => 1,
+                        Err(StoreError::InviteUsedUp) => 0,
+                        Err(e) => panic!("{e}"),
+                    }
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).sum()
+    });
+    assert_eq!(registered, 1);
+    assert_eq!(store.provider_ids().unwrap().len(), 1);
+    assert_eq!(
+        store.named_token(&invite.id).unwrap().unwrap().usage_count,
+        1
+    );
 }
 
 fn named_token_updates_and_deletes(store: &dyn Store) {
@@ -1471,6 +1634,7 @@ fn check_upgraded(store: &dyn Store) {
     assert_eq!(*store.root_key(1).unwrap().unwrap().material, vec![1; 32]);
     let old = store.named_token(&"c".repeat(32)).unwrap().unwrap();
     assert_eq!((old.name.as_str(), old.created), ("old", 7));
+    let old_subject_type = old.subject_type;
     assert!(old.caveats.is_empty());
     assert_eq!(old.parent, None);
     assert_eq!(store.named_tokens_of(&alice).unwrap(), vec![old]);
@@ -1482,6 +1646,21 @@ fn check_upgraded(store: &dyn Store) {
     t.caveats = vec!["c".into()];
     store.insert_named_token(&t, Some(2)).unwrap();
     assert_eq!(store.named_token(&t.id).unwrap(), Some(t));
+    assert_eq!(old_subject_type, SubjectKind::User);
+    // The first release tied token subjects to users: a provider's root token and
+    // generation are stored now.
+    let provider = provider(&alice, "upgraded");
+    let root = provider_token(&provider, "root");
+    store.register_provider(&provider, None, 1, &root).unwrap();
+    assert_eq!(store.named_token(&root.id).unwrap(), Some(root));
+    assert_eq!(
+        store
+            .temporary_generation(&provider.id)
+            .unwrap()
+            .unwrap()
+            .generation,
+        1
+    );
 }
 
 #[test]

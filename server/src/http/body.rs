@@ -22,8 +22,9 @@ use crate::service::privileges::{
     invite_target_key, invite_type_by_name, OzPrivilege, SpacePrivilege, OZ_PRIVILEGES,
     SPACE_PRIVILEGES,
 };
+use crate::service::providers::ProviderRegistration;
 use crate::service::tokens::{NewTokenType, TokenSpec};
-use crate::store::NamedTokenChange;
+use crate::store::{NamedTokenChange, ProviderChange};
 
 /// The largest request body accepted, in bytes: the largest body of this API (a token to
 /// verify, up to a few KiB in practice, or 64 caveats) fits with room to spare.
@@ -571,6 +572,167 @@ impl ConfineToken {
         }
         let caveats = caveats::from_value(self.caveats.as_ref(), &ACCESS_CAVEATS)?;
         Ok((token, caveats))
+    }
+}
+
+/// `POST /providers`: Onezone's `ProviderRegistrationRequest`.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct RegisterProvider {
+    token: Option<String>,
+    name: Option<String>,
+    admin_email: Option<String>,
+    subdomain_delegation: Option<bool>,
+    domain: Option<String>,
+    latitude: Option<Value>,
+    longitude: Option<Value>,
+}
+
+impl RequestBody for RegisterProvider {
+    fn bad_value(key: &str) -> ApiError {
+        match key {
+            "subdomainDelegation" => ApiError::bad_boolean(key),
+            _ => ApiError::bad_string(key),
+        }
+    }
+}
+
+/// A latitude or longitude: a number within `limit` degrees of zero (`badData` otherwise).
+fn degrees(value: Option<Value>, key: &str, limit: f64) -> Result<Option<f64>, ApiError> {
+    match value {
+        None => Ok(None),
+        Some(Value::Number(n)) => match n.as_f64() {
+            Some(v) if v.abs() <= limit => Ok(Some(v)),
+            _ => Err(ApiError::bad_data(key, "out of range")),
+        },
+        Some(_) => Err(ApiError::bad_data_key(key)),
+    }
+}
+
+/// A domain name (labels of letters, digits and inner dashes) or an IP address.
+fn valid_domain(domain: &str) -> bool {
+    if domain.parse::<IpAddr>().is_ok() {
+        return true;
+    }
+    domain.len() <= 253
+        && domain.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+        })
+}
+
+/// An e-mail address in the plain `local@domain` form.
+fn valid_email(email: &str) -> bool {
+    match email.split_once('@') {
+        Some((local, domain)) => {
+            !local.is_empty()
+                && email.len() <= 254
+                && !email.chars().any(|c| c.is_whitespace() || c.is_control())
+                && !domain.contains('@')
+                && valid_domain(domain)
+        }
+        None => false,
+    }
+}
+
+impl RegisterProvider {
+    /// The registration. Subdomain delegation is refused: this service runs no DNS, so the
+    /// provider registers with its own `domain`.
+    pub(crate) fn registration(self) -> Result<ProviderRegistration, ApiError> {
+        let token = required(self.token, "token")?;
+        let name = required(self.name, "name")?;
+        let admin_email = required(self.admin_email, "adminEmail")?;
+        match self.subdomain_delegation {
+            None => return Err(ApiError::missing("subdomainDelegation")),
+            Some(true) => return Err(ApiError::bad_data(
+                "subdomainDelegation",
+                "this service runs no DNS: register with subdomainDelegation false and a domain",
+            )),
+            Some(false) => {}
+        }
+        let domain = required(self.domain, "domain")?;
+        if !valid_domain(&domain) {
+            return Err(ApiError::bad_domain());
+        }
+        if !valid_email(&admin_email) {
+            return Err(ApiError::bad_email());
+        }
+        Ok(ProviderRegistration {
+            token,
+            name,
+            admin_email,
+            domain,
+            latitude: degrees(self.latitude, "latitude", 90.0)?.unwrap_or(0.0),
+            longitude: degrees(self.longitude, "longitude", 180.0)?.unwrap_or(0.0),
+        })
+    }
+}
+
+/// `PATCH /provider`: Onezone's `ProviderUpdateRequest`, at least one of `name`, `latitude`,
+/// `longitude`.
+#[derive(Deserialize)]
+pub(crate) struct UpdateProvider {
+    name: Option<String>,
+    latitude: Option<Value>,
+    longitude: Option<Value>,
+}
+
+impl RequestBody for UpdateProvider {
+    fn bad_value(key: &str) -> ApiError {
+        ApiError::bad_string(key)
+    }
+}
+
+impl UpdateProvider {
+    /// The change.
+    pub(crate) fn change(self) -> Result<ProviderChange, ApiError> {
+        if self.name.is_none() && self.latitude.is_none() && self.longitude.is_none() {
+            return Err(ApiError::missing_at_least_one(&[
+                "name",
+                "latitude",
+                "longitude",
+            ]));
+        }
+        Ok(ProviderChange {
+            name: self.name,
+            latitude: degrees(self.latitude, "latitude", 90.0)?,
+            longitude: degrees(self.longitude, "longitude", 180.0)?,
+        })
+    }
+}
+
+/// `POST /provider/spaces/support` (Onezone 19.02): `{"token", "size"}`.
+#[derive(Deserialize)]
+pub(crate) struct SupportSpace {
+    token: Option<String>,
+    size: Option<Value>,
+}
+
+impl RequestBody for SupportSpace {
+    fn bad_value(key: &str) -> ApiError {
+        ApiError::bad_string(key)
+    }
+}
+
+impl SupportSpace {
+    /// The space support token and the size in bytes (a positive integer).
+    pub(crate) fn fields(self) -> Result<(String, u64), ApiError> {
+        let token = required(self.token, "token")?;
+        let size = match self.size {
+            None => return Err(ApiError::missing("size")),
+            Some(Value::Number(n)) => match n.as_i64() {
+                Some(size) if size >= 1 => size.unsigned_abs(),
+                Some(_) => return Err(ApiError::too_low("size", 1)),
+                None => return Err(ApiError::bad_integer("size")),
+            },
+            Some(_) => return Err(ApiError::bad_integer("size")),
+        };
+        Ok((token, size))
     }
 }
 

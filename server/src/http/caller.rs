@@ -21,7 +21,7 @@ use zeroize::Zeroizing;
 
 use super::error::ApiError;
 use super::{blocking, App};
-use crate::service::{Caller, Request};
+use crate::service::{Caller, ProviderCaller, Request};
 
 /// A rate: a burst, refilled at `per_second`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -302,6 +302,33 @@ fn api_call(
         ("GET", "/user/tokens/named/name/{name}") => (Get, "token", None, "user_named_token"),
         ("GET", "/tokens/named/{id}") => (Get, "token", Some("id"), "instance"),
         ("PATCH", "/tokens/named/{id}") => (Update, "token", Some("id"), "instance"),
+        ("GET", "/provider") => (Get, "provider", None, "instance"),
+        ("PATCH", "/provider") => (Update, "provider", None, "instance"),
+        ("DELETE", "/provider") => (Delete, "provider", None, "instance"),
+        ("GET", "/provider/spaces") => (Get, "provider", None, "spaces"),
+        ("DELETE", "/provider/spaces/{sid}") => (Delete, "provider", None, "space"),
+        ("POST", "/provider/spaces/support") => (Create, "provider", None, "support"),
+        ("POST", "/provider/tokens/named") => (Create, "token", None, "provider_named_token"),
+        ("GET", "/provider/tokens/named") => (Get, "token", None, "provider_named_tokens"),
+        ("DELETE", "/provider/tokens/named") => (Delete, "token", None, "provider_named_tokens"),
+        ("GET", "/provider/tokens/named/name/{name}") => {
+            (Get, "token", None, "provider_named_token")
+        }
+        ("POST", "/provider/tokens/temporary") => {
+            (Create, "token", None, "provider_temporary_token")
+        }
+        ("GET", "/provider/tokens/temporary") => {
+            (Get, "token", None, "provider_temporary_token_generation")
+        }
+        ("DELETE", "/provider/tokens/temporary") => {
+            (Delete, "token", None, "provider_temporary_tokens")
+        }
+        ("GET", "/providers") => (Get, "provider", None, "list"),
+        ("GET", "/providers/{id}") => (Get, "provider", Some("id"), "instance"),
+        ("DELETE", "/providers/{id}") => (Delete, "provider", Some("id"), "instance"),
+        ("GET", "/spaces/{id}/providers") => (Get, "space", Some("id"), "providers"),
+        ("GET", "/spaces/{id}/providers/{pid}") => (Get, "space", Some("id"), "provider"),
+        ("DELETE", "/spaces/{id}/providers/{pid}") => (Delete, "space", Some("id"), "provider"),
         ("POST", "/spaces/{id}/providers/token") => {
             (Create, "space", Some("id"), "space_support_token")
         }
@@ -312,60 +339,107 @@ fn api_call(
     })
 }
 
+/// The credentials of a request and the API call it stands for.
+async fn credentials_for(
+    parts: &mut Parts,
+    app: &App,
+) -> Result<(Credentials, Request, IpAddr), ApiError> {
+    let credentials = credentials(&parts.headers)?;
+    let client = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(addr)| addr.ip())
+        .ok_or_else(|| {
+            ApiError::from(crate::service::Error::Internal("no client address".into()))
+        })?;
+    let route = parts
+        .extensions
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_default();
+    // A route and method this table lacks is not served (no authentication runs for it).
+    let (operation, entity_type, id_param, aspect) =
+        api_call(&parts.method, &route).ok_or_else(ApiError::method_not_allowed)?;
+    let entity_id = match id_param {
+        None => UNDEFINED.to_owned(),
+        Some(name) => match RawPathParams::from_request_parts(parts, app).await {
+            Ok(params) => params
+                .iter()
+                .find(|(key, _)| *key == name)
+                .map_or_else(|| UNDEFINED.to_owned(), |(_, value)| value.to_owned()),
+            Err(_) => UNDEFINED.to_owned(),
+        },
+    };
+    let request = Request {
+        client_ip: client,
+        operation,
+        entity_type,
+        entity_id,
+        aspect,
+    };
+    Ok((credentials, request, client))
+}
+
+/// Checks a username and password (rate-limited, queued for an Argon2 slot).
+async fn password_caller(
+    app: &App,
+    client: IpAddr,
+    username: String,
+    password: Zeroizing<String>,
+) -> Result<Caller, ApiError> {
+    let permit = app.passwords.admit(client, &username).await?;
+    let service = Arc::clone(&app.service);
+    blocking(move || {
+        // Held until the check ends, even if the client went away meanwhile.
+        let _permit = permit;
+        service
+            .authenticate_basic(&username, &password)
+            .map_err(ApiError::from)
+    })
+    .await
+}
+
 impl FromRequestParts<App> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Caller, ApiError> {
-        let credentials = credentials(&parts.headers)?;
-        let client = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|ConnectInfo(addr)| addr.ip())
-            .ok_or_else(|| {
-                ApiError::from(crate::service::Error::Internal("no client address".into()))
-            })?;
-        let route = parts
-            .extensions
-            .get::<MatchedPath>()
-            .map(|p| p.as_str().to_owned())
-            .unwrap_or_default();
-        // A route and method this table lacks is not served (no authentication runs for it).
-        let (operation, entity_type, id_param, aspect) =
-            api_call(&parts.method, &route).ok_or_else(ApiError::method_not_allowed)?;
-        let entity_id = match id_param {
-            None => UNDEFINED.to_owned(),
-            Some(name) => match RawPathParams::from_request_parts(parts, app).await {
-                Ok(params) => params
-                    .iter()
-                    .find(|(key, _)| *key == name)
-                    .map_or_else(|| UNDEFINED.to_owned(), |(_, value)| value.to_owned()),
-                Err(_) => UNDEFINED.to_owned(),
-            },
-        };
-        let request = Request {
-            client_ip: client,
-            operation,
-            entity_type,
-            entity_id,
-            aspect,
-        };
-        let service = Arc::clone(&app.service);
+        let (credentials, request, client) = credentials_for(parts, app).await?;
         match credentials {
             Credentials::Basic { username, password } => {
-                let permit = app.passwords.admit(client, &username).await?;
+                password_caller(app, client, username, password).await
+            }
+            Credentials::Token(token) => {
+                let service = Arc::clone(&app.service);
                 blocking(move || {
-                    // Held until the check ends, even if the client went away meanwhile.
-                    let _permit = permit;
                     service
-                        .authenticate_basic(&username, &password)
+                        .authenticate_token(&token, &request)
                         .map_err(ApiError::from)
                 })
                 .await
             }
+        }
+    }
+}
+
+/// The `/provider/…` routes: a Oneprovider authenticated by one of its tokens. Credentials of a
+/// user are checked as usual and then refused with 403 (authenticated, but not a provider).
+impl FromRequestParts<App> for ProviderCaller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<ProviderCaller, ApiError> {
+        let (credentials, request, client) = credentials_for(parts, app).await?;
+        match credentials {
+            Credentials::Basic { username, password } => {
+                password_caller(app, client, username, password).await?;
+                Err(ApiError::forbidden_because(
+                    "this operation is a Oneprovider's: authenticate with the provider's token",
+                ))
+            }
             Credentials::Token(token) => {
+                let service = Arc::clone(&app.service);
                 blocking(move || {
                     service
-                        .authenticate_token(&token, &request)
+                        .authenticate_provider_token(&token, &request)
                         .map_err(ApiError::from)
                 })
                 .await

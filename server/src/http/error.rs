@@ -357,6 +357,15 @@ impl ApiError {
         .with_details(json!({ "service": service }))
     }
 
+    /// 400 `inviteTokenSubjectNotAuthorized`: the invite's issuer may no longer invite there.
+    pub fn invite_issuer_not_authorized() -> ApiError {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "inviteTokenSubjectNotAuthorized",
+            "The subject of the invite token is not authorized to issue such invitations.",
+        )
+    }
+
     /// 400 `inviteTokenUsageLimitReached`.
     pub fn usage_limit_reached() -> ApiError {
         ApiError::new(
@@ -374,6 +383,34 @@ impl ApiError {
             format!("Bad value: provided \"{key}\" could not be understood by the server: {hint}"),
         )
         .with_details(json!({ "key": key, "hint": hint }))
+    }
+
+    /// 400 `badData` with `{"key"}`: a value of the wrong kind (a number expected).
+    pub fn bad_data_key(key: &str) -> ApiError {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "badData",
+            format!("Bad value: provided \"{key}\" could not be understood by the server."),
+        )
+        .with_details(json!({ "key": key }))
+    }
+
+    /// 400 `badValueDomain`.
+    pub fn bad_domain() -> ApiError {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "badValueDomain",
+            "Bad value: provided domain is not valid.",
+        )
+    }
+
+    /// 400 `badValueEmail`.
+    pub fn bad_email() -> ApiError {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "badValueEmail",
+            "Bad value: provided e-mail is not a valid e-mail.",
+        )
     }
 
     /// 400 `badValueJSON` with `{"key"}`: not a JSON object.
@@ -610,6 +647,8 @@ impl From<Error> for ApiError {
             Error::Forbidden(Some(hint)) => ApiError::forbidden_because(&hint),
             Error::NotFound => ApiError::not_found(),
             Error::AlreadyExists => ApiError::already_exists(),
+            Error::InviteIssuerNotAuthorized => ApiError::invite_issuer_not_authorized(),
+            Error::UsageLimitReached => ApiError::usage_limit_reached(),
             Error::NameOccupied => ApiError::occupied("name"),
             Error::Token(cause) => cause.into(),
             Error::Invalid(cause) => cause.into(),
@@ -684,6 +723,10 @@ mod tests {
             ApiError::not_an_identity_token(json!({ "accessToken": {} })),
             ApiError::invite_target_invalid("x"),
             ApiError::usage_limit_reached(),
+            ApiError::invite_issuer_not_authorized(),
+            ApiError::bad_data_key("latitude"),
+            ApiError::bad_domain(),
+            ApiError::bad_email(),
             ApiError::service_forbidden(json!({ "type": "user", "id": "u" })),
             ApiError::bad_data("usageLimit", "why"),
             ApiError::bad_json("customMetadata"),

@@ -19,6 +19,7 @@ pub(crate) mod body;
 pub mod caller;
 pub mod caveats;
 pub mod error;
+mod providers;
 mod routes;
 
 use std::collections::HashMap;
@@ -221,6 +222,50 @@ pub(crate) fn router(service: Arc<Service>, limits: &HttpLimits) -> Router {
         .route(
             &p("/tokens/verify_invite_token"),
             post(routes::verify_invite_token),
+        )
+        .route(
+            &p("/providers"),
+            post(providers::register).get(providers::list),
+        )
+        .route(
+            &p("/providers/{id}"),
+            get(providers::details).delete(providers::remove),
+        )
+        .route(
+            &p("/provider"),
+            get(providers::own_details)
+                .patch(providers::update_own)
+                .delete(providers::unregister_own),
+        )
+        .route(&p("/provider/spaces"), get(providers::own_spaces))
+        .route(
+            &p("/provider/spaces/support"),
+            post(providers::support_space),
+        )
+        .route(
+            &p("/provider/spaces/{sid}"),
+            axum::routing::delete(providers::cease_own_support),
+        )
+        .route(
+            &p("/provider/tokens/named"),
+            post(providers::create_named)
+                .get(providers::list_named)
+                .delete(providers::delete_named),
+        )
+        .route(
+            &p("/provider/tokens/named/name/{name}"),
+            get(providers::named_by_name),
+        )
+        .route(
+            &p("/provider/tokens/temporary"),
+            post(providers::create_temporary)
+                .get(providers::generation)
+                .delete(providers::revoke_temporary),
+        )
+        .route(&p("/spaces/{id}/providers"), get(providers::of_space))
+        .route(
+            &p("/spaces/{id}/providers/{pid}"),
+            get(providers::of_space_by_id).delete(providers::cease_support),
         )
         .route(&p("/tokens/examine"), post(routes::examine_token))
         .route(&p("/tokens/confine"), post(routes::confine_token))

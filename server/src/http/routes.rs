@@ -24,9 +24,9 @@ use crate::service::tokens::{NewNamedToken, SeedInvite, TokenOwner};
 use crate::service::{Caller, Error, Service, TokenError};
 use crate::store::NamedToken;
 
-type Answer = Result<Response, ApiError>;
+pub(super) type Answer = Result<Response, ApiError>;
 
-fn created(body: Value) -> Response {
+pub(super) fn created(body: Value) -> Response {
     (StatusCode::CREATED, Json(body)).into_response()
 }
 
@@ -41,7 +41,7 @@ fn created_at(location: String, body: Value) -> Response {
     response
 }
 
-fn no_content() -> Response {
+pub(super) fn no_content() -> Response {
     StatusCode::NO_CONTENT.into_response()
 }
 
@@ -63,7 +63,7 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for PathId<
 }
 
 impl<T> PathId<T> {
-    fn found(self) -> Result<T, ApiError> {
+    pub(super) fn found(self) -> Result<T, ApiError> {
         self.0.ok_or_else(ApiError::not_found)
     }
 }
@@ -233,7 +233,9 @@ pub(crate) async fn create_temporary(
     blocking(move || {
         let owner = TokenOwner::caller(&caller);
         let spec = body.parse::<CreateToken>()?.temporary()?;
-        let token = app.service.create_temporary(&caller, &owner, spec)?;
+        let token = app
+            .service
+            .create_temporary((&caller).into(), &owner, spec)?;
         Ok(created(json!({ "token": token })))
     })
     .await
@@ -250,7 +252,9 @@ pub(crate) async fn create_temporary_of_user(
     blocking(move || {
         let owner = app.service.authorize_tokens_of(&caller, &id)?;
         let spec = body.parse::<CreateToken>()?.temporary()?;
-        let token = app.service.create_temporary(&caller, &owner, spec)?;
+        let token = app
+            .service
+            .create_temporary((&caller).into(), &owner, spec)?;
         Ok(created(json!({ "token": token })))
     })
     .await
@@ -283,7 +287,7 @@ pub(crate) async fn generation_of_user(
 }
 
 /// `201` for a new named token: its `Location`, `{"tokenId", "token"}`.
-fn named_created(token: &NewNamedToken) -> Response {
+pub(super) fn named_created(token: &NewNamedToken) -> Response {
     let location = format!("{PREFIX}/tokens/named/{}", token.id);
     created_at(
         location,
@@ -296,7 +300,9 @@ pub(crate) async fn create_named(State(app): State<App>, caller: Caller, body: J
     blocking(move || {
         let owner = TokenOwner::caller(&caller);
         let (name, spec) = body.parse::<CreateToken>()?.named()?;
-        let token = app.service.create_named(&caller, &owner, &name, spec)?;
+        let token = app
+            .service
+            .create_named((&caller).into(), &owner, &name, spec)?;
         Ok(named_created(&token))
     })
     .await
@@ -314,7 +320,9 @@ pub(crate) async fn create_named_of_user(
     blocking(move || {
         let owner = app.service.authorize_tokens_of(&caller, &id)?;
         let (name, spec) = body.parse::<CreateToken>()?.named()?;
-        let token = app.service.create_named(&caller, &owner, &name, spec)?;
+        let token = app
+            .service
+            .create_named((&caller).into(), &owner, &name, spec)?;
         Ok(named_created(&token))
     })
     .await
@@ -322,7 +330,7 @@ pub(crate) async fn create_named_of_user(
 
 /// A named token's record as Onezone's `NamedToken` (without `token`: the record is readable
 /// with a restricted token, which must not obtain an unrestricted one), plus `parent`.
-fn named_token_json(record: &NamedToken) -> Value {
+pub(super) fn named_token_json(record: &NamedToken) -> Value {
     let token_type = match record.kind.as_str() {
         "act" => TokenType::Access { session: None },
         "idn" => TokenType::Identity,
@@ -342,7 +350,7 @@ fn named_token_json(record: &NamedToken) -> Value {
     json!({
         "id": record.id,
         "name": record.name,
-        "subject": { "type": "user", "id": record.subject },
+        "subject": { "type": record.subject_type.as_str(), "id": record.subject },
         "type": token_type_json(&token_type),
         "caveats": record.caveats.iter().map(|c| caveat_json(c)).collect::<Vec<_>>(),
         "revoked": record.revoked,
@@ -352,7 +360,7 @@ fn named_token_json(record: &NamedToken) -> Value {
 }
 
 /// `{"tokens": [ids]}` (Onezone's `Tokens`).
-fn token_ids(tokens: &[NamedToken]) -> Response {
+pub(super) fn token_ids(tokens: &[NamedToken]) -> Response {
     let ids: Vec<&str> = tokens.iter().map(|t| t.id.as_str()).collect();
     Json(json!({ "tokens": ids })).into_response()
 }
@@ -526,7 +534,7 @@ pub(crate) async fn revoke_temporary_of_user(
 
 /// A token given in request data under `key` that does not decode is
 /// `badValueToken {key, tokenError}` (Onezone's order: before any lookup).
-fn undecodable_as(key: &'static str) -> impl Fn(Error) -> ApiError {
+pub(super) fn undecodable_as(key: &'static str) -> impl Fn(Error) -> ApiError {
     move |e| match e {
         Error::Token(cause @ (TokenError::Malformed | TokenError::TooLarge { .. })) => {
             ApiError::bad_value_token(key, &cause.into())
@@ -644,7 +652,7 @@ pub(crate) async fn verify_invite_token(State(app): State<App>, body: JsonBody) 
 }
 
 /// A token's subject as Onezone writes it: `{"type": "user" | "oneprovider", "id"}`.
-fn subject_json(subject: &Subject) -> Value {
+pub(super) fn subject_json(subject: &Subject) -> Value {
     match subject {
         Subject::User(id) => json!({ "type": "user", "id": id }),
         Subject::Provider(id) => json!({ "type": "oneprovider", "id": id }),

@@ -14,8 +14,11 @@ use macaroon_mint::{
 };
 
 use super::tokens::{Parent, MAX_LINEAGE};
-use super::{keys, verify_password, AuthToken, Caller, Error, Result, Service, TokenError};
-use crate::store::{RootKeyRecord, User};
+use super::{
+    keys, verify_password, AuthToken, Caller, Error, Principal, ProviderCaller, Result, Service,
+    TokenError,
+};
+use crate::store::RootKeyRecord;
 
 /// Onedata's `max_token_size` (SPEC §10.1).
 pub const MAX_TOKEN_SIZE: usize = 1_048_576;
@@ -122,12 +125,44 @@ impl Service {
         }
     }
 
-    /// Authenticates an access token for `request`.
+    /// Authenticates a user's access token for `request`.
     ///
     /// # Errors
     ///
-    /// [`Error::Unauthenticated`] with the reason the token was refused.
+    /// [`Error::Unauthenticated`] with the reason the token was refused; 403 for a
+    /// Oneprovider's token (it acts for the provider, and this is a user's operation).
     pub fn authenticate_token(&self, text: &str, request: &Request) -> Result<Caller> {
+        match self.authenticate_any(text, request)? {
+            (Principal::User(user), token) => Ok(Caller {
+                user,
+                token: Some(token),
+            }),
+            (Principal::Provider(_), _) => Err(Error::forbidden_because(
+                "a Oneprovider's token acts for the provider; this operation is a user's",
+            )),
+        }
+    }
+
+    /// Authenticates a Oneprovider's access token for `request` (the `/provider/…` routes).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Unauthenticated`] with the reason the token was refused; 403 for a user's
+    /// token.
+    pub fn authenticate_provider_token(
+        &self,
+        text: &str,
+        request: &Request,
+    ) -> Result<ProviderCaller> {
+        match self.authenticate_any(text, request)? {
+            (Principal::Provider(provider), token) => Ok(ProviderCaller { provider, token }),
+            (Principal::User(_), _) => Err(Error::forbidden_because(
+                "this operation is a Oneprovider's: authenticate with the provider's token",
+            )),
+        }
+    }
+
+    fn authenticate_any(&self, text: &str, request: &Request) -> Result<(Principal, AuthToken)> {
         self.verify_access_token(text, request)
             .map_err(|e| match e {
                 Error::Token(reason) => Error::Unauthenticated(Some(reason)),
@@ -135,11 +170,11 @@ impl Service {
             })
     }
 
-    fn verify_access_token(&self, text: &str, request: &Request) -> Result<Caller> {
+    fn verify_access_token(&self, text: &str, request: &Request) -> Result<(Principal, AuthToken)> {
         let token = parse_token(text)?;
         check_access_type(&token)?;
-        let (id, user) = self.token_user(&token)?;
-        let secret = self.token_secret(&user, id.persistence(), id.id(), Some("act"))?;
+        let (id, principal) = self.token_principal(&token)?;
+        let secret = self.token_secret(&principal, id.persistence(), id.id(), Some("act"))?;
         let checked = self.check_signature_and_caveats(&token, &secret, request);
         // The revocation is told only to who holds a genuine token: a forgery learns nothing.
         let caveats = match checked {
@@ -149,14 +184,12 @@ impl Service {
             _ if secret.revoked => return Err(Error::Token(TokenError::Revoked)),
             other => other?,
         };
-        Ok(Caller {
-            user,
-            token: Some(AuthToken {
-                caveats,
-                parent: secret.as_parent,
-                depth: secret.depth + 1,
-            }),
-        })
+        let token = AuthToken {
+            caveats,
+            parent: secret.as_parent,
+            depth: secret.depth + 1,
+        };
+        Ok((principal, token))
     }
 
     /// `POST /tokens/verify_access_token`: verifies an access token for `bearer`, as a service
@@ -199,8 +232,8 @@ impl Service {
         forms: &[&str],
         bearer: &Bearer,
     ) -> Result<VerifiedToken> {
-        let (id, user) = self.token_user(token)?;
-        let secret = self.token_secret(&user, id.persistence(), id.id(), Some(kind))?;
+        let (id, principal) = self.token_principal(token)?;
+        let secret = self.token_secret(&principal, id.persistence(), id.id(), Some(kind))?;
         let mut context = AuthContext::new(self.now());
         if let Some(ip) = bearer.peer_ip {
             context = context.with_ip(ip);
@@ -249,19 +282,26 @@ impl Service {
         })
     }
 
-    /// The identifier and the user of a token this service could have minted: `tokenInvalid`
-    /// for a legacy identifier, a subject that is no user, or an unknown user.
-    fn token_user<'t>(&self, token: &'t OnedataToken) -> Result<(&'t OnedataIdentifier, User)> {
+    /// The identifier and the principal of a token this service could have minted:
+    /// `tokenInvalid` for a legacy identifier, a subject that is no user or provider, or an
+    /// unknown one.
+    fn token_principal<'t>(
+        &self,
+        token: &'t OnedataToken,
+    ) -> Result<(&'t OnedataIdentifier, Principal)> {
         let ParsedIdentifier::V2(id) = token.identifier() else {
             return Err(Error::Token(TokenError::Invalid));
         };
-        let Subject::User(user_id) = id.subject() else {
-            return Err(Error::Token(TokenError::Invalid));
+        let principal = match id.subject() {
+            Subject::User(user_id) => self.store.user_by_id(user_id)?.map(Principal::User),
+            Subject::Provider(provider_id) => {
+                self.store.provider(provider_id)?.map(Principal::Provider)
+            }
+            _ => None,
         };
-        match self.store.user_by_id(user_id)? {
-            Some(user) => Ok((id, user)),
-            None => Err(Error::Token(TokenError::Invalid)),
-        }
+        principal
+            .map(|principal| (id, principal))
+            .ok_or(Error::Token(TokenError::Invalid))
     }
 
     /// The secret of `user`'s token with this persistence and id, and whether it is revoked.
@@ -272,7 +312,7 @@ impl Service {
     /// generation is told it is revoked (SPEC §10.3).
     fn token_secret(
         &self,
-        user: &User,
+        subject: &Principal,
         persistence: Persistence,
         token_id: &str,
         kind: Option<&str>,
@@ -281,7 +321,8 @@ impl Service {
             Persistence::Named => {
                 let record = match self.store.named_token(token_id)? {
                     Some(record)
-                        if record.subject == user.id
+                        if record.subject == subject.id()
+                            && record.subject_type == subject.kind()
                             && kind.is_none_or(|kind| record.kind == kind) =>
                     {
                         record
@@ -291,7 +332,7 @@ impl Service {
                 let root = self.token_root_key(Some(record.key_id))?;
                 let key = keys::named_token_secret(&root, &record.id)?;
                 let parent = record.parent.as_deref().map(Parent::decode).transpose()?;
-                let (lineage_revoked, depth) = self.lineage(&user.id, parent.as_ref())?;
+                let (lineage_revoked, depth) = self.lineage(subject, parent.as_ref())?;
                 Ok(Secret {
                     key,
                     max_ttl: None,
@@ -301,16 +342,17 @@ impl Service {
                 })
             }
             Persistence::Temporary { generation } => {
-                let Some(current) = self.store.temporary_generation(&user.id)? else {
+                let Some(current) = self.store.temporary_generation(subject.id())? else {
                     return Err(Error::Token(TokenError::Invalid));
                 };
                 let (key_id, named) = keys::parse_temporary_token_id(token_id)
                     .ok_or(Error::Token(TokenError::Invalid))?;
                 let root = self.token_root_key(Some(key_id))?;
-                let key = keys::temporary_secret(&root, &user.id, generation)?;
+                let key =
+                    keys::temporary_secret_of(&root, subject.kind(), subject.id(), generation)?;
                 let named = named.map(str::to_owned);
                 let parent = named.clone().map(Parent::Named);
-                let (lineage_revoked, depth) = self.lineage(&user.id, parent.as_ref())?;
+                let (lineage_revoked, depth) = self.lineage(subject, parent.as_ref())?;
                 Ok(Secret {
                     key,
                     max_ttl: Some(self.settings.temporary_max_ttl),
@@ -329,7 +371,7 @@ impl Service {
     /// Walks a token's lineage: whether a token above it is revoked, retired or gone, and how
     /// many stand above it. A lineage deeper than [`MAX_LINEAGE`] is invalid (this service
     /// never mints one).
-    fn lineage(&self, user_id: &str, parent: Option<&Parent>) -> Result<(bool, usize)> {
+    fn lineage(&self, subject: &Principal, parent: Option<&Parent>) -> Result<(bool, usize)> {
         let mut next = parent.cloned();
         let mut depth = 0;
         while let Some(parent) = next.take() {
@@ -343,7 +385,7 @@ impl Service {
                     key_id,
                     named,
                 } => {
-                    let current = self.store.temporary_generation(user_id)?;
+                    let current = self.store.temporary_generation(subject.id())?;
                     if current.is_none_or(|c| c.generation != generation)
                         || self.token_root_key(Some(key_id)).is_err()
                     {
@@ -353,7 +395,13 @@ impl Service {
                 }
                 Parent::Named(id) => {
                     let record = match self.store.named_token(&id)? {
-                        Some(record) if record.subject == user_id && record.kind == "act" => record,
+                        Some(record)
+                            if record.subject == subject.id()
+                                && record.subject_type == subject.kind()
+                                && record.kind == "act" =>
+                        {
+                            record
+                        }
                         _ => return Ok((true, depth)),
                     };
                     if record.revoked || self.token_root_key(Some(record.key_id)).is_err() {
@@ -418,9 +466,9 @@ impl Service {
         &self,
         token: &OnedataToken,
     ) -> Result<(RootKey, Option<u64>, bool)> {
-        let (id, user) = self.token_user(token)?;
+        let (id, principal) = self.token_principal(token)?;
         let kind = id.invite_kind().map(|k| k.code().to_owned());
-        let secret = self.token_secret(&user, id.persistence(), id.id(), kind.as_deref())?;
+        let secret = self.token_secret(&principal, id.persistence(), id.id(), kind.as_deref())?;
         let current_generation = match id.persistence() {
             Persistence::Named => None,
             Persistence::Temporary { generation } => Some(generation),

@@ -108,6 +108,10 @@ pub enum Error {
     AlreadyExists,
     /// 400: the caller already has a named token of that name.
     NameOccupied,
+    /// 400 `inviteTokenSubjectNotAuthorized`: the invite's issuer may no longer issue it.
+    InviteIssuerNotAuthorized,
+    /// 400 `inviteTokenUsageLimitReached`: the invite has been used as often as it may.
+    UsageLimitReached,
     /// 400: a token given in the request data was refused.
     Token(TokenError),
     /// 400: other request data was refused.
@@ -156,6 +160,8 @@ impl fmt::Display for Error {
             Error::Forbidden(Some(hint)) => write!(f, "forbidden: {hint}"),
             Error::NotFound => f.write_str("not found"),
             Error::AlreadyExists => f.write_str("already exists"),
+            Error::InviteIssuerNotAuthorized => f.write_str("invite issuer not authorized"),
+            Error::UsageLimitReached => f.write_str("invite usage limit reached"),
             Error::Token(e) => write!(f, "token refused: {e:?}"),
             Error::Invalid(e) => write!(f, "invalid request data: {e:?}"),
             Error::Internal(cause) => write!(f, "internal error: {cause}"),

@@ -11,7 +11,7 @@ use macaroon_mint::RootKey;
 use sha2::Sha256;
 use zeroize::Zeroizing;
 
-use crate::store::{RootKeyRecord, StoreError};
+use crate::store::{RootKeyRecord, StoreError, SubjectKind};
 
 fn derive(root: &RootKeyRecord, label: &[&[u8]]) -> Result<RootKey, StoreError> {
     let mut mac = Hmac::<Sha256>::new_from_slice(&root.material)
@@ -55,6 +55,31 @@ pub fn temporary_secret(
             &generation.to_be_bytes(),
         ],
     )
+}
+
+/// The secret shared by the temporary tokens of `generation` of a user or a provider (a
+/// provider's under a label of its own, so no user's secret is ever a provider's).
+///
+/// # Errors
+///
+/// [`StoreError::Backend`] when the key material is unusable.
+pub fn temporary_secret_of(
+    root: &RootKeyRecord,
+    kind: SubjectKind,
+    id: &str,
+    generation: u64,
+) -> Result<RootKey, StoreError> {
+    match kind {
+        SubjectKind::User => temporary_secret(root, id, generation),
+        SubjectKind::Provider => derive(
+            root,
+            &[
+                b"macaroon-mint provider temporary tokens",
+                id.as_bytes(),
+                &generation.to_be_bytes(),
+            ],
+        ),
+    }
 }
 
 /// The id of a new temporary token: the root key it is derived from, 16 random bytes in hex,

@@ -16,6 +16,7 @@ pub mod auth;
 mod error;
 pub mod keys;
 pub mod privileges;
+pub mod providers;
 pub mod records;
 mod spaces;
 pub mod tokens;
@@ -35,7 +36,9 @@ use argon2::Argon2;
 use macaroon_mint::TypedCaveat;
 
 pub use self::error::{Error, Invalid, Result, TokenError};
-use crate::store::{Store, User};
+use macaroon_mint::onedata::Subject;
+
+use crate::store::{Provider, Store, SubjectKind, User};
 
 /// A clock: the current time in Unix seconds. Injected so that tests can move time; the
 /// service reads it once per operation and hands it to the verifier.
@@ -124,6 +127,82 @@ pub struct Caller {
     pub user: User,
     /// The token they authenticated with; `None` for a password.
     pub token: Option<AuthToken>,
+}
+
+/// Who a token speaks for: a user or a Oneprovider.
+#[derive(Debug, Clone)]
+pub enum Principal {
+    /// A user.
+    User(User),
+    /// A Oneprovider.
+    Provider(Provider),
+}
+
+impl Principal {
+    /// The user's or provider's id.
+    pub fn id(&self) -> &str {
+        match self {
+            Principal::User(user) => &user.id,
+            Principal::Provider(provider) => &provider.id,
+        }
+    }
+
+    /// Which of the two it is.
+    pub fn kind(&self) -> SubjectKind {
+        match self {
+            Principal::User(_) => SubjectKind::User,
+            Principal::Provider(_) => SubjectKind::Provider,
+        }
+    }
+
+    /// The subject a token of this principal names.
+    pub fn subject(&self) -> Subject {
+        match self {
+            Principal::User(user) => Subject::User(user.id.clone()),
+            Principal::Provider(provider) => Subject::Provider(provider.id.clone()),
+        }
+    }
+}
+
+/// A Oneprovider authenticated by one of its access tokens.
+#[derive(Debug, Clone)]
+pub struct ProviderCaller {
+    /// Which provider.
+    pub provider: Provider,
+    /// The token it authenticated with.
+    pub token: AuthToken,
+}
+
+/// Who asks for a token: the principal's id and kind, and the token it authenticated with
+/// (`None`: a user's password), which every token it mints inherits.
+#[derive(Debug, Clone, Copy)]
+pub struct Minter<'a> {
+    /// The id.
+    pub id: &'a str,
+    /// User or provider.
+    pub kind: SubjectKind,
+    /// The authenticating token.
+    pub token: Option<&'a AuthToken>,
+}
+
+impl<'a> From<&'a Caller> for Minter<'a> {
+    fn from(caller: &'a Caller) -> Minter<'a> {
+        Minter {
+            id: &caller.user.id,
+            kind: SubjectKind::User,
+            token: caller.token.as_ref(),
+        }
+    }
+}
+
+impl<'a> From<&'a ProviderCaller> for Minter<'a> {
+    fn from(caller: &'a ProviderCaller) -> Minter<'a> {
+        Minter {
+            id: &caller.provider.id,
+            kind: SubjectKind::Provider,
+            token: Some(&caller.token),
+        }
+    }
 }
 
 /// The access token a caller authenticated with: what a token minted with it must inherit.

@@ -6,8 +6,8 @@
 
 use super::privileges::OzPrivilege;
 use super::tokens::TokenOwner;
-use super::{check_name, Caller, Error, Result, Service};
-use crate::store::{ensure_root_key, NamedToken, NamedTokenChange, StoreError};
+use super::{check_name, Caller, Error, Principal, Result, Service};
+use crate::store::{ensure_root_key, NamedToken, NamedTokenChange, StoreError, SubjectKind};
 
 /// Proof that a caller may change or delete a named token.
 #[derive(Debug)]
@@ -35,7 +35,7 @@ impl Service {
         if !caller.has(OzPrivilege::TokensManage) {
             return Err(Error::forbidden());
         }
-        Ok(TokenOwner::of(user))
+        Ok(TokenOwner::of(Principal::User(user)))
     }
 
     /// `GET /user/tokens/named`, `/users/{id}/tokens/named`: the owner's named tokens (every
@@ -45,7 +45,9 @@ impl Service {
     ///
     /// Store failures.
     pub fn named_tokens_of(&self, owner: &TokenOwner) -> Result<Vec<NamedToken>> {
-        Ok(self.store.named_tokens_of(&owner.user().id)?)
+        let mut tokens = self.store.named_tokens_of(owner.id())?;
+        tokens.retain(|t| t.subject_type == owner.kind());
+        Ok(tokens)
     }
 
     /// `GET /user/tokens/named` of the caller.
@@ -76,7 +78,9 @@ impl Service {
     ///
     /// Store failures.
     pub fn delete_named_tokens_of(&self, owner: &TokenOwner) -> Result<()> {
-        self.store.delete_named_tokens_of(&owner.user().id)?;
+        for token in self.named_tokens_of(owner)? {
+            self.store.delete_named_token(&token.id)?;
+        }
         Ok(())
     }
 
@@ -100,7 +104,8 @@ impl Service {
     /// 404 for an unknown token, 403 for anyone else.
     pub fn named_token(&self, caller: &Caller, id: &str) -> Result<NamedToken> {
         let record = self.store.named_token(id)?.ok_or(Error::NotFound)?;
-        if record.subject != caller.user.id && !caller.has(OzPrivilege::TokensManage) {
+        let own = record.subject == caller.user.id && record.subject_type == SubjectKind::User;
+        if !own && !caller.has(OzPrivilege::TokensManage) {
             return Err(Error::forbidden());
         }
         Ok(record)
@@ -195,7 +200,7 @@ impl Service {
     ///
     /// 404 when the user has none (removed meanwhile).
     pub fn temporary_generation(&self, owner: &TokenOwner) -> Result<u64> {
-        match self.store.temporary_generation(&owner.user().id)? {
+        match self.store.temporary_generation(owner.id())? {
             Some(current) => Ok(current.generation),
             None => Err(Error::NotFound),
         }
@@ -209,10 +214,7 @@ impl Service {
     /// 404 when the user is gone.
     pub fn revoke_temporary(&self, owner: &TokenOwner) -> Result<()> {
         let key = ensure_root_key(&*self.store, self.now())?;
-        match self
-            .store
-            .bump_temporary_generation(&owner.user().id, key.id)?
-        {
+        match self.store.bump_temporary_generation(owner.id(), key.id)? {
             Some(_) => Ok(()),
             None => Err(Error::NotFound),
         }

@@ -30,9 +30,10 @@ use macaroon_mint::{AuthContext, Format, Macaroon, RootKey, TypedCaveat};
 use super::auth::{onedata_error, parse_token, ACCESS_CAVEATS, IDENTITY_CAVEATS};
 use super::privileges::{invite_type_name, OzPrivilege, SpacePrivilege};
 use super::{
-    check_name, keys, Caller, Error, Invalid, RegistrationPolicy, Result, Service, TokenError,
+    check_name, keys, AuthToken, Caller, Error, Invalid, Minter, Principal, ProviderCaller,
+    RegistrationPolicy, Result, Service, TokenError,
 };
-use crate::store::{ensure_root_key, random_hex, NamedToken, StoreError, User};
+use crate::store::{ensure_root_key, random_hex, NamedToken, StoreError, SubjectKind};
 
 /// The longest lineage of tokens minted with tokens (a password login is depth 0).
 pub const MAX_LINEAGE: usize = 8;
@@ -238,28 +239,42 @@ impl TokenSpec {
     }
 }
 
-/// Proof that a caller may mint, list and revoke the tokens of a user: the user themself, or
-/// a holder of `oz_tokens_manage` logged in with a password.
+/// Proof that a caller may mint, list and revoke the tokens of a user or provider: the user
+/// or provider itself, or a holder of `oz_tokens_manage` (for a user's) logged in with a
+/// password.
 #[derive(Debug, Clone)]
 pub struct TokenOwner {
-    user: User,
+    principal: Principal,
 }
 
 impl TokenOwner {
     /// The caller's own tokens.
     pub fn caller(caller: &Caller) -> TokenOwner {
-        TokenOwner {
-            user: caller.user.clone(),
-        }
+        TokenOwner::of(Principal::User(caller.user.clone()))
     }
 
-    pub(crate) fn of(user: User) -> TokenOwner {
-        TokenOwner { user }
+    /// The calling provider's own tokens.
+    pub fn provider(caller: &ProviderCaller) -> TokenOwner {
+        TokenOwner::of(Principal::Provider(caller.provider.clone()))
     }
 
-    /// The user whose tokens these are.
-    pub fn user(&self) -> &User {
-        &self.user
+    pub(crate) fn of(principal: Principal) -> TokenOwner {
+        TokenOwner { principal }
+    }
+
+    /// Whose tokens these are.
+    pub fn principal(&self) -> &Principal {
+        &self.principal
+    }
+
+    /// The owner's id.
+    pub fn id(&self) -> &str {
+        self.principal.id()
+    }
+
+    /// User or provider.
+    pub fn kind(&self) -> SubjectKind {
+        self.principal.kind()
     }
 }
 
@@ -291,10 +306,10 @@ impl Service {
     /// would be more than [`MAX_TOKEN_CAVEATS`].
     pub fn inherited_caveats(
         &self,
-        caller: &Caller,
+        token: Option<&AuthToken>,
         requested: Vec<TypedCaveat>,
     ) -> Result<Vec<TypedCaveat>> {
-        let Some(token) = &caller.token else {
+        let Some(token) = token else {
             return Ok(requested);
         };
         if token.depth >= MAX_LINEAGE {
@@ -333,7 +348,7 @@ impl Service {
         caveats: Vec<TypedCaveat>,
     ) -> Result<String> {
         self.create_temporary(
-            caller,
+            caller.into(),
             &TokenOwner::caller(caller),
             TokenSpec::access(caveats),
         )
@@ -349,15 +364,14 @@ impl Service {
     /// [`Service::check_new_token`] for the type.
     pub fn create_temporary(
         &self,
-        caller: &Caller,
+        minter: Minter<'_>,
         owner: &TokenOwner,
         spec: TokenSpec,
     ) -> Result<String> {
-        let user = &owner.user;
-        let Some(current) = self.store.temporary_generation(&user.id)? else {
+        let Some(current) = self.store.temporary_generation(owner.id())? else {
             return Err(Error::NotFound);
         };
-        let caveats = self.check_new_token(caller, user, &spec)?;
+        let caveats = self.check_new_token(minter, owner.principal(), &spec)?;
         let now = self.now();
         let max_ttl = self.settings.temporary_max_ttl;
         match TypedCaveat::earliest_expiry(&caveats) {
@@ -368,7 +382,7 @@ impl Service {
         // more caveats: same generation, same root key, same named ancestor, so whatever
         // revokes the parent revokes it. (The generation read when the caller authenticated:
         // if it was bumped since, the caller's token is revoked and mints nothing.)
-        let (generation, root, named) = match caller.token.as_ref().map(|t| &t.parent) {
+        let (generation, root, named) = match minter.token.map(|t| &t.parent) {
             Some(Parent::Temporary {
                 generation,
                 key_id,
@@ -393,11 +407,11 @@ impl Service {
                 None,
             ),
         };
-        let secret = keys::temporary_secret(&root, &user.id, generation)?;
+        let secret = keys::temporary_secret_of(&root, owner.kind(), owner.id(), generation)?;
         let token_id = keys::temporary_token_id(root.id, &random_hex(16)?, named);
         let persistence = Persistence::Temporary { generation };
         self.mint(
-            user,
+            owner.principal(),
             persistence,
             &spec.token_type,
             &token_id,
@@ -419,7 +433,7 @@ impl Service {
         caveats: Vec<TypedCaveat>,
     ) -> Result<NewNamedToken> {
         let owner = TokenOwner::caller(caller);
-        self.create_named(caller, &owner, name, TokenSpec::access(caveats))
+        self.create_named(caller.into(), &owner, name, TokenSpec::access(caveats))
     }
 
     /// `POST /user/tokens/named` and `/users/{id}/tokens/named`: a named token of `owner` as
@@ -432,20 +446,19 @@ impl Service {
     /// [`Service::check_new_token`] for the type.
     pub fn create_named(
         &self,
-        caller: &Caller,
+        minter: Minter<'_>,
         owner: &TokenOwner,
         name: &str,
         spec: TokenSpec,
     ) -> Result<NewNamedToken> {
         check_name("name", name)?;
-        let user = &owner.user;
-        let caveats = self.check_new_token(caller, user, &spec)?;
+        let caveats = self.check_new_token(minter, owner.principal(), &spec)?;
         let root = ensure_root_key(&*self.store, self.now())?;
         let token_id = random_hex(16)?;
         let secret = keys::named_token_secret(&root, &token_id)?;
         let persistence = Persistence::Named;
         let token = self.mint(
-            user,
+            owner.principal(),
             persistence,
             &spec.token_type,
             &token_id,
@@ -457,7 +470,8 @@ impl Service {
             id: token_id.clone(),
             name: name.to_owned(),
             kind: spec.token_type.kind(),
-            subject: user.id.clone(),
+            subject: owner.id().to_owned(),
+            subject_type: owner.kind(),
             target: match &spec.token_type {
                 NewTokenType::Invite { target, .. } => target.clone(),
                 _ => String::new(),
@@ -466,7 +480,7 @@ impl Service {
             revoked: spec.revoked,
             created: self.now(),
             caveats: caveats.iter().map(ToString::to_string).collect(),
-            parent: caller.token.as_ref().map(|t| t.parent.encode()),
+            parent: minter.token.map(|t| t.parent.encode()),
             custom_metadata: spec.custom_metadata,
             usage_limit: spec.usage_limit.filter(|_| invite),
             usage_count: 0,
@@ -490,11 +504,11 @@ impl Service {
     /// type cannot carry (it would be broader than the caller's token).
     pub fn check_new_token(
         &self,
-        caller: &Caller,
-        subject: &User,
+        minter: Minter<'_>,
+        subject: &Principal,
         spec: &TokenSpec,
     ) -> Result<Vec<TypedCaveat>> {
-        if caller.token.is_some() && caller.user.id != subject.id {
+        if minter.token.is_some() && (minter.id != subject.id() || minter.kind != subject.kind()) {
             // Its lineage would name the caller's token, which the lineage walk reads as the
             // subject's: a token mints only for its own subject.
             return Err(Error::forbidden_because(
@@ -505,7 +519,7 @@ impl Service {
         if let NewTokenType::Invite { invite, target } = &spec.token_type {
             self.authorize_invite(subject, invite, target)?;
         }
-        let caveats = self.inherited_caveats(caller, spec.caveats.clone())?;
+        let caveats = self.inherited_caveats(minter.token, spec.caveats.clone())?;
         let forms = spec.token_type.caveat_forms();
         if let Some(other) = caveats.iter().find(|c| !forms.contains(&c.form())) {
             return Err(Error::forbidden_because(format!(
@@ -529,16 +543,35 @@ impl Service {
     /// [`Invalid::InviteTarget`] or 403, as said.
     pub fn authorize_invite(
         &self,
-        subject: &User,
+        subject: &Principal,
         invite: &InviteType,
         target: &str,
     ) -> Result<()> {
-        let holds = |privilege: OzPrivilege| privilege.held_in(&subject.oz_privileges);
         let invalid = || {
             Error::Invalid(Invalid::InviteTarget {
                 id: target.to_owned(),
             })
         };
+        let subject = match subject {
+            Principal::User(user) => user,
+            // A provider invites only into its own cluster (as Onezone lets providers).
+            Principal::Provider(provider) => {
+                return match invite {
+                    InviteType::UserJoinCluster | InviteType::GroupJoinCluster
+                        if target == provider.id =>
+                    {
+                        Ok(())
+                    }
+                    InviteType::UserJoinCluster | InviteType::GroupJoinCluster
+                        if self.store.provider(target)?.is_none() =>
+                    {
+                        Err(invalid())
+                    }
+                    _ => Err(Error::forbidden()),
+                };
+            }
+        };
+        let holds = |privilege: OzPrivilege| privilege.held_in(&subject.oz_privileges);
         let in_space = |privilege: SpacePrivilege| -> Result<()> {
             if self.store.space_by_id(target)?.is_none() {
                 return Err(invalid());
@@ -569,6 +602,19 @@ impl Service {
             InviteType::SupportSpace => in_space(SpacePrivilege::AddSupport),
             InviteType::UserJoinSpace => in_space(SpacePrivilege::AddUser),
             InviteType::GroupJoinSpace => in_space(SpacePrivilege::AddGroup),
+            // A cluster is its provider's; its admin (the registering user) may invite.
+            InviteType::UserJoinCluster | InviteType::GroupJoinCluster => {
+                match self.store.provider(target)? {
+                    None => Err(invalid()),
+                    Some(provider)
+                        if provider.admin == subject.id
+                            || holds(OzPrivilege::ClustersAddRelationships) =>
+                    {
+                        Ok(())
+                    }
+                    Some(_) => Err(Error::forbidden()),
+                }
+            }
             _ => Err(invalid()),
         }
     }
@@ -688,7 +734,7 @@ impl Service {
         label: &str,
         mint: impl FnOnce(&RootKey, &str, &InviteOptions) -> Result<MintedToken, OnedataError>,
     ) -> Result<String> {
-        let caveats = self.inherited_caveats(caller, Vec::new())?;
+        let caveats = self.inherited_caveats(caller.token.as_ref(), Vec::new())?;
         if let Some(other) = caveats.iter().find(|c| !INVITE_CAVEATS.contains(&c.form())) {
             return Err(Error::forbidden_because(format!(
                 "the authenticating token has a {} caveat, which an invite token cannot carry \
@@ -717,6 +763,7 @@ impl Service {
             id: token_id,
             kind,
             subject: caller.user.id.clone(),
+            subject_type: SubjectKind::User,
             target: target.to_owned(),
             key_id: root.id,
             revoked: false,
@@ -734,7 +781,7 @@ impl Service {
     /// Mints a token of `subject` (an Onedata token text).
     fn mint(
         &self,
-        subject: &User,
+        subject: &Principal,
         persistence: Persistence,
         token_type: &NewTokenType,
         token_id: &str,
@@ -744,7 +791,7 @@ impl Service {
         let fail = |e: &dyn std::fmt::Display| Error::internal("minting a token", e);
         let identifier = OnedataIdentifier::new(
             persistence,
-            Subject::User(subject.id.clone()),
+            subject.subject(),
             token_type.token_type(),
             token_id,
         )

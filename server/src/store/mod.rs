@@ -40,6 +40,12 @@ pub enum StoreError {
     TokenNameTaken,
     /// A quota (named tokens per subject, spaces per creator) is used up.
     QuotaExceeded,
+    /// The invite token to consume is used up, revoked or gone.
+    InviteUsedUp,
+    /// The relation exists already (a space supported twice by one provider).
+    RelationExists,
+    /// An entity the operation names does not exist.
+    Missing,
 }
 
 impl fmt::Display for StoreError {
@@ -49,6 +55,9 @@ impl fmt::Display for StoreError {
             StoreError::UsernameTaken => f.write_str("the username is already taken"),
             StoreError::TokenNameTaken => f.write_str("a named token of that name exists"),
             StoreError::QuotaExceeded => f.write_str("the quota is exhausted"),
+            StoreError::InviteUsedUp => f.write_str("the invite token is used up"),
+            StoreError::RelationExists => f.write_str("the relation exists"),
+            StoreError::Missing => f.write_str("an entity named does not exist"),
         }
     }
 }
@@ -106,8 +115,10 @@ pub struct NamedToken {
     pub name: String,
     /// The token type's code: `act` (access), or the invite code (`rop`, `ssp`, …).
     pub kind: String,
-    /// The issuing user's id (the token's subject).
+    /// The subject's id: the issuing user, or the Oneprovider.
     pub subject: String,
+    /// Whether the subject is a user or a Oneprovider.
+    pub subject_type: SubjectKind,
     /// The invite target (the future cluster admin for `rop`, the space for `ssp`); empty for
     /// access tokens.
     pub target: String,
@@ -133,6 +144,74 @@ pub struct NamedToken {
     /// The privileges an invite grants whoever consumes it (for invite types whose target has
     /// member privileges); `None` otherwise.
     pub privileges: Option<BTreeSet<String>>,
+}
+
+/// Who a token speaks for (Onezone's `Subject.type`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SubjectKind {
+    /// `user`.
+    User,
+    /// `oneprovider`.
+    Provider,
+}
+
+impl SubjectKind {
+    /// Onezone's name: `user` or `oneprovider`.
+    ///
+    /// ```
+    /// use macaroon_mint_server::store::SubjectKind;
+    /// assert_eq!(SubjectKind::Provider.as_str(), "oneprovider");
+    /// assert_eq!(SubjectKind::parse("user"), Some(SubjectKind::User));
+    /// assert_eq!(SubjectKind::parse("group"), None);
+    /// ```
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SubjectKind::User => "user",
+            SubjectKind::Provider => "oneprovider",
+        }
+    }
+
+    /// The kind of this name.
+    pub fn parse(text: &str) -> Option<SubjectKind> {
+        match text {
+            "user" => Some(SubjectKind::User),
+            "oneprovider" => Some(SubjectKind::Provider),
+            _ => None,
+        }
+    }
+}
+
+/// A registered Oneprovider (Onezone's `ProviderDetails`, with what registration recorded).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Provider {
+    /// The provider id (also its cluster's id), 32 lowercase hex characters.
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// Its domain (or IP address).
+    pub domain: String,
+    /// The contact e-mail address of its admin.
+    pub admin_email: String,
+    /// The data centre's latitude.
+    pub latitude: f64,
+    /// The data centre's longitude.
+    pub longitude: f64,
+    /// The user linked to the provider's cluster as its admin (the registration token's
+    /// `adminUserId`).
+    pub admin: String,
+    /// When it was registered (Unix seconds).
+    pub created: u64,
+}
+
+/// What a provider may change about itself (`PATCH /provider`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ProviderChange {
+    /// A new name.
+    pub name: Option<String>,
+    /// A new latitude.
+    pub latitude: Option<f64>,
+    /// A new longitude.
+    pub longitude: Option<f64>,
 }
 
 /// A change to a named token's record: each field given is set, the others kept.
@@ -294,6 +373,53 @@ pub trait Store: Send + Sync + 'static {
     fn delete_named_token(&self, id: &str) -> Result<bool, StoreError>;
     /// Deletes every named token of `subject`; how many there were.
     fn delete_named_tokens_of(&self, subject: &str) -> Result<u64, StoreError>;
+    /// Registers a provider in one transaction: counts one use of the registration invite
+    /// `invite` (a named token; `None` for a temporary one, which has no record), stores the
+    /// provider, its temporary-token generation 1 under root key `key_id`, and its root token's
+    /// record.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::InviteUsedUp`] when the invite cannot be consumed (nothing is stored).
+    fn register_provider(
+        &self,
+        provider: &Provider,
+        invite: Option<&str>,
+        key_id: i64,
+        root_token: &NamedToken,
+    ) -> Result<(), StoreError>;
+    /// The provider with this id.
+    fn provider(&self, id: &str) -> Result<Option<Provider>, StoreError>;
+    /// Every provider's id, oldest first.
+    fn provider_ids(&self) -> Result<Vec<String>, StoreError>;
+    /// Changes a provider's name or location; whether it exists.
+    fn update_provider(&self, id: &str, change: &ProviderChange) -> Result<bool, StoreError>;
+    /// Removes a provider with its space supports, its tokens and its temporary generation
+    /// (one transaction); whether it existed.
+    fn delete_provider(&self, id: &str) -> Result<bool, StoreError>;
+    /// Records that `provider_id` supports `space_id` with `size` bytes, counting one use of
+    /// the support invite `invite` (a named token; `None` for a temporary one) in the same
+    /// transaction.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::InviteUsedUp`], [`StoreError::RelationExists`] (the provider supports
+    /// the space already), [`StoreError::Missing`] (no such space or provider); nothing is
+    /// stored or counted then.
+    fn support_space(
+        &self,
+        space_id: &str,
+        provider_id: &str,
+        size: u64,
+        invite: Option<&str>,
+        created: u64,
+    ) -> Result<(), StoreError>;
+    /// The providers supporting a space, with their support sizes, oldest support first.
+    fn supporters_of(&self, space_id: &str) -> Result<Vec<(String, u64)>, StoreError>;
+    /// The spaces a provider supports, with the sizes, oldest support first.
+    fn spaces_supported_by(&self, provider_id: &str) -> Result<Vec<(String, u64)>, StoreError>;
+    /// Ends a provider's support of a space; whether there was one.
+    fn remove_support(&self, space_id: &str, provider_id: &str) -> Result<bool, StoreError>;
     /// Counts one use of a named invite token, atomically against its usage limit and revoked
     /// flag: of concurrent consumers of the last use, exactly one is [`Consumed::Counted`].
     fn consume_invite(&self, id: &str) -> Result<Consumed, StoreError>;

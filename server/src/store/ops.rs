@@ -12,8 +12,8 @@ use zeroize::Zeroizing;
 use super::sql;
 use super::{
     apply, caveats_from_json, caveats_to_json, check_quota, join, random_hex, split, to_i64,
-    to_u64, Consumed, KeyProtection, NamedToken, NamedTokenChange, RootKeyRecord, Space,
-    StoreError, TemporaryGeneration, User,
+    to_u64, Consumed, KeyProtection, NamedToken, NamedTokenChange, Provider, ProviderChange,
+    RootKeyRecord, Space, StoreError, SubjectKind, TemporaryGeneration, User,
 };
 
 /// A statement parameter.
@@ -184,6 +184,12 @@ fn token_from_row(mut row: Row) -> Result<NamedToken, StoreError> {
         usage_limit: row.opt_int(11)?.map(to_u64).transpose()?,
         usage_count: to_u64(row.int(12)?)?,
         privileges: row.opt_text(13)?.as_deref().map(split),
+        subject_type: {
+            let text = row.text(14)?;
+            SubjectKind::parse(&text).ok_or_else(|| {
+                StoreError::Backend(format!("named token {id}: subject type {text:?}"))
+            })?
+        },
         id,
     })
 }
@@ -382,12 +388,30 @@ pub(super) fn insert_named_token(
     token: &NamedToken,
     quota: Option<u64>,
 ) -> Result<(), StoreError> {
+    b.write(|db| {
+        match token.subject_type {
+            SubjectKind::User => {
+                check_user_quota(db, &token.subject, sql::COUNT_NAMED_TOKENS_OF, quota)?;
+            }
+            SubjectKind::Provider if quota.is_some() => {
+                db.query_for_update(sql::PROVIDER_ROW, &[Text(&token.subject)])?;
+                let used = db
+                    .query_one(sql::COUNT_NAMED_TOKENS_OF, &[Text(&token.subject)])?
+                    .int(0)?;
+                check_quota(quota, used)?;
+            }
+            SubjectKind::Provider => {}
+        }
+        insert_token_record(db, token)
+    })
+}
+
+fn insert_token_record(db: &mut dyn Db, token: &NamedToken) -> Result<(), StoreError> {
     let caveats = caveats_to_json(&token.caveats)?;
     let created = to_i64(token.created)?;
     let usage_limit = token.usage_limit.map(to_i64).transpose()?;
     let privileges = token.privileges.as_ref().map(join);
-    b.write(|db| {
-        check_user_quota(db, &token.subject, sql::COUNT_NAMED_TOKENS_OF, quota)?;
+    {
         let params = [
             Text(&token.id),
             Text(&token.name),
@@ -402,12 +426,13 @@ pub(super) fn insert_named_token(
             Text(&token.custom_metadata),
             OptInt(usage_limit),
             OptText(privileges.as_deref()),
+            Text(token.subject_type.as_str()),
         ];
         match db.execute(sql::INSERT_NAMED_TOKEN, &params) {
             Err(DbError::UniqueViolation) => Err(StoreError::TokenNameTaken),
             other => other.map(drop).map_err(StoreError::from),
         }
-    })
+    }
 }
 
 pub(super) fn named_token(b: &impl Backend, id: &str) -> Result<Option<NamedToken>, StoreError> {
@@ -465,15 +490,175 @@ pub(super) fn delete_named_tokens_of(b: &impl Backend, subject: &str) -> Result<
 }
 
 pub(super) fn consume_invite(b: &impl Backend, id: &str) -> Result<Consumed, StoreError> {
-    b.write(|db| {
-        if let Some(row) = db.query_opt(sql::CONSUME_INVITE, &[Text(id)])? {
-            return Ok(Consumed::Counted(to_u64(row.int(0)?)?));
-        }
-        Ok(match db.query_opt(sql::NAMED_TOKEN, &[Text(id)])? {
-            Some(_) => Consumed::Refused,
-            None => Consumed::Missing,
-        })
+    b.write(|db| consume(db, id))
+}
+
+fn consume(db: &mut dyn Db, id: &str) -> Result<Consumed, StoreError> {
+    if let Some(row) = db.query_opt(sql::CONSUME_INVITE, &[Text(id)])? {
+        return Ok(Consumed::Counted(to_u64(row.int(0)?)?));
+    }
+    Ok(match db.query_opt(sql::NAMED_TOKEN, &[Text(id)])? {
+        Some(_) => Consumed::Refused,
+        None => Consumed::Missing,
     })
+}
+
+/// Counts one use of `invite` (if named) inside a write transaction, or fails it.
+fn consume_or_fail(db: &mut dyn Db, invite: Option<&str>) -> Result<(), StoreError> {
+    match invite.map(|id| consume(db, id)).transpose()? {
+        None | Some(Consumed::Counted(_)) => Ok(()),
+        Some(Consumed::Refused | Consumed::Missing) => Err(StoreError::InviteUsedUp),
+    }
+}
+
+fn provider_from_row(mut row: Row) -> Result<Provider, StoreError> {
+    let id = row.text(0)?;
+    let degrees = |text: String| {
+        text.parse::<f64>()
+            .map_err(|_| StoreError::Backend(format!("provider {id}: corrupt location")))
+    };
+    Ok(Provider {
+        name: row.text(1)?,
+        domain: row.text(2)?,
+        admin_email: row.text(3)?,
+        latitude: degrees(row.text(4)?)?,
+        longitude: degrees(row.text(5)?)?,
+        admin: row.text(6)?,
+        created: to_u64(row.int(7)?)?,
+        id,
+    })
+}
+
+pub(super) fn register_provider(
+    b: &impl Backend,
+    provider: &Provider,
+    invite: Option<&str>,
+    key_id: i64,
+    root_token: &NamedToken,
+) -> Result<(), StoreError> {
+    let (latitude, longitude) = (
+        provider.latitude.to_string(),
+        provider.longitude.to_string(),
+    );
+    let created = to_i64(provider.created)?;
+    b.write(|db| {
+        consume_or_fail(db, invite)?;
+        db.execute(
+            sql::INSERT_PROVIDER,
+            &[
+                Text(&provider.id),
+                Text(&provider.name),
+                Text(&provider.domain),
+                Text(&provider.admin_email),
+                Text(&latitude),
+                Text(&longitude),
+                Text(&provider.admin),
+                Int(created),
+            ],
+        )?;
+        db.execute(sql::INSERT_GENERATION, &[Text(&provider.id), Int(key_id)])?;
+        insert_token_record(db, root_token)
+    })
+}
+
+pub(super) fn provider(b: &impl Backend, id: &str) -> Result<Option<Provider>, StoreError> {
+    b.run(|db| {
+        db.query_opt(sql::PROVIDER, &[Text(id)])?
+            .map(provider_from_row)
+            .transpose()
+    })
+}
+
+pub(super) fn provider_ids(b: &impl Backend) -> Result<Vec<String>, StoreError> {
+    b.run(|db| {
+        db.query(sql::PROVIDER_IDS, &[])?
+            .into_iter()
+            .map(|mut row| row.text(0))
+            .collect()
+    })
+}
+
+pub(super) fn update_provider(
+    b: &impl Backend,
+    id: &str,
+    change: &ProviderChange,
+) -> Result<bool, StoreError> {
+    let latitude = change.latitude.map(|v| v.to_string());
+    let longitude = change.longitude.map(|v| v.to_string());
+    let params = [
+        Text(id),
+        OptText(change.name.as_deref()),
+        OptText(latitude.as_deref()),
+        OptText(longitude.as_deref()),
+    ];
+    b.run(|db| Ok(db.execute(sql::UPDATE_PROVIDER, &params)? > 0))
+}
+
+pub(super) fn delete_provider(b: &impl Backend, id: &str) -> Result<bool, StoreError> {
+    b.write(|db| {
+        db.execute(sql::DELETE_SUPPORTS_OF_PROVIDER, &[Text(id)])?;
+        db.execute(sql::DELETE_TOKENS_OF_PROVIDER, &[Text(id)])?;
+        db.execute(sql::DELETE_GENERATION, &[Text(id)])?;
+        Ok(db.execute(sql::DELETE_PROVIDER, &[Text(id)])? > 0)
+    })
+}
+
+pub(super) fn support_space(
+    b: &impl Backend,
+    space_id: &str,
+    provider_id: &str,
+    size: u64,
+    invite: Option<&str>,
+    created: u64,
+) -> Result<(), StoreError> {
+    let size = to_i64(size)?;
+    let created = to_i64(created)?;
+    b.write(|db| {
+        if db.query_opt(sql::SPACE_ROW, &[Text(space_id)])?.is_none()
+            || db
+                .query_opt(sql::PROVIDER_ROW, &[Text(provider_id)])?
+                .is_none()
+        {
+            return Err(StoreError::Missing);
+        }
+        consume_or_fail(db, invite)?;
+        let params = [Text(space_id), Text(provider_id), Int(size), Int(created)];
+        match db.execute(sql::INSERT_SUPPORT, &params) {
+            Err(DbError::UniqueViolation) => Err(StoreError::RelationExists),
+            other => other.map(drop).map_err(StoreError::from),
+        }
+    })
+}
+
+fn supports(b: &impl Backend, statement: &str, id: &str) -> Result<Vec<(String, u64)>, StoreError> {
+    b.run(|db| {
+        db.query(statement, &[Text(id)])?
+            .into_iter()
+            .map(|mut row| Ok((row.text(0)?, to_u64(row.int(1)?)?)))
+            .collect()
+    })
+}
+
+pub(super) fn supporters_of(
+    b: &impl Backend,
+    space_id: &str,
+) -> Result<Vec<(String, u64)>, StoreError> {
+    supports(b, sql::SUPPORTERS_OF_SPACE, space_id)
+}
+
+pub(super) fn spaces_supported_by(
+    b: &impl Backend,
+    provider_id: &str,
+) -> Result<Vec<(String, u64)>, StoreError> {
+    supports(b, sql::SPACES_OF_PROVIDER, provider_id)
+}
+
+pub(super) fn remove_support(
+    b: &impl Backend,
+    space_id: &str,
+    provider_id: &str,
+) -> Result<bool, StoreError> {
+    b.run(|db| Ok(db.execute(sql::DELETE_SUPPORT, &[Text(space_id), Text(provider_id)])? > 0))
 }
 
 pub(super) fn temporary_generation(
@@ -681,6 +866,72 @@ macro_rules! store_via_backend {
                 subject: &str,
             ) -> Result<u64, $crate::store::StoreError> {
                 super::ops::delete_named_tokens_of(self, subject)
+            }
+
+            fn register_provider(
+                &self,
+                provider: &$crate::store::Provider,
+                invite: Option<&str>,
+                key_id: i64,
+                root_token: &$crate::store::NamedToken,
+            ) -> Result<(), $crate::store::StoreError> {
+                super::ops::register_provider(self, provider, invite, key_id, root_token)
+            }
+
+            fn provider(
+                &self,
+                id: &str,
+            ) -> Result<Option<$crate::store::Provider>, $crate::store::StoreError> {
+                super::ops::provider(self, id)
+            }
+
+            fn provider_ids(&self) -> Result<Vec<String>, $crate::store::StoreError> {
+                super::ops::provider_ids(self)
+            }
+
+            fn update_provider(
+                &self,
+                id: &str,
+                change: &$crate::store::ProviderChange,
+            ) -> Result<bool, $crate::store::StoreError> {
+                super::ops::update_provider(self, id, change)
+            }
+
+            fn delete_provider(&self, id: &str) -> Result<bool, $crate::store::StoreError> {
+                super::ops::delete_provider(self, id)
+            }
+
+            fn support_space(
+                &self,
+                space_id: &str,
+                provider_id: &str,
+                size: u64,
+                invite: Option<&str>,
+                created: u64,
+            ) -> Result<(), $crate::store::StoreError> {
+                super::ops::support_space(self, space_id, provider_id, size, invite, created)
+            }
+
+            fn supporters_of(
+                &self,
+                space_id: &str,
+            ) -> Result<Vec<(String, u64)>, $crate::store::StoreError> {
+                super::ops::supporters_of(self, space_id)
+            }
+
+            fn spaces_supported_by(
+                &self,
+                provider_id: &str,
+            ) -> Result<Vec<(String, u64)>, $crate::store::StoreError> {
+                super::ops::spaces_supported_by(self, provider_id)
+            }
+
+            fn remove_support(
+                &self,
+                space_id: &str,
+                provider_id: &str,
+            ) -> Result<bool, $crate::store::StoreError> {
+                super::ops::remove_support(self, space_id, provider_id)
             }
 
             fn consume_invite(

@@ -352,6 +352,7 @@ fn create_tables(client: &mut Client, schema: Option<&str>) -> Result<(), StoreE
             sql::PG_IF_NOT_EXISTS,
         ))?;
     }
+    tx.batch_execute(sql::PG_DROP_SUBJECT_FKEYS)?;
     tx.commit()?;
     Ok(())
 }

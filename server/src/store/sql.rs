@@ -40,7 +40,7 @@ CREATE TABLE IF NOT EXISTS named_tokens (
     id TEXT PRIMARY KEY,
     name TEXT NOT NULL,
     kind TEXT NOT NULL,
-    subject TEXT NOT NULL REFERENCES users(id),
+    subject TEXT NOT NULL,
     target TEXT NOT NULL,
     key_id BIGINT NOT NULL REFERENCES root_keys(id),
     revoked BOOLEAN NOT NULL DEFAULT FALSE,
@@ -50,11 +50,88 @@ CREATE TABLE IF NOT EXISTS named_tokens (
     UNIQUE (subject, name)
 );
 CREATE TABLE IF NOT EXISTS temporary_generations (
-    user_id TEXT PRIMARY KEY REFERENCES users(id),
+    user_id TEXT PRIMARY KEY,
     generation BIGINT NOT NULL,
     key_id BIGINT NOT NULL REFERENCES root_keys(id)
+);
+CREATE TABLE IF NOT EXISTS providers (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    domain TEXT NOT NULL,
+    admin_email TEXT NOT NULL,
+    latitude TEXT NOT NULL,
+    longitude TEXT NOT NULL,
+    admin TEXT NOT NULL REFERENCES users(id),
+    created BIGINT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS space_supports (
+    space_id TEXT NOT NULL REFERENCES spaces(id),
+    provider_id TEXT NOT NULL REFERENCES providers(id),
+    size BIGINT NOT NULL,
+    created BIGINT NOT NULL,
+    PRIMARY KEY (space_id, provider_id)
 )
 ";
+
+/// Tables whose first release tied a column to `users(id)` that now also holds provider ids
+/// (a token's subject, a generation's owner): `(table, its columns, the table as it is now)`.
+/// SQLite cannot drop a constraint, so such a table is rebuilt from this definition
+/// ([`sqlite_rebuild`]); PostgreSQL drops the constraint ([`PG_DROP_SUBJECT_FKEYS`]).
+pub(super) const SUBJECT_TABLES: &[(&str, &str, &str)] = &[
+    (
+        "named_tokens",
+        "id, name, kind, subject, target, key_id, revoked, created, caveats, parent,
+         custom_metadata, usage_limit, usage_count, privileges, subject_type",
+        "CREATE TABLE named_tokens_rebuilt (
+            id TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            subject TEXT NOT NULL,
+            target TEXT NOT NULL,
+            key_id BIGINT NOT NULL REFERENCES root_keys(id),
+            revoked BOOLEAN NOT NULL DEFAULT FALSE,
+            created BIGINT NOT NULL,
+            caveats TEXT NOT NULL DEFAULT '[]',
+            parent TEXT,
+            custom_metadata TEXT NOT NULL DEFAULT '{}',
+            usage_limit BIGINT,
+            usage_count BIGINT NOT NULL DEFAULT 0,
+            privileges TEXT,
+            subject_type TEXT NOT NULL DEFAULT 'user',
+            UNIQUE (subject, name)
+        )",
+    ),
+    (
+        "temporary_generations",
+        "user_id, generation, key_id",
+        "CREATE TABLE temporary_generations_rebuilt (
+            user_id TEXT PRIMARY KEY,
+            generation BIGINT NOT NULL,
+            key_id BIGINT NOT NULL REFERENCES root_keys(id)
+        )",
+    ),
+];
+
+/// SQLite only: whether table `$1` still has a foreign key to `users`.
+pub(super) const SQLITE_REFERENCES_USERS: &str =
+    "SELECT EXISTS (SELECT 1 FROM pragma_foreign_key_list($1) WHERE \"table\" = 'users')";
+
+/// SQLite only: rebuilds `table` as `definition` (which creates `<table>_rebuilt`), keeping
+/// every row: SQLite's documented procedure for changing a constraint.
+pub(super) fn sqlite_rebuild(table: &str, columns: &str, definition: &str) -> String {
+    format!(
+        "{definition};
+         INSERT INTO {table}_rebuilt ({columns}) SELECT {columns} FROM {table};
+         DROP TABLE {table};
+         ALTER TABLE {table}_rebuilt RENAME TO {table};"
+    )
+}
+
+/// PostgreSQL only: drops the first release's foreign keys of [`SUBJECT_TABLES`] (their
+/// default names).
+pub(super) const PG_DROP_SUBJECT_FKEYS: &str =
+    "ALTER TABLE named_tokens DROP CONSTRAINT IF EXISTS named_tokens_subject_fkey;
+     ALTER TABLE temporary_generations DROP CONSTRAINT IF EXISTS temporary_generations_user_id_fkey";
 
 /// Columns added after the first release, as `(table, column, definition)`: opening a database
 /// created by an older version adds the ones it lacks.
@@ -72,6 +149,11 @@ pub(super) const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
     ("named_tokens", "usage_limit", "BIGINT"),
     ("named_tokens", "usage_count", "BIGINT NOT NULL DEFAULT 0"),
     ("named_tokens", "privileges", "TEXT"),
+    (
+        "named_tokens",
+        "subject_type",
+        "TEXT NOT NULL DEFAULT 'user'",
+    ),
 ];
 
 /// Adds a column; `{table}`, `{column}` and `{definition}` come from [`ADDED_COLUMNS`].
@@ -142,13 +224,13 @@ pub(super) const COUNT_NAMED_TOKENS_OF: &str =
     "SELECT COUNT(*) FROM named_tokens WHERE subject = $1";
 pub(super) const INSERT_NAMED_TOKEN: &str = "INSERT INTO named_tokens
      (id, name, kind, subject, target, key_id, revoked, created, caveats, parent,
-      custom_metadata, usage_limit, usage_count, privileges)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 0, $13)";
+      custom_metadata, usage_limit, usage_count, privileges, subject_type)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 0, $13, $14)";
 /// The columns of a named token's record, in the order `ops::token_from_row` reads them.
 macro_rules! named_token_columns {
     () => {
         "SELECT id, name, kind, subject, target, key_id, revoked, created, caveats, parent,
-                custom_metadata, usage_limit, usage_count, privileges
+                custom_metadata, usage_limit, usage_count, privileges, subject_type
          FROM named_tokens"
     };
 }
@@ -170,6 +252,37 @@ pub(super) const DELETE_NAMED_TOKENS_OF: &str = "DELETE FROM named_tokens WHERE 
 pub(super) const CONSUME_INVITE: &str = "UPDATE named_tokens SET usage_count = usage_count + 1
      WHERE id = $1 AND revoked = FALSE AND (usage_limit IS NULL OR usage_count < usage_limit)
      RETURNING usage_count";
+
+// Providers and space support
+
+pub(super) const INSERT_PROVIDER: &str = "INSERT INTO providers
+     (id, name, domain, admin_email, latitude, longitude, admin, created)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+pub(super) const PROVIDER: &str =
+    "SELECT id, name, domain, admin_email, latitude, longitude, admin, created
+     FROM providers WHERE id = $1";
+/// Read for update: the row lock that serializes a provider's quota checks.
+pub(super) const PROVIDER_ROW: &str = "SELECT id FROM providers WHERE id = $1";
+pub(super) const SPACE_ROW: &str = "SELECT id FROM spaces WHERE id = $1";
+pub(super) const PROVIDER_IDS: &str = "SELECT id FROM providers ORDER BY created, id";
+pub(super) const UPDATE_PROVIDER: &str = "UPDATE providers
+     SET name = COALESCE($2, name), latitude = COALESCE($3, latitude),
+         longitude = COALESCE($4, longitude)
+     WHERE id = $1";
+pub(super) const DELETE_SUPPORTS_OF_PROVIDER: &str =
+    "DELETE FROM space_supports WHERE provider_id = $1";
+pub(super) const DELETE_TOKENS_OF_PROVIDER: &str =
+    "DELETE FROM named_tokens WHERE subject = $1 AND subject_type = 'oneprovider'";
+pub(super) const DELETE_GENERATION: &str = "DELETE FROM temporary_generations WHERE user_id = $1";
+pub(super) const DELETE_PROVIDER: &str = "DELETE FROM providers WHERE id = $1";
+pub(super) const INSERT_SUPPORT: &str =
+    "INSERT INTO space_supports (space_id, provider_id, size, created) VALUES ($1, $2, $3, $4)";
+pub(super) const SUPPORTERS_OF_SPACE: &str =
+    "SELECT provider_id, size FROM space_supports WHERE space_id = $1 ORDER BY created, provider_id";
+pub(super) const SPACES_OF_PROVIDER: &str =
+    "SELECT space_id, size FROM space_supports WHERE provider_id = $1 ORDER BY created, space_id";
+pub(super) const DELETE_SUPPORT: &str =
+    "DELETE FROM space_supports WHERE space_id = $1 AND provider_id = $2";
 
 // Temporary-token generations
 

@@ -34,11 +34,13 @@ impl From<rusqlite::Error> for DbError {
     }
 }
 
-/// A UNIQUE constraint failed (not a foreign key or NOT NULL one), as PostgreSQL's 23505.
+/// A UNIQUE or PRIMARY KEY constraint failed (not a foreign key or NOT NULL one), as
+/// PostgreSQL's 23505 (which covers both).
 fn is_unique_violation(e: &rusqlite::Error) -> bool {
     matches!(e, rusqlite::Error::SqliteFailure(f, _)
         if f.code == ErrorCode::ConstraintViolation
-            && f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE)
+            && (f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+                || f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY))
 }
 
 /// The embedded SQLite backend: one connection, serialized by a mutex (SQLite serializes writers
@@ -100,6 +102,14 @@ impl SqliteStore {
                 .0;
             if matches!(present.first(), Some(Value::Int(0))) {
                 tx.execute_batch(&sql::add_column(table, column, definition, ""))?;
+            }
+        }
+        for (table, columns, definition) in sql::SUBJECT_TABLES {
+            let tied = SqliteDb(&tx)
+                .query_one(sql::SQLITE_REFERENCES_USERS, &[Param::Text(table)])?
+                .0;
+            if !matches!(tied.first(), Some(Value::Int(0))) {
+                tx.execute_batch(&sql::sqlite_rebuild(table, columns, definition))?;
             }
         }
         tx.commit()?;

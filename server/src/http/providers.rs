@@ -1,0 +1,295 @@
+//! The Oneprovider routes: registration (`POST /providers`, public, with a registration
+//! token), the provider's own `/provider/…` routes (authenticated by its token), space support
+//! (`POST /provider/spaces/support`, Onezone 19.02's route kept as an extension) and the
+//! users' and admins' views of providers.
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, State};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::{json, Value};
+
+use super::body::{CreateToken, JsonBody, RegisterProvider, SupportSpace, UpdateProvider};
+use super::routes::{
+    created, named_created, named_token_json, no_content, token_ids, undecodable_as, Answer, PathId,
+};
+use super::{blocking, App};
+use crate::service::tokens::TokenOwner;
+use crate::service::{Caller, ProviderCaller};
+use crate::store::Provider;
+
+/// Onezone's `ProviderDetails`. `online` is always false: this service keeps no channel to
+/// providers, so it cannot tell.
+fn provider_json(provider: &Provider) -> Value {
+    json!({
+        "providerId": provider.id,
+        "name": provider.name,
+        "domain": provider.domain,
+        "latitude": provider.latitude,
+        "longitude": provider.longitude,
+        "clusterId": provider.id,
+        "online": false,
+        "creationTime": provider.created,
+    })
+}
+
+fn ok(body: Value) -> Response {
+    Json(body).into_response()
+}
+
+/// `POST /providers` (`ProviderRegistrationRequest`) → `200 {"providerId",
+/// "providerRootToken", "adminUserId"}`. Public: the registration token is the authority, and
+/// the client's address is what its `ip` caveats see.
+pub(crate) async fn register(
+    State(app): State<App>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    body: JsonBody,
+) -> Answer {
+    let registration = body.parse::<RegisterProvider>()?.registration()?;
+    blocking(move || {
+        let registered = app
+            .service
+            .register_provider(registration, client.ip())
+            .map_err(undecodable_as("token"))?;
+        Ok(ok(json!({
+            "providerId": registered.provider_id,
+            "providerRootToken": registered.root_token,
+            "adminUserId": registered.admin_user_id,
+        })))
+    })
+    .await
+}
+
+/// `GET /providers` → `{"providers": [ids]}`; `oz_providers_list`.
+pub(crate) async fn list(State(app): State<App>, caller: Caller) -> Answer {
+    blocking(move || {
+        let ids = app.service.provider_ids(&caller)?;
+        Ok(ok(json!({ "providers": ids })))
+    })
+    .await
+}
+
+/// `GET /providers/{id}` → `ProviderDetails`; `oz_providers_view`, the cluster's admin, or a
+/// member of a space it supports.
+pub(crate) async fn details(State(app): State<App>, caller: Caller, id: PathId<String>) -> Answer {
+    let id = id.found()?;
+    blocking(move || {
+        Ok(ok(provider_json(
+            &app.service.provider_for_user(&caller, &id)?,
+        )))
+    })
+    .await
+}
+
+/// `DELETE /providers/{id}` → 204; `oz_providers_delete`.
+pub(crate) async fn remove(State(app): State<App>, caller: Caller, id: PathId<String>) -> Answer {
+    let id = id.found()?;
+    blocking(move || {
+        app.service.authorize_provider_removal(&caller, &id)?;
+        app.service.delete_provider(&id)?;
+        Ok(no_content())
+    })
+    .await
+}
+
+/// `GET /provider` → the calling provider's `ProviderDetails`.
+pub(crate) async fn own_details(caller: ProviderCaller) -> Answer {
+    Ok(ok(provider_json(&caller.provider)))
+}
+
+/// `PATCH /provider` (`ProviderUpdateRequest`) → 204.
+pub(crate) async fn update_own(
+    State(app): State<App>,
+    caller: ProviderCaller,
+    body: JsonBody,
+) -> Answer {
+    blocking(move || {
+        let change = body.parse::<UpdateProvider>()?.change()?;
+        app.service.update_provider(&caller, &change)?;
+        Ok(no_content())
+    })
+    .await
+}
+
+/// `DELETE /provider` → 204: the provider unregisters itself.
+pub(crate) async fn unregister_own(State(app): State<App>, caller: ProviderCaller) -> Answer {
+    blocking(move || {
+        app.service.delete_provider(&caller.provider.id)?;
+        Ok(no_content())
+    })
+    .await
+}
+
+/// `GET /provider/spaces` → `{"spaces": [ids]}` (Onezone's `Spaces`).
+pub(crate) async fn own_spaces(State(app): State<App>, caller: ProviderCaller) -> Answer {
+    blocking(move || {
+        let spaces = app.service.spaces_of_provider(&caller)?;
+        Ok(ok(json!({ "spaces": spaces })))
+    })
+    .await
+}
+
+/// `POST /provider/spaces/support` `{"token", "size"}` → `201 {"id"}`: the provider supports
+/// the space the token invites to.
+pub(crate) async fn support_space(
+    State(app): State<App>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    caller: ProviderCaller,
+    body: JsonBody,
+) -> Answer {
+    blocking(move || {
+        let (token, size) = body.parse::<SupportSpace>()?.fields()?;
+        let space = app
+            .service
+            .support_space(&caller, &token, size, client.ip())
+            .map_err(undecodable_as("token"))?;
+        Ok(created(json!({ "id": space })))
+    })
+    .await
+}
+
+/// `DELETE /provider/spaces/{sid}` → 204.
+pub(crate) async fn cease_own_support(
+    State(app): State<App>,
+    caller: ProviderCaller,
+    sid: PathId<String>,
+) -> Answer {
+    let sid = sid.found()?;
+    blocking(move || {
+        app.service.cease_own_support(&caller, &sid)?;
+        Ok(no_content())
+    })
+    .await
+}
+
+/// `POST /provider/tokens/named` → `201 {"tokenId", "token"}`.
+pub(crate) async fn create_named(
+    State(app): State<App>,
+    caller: ProviderCaller,
+    body: JsonBody,
+) -> Answer {
+    blocking(move || {
+        let owner = TokenOwner::provider(&caller);
+        let (name, spec) = body.parse::<CreateToken>()?.named()?;
+        let token = app
+            .service
+            .create_named((&caller).into(), &owner, &name, spec)?;
+        Ok(named_created(&token))
+    })
+    .await
+}
+
+/// `GET /provider/tokens/named` → `{"tokens": [ids]}`.
+pub(crate) async fn list_named(State(app): State<App>, caller: ProviderCaller) -> Answer {
+    blocking(move || {
+        let tokens = app
+            .service
+            .named_tokens_of(&TokenOwner::provider(&caller))?;
+        Ok(token_ids(&tokens))
+    })
+    .await
+}
+
+/// `DELETE /provider/tokens/named` → 204 (the root token too: the provider then holds only
+/// what it minted otherwise).
+pub(crate) async fn delete_named(State(app): State<App>, caller: ProviderCaller) -> Answer {
+    blocking(move || {
+        app.service
+            .delete_named_tokens_of(&TokenOwner::provider(&caller))?;
+        Ok(no_content())
+    })
+    .await
+}
+
+/// `GET /provider/tokens/named/name/{name}` → the record.
+pub(crate) async fn named_by_name(
+    State(app): State<App>,
+    caller: ProviderCaller,
+    name: PathId<String>,
+) -> Answer {
+    let name = name.found()?;
+    blocking(move || {
+        let owner = TokenOwner::provider(&caller);
+        let record = app.service.named_token_by_name(&owner, &name)?;
+        Ok(ok(named_token_json(&record)))
+    })
+    .await
+}
+
+/// `POST /provider/tokens/temporary` → `201 {"token"}`.
+pub(crate) async fn create_temporary(
+    State(app): State<App>,
+    caller: ProviderCaller,
+    body: JsonBody,
+) -> Answer {
+    blocking(move || {
+        let owner = TokenOwner::provider(&caller);
+        let spec = body.parse::<CreateToken>()?.temporary()?;
+        let token = app
+            .service
+            .create_temporary((&caller).into(), &owner, spec)?;
+        Ok(created(json!({ "token": token })))
+    })
+    .await
+}
+
+/// `GET /provider/tokens/temporary` → `{"generation"}`.
+pub(crate) async fn generation(State(app): State<App>, caller: ProviderCaller) -> Answer {
+    blocking(move || {
+        let generation = app
+            .service
+            .temporary_generation(&TokenOwner::provider(&caller))?;
+        Ok(ok(json!({ "generation": generation })))
+    })
+    .await
+}
+
+/// `DELETE /provider/tokens/temporary` → 204.
+pub(crate) async fn revoke_temporary(State(app): State<App>, caller: ProviderCaller) -> Answer {
+    blocking(move || {
+        app.service
+            .revoke_temporary(&TokenOwner::provider(&caller))?;
+        Ok(no_content())
+    })
+    .await
+}
+
+/// `GET /spaces/{id}/providers` → `{"providers": [ids]}`.
+pub(crate) async fn of_space(State(app): State<App>, caller: Caller, id: PathId<String>) -> Answer {
+    let id = id.found()?;
+    blocking(move || {
+        let supports = app.service.space_providers(&caller, &id)?;
+        let ids: Vec<&str> = supports.iter().map(|(id, _)| id.as_str()).collect();
+        Ok(ok(json!({ "providers": ids })))
+    })
+    .await
+}
+
+/// `GET /spaces/{id}/providers/{pid}` → `ProviderDetails`.
+pub(crate) async fn of_space_by_id(
+    State(app): State<App>,
+    caller: Caller,
+    ids: PathId<(String, String)>,
+) -> Answer {
+    let (space, provider) = ids.found()?;
+    blocking(move || {
+        let provider = app.service.space_provider(&caller, &space, &provider)?;
+        Ok(ok(provider_json(&provider)))
+    })
+    .await
+}
+
+/// `DELETE /spaces/{id}/providers/{pid}` → 204.
+pub(crate) async fn cease_support(
+    State(app): State<App>,
+    caller: Caller,
+    ids: PathId<(String, String)>,
+) -> Answer {
+    let (space, provider) = ids.found()?;
+    blocking(move || {
+        app.service.cease_support(&caller, &space, &provider)?;
+        Ok(no_content())
+    })
+    .await
+}
