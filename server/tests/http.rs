@@ -1627,6 +1627,20 @@ fn every_authenticated_endpoint_answers_401_first(backend: Backend) {
         ("GET", "/tokens/named".to_owned()),
         ("DELETE", "/tokens/named/some-id".to_owned()),
         ("GET", "/tokens/named/some-id/status".to_owned()),
+        ("GET", "/provider".to_owned()),
+        ("PATCH", "/provider".to_owned()),
+        ("DELETE", "/provider".to_owned()),
+        ("GET", "/provider/spaces".to_owned()),
+        ("POST", "/provider/spaces/support".to_owned()),
+        ("DELETE", format!("/provider/spaces/{space}")),
+        ("POST", "/provider/tokens/named".to_owned()),
+        ("GET", "/provider/tokens/temporary".to_owned()),
+        ("GET", "/providers".to_owned()),
+        ("GET", "/providers/some-id".to_owned()),
+        ("DELETE", "/providers/some-id".to_owned()),
+        ("GET", format!("/spaces/{space}/providers")),
+        ("GET", format!("/spaces/{space}/providers/some-id")),
+        ("DELETE", format!("/spaces/{space}/providers/some-id")),
         ("POST", ssp_path(&space)),
         ("PATCH", format!("/spaces/{space}/users/{alice}/privileges")),
         // Unknown entities are not revealed before authentication.
@@ -2267,6 +2281,9 @@ fn users_have_full_names_and_optional_passwords(backend: Backend) {
 }
 
 on_both_backends!(
+    the_invite_flow_registers_a_provider_and_supports_a_space,
+    provider_registration_is_checked,
+    concurrent_registrations_with_a_single_use_token,
     named_tokens_of_every_type_with_metadata,
     named_tokens_are_renamed_revoked_and_deleted,
     temporary_tokens_of_every_type_and_generations,
@@ -3126,5 +3143,482 @@ fn verify_access_and_identity_tokens(backend: Backend) {
         )
         .1["error"]["id"],
         "tokenRevoked"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Oneproviders: registration and space support consume their invites (issue 13)
+
+/// A `POST /providers` body for `token`.
+fn registration(token: &str, name: &str) -> Value {
+    json!({
+        "token": token,
+        "name": name,
+        "adminEmail": "admin@provider.example.com",
+        "subdomainDelegation": false,
+        "domain": "provider.example.com",
+        "latitude": 50.0647,
+        "longitude": 19.945,
+    })
+}
+
+/// A named invite of `auth`'s user (`POST /user/tokens/named`) with a usage limit.
+fn named_invite(
+    server: &TestServer,
+    auth: (&str, &str),
+    name: &str,
+    invite_type: &str,
+    key: &str,
+    target: &str,
+    usage_limit: u64,
+) -> (String, String) {
+    named_of(&server.call(
+        "POST",
+        "/user/tokens/named",
+        Some(auth),
+        Some(json!({
+            "name": name,
+            "type": { "inviteToken": { "inviteType": invite_type, key: target } },
+            "usageLimit": usage_limit,
+        })),
+    ))
+}
+
+fn the_invite_flow_registers_a_provider_and_supports_a_space(backend: Backend) {
+    let server = server!(backend, RegistrationPolicy::Open);
+    let alice = server.create_user("alice", "pw-a");
+    let a = ("alice", "pw-a");
+    let (invite_id, invite) = named_invite(
+        &server,
+        a,
+        "register",
+        "registerOneprovider",
+        "adminUserId",
+        &alice,
+        1,
+    );
+
+    // Register: public, the token is the authority; its one use is counted.
+    let (status, body) = server.call(
+        "POST",
+        "/providers",
+        None,
+        Some(registration(&invite, "p1")),
+    );
+    assert_eq!(status, 200, "{body}");
+    let provider = body["providerId"].as_str().unwrap().to_owned();
+    let root = body["providerRootToken"].as_str().unwrap().to_owned();
+    assert_eq!(body["adminUserId"], json!(alice));
+    assert_eq!(
+        identifier_of(&root),
+        (
+            Persistence::Named,
+            Subject::Provider(provider.clone()),
+            TokenType::Access { session: None }
+        )
+    );
+    let record = server
+        .call("GET", &format!("/tokens/named/{invite_id}"), Some(a), None)
+        .1;
+    assert_eq!(
+        (
+            &record["metadata"]["usageLimit"],
+            &record["metadata"]["usageCount"]
+        ),
+        (&json!(1), &json!(1))
+    );
+    let (status, body) = server.call(
+        "POST",
+        "/providers",
+        None,
+        Some(registration(&invite, "p2")),
+    );
+    assert_eq!(
+        (status, body),
+        (
+            400,
+            error(
+                "inviteTokenUsageLimitReached",
+                None,
+                "The usage limit of the invite token has been reached."
+            )
+        )
+    );
+
+    // The provider authenticates with its root token.
+    let as_provider = |method: &str, path: &str, body: Option<Value>| {
+        server.call_token(method, path, "X-Auth-Token", &root, body)
+    };
+    let details = json!({
+        "providerId": provider, "name": "p1", "domain": "provider.example.com",
+        "latitude": 50.0647, "longitude": 19.945, "clusterId": provider, "online": false,
+        "creationTime": server.now(),
+    });
+    assert_eq!(
+        as_provider("GET", "/provider", None),
+        (200, details.clone())
+    );
+    assert_eq!(
+        server.call("GET", &format!("/providers/{provider}"), Some(a), None),
+        (200, details),
+        "the cluster's admin"
+    );
+    // Each principal on the other's routes: authenticated, but the wrong kind.
+    assert_eq!(server.call("GET", "/provider", Some(a), None).0, 403);
+    assert_eq!(as_provider("GET", "/user", None).0, 403);
+
+    // Support: the space's member mints a support invite, the provider consumes it.
+    let space = server.create_space(a, "space s");
+    let (_, support) = named_invite(&server, a, "support", "supportSpace", "spaceId", &space, 1);
+    assert_eq!(
+        as_provider("GET", "/provider/spaces", None),
+        (200, json!({ "spaces": [] }))
+    );
+    let (status, body) = as_provider(
+        "POST",
+        "/provider/spaces/support",
+        Some(json!({ "token": support, "size": 1_000_000 })),
+    );
+    assert_eq!((status, body), (201, json!({ "id": space })));
+    assert_eq!(
+        as_provider("GET", "/provider/spaces", None),
+        (200, json!({ "spaces": [space] }))
+    );
+    assert_eq!(
+        server.call("GET", &format!("/spaces/{space}/providers"), Some(a), None),
+        (200, json!({ "providers": [provider] }))
+    );
+    assert_eq!(
+        server
+            .call(
+                "GET",
+                &format!("/spaces/{space}/providers/{provider}"),
+                Some(a),
+                None
+            )
+            .1["providerId"],
+        json!(provider)
+    );
+    // Used up, and supporting twice is refused without using anything.
+    assert_eq!(
+        as_provider(
+            "POST",
+            "/provider/spaces/support",
+            Some(json!({ "token": support, "size": 1 }))
+        )
+        .1["error"]["id"],
+        "inviteTokenUsageLimitReached"
+    );
+    let (_, again) = named_invite(
+        &server,
+        a,
+        "support again",
+        "supportSpace",
+        "spaceId",
+        &space,
+        1,
+    );
+    assert_eq!(
+        as_provider(
+            "POST",
+            "/provider/spaces/support",
+            Some(json!({ "token": again, "size": 1 }))
+        ),
+        (
+            409,
+            error("alreadyExists", None, "The resource already exists.")
+        )
+    );
+    // A registration token is no support token.
+    let (status, body) = as_provider(
+        "POST",
+        "/provider/spaces/support",
+        Some(json!({ "token": invite, "size": 1 })),
+    );
+    assert_eq!(
+        (status, &body["error"]["id"]),
+        (400, &json!("notAnInviteToken")),
+        "{body}"
+    );
+
+    // The provider's own tokens.
+    let (status, body) = as_provider(
+        "POST",
+        "/provider/tokens/named",
+        Some(json!({ "name": "ops" })),
+    );
+    let (ops_id, ops) = named_of(&(status, body));
+    assert_eq!(identifier_of(&ops).1, Subject::Provider(provider.clone()));
+    assert_eq!(
+        server
+            .call_token("GET", "/provider", "X-Auth-Token", &ops, None)
+            .0,
+        200
+    );
+    let listed = as_provider("GET", "/provider/tokens/named", None).1;
+    assert_eq!(
+        listed["tokens"].as_array().unwrap().len(),
+        2,
+        "root and ops: {listed}"
+    );
+    assert_eq!(
+        as_provider("GET", "/provider/tokens/named/name/ops", None).1["subject"],
+        json!({ "type": "oneprovider", "id": provider })
+    );
+    let expiry = json!({ "type": "time", "validUntil": server.now() + 600 });
+    let temporary = temporary_of(&as_provider(
+        "POST",
+        "/provider/tokens/temporary",
+        Some(json!({ "caveats": [expiry] })),
+    ));
+    assert_eq!(
+        server
+            .call_token("GET", "/provider", "X-Auth-Token", &temporary, None)
+            .0,
+        200
+    );
+    assert_eq!(
+        as_provider("GET", "/provider/tokens/temporary", None),
+        (200, json!({ "generation": 1 }))
+    );
+    assert_eq!(
+        as_provider("DELETE", "/provider/tokens/temporary", None),
+        (204, Value::Null)
+    );
+    assert_eq!(
+        server.call_token("GET", "/provider", "X-Auth-Token", &temporary, None),
+        (401, unauthorized_because(token_revoked()))
+    );
+    // The provider's token verifies for a service, as the provider.
+    assert_eq!(
+        server.call(
+            "POST",
+            "/tokens/verify_access_token",
+            None,
+            Some(json!({ "token": ops }))
+        ),
+        (
+            200,
+            json!({ "subject": { "type": "oneprovider", "id": provider }, "ttl": null })
+        )
+    );
+    let _ = ops_id;
+
+    // Settings, then the member ends the support, then the provider leaves.
+    assert_eq!(
+        as_provider(
+            "PATCH",
+            "/provider",
+            Some(json!({ "name": "renamed", "latitude": -10.5 }))
+        ),
+        (204, Value::Null)
+    );
+    assert_eq!(as_provider("GET", "/provider", None).1["name"], "renamed");
+    assert_eq!(
+        as_provider("PATCH", "/provider", Some(json!({}))).1["error"]["id"],
+        "missingAtLeastOneValue"
+    );
+    assert_eq!(
+        server.call(
+            "DELETE",
+            &format!("/spaces/{space}/providers/{provider}"),
+            Some(a),
+            None
+        ),
+        (204, Value::Null)
+    );
+    assert_eq!(
+        as_provider("GET", "/provider/spaces", None),
+        (200, json!({ "spaces": [] }))
+    );
+    assert_eq!(as_provider("DELETE", "/provider", None), (204, Value::Null));
+    assert_eq!(
+        as_provider("GET", "/provider", None),
+        (401, unauthorized_because(token_invalid()))
+    );
+    assert_eq!(
+        server.call("GET", &format!("/providers/{provider}"), Some(a), None),
+        (404, not_found())
+    );
+}
+
+fn provider_registration_is_checked(backend: Backend) {
+    let server = server!(backend, RegistrationPolicy::Restricted);
+    let alice = server.create_user("alice", "pw-a");
+    let a = ("alice", "pw-a");
+    // Alice may invite providers while she holds oz_providers_invite.
+    let grant = json!({ "grant": ["oz_providers_invite"] });
+    assert_eq!(
+        server
+            .call(
+                "PATCH",
+                &format!("/users/{alice}/privileges"),
+                Some(ADMIN),
+                Some(grant)
+            )
+            .0,
+        204
+    );
+    let (_, invite) = named_invite(
+        &server,
+        a,
+        "register",
+        "registerOneprovider",
+        "adminUserId",
+        &alice,
+        5,
+    );
+    let register = |body: Value| server.call("POST", "/providers", None, Some(body));
+    let with = |key: &str, value: Value| {
+        let mut body = registration(&invite, "p1");
+        body[key] = value;
+        body
+    };
+    let without = |key: &str| {
+        let mut body = registration(&invite, "p1");
+        body.as_object_mut().unwrap().remove(key);
+        body
+    };
+    let cases = [
+        (without("token"), "missingRequiredValue"),
+        (without("name"), "missingRequiredValue"),
+        (without("adminEmail"), "missingRequiredValue"),
+        (without("subdomainDelegation"), "missingRequiredValue"),
+        (without("domain"), "missingRequiredValue"),
+        (with("subdomainDelegation", json!(true)), "badData"),
+        (with("subdomainDelegation", json!("no")), "badValueBoolean"),
+        (with("domain", json!("bad domain!")), "badValueDomain"),
+        (with("adminEmail", json!("nobody")), "badValueEmail"),
+        (with("latitude", json!(91)), "badData"),
+        (with("longitude", json!("east")), "badData"),
+        (with("token", json!("garbage")), "badValueToken"),
+    ];
+    for (body, id) in cases {
+        let (status, answer) = register(body.clone());
+        assert_eq!(
+            (status, &answer["error"]["id"]),
+            (400, &json!(id)),
+            "{body} → {answer}"
+        );
+    }
+    // Nothing was consumed by the refusals; the privilege taken away, the invite is void.
+    let revoke = json!({ "revoke": ["oz_providers_invite"] });
+    assert_eq!(
+        server
+            .call(
+                "PATCH",
+                &format!("/users/{alice}/privileges"),
+                Some(ADMIN),
+                Some(revoke)
+            )
+            .0,
+        204
+    );
+    assert_eq!(
+        register(registration(&invite, "p1")),
+        (
+            400,
+            error(
+                "inviteTokenSubjectNotAuthorized",
+                None,
+                "The subject of the invite token is not authorized to issue such invitations."
+            )
+        )
+    );
+    // A space support token is no registration token; an IP caveat is checked against the
+    // registering client.
+    let space = server.create_space(a, "space s");
+    let (_, support) = named_invite(&server, a, "support", "supportSpace", "spaceId", &space, 1);
+    assert_eq!(
+        register(registration(&support, "p1")).1["error"]["id"],
+        "notAnInviteToken"
+    );
+    let admin_invite = token_of_admin_invite(&server);
+    let elsewhere = server
+        .call(
+            "POST",
+            "/tokens/confine",
+            None,
+            Some(json!({ "token": admin_invite, "caveats": ["ip = 192.0.2.1"] })),
+        )
+        .1["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        register(registration(&elsewhere, "p1")).1["error"]["id"],
+        "tokenCaveatUnverified"
+    );
+    assert_eq!(register(registration(&admin_invite, "p1")).0, 200);
+    // Listing and viewing providers: admins and the cluster's admin only.
+    assert_eq!(
+        server.call("GET", "/providers", Some(a), None),
+        (403, forbidden())
+    );
+    assert_eq!(
+        server.call("GET", "/providers", Some(ADMIN), None).1["providers"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+/// A provider registration token of the admin (who holds every oz privilege) for themself.
+fn token_of_admin_invite(server: &TestServer) -> String {
+    let (status, body) = server.call(
+        "POST",
+        "/user/clusters/provider_registration_token",
+        Some(ADMIN),
+        None,
+    );
+    token_of(status, &body)
+}
+
+fn concurrent_registrations_with_a_single_use_token(backend: Backend) {
+    let server = server!(backend, RegistrationPolicy::Open);
+    let alice = server.create_user("alice", "pw-a");
+    let (_, invite) = named_invite(
+        &server,
+        ("alice", "pw-a"),
+        "once",
+        "registerOneprovider",
+        "adminUserId",
+        &alice,
+        1,
+    );
+    let url = server.url("/providers");
+    let barrier = std::sync::Barrier::new(8);
+    let statuses: Vec<(u16, Value)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..8)
+            .map(|i| {
+                let (url, invite, barrier) = (&url, &invite, &barrier);
+                scope.spawn(move || {
+                    barrier.wait();
+                    call(
+                        url,
+                        "POST",
+                        None,
+                        Some(registration(invite, &format!("p{i}"))),
+                    )
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let winners = statuses.iter().filter(|(status, _)| *status == 200).count();
+    assert_eq!(winners, 1, "{statuses:?}");
+    for (status, body) in statuses.iter().filter(|(status, _)| *status != 200) {
+        assert_eq!(
+            (*status, &body["error"]["id"]),
+            (400, &json!("inviteTokenUsageLimitReached"))
+        );
+    }
+    assert_eq!(
+        server.call("GET", "/providers", Some(ADMIN), None).1["providers"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
     );
 }
