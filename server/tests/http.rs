@@ -2281,6 +2281,7 @@ fn users_have_full_names_and_optional_passwords(backend: Backend) {
 }
 
 on_both_backends!(
+    provider_tokens_are_managed_by_the_cluster_admin,
     the_invite_flow_registers_a_provider_and_supports_a_space,
     provider_registration_is_checked,
     concurrent_registrations_with_a_single_use_token,
@@ -3550,6 +3551,11 @@ fn provider_registration_is_checked(backend: Backend) {
         "tokenCaveatUnverified"
     );
     assert_eq!(register(registration(&admin_invite, "p1")).0, 200);
+    // A seed endpoint's token is good for one registration (SPEC §10.5).
+    assert_eq!(
+        register(registration(&admin_invite, "p2")).1["error"]["id"],
+        "inviteTokenUsageLimitReached"
+    );
     // Listing and viewing providers: admins and the cluster's admin only.
     assert_eq!(
         server.call("GET", "/providers", Some(a), None),
@@ -3620,5 +3626,138 @@ fn concurrent_registrations_with_a_single_use_token(backend: Backend) {
             .unwrap()
             .len(),
         1
+    );
+}
+
+fn provider_tokens_are_managed_by_the_cluster_admin(backend: Backend) {
+    let server = server!(backend, RegistrationPolicy::Open);
+    let alice = server.create_user("alice", "pw-a");
+    server.create_user("bob", "pw-b");
+    let a = Some(("alice", "pw-a"));
+    let (_, invite) = named_invite(
+        &server,
+        ("alice", "pw-a"),
+        "register",
+        "registerOneprovider",
+        "adminUserId",
+        &alice,
+        1,
+    );
+    let body = server
+        .call(
+            "POST",
+            "/providers",
+            None,
+            Some(registration(&invite, "p1")),
+        )
+        .1;
+    let provider = body["providerId"].as_str().unwrap().to_owned();
+    let root = body["providerRootToken"].as_str().unwrap().to_owned();
+    let base = format!("/providers/{provider}/tokens");
+    let expiry = json!({ "type": "time", "validUntil": server.now() + 600 });
+
+    // Bob is nobody to this provider; an unknown provider is 404.
+    for (method, path, body) in [
+        (
+            "POST",
+            format!("{base}/named"),
+            Some(json!({ "name": "ops" })),
+        ),
+        ("GET", format!("{base}/named"), None),
+        ("DELETE", format!("{base}/named"), None),
+        ("GET", format!("{base}/named/name/ops"), None),
+        (
+            "POST",
+            format!("{base}/temporary"),
+            Some(json!({ "caveats": [expiry] })),
+        ),
+        ("GET", format!("{base}/temporary"), None),
+        ("DELETE", format!("{base}/temporary"), None),
+    ] {
+        assert_eq!(
+            server.call(method, &path, Some(("bob", "pw-b")), body.clone()),
+            (403, forbidden()),
+            "{method} {path}"
+        );
+        let unknown = path.replace(&provider, "no-such-provider");
+        assert_eq!(
+            server.call(method, &unknown, a, body),
+            (404, not_found()),
+            "{method} {unknown}"
+        );
+    }
+    // The cluster's admin mints the provider's tokens, which act for the provider.
+    let (id, ops) = named_of(&server.call(
+        "POST",
+        &format!("{base}/named"),
+        a,
+        Some(json!({ "name": "ops" })),
+    ));
+    assert_eq!(identifier_of(&ops).1, Subject::Provider(provider.clone()));
+    assert_eq!(
+        server
+            .call_token("GET", "/provider", "X-Auth-Token", &ops, None)
+            .1["providerId"],
+        json!(provider)
+    );
+    assert_eq!(
+        server
+            .call("GET", &format!("{base}/named/name/ops"), a, None)
+            .1["id"],
+        json!(id)
+    );
+    assert_eq!(
+        server.call("GET", &format!("{base}/named"), a, None).1["tokens"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    let temporary = temporary_of(&server.call(
+        "POST",
+        &format!("{base}/temporary"),
+        a,
+        Some(json!({ "caveats": [expiry] })),
+    ));
+    assert_eq!(
+        server
+            .call_token("GET", "/provider/spaces", "X-Auth-Token", &temporary, None)
+            .0,
+        200
+    );
+    assert_eq!(
+        server.call("DELETE", &format!("{base}/temporary"), a, None),
+        (204, Value::Null)
+    );
+    assert_eq!(
+        server.call("GET", &format!("{base}/temporary"), a, None),
+        (200, json!({ "generation": 2 }))
+    );
+    assert_eq!(
+        server.call_token("GET", "/provider", "X-Auth-Token", &temporary, None),
+        (401, unauthorized_because(token_revoked()))
+    );
+    // Not with a token of hers: a token mints only for its own subject.
+    let hers = server.temporary_token(("alice", "pw-a"), json!([]));
+    assert_eq!(
+        server
+            .call_token(
+                "POST",
+                &format!("{base}/named"),
+                "X-Auth-Token",
+                &hers,
+                Some(json!({ "name": "more" }))
+            )
+            .0,
+        403
+    );
+    // Deleting the provider's named tokens takes its root token too.
+    assert_eq!(
+        server.call("DELETE", &format!("{base}/named"), a, None),
+        (204, Value::Null)
+    );
+    assert_eq!(
+        server.call_token("GET", "/provider", "X-Auth-Token", &root, None),
+        (401, unauthorized_because(token_invalid()))
     );
 }

@@ -324,6 +324,23 @@ fn api_call(
             (Delete, "token", None, "provider_temporary_tokens")
         }
         ("GET", "/providers") => (Get, "provider", None, "list"),
+        ("POST", "/providers/{id}/tokens/named") => (Create, "provider", Some("id"), "named_token"),
+        ("GET", "/providers/{id}/tokens/named") => (Get, "provider", Some("id"), "named_tokens"),
+        ("DELETE", "/providers/{id}/tokens/named") => {
+            (Delete, "provider", Some("id"), "named_tokens")
+        }
+        ("GET", "/providers/{id}/tokens/named/name/{name}") => {
+            (Get, "provider", Some("id"), "named_token")
+        }
+        ("POST", "/providers/{id}/tokens/temporary") => {
+            (Create, "provider", Some("id"), "temporary_token")
+        }
+        ("GET", "/providers/{id}/tokens/temporary") => {
+            (Get, "provider", Some("id"), "temporary_token_generation")
+        }
+        ("DELETE", "/providers/{id}/tokens/temporary") => {
+            (Delete, "provider", Some("id"), "temporary_tokens")
+        }
         ("GET", "/providers/{id}") => (Get, "provider", Some("id"), "instance"),
         ("DELETE", "/providers/{id}") => (Delete, "provider", Some("id"), "instance"),
         ("GET", "/spaces/{id}/providers") => (Get, "space", Some("id"), "providers"),

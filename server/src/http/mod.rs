@@ -232,6 +232,22 @@ pub(crate) fn router(service: Arc<Service>, limits: &HttpLimits) -> Router {
             get(providers::details).delete(providers::remove),
         )
         .route(
+            &p("/providers/{id}/tokens/named"),
+            post(providers::create_named_of)
+                .get(providers::list_named_of)
+                .delete(providers::delete_named_of),
+        )
+        .route(
+            &p("/providers/{id}/tokens/named/name/{name}"),
+            get(providers::named_of_by_name),
+        )
+        .route(
+            &p("/providers/{id}/tokens/temporary"),
+            post(providers::create_temporary_of)
+                .get(providers::generation_of)
+                .delete(providers::revoke_temporary_of),
+        )
+        .route(
             &p("/provider"),
             get(providers::own_details)
                 .patch(providers::update_own)

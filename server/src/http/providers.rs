@@ -293,3 +293,116 @@ pub(crate) async fn cease_support(
     })
     .await
 }
+
+/// `POST /providers/{id}/tokens/named` → `201 {"tokenId", "token"}`: the cluster's admin or
+/// `oz_tokens_manage`, with a password (a token mints only for its own subject).
+pub(crate) async fn create_named_of(
+    State(app): State<App>,
+    caller: Caller,
+    id: PathId<String>,
+    body: JsonBody,
+) -> Answer {
+    let id = id.found()?;
+    blocking(move || {
+        let owner = app.service.authorize_tokens_of_provider(&caller, &id)?;
+        let (name, spec) = body.parse::<CreateToken>()?.named()?;
+        let token = app
+            .service
+            .create_named((&caller).into(), &owner, &name, spec)?;
+        Ok(named_created(&token))
+    })
+    .await
+}
+
+/// `GET /providers/{id}/tokens/named` → `{"tokens": [ids]}`.
+pub(crate) async fn list_named_of(
+    State(app): State<App>,
+    caller: Caller,
+    id: PathId<String>,
+) -> Answer {
+    let id = id.found()?;
+    blocking(move || {
+        let owner = app.service.authorize_tokens_of_provider(&caller, &id)?;
+        Ok(token_ids(&app.service.named_tokens_of(&owner)?))
+    })
+    .await
+}
+
+/// `DELETE /providers/{id}/tokens/named` → 204.
+pub(crate) async fn delete_named_of(
+    State(app): State<App>,
+    caller: Caller,
+    id: PathId<String>,
+) -> Answer {
+    let id = id.found()?;
+    blocking(move || {
+        let owner = app.service.authorize_tokens_of_provider(&caller, &id)?;
+        app.service.delete_named_tokens_of(&owner)?;
+        Ok(no_content())
+    })
+    .await
+}
+
+/// `GET /providers/{id}/tokens/named/name/{name}` → the record.
+pub(crate) async fn named_of_by_name(
+    State(app): State<App>,
+    caller: Caller,
+    ids: PathId<(String, String)>,
+) -> Answer {
+    let (id, name) = ids.found()?;
+    blocking(move || {
+        let owner = app.service.authorize_tokens_of_provider(&caller, &id)?;
+        let record = app.service.named_token_by_name(&owner, &name)?;
+        Ok(ok(named_token_json(&record)))
+    })
+    .await
+}
+
+/// `POST /providers/{id}/tokens/temporary` → `201 {"token"}`.
+pub(crate) async fn create_temporary_of(
+    State(app): State<App>,
+    caller: Caller,
+    id: PathId<String>,
+    body: JsonBody,
+) -> Answer {
+    let id = id.found()?;
+    blocking(move || {
+        let owner = app.service.authorize_tokens_of_provider(&caller, &id)?;
+        let spec = body.parse::<CreateToken>()?.temporary()?;
+        let token = app
+            .service
+            .create_temporary((&caller).into(), &owner, spec)?;
+        Ok(created(json!({ "token": token })))
+    })
+    .await
+}
+
+/// `GET /providers/{id}/tokens/temporary` → `{"generation"}`.
+pub(crate) async fn generation_of(
+    State(app): State<App>,
+    caller: Caller,
+    id: PathId<String>,
+) -> Answer {
+    let id = id.found()?;
+    blocking(move || {
+        let owner = app.service.authorize_tokens_of_provider(&caller, &id)?;
+        let generation = app.service.temporary_generation(&owner)?;
+        Ok(ok(json!({ "generation": generation })))
+    })
+    .await
+}
+
+/// `DELETE /providers/{id}/tokens/temporary` → 204.
+pub(crate) async fn revoke_temporary_of(
+    State(app): State<App>,
+    caller: Caller,
+    id: PathId<String>,
+) -> Answer {
+    let id = id.found()?;
+    blocking(move || {
+        let owner = app.service.authorize_tokens_of_provider(&caller, &id)?;
+        app.service.revoke_temporary(&owner)?;
+        Ok(no_content())
+    })
+    .await
+}

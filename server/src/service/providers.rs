@@ -11,6 +11,7 @@ use macaroon_mint::onedata::{InviteType, OnedataIdentifier, Persistence, Subject
 use macaroon_mint::{Format, Macaroon};
 
 use super::privileges::{OzPrivilege, SpacePrivilege};
+use super::tokens::TokenOwner;
 use super::{keys, Caller, Error, Invalid, Principal, ProviderCaller, Result, Service};
 use crate::store::{
     ensure_root_key, random_hex, NamedToken, Provider, ProviderChange, StoreError, SubjectKind,
@@ -205,6 +206,24 @@ impl Service {
             return Err(Error::forbidden());
         }
         Ok(())
+    }
+
+    /// The first step of the `/providers/{id}/tokens/…` routes: the provider exists (404) and
+    /// the caller is its cluster's admin or holds `oz_tokens_manage` (403).
+    ///
+    /// # Errors
+    ///
+    /// As said.
+    pub fn authorize_tokens_of_provider(
+        &self,
+        caller: &Caller,
+        provider_id: &str,
+    ) -> Result<TokenOwner> {
+        let provider = self.store.provider(provider_id)?.ok_or(Error::NotFound)?;
+        if provider.admin != caller.user.id && !caller.has(OzPrivilege::TokensManage) {
+            return Err(Error::forbidden());
+        }
+        Ok(TokenOwner::of(Principal::Provider(provider)))
     }
 
     /// `GET /providers`: every provider's id; `oz_providers_list`.

@@ -682,7 +682,7 @@ impl Service {
     }
 
     /// Mints the named invite a [`SeedInvite`] allows (`rop:<admin>:` or `ssp:<space>:ge`),
-    /// with the caveats the caller's token passes on.
+    /// usable once, with the caveats the caller's token passes on.
     ///
     /// # Errors
     ///
@@ -771,7 +771,8 @@ impl Service {
             caveats: caveats.iter().map(ToString::to_string).collect(),
             parent: caller.token.as_ref().map(|t| t.parent.encode()),
             custom_metadata: "{}".to_owned(),
-            usage_limit: None,
+            // As Onezone's seed endpoints: one use (SPEC §10.5).
+            usage_limit: Some(1),
             usage_count: 0,
             privileges: None,
         })?;
