@@ -2281,6 +2281,7 @@ fn users_have_full_names_and_optional_passwords(backend: Backend) {
 }
 
 on_both_backends!(
+    infer_access_token_scope_reports_spaces_and_providers,
     provider_tokens_are_managed_by_the_cluster_admin,
     the_invite_flow_registers_a_provider_and_supports_a_space,
     provider_registration_is_checked,
@@ -3760,4 +3761,126 @@ fn provider_tokens_are_managed_by_the_cluster_admin(backend: Backend) {
         server.call_token("GET", "/provider", "X-Auth-Token", &root, None),
         (401, unauthorized_because(token_invalid()))
     );
+}
+
+fn infer_access_token_scope_reports_spaces_and_providers(backend: Backend) {
+    let server = server!(backend, RegistrationPolicy::Open);
+    let alice = server.create_user("alice", "pw-a");
+    let bob = server.create_user("bob", "pw-b");
+    let a = ("alice", "pw-a");
+    let (_, invite) = named_invite(
+        &server,
+        a,
+        "register",
+        "registerOneprovider",
+        "adminUserId",
+        &alice,
+        1,
+    );
+    let body = server
+        .call(
+            "POST",
+            "/providers",
+            None,
+            Some(registration(&invite, "krakow")),
+        )
+        .1;
+    let provider = body["providerId"].as_str().unwrap().to_owned();
+    let root = body["providerRootToken"].as_str().unwrap().to_owned();
+    let gamma = server.create_space(a, "Gamma");
+    let delta = server.create_space(a, "Delta");
+    let (_, support) = named_invite(&server, a, "support", "supportSpace", "spaceId", &gamma, 1);
+    let supported = server.call_token(
+        "POST",
+        "/provider/spaces/support",
+        "X-Auth-Token",
+        &root,
+        Some(json!({ "token": support, "size": 10 })),
+    );
+    assert_eq!(supported.0, 201);
+    let infer =
+        |body: Value| server.call("POST", "/tokens/infer_access_token_scope", None, Some(body));
+    let krakow = json!({ "name": "krakow", "domain": "provider.example.com", "online": false });
+
+    // Limited to oneclient on the provider: that is no obstacle to learning the scope.
+    let token = server.temporary_token(
+        a,
+        json!([
+            { "type": "interface", "interface": "oneclient" },
+            { "type": "service", "whitelist": [format!("opw-{provider}")] },
+        ]),
+    );
+    let mut spaces = serde_json::Map::new();
+    spaces.insert(
+        gamma.clone(),
+        json!({ "name": "Gamma", "supports": { provider.clone(): { "readonly": false } } }),
+    );
+    spaces.insert(delta.clone(), json!({ "name": "Delta", "supports": {} }));
+    assert_eq!(
+        infer(json!({ "token": token })),
+        (
+            200,
+            json!({
+                "validUntil": server.now() + 600,
+                "dataAccessScope": { "readonly": false, "spaces": spaces, "providers": { provider.clone(): krakow } },
+            })
+        )
+    );
+    // data.path narrows the spaces; data.readonly says so.
+    let path = {
+        use base64::Engine as _;
+        base64::engine::general_purpose::STANDARD.encode(format!("/{delta}/dir"))
+    };
+    let narrowed = server.temporary_token(
+        a,
+        json!([{ "type": "data.path", "whitelist": [path] }, { "type": "data.readonly" }]),
+    );
+    let scope = infer(json!({ "token": narrowed })).1;
+    assert_eq!(scope["dataAccessScope"]["readonly"], true);
+    assert_eq!(
+        scope["dataAccessScope"]["spaces"],
+        json!({ delta.clone(): { "name": "Delta", "supports": {} } })
+    );
+    assert_eq!(scope["dataAccessScope"]["providers"], json!({}));
+    // Other caveats still hold: an IP elsewhere, a consumer not proven.
+    let elsewhere =
+        server.temporary_token(a, json!([{ "type": "ip", "whitelist": ["192.0.2.1"] }]));
+    assert_eq!(
+        infer(json!({ "token": elsewhere })).1["error"]["id"],
+        "tokenCaveatUnverified"
+    );
+    let for_bob = server.temporary_token(
+        a,
+        json!([{ "type": "consumer", "whitelist": [format!("usr-{bob}")] }]),
+    );
+    assert_eq!(
+        infer(json!({ "token": for_bob })).1["error"]["id"],
+        "tokenCaveatUnverified"
+    );
+    let bob_identity = named_of(&server.call(
+        "POST",
+        "/user/tokens/named",
+        Some(("bob", "pw-b")),
+        Some(json!({ "name": "me", "type": { "identityToken": {} } })),
+    ))
+    .1;
+    assert_eq!(
+        infer(json!({ "token": for_bob, "consumerToken": bob_identity })).0,
+        200
+    );
+    // Bob's own token reaches none of Alice's spaces; a provider's token has no data scope.
+    let bobs = server.temporary_token(("bob", "pw-b"), json!([]));
+    assert_eq!(
+        infer(json!({ "token": bobs })).1["dataAccessScope"]["spaces"],
+        json!({})
+    );
+    assert_eq!(
+        infer(json!({ "token": root })),
+        (200, json!({ "validUntil": null, "dataAccessScope": null }))
+    );
+    assert_eq!(
+        infer(json!({ "token": "garbage" })).1["error"]["id"],
+        "badValueToken"
+    );
+    assert_eq!(infer(json!({})).1["error"]["id"], "missingRequiredValue");
 }

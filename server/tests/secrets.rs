@@ -86,6 +86,9 @@ impl Store for Failing {
     fn delete_named_tokens_of(&self, s: &str) -> Result<u64, StoreError> {
         self.0.delete_named_tokens_of(s)
     }
+    fn spaces_of_user(&self, u: &str) -> Result<Vec<Space>, StoreError> {
+        self.0.spaces_of_user(u)
+    }
     fn register_provider(
         &self,
         p: &Provider,

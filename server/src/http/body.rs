@@ -550,6 +550,31 @@ impl VerifyToken {
     }
 }
 
+/// `POST /tokens/infer_access_token_scope`: `{"token", "consumerToken"?}`.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct InferScope {
+    token: Option<String>,
+    consumer_token: Option<String>,
+}
+
+impl RequestBody for InferScope {
+    fn bad_value(key: &str) -> ApiError {
+        ApiError::bad_string(key)
+    }
+}
+
+impl InferScope {
+    /// The access token and the consumer's identity token, if any.
+    pub(crate) fn fields(self) -> Result<(String, Option<String>), ApiError> {
+        let consumer = match self.consumer_token {
+            Some(text) if text.is_empty() => return Err(ApiError::bad_string("consumerToken")),
+            other => other,
+        };
+        Ok((required(self.token, "token")?, consumer))
+    }
+}
+
 /// `POST /tokens/confine`: `{"token", "caveats"}`, both required.
 #[derive(Deserialize)]
 pub(crate) struct ConfineToken {

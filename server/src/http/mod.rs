@@ -286,6 +286,10 @@ pub(crate) fn router(service: Arc<Service>, limits: &HttpLimits) -> Router {
         .route(&p("/tokens/examine"), post(routes::examine_token))
         .route(&p("/tokens/confine"), post(routes::confine_token))
         .route(
+            &p("/tokens/infer_access_token_scope"),
+            post(providers::infer_scope),
+        )
+        .route(
             &p("/tokens/verify_access_token"),
             post(routes::verify_access_token),
         )

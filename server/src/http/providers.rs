@@ -10,13 +10,18 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Value};
 
-use super::body::{CreateToken, JsonBody, RegisterProvider, SupportSpace, UpdateProvider};
+use super::body::{
+    CreateToken, InferScope, JsonBody, RegisterProvider, SupportSpace, UpdateProvider,
+};
+use super::error::ApiError;
 use super::routes::{
     created, named_created, named_token_json, no_content, token_ids, undecodable_as, Answer, PathId,
 };
 use super::{blocking, App};
+use crate::service::auth::Bearer;
+use crate::service::providers::AccessScope;
 use crate::service::tokens::TokenOwner;
-use crate::service::{Caller, ProviderCaller};
+use crate::service::{Caller, Error, ProviderCaller};
 use crate::store::Provider;
 
 /// Onezone's `ProviderDetails`. `online` is always false: this service keeps no channel to
@@ -403,6 +408,67 @@ pub(crate) async fn revoke_temporary_of(
         let owner = app.service.authorize_tokens_of_provider(&caller, &id)?;
         app.service.revoke_temporary(&owner)?;
         Ok(no_content())
+    })
+    .await
+}
+
+/// Onezone's `InferAccessTokenScopeResponse`.
+fn scope_json(scope: &AccessScope) -> Value {
+    let data = scope.data.as_ref().map(|data| {
+        let mut spaces = serde_json::Map::new();
+        let mut providers = serde_json::Map::new();
+        for (space, supporters) in &data.spaces {
+            let supports: serde_json::Map<String, Value> = supporters
+                .iter()
+                .map(|p| (p.id.clone(), json!({ "readonly": false })))
+                .collect();
+            spaces.insert(
+                space.id.clone(),
+                json!({ "name": space.name, "supports": supports }),
+            );
+            for provider in supporters {
+                providers.insert(
+                    provider.id.clone(),
+                    json!({ "name": provider.name, "domain": provider.domain, "online": false }),
+                );
+            }
+        }
+        json!({ "readonly": data.readonly, "spaces": spaces, "providers": providers })
+    });
+    json!({ "validUntil": scope.valid_until, "dataAccessScope": data })
+}
+
+/// `POST /tokens/infer_access_token_scope` `{"token", "consumerToken"?}` → which spaces the
+/// token reaches and the providers holding their data. Public, as in Onezone; the token's `ip`
+/// caveats see the client asking.
+pub(crate) async fn infer_scope(
+    State(app): State<App>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    body: JsonBody,
+) -> Answer {
+    let (text, consumer_token) = body.parse::<InferScope>()?.fields()?;
+    blocking(move || {
+        let mut bearer = Bearer {
+            peer_ip: Some(client.ip()),
+            ..Bearer::default()
+        };
+        if let Some(consumer) = consumer_token {
+            let verified = app
+                .service
+                .verify_identity_token(&consumer, &bearer)
+                .map_err(|e| match e {
+                    Error::Token(cause) => {
+                        ApiError::bad_value_token("consumerToken", &cause.into())
+                    }
+                    other => other.into(),
+                })?;
+            bearer.consumer = Some(verified.subject);
+        }
+        let scope = app
+            .service
+            .infer_access_token_scope(&text, &bearer)
+            .map_err(undecodable_as("token"))?;
+        Ok(ok(scope_json(&scope)))
     })
     .await
 }

@@ -588,6 +588,7 @@ fn bearer_of(service: &Service, request: VerifyRequest) -> Result<(String, Beare
         interface: request.interface,
         consumer,
         allow_data_access_caveats: request.allow_data_access_caveats,
+        ignore_service_and_interface: false,
     };
     Ok((request.token, bearer))
 }

@@ -81,13 +81,20 @@ pub struct Bearer {
     /// Whether the verifying service checks `data.*` caveats itself
     /// (`allowDataAccessCaveats`; access tokens only).
     pub allow_data_access_caveats: bool,
+    /// Whether `service` and `interface` caveats are left aside too (inferring a token's data
+    /// access scope, which looks past where the token may be used).
+    pub ignore_service_and_interface: bool,
 }
 
-/// A token verified for a bearer: its subject and expiry.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A token verified for a bearer: its subject, caveats and expiry.
+#[derive(Debug, Clone)]
 pub struct VerifiedToken {
     /// Whose token it is.
     pub subject: Subject,
+    /// The user or provider it is.
+    pub principal: Principal,
+    /// Its typed caveats, in order.
+    pub caveats: Vec<TypedCaveat>,
     /// Its earliest `time <` caveat, if any.
     pub expiry: Option<u64>,
 }
@@ -247,6 +254,9 @@ impl Service {
         }
         let deferred = |caveat: &[u8]| match TypedCaveat::parse(caveat) {
             Ok(TypedCaveat::Api(_)) => true,
+            Ok(TypedCaveat::Service(_) | TypedCaveat::Interface(_)) => {
+                bearer.ignore_service_and_interface
+            }
             Ok(
                 TypedCaveat::DataReadonly | TypedCaveat::DataPath(_) | TypedCaveat::DataObjectId(_),
             ) => bearer.allow_data_access_caveats,
@@ -278,7 +288,9 @@ impl Service {
             .collect();
         Ok(VerifiedToken {
             subject: id.subject().clone(),
+            principal,
             expiry: TypedCaveat::earliest_expiry(&caveats),
+            caveats,
         })
     }
 

@@ -8,13 +8,15 @@
 use std::net::IpAddr;
 
 use macaroon_mint::onedata::{InviteType, OnedataIdentifier, Persistence, Subject, TokenType};
-use macaroon_mint::{Format, Macaroon};
+use macaroon_mint::{Format, Macaroon, TypedCaveat};
 
+use super::auth::Bearer;
 use super::privileges::{OzPrivilege, SpacePrivilege};
 use super::tokens::TokenOwner;
 use super::{keys, Caller, Error, Invalid, Principal, ProviderCaller, Result, Service};
 use crate::store::{
-    ensure_root_key, random_hex, NamedToken, Provider, ProviderChange, StoreError, SubjectKind,
+    ensure_root_key, random_hex, NamedToken, Provider, ProviderChange, Space, StoreError,
+    SubjectKind,
 };
 
 /// `POST /providers`: Onezone's `ProviderRegistrationRequest`, checked (subdomain delegation is
@@ -54,6 +56,24 @@ impl std::fmt::Debug for RegisteredProvider {
             .field("admin_user_id", &self.admin_user_id)
             .finish()
     }
+}
+
+/// What an access token gives access to (Onezone's `InferAccessTokenScopeResponse`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct AccessScope {
+    /// The token's expiry, if it has one.
+    pub valid_until: Option<u64>,
+    /// The data it reaches; `None` for a provider's token (as Onezone answers).
+    pub data: Option<DataScope>,
+}
+
+/// The spaces a token reaches and where their data lives.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DataScope {
+    /// Whether the token allows reading only (a `data.readonly` caveat).
+    pub readonly: bool,
+    /// Each space the token reaches, with the providers supporting it.
+    pub spaces: Vec<(Space, Vec<Provider>)>,
 }
 
 /// The name of a provider's root token.
@@ -206,6 +226,67 @@ impl Service {
             return Err(Error::forbidden());
         }
         Ok(())
+    }
+
+    /// `POST /tokens/infer_access_token_scope`: verifies an access token as its bearer at
+    /// `peer_ip` would use it — `service`, `interface` and `api` caveats left aside, as Onezone
+    /// does — and says which spaces it reaches: the subject's spaces, narrowed by `data.path`
+    /// caveats (a space whose id no path of a caveat starts with is out). Object ids of
+    /// `data.objectid` caveats are not decoded here, so a token with one reaches no space
+    /// (the answer errs towards less).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Token`] with Onezone's reason.
+    pub fn infer_access_token_scope(&self, text: &str, bearer: &Bearer) -> Result<AccessScope> {
+        let bearer = Bearer {
+            allow_data_access_caveats: true,
+            ignore_service_and_interface: true,
+            ..bearer.clone()
+        };
+        let verified = self.verify_access_token_for(text, &bearer)?;
+        let user = match verified.principal {
+            Principal::User(user) => user,
+            Principal::Provider(_) => {
+                return Ok(AccessScope {
+                    valid_until: verified.expiry,
+                    data: None,
+                })
+            }
+        };
+        let readonly = verified
+            .caveats
+            .iter()
+            .any(|c| matches!(c, TypedCaveat::DataReadonly));
+        let reaches = |space: &Space| {
+            verified.caveats.iter().all(|caveat| match caveat {
+                TypedCaveat::DataPath(paths) => paths.iter().any(|path| {
+                    path.as_str()
+                        .strip_prefix('/')
+                        .and_then(|rest| rest.split('/').next())
+                        == Some(space.id.as_str())
+                }),
+                TypedCaveat::DataObjectId(_) => false,
+                _ => true,
+            })
+        };
+        let mut spaces = Vec::new();
+        for space in self.store.spaces_of_user(&user.id)? {
+            if !reaches(&space) {
+                continue;
+            }
+            let mut providers = Vec::new();
+            for (provider_id, _) in self.store.supporters_of(&space.id)? {
+                if let Some(provider) = self.store.provider(&provider_id)? {
+                    providers.push(provider);
+                }
+            }
+            spaces.push((space, providers));
+        }
+        Ok(AccessScope {
+            valid_until: verified.expiry,
+            data: Some(DataScope { readonly, spaces }),
+        })
     }
 
     /// The first step of the `/providers/{id}/tokens/…` routes: the provider exists (404) and

@@ -324,6 +324,8 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Space, StoreError>;
     /// The space with this id.
     fn space_by_id(&self, id: &str) -> Result<Option<Space>, StoreError>;
+    /// The spaces `user_id` is a member of, by id.
+    fn spaces_of_user(&self, user_id: &str) -> Result<Vec<Space>, StoreError>;
     /// The user's privileges in the space; `None` when not a member.
     fn space_privileges(
         &self,

@@ -529,6 +529,20 @@ fn provider_from_row(mut row: Row) -> Result<Provider, StoreError> {
     })
 }
 
+pub(super) fn spaces_of_user(b: &impl Backend, user_id: &str) -> Result<Vec<Space>, StoreError> {
+    b.run(|db| {
+        db.query(sql::SPACES_OF_USER, &[Text(user_id)])?
+            .into_iter()
+            .map(|mut row| {
+                Ok(Space {
+                    id: row.text(0)?,
+                    name: row.text(1)?,
+                })
+            })
+            .collect()
+    })
+}
+
 pub(super) fn register_provider(
     b: &impl Backend,
     provider: &Provider,
@@ -866,6 +880,13 @@ macro_rules! store_via_backend {
                 subject: &str,
             ) -> Result<u64, $crate::store::StoreError> {
                 super::ops::delete_named_tokens_of(self, subject)
+            }
+
+            fn spaces_of_user(
+                &self,
+                user_id: &str,
+            ) -> Result<Vec<$crate::store::Space>, $crate::store::StoreError> {
+                super::ops::spaces_of_user(self, user_id)
             }
 
             fn register_provider(

@@ -213,6 +213,9 @@ pub(super) const INSERT_MEMBER: &str =
 pub(super) const ENSURE_MEMBER: &str =
     "INSERT INTO space_users (space_id, user_id, privileges) VALUES ($1, $2, '')
      ON CONFLICT (space_id, user_id) DO NOTHING";
+pub(super) const SPACES_OF_USER: &str = "SELECT spaces.id, spaces.name FROM spaces
+     JOIN space_users ON space_users.space_id = spaces.id
+     WHERE space_users.user_id = $1 ORDER BY spaces.id";
 pub(super) const MEMBER_PRIVILEGES: &str =
     "SELECT privileges FROM space_users WHERE space_id = $1 AND user_id = $2";
 pub(super) const SET_MEMBER_PRIVILEGES: &str =

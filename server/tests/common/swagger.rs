@@ -192,6 +192,21 @@ pub const DEVIATIONS: &[Deviation] = &[
         schema: created_id,
         reason: "201 {\"id\"} besides Onezone's Location (README's endpoint table)",
     },
+    Deviation::Null {
+        method: "POST",
+        path: "/tokens/infer_access_token_scope",
+        status: 200,
+        pointer: "/validUntil",
+        reason: "validUntil is null for a token without expiry (README), as ttl is",
+    },
+    Deviation::Null {
+        method: "POST",
+        path: "/tokens/infer_access_token_scope",
+        status: 200,
+        pointer: "/dataAccessScope",
+        reason: "null for a provider's token: the swagger's own text says so, its type says \
+                 object",
+    },
     Deviation::Extension {
         method: "POST",
         path: "/provider/spaces/support",
