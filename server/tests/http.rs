@@ -508,9 +508,17 @@ fn provider_registration_token_404(backend: Backend) {
         let (status, body) = server.call("POST", &rop_path("no-such-user"), Some(auth), None);
         assert_eq!((status, body), (404, not_found()));
     }
-    // Unknown credentials come first: 401, not 404.
+    // Without credentials the user is looked up first (Onezone's order): 404; credentials
+    // that fail come first: 401.
     let (status, body) = server.call("POST", &rop_path("no-such-user"), None, None);
-    assert_eq!((status, body), (401, unauthorized()));
+    assert_eq!((status, body), (404, not_found()));
+    let (status, body) = server.call(
+        "POST",
+        &rop_path("no-such-user"),
+        Some(("alice", "no")),
+        None,
+    );
+    assert_eq!((status, body), (401, bad_credentials()));
 }
 
 fn space_support_token_200_for_member_and_admin(backend: Backend) {
@@ -1643,16 +1651,26 @@ fn every_authenticated_endpoint_answers_401_first(backend: Backend) {
         ("DELETE", format!("/spaces/{space}/providers/some-id")),
         ("POST", ssp_path(&space)),
         ("PATCH", format!("/spaces/{space}/users/{alice}/privileges")),
-        // Unknown entities are not revealed before authentication.
+        // Unknown entities: 404 without credentials (Onezone fetches the entity first), 401 with
+        // credentials that fail.
         ("POST", rop_path("no-such-user")),
         ("POST", ssp_path("no-such-space")),
     ];
     let junk = json!({ "grant": 1, "name": 7 });
     for (method, path) in &endpoints {
+        // The entity a path names is its first id (`/spaces/{id}/providers/{pid}`: the space).
+        let unknown = path.starts_with("/tokens/named/some-id")
+            || path.starts_with("/providers/some-id")
+            || path.contains("no-such");
         for auth in [None, Some(("alice", "wrong")), Some(("nobody", "pw-a"))] {
+            let expected = if auth.is_none() && unknown {
+                (404, not_found())
+            } else {
+                (401, refused(auth))
+            };
             assert_eq!(
                 server.call(method, path, auth, Some(junk.clone())),
-                (401, refused(auth)),
+                expected,
                 "{method} {path} {auth:?}"
             );
         }
@@ -1852,20 +1870,33 @@ fn unknown_entities_methods_and_huge_bodies_answer_json(backend: Backend) {
     let space = server.create_space(("alice", "pw-a"), "space s");
     let a = Some(("alice", "pw-a"));
     let grant = Some(json!({ "grant": ["space_view"] }));
-    for path in [
-        format!("/spaces/no-such-space/users/{alice}/privileges"),
-        format!("/spaces/{space}/users/no-such-user/privileges"),
-        // Not UTF-8 once decoded: no such entity, after authentication.
-        format!("/spaces/%FF/users/{alice}/privileges"),
+    // Without credentials, the entity the path names (the space) is looked up first, as
+    // Onezone does: 404 when it is unknown, else 401.
+    for (path, anonymous) in [
+        (
+            format!("/spaces/no-such-space/users/{alice}/privileges"),
+            404,
+        ),
+        (
+            format!("/spaces/{space}/users/no-such-user/privileges"),
+            401,
+        ),
+        // Not UTF-8 once decoded: no such entity.
+        (format!("/spaces/%FF/users/{alice}/privileges"), 404),
     ] {
         assert_eq!(
             server.call("PATCH", &path, a, grant.clone()),
             (404, not_found()),
             "{path}"
         );
+        let expected = if anonymous == 404 {
+            (404, not_found())
+        } else {
+            (401, unauthorized())
+        };
         assert_eq!(
             server.call("PATCH", &path, None, grant.clone()),
-            (401, unauthorized()),
+            expected,
             "{path}"
         );
     }

@@ -216,15 +216,15 @@ fn header_text<'a>(headers: &'a HeaderMap, name: &str) -> Result<Option<&'a str>
 }
 
 /// The credentials a request carries; 401 when there are none or they cannot be read.
-fn credentials(headers: &HeaderMap) -> Result<Credentials, ApiError> {
+fn credentials(headers: &HeaderMap) -> Result<Option<Credentials>, ApiError> {
     if let Some(token) = header_text(headers, "x-auth-token")? {
-        return Ok(Credentials::Token(Zeroizing::new(token.to_owned())));
+        return Ok(Some(Credentials::Token(Zeroizing::new(token.to_owned()))));
     }
     if let Some(value) = header_text(headers, header::AUTHORIZATION.as_str())? {
         let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
         let rest = rest.trim();
         if scheme.eq_ignore_ascii_case("bearer") {
-            return Ok(Credentials::Token(Zeroizing::new(rest.to_owned())));
+            return Ok(Some(Credentials::Token(Zeroizing::new(rest.to_owned()))));
         }
         if scheme.eq_ignore_ascii_case("basic") {
             let bad = || ApiError::unauthorized_because(ApiError::bad_basic_credentials());
@@ -235,17 +235,17 @@ fn credentials(headers: &HeaderMap) -> Result<Credentials, ApiError> {
             );
             let text = std::str::from_utf8(&decoded).map_err(|_| bad())?;
             let (username, password) = text.split_once(':').ok_or_else(bad)?;
-            return Ok(Credentials::Basic {
+            return Ok(Some(Credentials::Basic {
                 username: username.to_owned(),
                 password: Zeroizing::new(password.to_owned()),
-            });
+            }));
         }
         return Err(ApiError::unauthorized());
     }
     if let Some(token) = header_text(headers, "macaroon")? {
-        return Ok(Credentials::Token(Zeroizing::new(token.to_owned())));
+        return Ok(Some(Credentials::Token(Zeroizing::new(token.to_owned()))));
     }
-    Err(ApiError::unauthorized())
+    Ok(None)
 }
 
 /// The entity id an `api` caveat sees where the path names none, or a path parameter that
@@ -374,9 +374,13 @@ async fn credentials_for(
         .get::<MatchedPath>()
         .map(|p| p.as_str().to_owned())
         .unwrap_or_default();
-    // A route and method this table lacks is not served (no authentication runs for it).
-    let (operation, entity_type, id_param, aspect) =
-        api_call(&parts.method, &route).ok_or_else(ApiError::method_not_allowed)?;
+    // A route and method this table lacks is not served (no authentication runs for it; a
+    // request without credentials hears 401 first, as before any route).
+    let (operation, entity_type, id_param, aspect) = match api_call(&parts.method, &route) {
+        Some(call) => call,
+        None if credentials.is_none() => return Err(ApiError::unauthorized()),
+        None => return Err(ApiError::method_not_allowed()),
+    };
     let entity_id = match id_param {
         None => UNDEFINED.to_owned(),
         Some(name) => match RawPathParams::from_request_parts(parts, app).await {
@@ -386,6 +390,24 @@ async fn credentials_for(
                 .map_or_else(|| UNDEFINED.to_owned(), |(_, value)| value.to_owned()),
             Err(_) => UNDEFINED.to_owned(),
         },
+    };
+    let Some(credentials) = credentials else {
+        // Onezone's order without credentials: the entity the path names is fetched first, so
+        // an unknown one is 404; a known one is 401. (Credentials that fail are 401 whatever
+        // the path names.)
+        if id_param.is_some() {
+            let service = Arc::clone(&app.service);
+            let exists = blocking(move || {
+                service
+                    .entity_exists(entity_type, &entity_id)
+                    .map_err(ApiError::from)
+            })
+            .await?;
+            if !exists {
+                return Err(ApiError::not_found());
+            }
+        }
+        return Err(ApiError::unauthorized());
     };
     let request = Request {
         client_ip: client,

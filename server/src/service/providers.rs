@@ -307,6 +307,22 @@ impl Service {
         Ok(TokenOwner::of(Principal::Provider(provider)))
     }
 
+    /// Whether the entity a path names exists (`user`, `space`, `token` — a named token —,
+    /// `provider`): what Onezone looks up before it answers a request without credentials.
+    ///
+    /// # Errors
+    ///
+    /// Store failures.
+    pub fn entity_exists(&self, entity_type: &str, id: &str) -> Result<bool> {
+        Ok(match entity_type {
+            "user" => self.store.user_by_id(id)?.is_some(),
+            "space" => self.store.space_by_id(id)?.is_some(),
+            "token" => self.store.named_token(id)?.is_some(),
+            "provider" => self.store.provider(id)?.is_some(),
+            _ => true,
+        })
+    }
+
     /// `GET /providers`: every provider's id; `oz_providers_list`.
     ///
     /// # Errors
