@@ -174,7 +174,7 @@ fn half_headers_do_not_lock_out_other_clients() {
     let harness = Harness::start(
         HttpLimits {
             max_connections_per_ip: 32,
-            header_read_timeout: Duration::from_secs(1),
+            header_read_timeout: Duration::from_secs(2),
             ..limits()
         },
         Quotas::default(),
@@ -198,7 +198,7 @@ fn half_headers_do_not_lock_out_other_clients() {
         started.elapsed()
     );
     // Over the per-address cap: answered 503 at once; the others are closed by the header
-    // timeout (1 s), never left hanging.
+    // timeout (2 s), never left hanging.
     let outcomes: Vec<Option<String>> = harness.client.block_on(async move {
         let mut outcomes = Vec::new();
         for stream in &mut held {
@@ -221,7 +221,14 @@ fn half_headers_do_not_lock_out_other_clients() {
             }
         }
     }
-    assert_eq!(refused, 140 - 32, "connections over the per-address cap");
+    // All 108 over the cap are refused when the 140 connections open within the header
+    // timeout; on a starved machine the first ones may time out (freeing their slots) before the
+    // last ones connect, so the bound leaves one cap's worth of room — without a cap, none
+    // would be refused.
+    assert!(
+        refused >= 140 - 2 * 32 && refused <= 140 - 32,
+        "connections over the per-address cap: {refused} refused"
+    );
 }
 
 /// Finding 3: an idle keep-alive connection (no byte sent) is closed by the header timeout.

@@ -1626,6 +1626,11 @@ INSERT INTO users VALUES ('aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa', 'alice', 'h', '');
 INSERT INTO spaces VALUES ('bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb', 'old space');
 INSERT INTO named_tokens VALUES ('cccccccccccccccccccccccccccccccc', 'old', 'act',
     'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa', '', 1, FALSE, 7);
+INSERT INTO named_tokens VALUES ('dddddddddddddddddddddddddddddddd', 'seed invite', 'rop',
+    'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa', 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa', 1, FALSE, 8);
+CREATE TABLE temporary_generations (user_id TEXT PRIMARY KEY REFERENCES users(id),
+    generation BIGINT NOT NULL, key_id BIGINT NOT NULL REFERENCES root_keys(id));
+INSERT INTO temporary_generations VALUES ('aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa', 4, 1);
 ";
 
 fn check_upgraded(store: &dyn Store) {
@@ -1637,14 +1642,31 @@ fn check_upgraded(store: &dyn Store) {
     let old_subject_type = old.subject_type;
     assert!(old.caveats.is_empty());
     assert_eq!(old.parent, None);
-    assert_eq!(store.named_tokens_of(&alice).unwrap(), vec![old]);
+    // The first release's seed invites were single-use: they stay so (not unlimited).
+    let seed = store.named_token(&"d".repeat(32)).unwrap().unwrap();
+    assert_eq!((seed.usage_limit, seed.usage_count), (Some(1), 0));
+    assert_eq!(
+        store.consume_invite(&seed.id).unwrap(),
+        Consumed::Counted(1)
+    );
+    assert_eq!(store.consume_invite(&seed.id).unwrap(), Consumed::Refused);
+    let seed = store.named_token(&seed.id).unwrap().unwrap();
+    assert_eq!(store.named_tokens_of(&alice).unwrap(), vec![old, seed]);
+    assert_eq!(
+        store
+            .temporary_generation(&alice)
+            .unwrap()
+            .unwrap()
+            .generation,
+        4
+    );
     // The old space has no creator: it does not count against alice's quota.
     store
         .create_space("new", &alice, &set(&["space_view"]), Some(1))
         .unwrap();
     let mut t = token(&random_hex(16).unwrap(), "new", &alice, 1);
     t.caveats = vec!["c".into()];
-    store.insert_named_token(&t, Some(2)).unwrap();
+    store.insert_named_token(&t, Some(3)).unwrap();
     assert_eq!(store.named_token(&t.id).unwrap(), Some(t));
     assert_eq!(old_subject_type, SubjectKind::User);
     // The first release tied token subjects to users: a provider's root token and
@@ -1685,7 +1707,9 @@ fn sqlite_database_of_an_older_version_is_upgraded() {
     drop(store);
     // Opening it again changes nothing.
     let store = SqliteStore::open(&old_dir, sealed()).unwrap();
-    assert_eq!(store.named_tokens_of(&"a".repeat(32)).unwrap().len(), 2);
+    assert_eq!(store.named_tokens_of(&"a".repeat(32)).unwrap().len(), 3);
+    let seed = store.named_token(&"d".repeat(32)).unwrap().unwrap();
+    assert_eq!((seed.usage_limit, seed.usage_count), (Some(1), 1));
 }
 
 #[test]
@@ -1702,13 +1726,10 @@ fn postgres_database_of_an_older_version_is_upgraded() {
         .unwrap();
     drop(client);
     check_upgraded(&connect(&schema));
-    assert_eq!(
-        connect(&schema)
-            .named_tokens_of(&"a".repeat(32))
-            .unwrap()
-            .len(),
-        2
-    );
+    let again = connect(&schema);
+    assert_eq!(again.named_tokens_of(&"a".repeat(32)).unwrap().len(), 3);
+    let seed = again.named_token(&"d".repeat(32)).unwrap().unwrap();
+    assert_eq!((seed.usage_limit, seed.usage_count), (Some(1), 1));
 }
 
 // ---------------------------------------------------------------------------------------------

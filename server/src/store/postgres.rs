@@ -345,14 +345,27 @@ fn create_tables(client: &mut Client, schema: Option<&str>) -> Result<(), StoreE
     }
     tx.batch_execute(sql::SCHEMA)?;
     for (table, column, definition) in sql::ADDED_COLUMNS {
-        tx.batch_execute(&sql::add_column(
-            table,
-            column,
-            definition,
-            sql::PG_IF_NOT_EXISTS,
-        ))?;
+        let present: bool = tx.query_one(sql::PG_HAS_COLUMN, &[table, column])?.get(0);
+        if !present {
+            tx.batch_execute(&sql::add_column(
+                table,
+                column,
+                definition,
+                sql::PG_IF_NOT_EXISTS,
+            ))?;
+            if let Some(statement) = sql::backfill(table, column) {
+                tx.batch_execute(statement)?;
+            }
+        }
     }
-    tx.batch_execute(sql::PG_DROP_SUBJECT_FKEYS)?;
+    for (table, constraint) in sql::PG_SUBJECT_FKEYS {
+        let present: bool = tx
+            .query_one(sql::PG_HAS_CONSTRAINT, &[constraint, table])?
+            .get(0);
+        if present {
+            tx.batch_execute(&sql::pg_drop_constraint(table, constraint))?;
+        }
+    }
     tx.commit()?;
     Ok(())
 }

@@ -127,11 +127,21 @@ pub(super) fn sqlite_rebuild(table: &str, columns: &str, definition: &str) -> St
     )
 }
 
-/// PostgreSQL only: drops the first release's foreign keys of [`SUBJECT_TABLES`] (their
-/// default names).
-pub(super) const PG_DROP_SUBJECT_FKEYS: &str =
-    "ALTER TABLE named_tokens DROP CONSTRAINT IF EXISTS named_tokens_subject_fkey;
-     ALTER TABLE temporary_generations DROP CONSTRAINT IF EXISTS temporary_generations_user_id_fkey";
+/// PostgreSQL only: the first release's foreign keys of [`SUBJECT_TABLES`] (their default
+/// names), as `(table, constraint)`; dropped when present (looked up first: `ALTER TABLE`
+/// locks the table even when there is nothing to drop).
+pub(super) const PG_SUBJECT_FKEYS: &[(&str, &str)] = &[
+    ("named_tokens", "named_tokens_subject_fkey"),
+    (
+        "temporary_generations",
+        "temporary_generations_user_id_fkey",
+    ),
+];
+
+/// PostgreSQL only: drops a constraint of [`PG_SUBJECT_FKEYS`].
+pub(super) fn pg_drop_constraint(table: &str, constraint: &str) -> String {
+    format!("ALTER TABLE {table} DROP CONSTRAINT IF EXISTS {constraint}")
+}
 
 /// Columns added after the first release, as `(table, column, definition)`: opening a database
 /// created by an older version adds the ones it lacks.
@@ -155,6 +165,34 @@ pub(super) const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
         "TEXT NOT NULL DEFAULT 'user'",
     ),
 ];
+
+/// What to fill in when a column of [`ADDED_COLUMNS`] is added to an existing table, as
+/// `(table, column, statement)`: run once, in the transaction that adds the column.
+pub(super) const BACKFILLS: &[(&str, &str, &str)] = &[
+    // Before usage limits were stored, the only invites were the seed endpoints', which are
+    // single-use (SPEC §10.5): without this they would become usable without limit.
+    (
+        "named_tokens",
+        "usage_limit",
+        "UPDATE named_tokens SET usage_limit = 1 WHERE kind IN ('rop', 'ssp') AND usage_limit IS NULL",
+    ),
+];
+
+/// The backfill of a column just added, if any.
+pub(super) fn backfill(table: &str, column: &str) -> Option<&'static str> {
+    BACKFILLS
+        .iter()
+        .find(|(t, c, _)| *t == table && *c == column)
+        .map(|(_, _, statement)| *statement)
+}
+
+/// PostgreSQL only: whether table `$1` of the current schema has a column `$2`.
+pub(super) const PG_HAS_COLUMN: &str = "SELECT EXISTS (SELECT 1 FROM information_schema.columns
+     WHERE table_schema = current_schema() AND table_name = $1 AND column_name = $2)";
+
+/// PostgreSQL only: whether the current schema's table `$2` has a constraint named `$1`.
+pub(super) const PG_HAS_CONSTRAINT: &str = "SELECT EXISTS (SELECT 1 FROM pg_constraint
+     WHERE conname = $1 AND conrelid = to_regclass($2))";
 
 /// Adds a column; `{table}`, `{column}` and `{definition}` come from [`ADDED_COLUMNS`].
 /// PostgreSQL runs it with `IF NOT EXISTS` (see [`PG_IF_NOT_EXISTS`]), SQLite (which lacks that)

@@ -102,6 +102,9 @@ impl SqliteStore {
                 .0;
             if matches!(present.first(), Some(Value::Int(0))) {
                 tx.execute_batch(&sql::add_column(table, column, definition, ""))?;
+                if let Some(statement) = sql::backfill(table, column) {
+                    tx.execute_batch(statement)?;
+                }
             }
         }
         for (table, columns, definition) in sql::SUBJECT_TABLES {
