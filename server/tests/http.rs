@@ -2312,6 +2312,7 @@ fn users_have_full_names_and_optional_passwords(backend: Backend) {
 }
 
 on_both_backends!(
+    api_caveats_see_one_call_for_both_route_forms,
     infer_access_token_scope_reports_spaces_and_providers,
     provider_tokens_are_managed_by_the_cluster_admin,
     the_invite_flow_registers_a_provider_and_supports_a_space,
@@ -3914,4 +3915,64 @@ fn infer_access_token_scope_reports_spaces_and_providers(backend: Backend) {
         "badValueToken"
     );
     assert_eq!(infer(json!({})).1["error"]["id"], "missingRequiredValue");
+}
+
+/// Review finding M2: an `api` caveat answers the `/user/…` and `/users/{id}/…` forms of one
+/// token operation alike (one Onezone API call).
+fn api_caveats_see_one_call_for_both_route_forms(backend: Backend) {
+    let server = server!(backend, RegistrationPolicy::Open);
+    let alice = server.create_user("alice", "pw-a");
+    let auth = ("alice", "pw-a");
+    named_of(&server.call(
+        "POST",
+        "/user/tokens/named",
+        Some(auth),
+        Some(json!({ "name": "laptop" })),
+    ));
+    let users_only = server.temporary_token(auth, json!(["api = ozw/all/user.*.*"]));
+    let tokens_only =
+        server.temporary_token(auth, json!(["api = ozw/get/token.*.user_named_tokens"]));
+    for (method, own, theirs) in [
+        (
+            "GET",
+            "/user/tokens/named".to_owned(),
+            format!("/users/{alice}/tokens/named"),
+        ),
+        (
+            "DELETE",
+            "/user/tokens/named".to_owned(),
+            format!("/users/{alice}/tokens/named"),
+        ),
+        (
+            "DELETE",
+            "/user/tokens/temporary".to_owned(),
+            format!("/users/{alice}/tokens/temporary"),
+        ),
+        (
+            "GET",
+            "/user/tokens/named/name/laptop".to_owned(),
+            format!("/users/{alice}/tokens/named/name/laptop"),
+        ),
+    ] {
+        for path in [&own, &theirs] {
+            let (status, body) = server.call_token(method, path, "X-Auth-Token", &users_only, None);
+            assert_eq!(status, 401, "{method} {path}: {body}");
+            assert_eq!(
+                body["error"]["details"]["authError"]["id"],
+                "tokenCaveatUnverified"
+            );
+        }
+    }
+    for path in [
+        "/user/tokens/named".to_owned(),
+        format!("/users/{alice}/tokens/named"),
+    ] {
+        assert_eq!(
+            server
+                .call_token("GET", &path, "X-Auth-Token", &tokens_only, None)
+                .0,
+            200,
+            "{path}"
+        );
+    }
 }

@@ -253,7 +253,10 @@ fn credentials(headers: &HeaderMap) -> Result<Option<Credentials>, ApiError> {
 pub(crate) const UNDEFINED: &str = "undefined";
 
 /// The API call a route stands for: operation, entity type, the path parameter holding the
-/// entity id (if any) and aspect — what `api` caveats are matched against.
+/// entity id (if any) and aspect — what `api` caveats are matched against. Two routes for one
+/// operation (`/user/tokens/…` and `/users/{id}/tokens/…`, `/provider/tokens/…` and
+/// `/providers/{id}/tokens/…`) stand for the same call, as in Onezone (a token entity with a
+/// `user_*` or `provider_*` aspect), so an `api` caveat answers both alike.
 fn api_call(
     method: &Method,
     route: &str,
@@ -276,17 +279,17 @@ fn api_call(
         ("POST", "/user/clusters/provider_registration_token") => {
             (Create, "user", None, "provider_registration_token")
         }
-        ("POST", "/users/{id}/tokens/temporary") => (Create, "user", Some("id"), "temporary_token"),
+        ("POST", "/users/{id}/tokens/temporary") => (Create, "token", None, "user_temporary_token"),
         ("GET", "/users/{id}/tokens/temporary") => {
-            (Get, "user", Some("id"), "temporary_token_generation")
+            (Get, "token", None, "user_temporary_token_generation")
         }
         ("DELETE", "/users/{id}/tokens/temporary") => {
-            (Delete, "user", Some("id"), "temporary_tokens")
+            (Delete, "token", None, "user_temporary_tokens")
         }
-        ("POST", "/users/{id}/tokens/named") => (Create, "user", Some("id"), "named_token"),
-        ("GET", "/users/{id}/tokens/named") => (Get, "user", Some("id"), "named_tokens"),
-        ("DELETE", "/users/{id}/tokens/named") => (Delete, "user", Some("id"), "named_tokens"),
-        ("GET", "/users/{id}/tokens/named/name/{name}") => (Get, "user", Some("id"), "named_token"),
+        ("POST", "/users/{id}/tokens/named") => (Create, "token", None, "user_named_token"),
+        ("GET", "/users/{id}/tokens/named") => (Get, "token", None, "user_named_tokens"),
+        ("DELETE", "/users/{id}/tokens/named") => (Delete, "token", None, "user_named_tokens"),
+        ("GET", "/users/{id}/tokens/named/name/{name}") => (Get, "token", None, "user_named_token"),
         ("POST", "/user/spaces") => (Create, "space", None, "instance"),
         ("POST", "/user/tokens/temporary") => (Create, "token", None, "user_temporary_token"),
         ("DELETE", "/user/tokens/temporary") => (Delete, "token", None, "user_temporary_tokens"),
@@ -297,7 +300,7 @@ fn api_call(
         ("GET", "/tokens/named") => (Get, "token", None, "list"),
         ("DELETE", "/tokens/named/{id}") => (Delete, "token", Some("id"), "instance"),
         ("GET", "/tokens/named/{id}/status") => (Get, "token", Some("id"), "status"),
-        ("POST", "/user/tokens/named") => (Create, "token", None, "instance"),
+        ("POST", "/user/tokens/named") => (Create, "token", None, "user_named_token"),
         ("GET", "/user/tokens/named") => (Get, "token", None, "user_named_tokens"),
         ("GET", "/user/tokens/named/name/{name}") => (Get, "token", None, "user_named_token"),
         ("GET", "/tokens/named/{id}") => (Get, "token", Some("id"), "instance"),
@@ -324,22 +327,22 @@ fn api_call(
             (Delete, "token", None, "provider_temporary_tokens")
         }
         ("GET", "/providers") => (Get, "provider", None, "list"),
-        ("POST", "/providers/{id}/tokens/named") => (Create, "provider", Some("id"), "named_token"),
-        ("GET", "/providers/{id}/tokens/named") => (Get, "provider", Some("id"), "named_tokens"),
+        ("POST", "/providers/{id}/tokens/named") => (Create, "token", None, "provider_named_token"),
+        ("GET", "/providers/{id}/tokens/named") => (Get, "token", None, "provider_named_tokens"),
         ("DELETE", "/providers/{id}/tokens/named") => {
-            (Delete, "provider", Some("id"), "named_tokens")
+            (Delete, "token", None, "provider_named_tokens")
         }
         ("GET", "/providers/{id}/tokens/named/name/{name}") => {
-            (Get, "provider", Some("id"), "named_token")
+            (Get, "token", None, "provider_named_token")
         }
         ("POST", "/providers/{id}/tokens/temporary") => {
-            (Create, "provider", Some("id"), "temporary_token")
+            (Create, "token", None, "provider_temporary_token")
         }
         ("GET", "/providers/{id}/tokens/temporary") => {
-            (Get, "provider", Some("id"), "temporary_token_generation")
+            (Get, "token", None, "provider_temporary_token_generation")
         }
         ("DELETE", "/providers/{id}/tokens/temporary") => {
-            (Delete, "provider", Some("id"), "temporary_tokens")
+            (Delete, "token", None, "provider_temporary_tokens")
         }
         ("GET", "/providers/{id}") => (Get, "provider", Some("id"), "instance"),
         ("DELETE", "/providers/{id}") => (Delete, "provider", Some("id"), "instance"),
