@@ -417,6 +417,9 @@ struct ServeArgs {
     /// Spaces a user may create; 0: unlimited.
     #[arg(long, value_name = "N", default_value_t = 1000)]
     quota_spaces: u64,
+    /// Oneproviders a user may be the cluster admin of; 0: unlimited.
+    #[arg(long, value_name = "N", default_value_t = 100)]
+    quota_providers: u64,
     /// Password logins per second from one client address (burst: twice as many); 0: no limit.
     #[arg(long, value_name = "N", default_value_t = 10)]
     login_rate_per_ip: u32,
@@ -890,6 +893,7 @@ fn serve(args: &ServeArgs) -> Result<String, Failure> {
         quotas: macaroon_mint_server::Quotas {
             named_tokens_per_user: quota(args.quota_named_tokens),
             spaces_per_user: quota(args.quota_spaces),
+            providers_per_user: quota(args.quota_providers),
         },
         limits,
         ..args.storage.config()?
@@ -915,9 +919,10 @@ fn serve(args: &ServeArgs) -> Result<String, Failure> {
         }
     };
     let quotas_text = format!(
-        "{} named tokens, {} spaces per user",
+        "{} named tokens, {} spaces, {} providers per user",
         shown(args.quota_named_tokens),
-        shown(args.quota_spaces)
+        shown(args.quota_spaces),
+        shown(args.quota_providers)
     );
     let limits_text = format!(
         "{} connections ({} per address); password logins {} per address, {} per username",

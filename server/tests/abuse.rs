@@ -554,6 +554,7 @@ fn names_are_capped_and_quotas_enforced() {
         Quotas {
             named_tokens_per_user: Some(3),
             spaces_per_user: Some(2),
+            providers_per_user: Some(1),
         },
     );
     for name in [

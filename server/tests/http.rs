@@ -1256,10 +1256,7 @@ fn revoked_tokens_are_rejected(backend: Backend) {
         ),
         (
             403,
-            forbidden_because(
-                "a token cannot un-revoke a token; log in with a password or use a holder of \
-                 oz_tokens_manage"
-            )
+            forbidden_because("a token cannot un-revoke a token; log in with a password")
         )
     );
     // ...but the owner with a password can, as in Onezone (and revokes it again here).
@@ -2912,6 +2909,33 @@ fn invite_tokens_need_a_target_and_the_right_to_invite(backend: Backend) {
             "{invite_type}"
         );
     }
+    // Bob may add users to the space, not choose their privileges.
+    let grant = json!({ "grant": ["space_add_user"] });
+    let path = format!("/spaces/{space}/users/{bob}/privileges");
+    assert_eq!(server.call("PATCH", &path, a, Some(grant)).0, 204);
+    assert_eq!(invite(b, "userJoinSpace", "spaceId", &space).0, 201);
+    let with_privileges = json!({
+        "name": "join with privileges",
+        "type": { "inviteToken": { "inviteType": "userJoinSpace", "spaceId": space } },
+        "privileges": ["space_view", "space_delete"],
+    });
+    let (status, body) = server.call(
+        "POST",
+        "/user/tokens/named",
+        b,
+        Some(with_privileges.clone()),
+    );
+    assert_eq!(status, 403, "{body}");
+    assert!(body["error"]["details"]["hint"]
+        .as_str()
+        .unwrap()
+        .contains("space_set_privileges"));
+    assert_eq!(
+        server
+            .call("POST", "/user/tokens/named", a, Some(with_privileges))
+            .0,
+        201
+    );
     // Registration under the restricted policy needs oz_providers_invite, even for oneself.
     assert_eq!(
         invite(a, "registerOneprovider", "adminUserId", &alice),
@@ -3343,7 +3367,7 @@ fn the_invite_flow_registers_a_provider_and_supports_a_space(backend: Backend) {
         .1["error"]["id"],
         "inviteTokenUsageLimitReached"
     );
-    let (_, again) = named_invite(
+    let (again_id, again) = named_invite(
         &server,
         a,
         "support again",
@@ -3362,6 +3386,13 @@ fn the_invite_flow_registers_a_provider_and_supports_a_space(backend: Backend) {
             409,
             error("alreadyExists", None, "The resource already exists.")
         )
+    );
+    let record = server
+        .call("GET", &format!("/tokens/named/{again_id}"), Some(a), None)
+        .1;
+    assert_eq!(
+        record["metadata"]["usageCount"], 0,
+        "a refused support uses nothing: {record}"
     );
     // A registration token is no support token.
     let (status, body) = as_provider(
@@ -3438,6 +3469,25 @@ fn the_invite_flow_registers_a_provider_and_supports_a_space(backend: Backend) {
     );
     let _ = ops_id;
 
+    // The provider proves itself as the service a token is processed by (serviceToken).
+    let (_, provider_identity) = named_of(&as_provider(
+        "POST",
+        "/provider/tokens/named",
+        Some(json!({ "name": "identity", "type": { "identityToken": {} } })),
+    ));
+    let for_krakow = server.temporary_token(
+        a,
+        json!([{ "type": "service", "whitelist": [format!("opw-{provider}")] }]),
+    );
+    let verify = |body: Value| server.call("POST", "/tokens/verify_access_token", None, Some(body));
+    assert_eq!(
+        verify(json!({ "token": for_krakow, "serviceToken": provider_identity })).0,
+        200
+    );
+    assert_eq!(
+        verify(json!({ "token": for_krakow })).1["error"]["id"],
+        "tokenCaveatUnverified"
+    );
     // Settings, then the member ends the support, then the provider leaves.
     assert_eq!(
         as_provider(
@@ -3493,7 +3543,7 @@ fn provider_registration_is_checked(backend: Backend) {
             .0,
         204
     );
-    let (_, invite) = named_invite(
+    let (invite_id, invite) = named_invite(
         &server,
         a,
         "register",
@@ -3536,6 +3586,10 @@ fn provider_registration_is_checked(backend: Backend) {
         );
     }
     // Nothing was consumed by the refusals; the privilege taken away, the invite is void.
+    let record = server
+        .call("GET", &format!("/tokens/named/{invite_id}"), Some(a), None)
+        .1;
+    assert_eq!(record["metadata"]["usageCount"], 0, "{record}");
     let revoke = json!({ "revoke": ["oz_providers_invite"] });
     assert_eq!(
         server

@@ -95,8 +95,9 @@ impl Store for Failing {
         i: Option<&str>,
         k: i64,
         t: &NamedToken,
+        q: Option<u64>,
     ) -> Result<(), StoreError> {
-        self.0.register_provider(p, i, k, t)
+        self.0.register_provider(p, i, k, t, q)
     }
     fn provider(&self, id: &str) -> Result<Option<Provider>, StoreError> {
         self.0.provider(id)

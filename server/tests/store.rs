@@ -157,6 +157,7 @@ suite! {
         concurrent_consumers_of_the_last_use,
         providers_and_space_support,
         concurrent_registrations_with_a_single_use_invite,
+        provider_quota_and_why_an_invite_is_not_consumed,
     ],
     shared: [called_from_spawn_blocking],
 }
@@ -789,7 +790,7 @@ fn providers_and_space_support(store: &dyn Store) {
     let mut root = provider_token(&p, "root");
     root.key_id = key.id;
     store
-        .register_provider(&p, Some(&invite.id), key.id, &root)
+        .register_provider(&p, Some(&invite.id), key.id, &root, None)
         .unwrap();
     assert_eq!(store.provider(&p.id).unwrap(), Some(p.clone()));
     assert_eq!(store.named_token(&root.id).unwrap(), Some(root.clone()));
@@ -809,7 +810,7 @@ fn providers_and_space_support(store: &dyn Store) {
     let second = provider(&alice.id, "two");
     let root2 = provider_token(&second, "root");
     assert!(matches!(
-        store.register_provider(&second, Some(&invite.id), key.id, &root2),
+        store.register_provider(&second, Some(&invite.id), key.id, &root2, None),
         Err(StoreError::InviteUsedUp)
     ));
     assert_eq!(store.provider(&second.id).unwrap(), None);
@@ -875,6 +876,46 @@ fn providers_and_space_support(store: &dyn Store) {
     assert!(!store.delete_provider(&p.id).unwrap());
 }
 
+fn provider_quota_and_why_an_invite_is_not_consumed(store: &dyn Store) {
+    let key = key(store);
+    let alice = store
+        .create_user("alice", "h", &BTreeSet::new(), key.id, 1, "")
+        .unwrap();
+    // Two providers per admin: the third registration is refused and counts no use.
+    let mut invite = token(&random_hex(16).unwrap(), "register", &alice.id, key.id);
+    invite.kind = "rop".to_owned();
+    store.insert_named_token(&invite, None).unwrap();
+    for i in 0..2 {
+        let p = provider(&alice.id, &format!("p{i}"));
+        let root = provider_token(&p, "root");
+        store
+            .register_provider(&p, Some(&invite.id), key.id, &root, Some(2))
+            .unwrap();
+    }
+    let third = provider(&alice.id, "p2");
+    let root = provider_token(&third, "root");
+    assert!(matches!(
+        store.register_provider(&third, Some(&invite.id), key.id, &root, Some(2)),
+        Err(StoreError::QuotaExceeded)
+    ));
+    assert_eq!(
+        store.named_token(&invite.id).unwrap().unwrap().usage_count,
+        2
+    );
+    assert_eq!(store.provider(&third.id).unwrap(), None);
+    // Revoked and deleted invites say so (not "used up").
+    assert!(store.set_named_token_revoked(&invite.id, true).unwrap());
+    assert!(matches!(
+        store.register_provider(&third, Some(&invite.id), key.id, &root, None),
+        Err(StoreError::InviteRevoked)
+    ));
+    assert!(store.delete_named_token(&invite.id).unwrap());
+    assert!(matches!(
+        store.register_provider(&third, Some(&invite.id), key.id, &root, None),
+        Err(StoreError::Missing)
+    ));
+}
+
 fn concurrent_registrations_with_a_single_use_invite(store: &dyn Store) {
     let key = key(store);
     let alice = store
@@ -894,7 +935,7 @@ fn concurrent_registrations_with_a_single_use_invite(store: &dyn Store) {
                     let mut root = provider_token(&p, "root");
                     root.key_id = key.id;
                     barrier.wait();
-                    match store.register_provider(&p, Some(&invite.id), key.id, &root) {
+                    match store.register_provider(&p, Some(&invite.id), key.id, &root, None) {
                         Ok(()) => 1,
                         Err(StoreError::InviteUsedUp) => 0,
                         Err(e) => panic!("{e}"),
@@ -1673,7 +1714,9 @@ fn check_upgraded(store: &dyn Store) {
     // generation are stored now.
     let provider = provider(&alice, "upgraded");
     let root = provider_token(&provider, "root");
-    store.register_provider(&provider, None, 1, &root).unwrap();
+    store
+        .register_provider(&provider, None, 1, &root, None)
+        .unwrap();
     assert_eq!(store.named_token(&root.id).unwrap(), Some(root));
     assert_eq!(
         store

@@ -576,16 +576,21 @@ fn bearer_of(service: &Service, request: VerifyRequest) -> Result<(String, Beare
         Some(text) => Some(identity("consumerToken", text)?.subject),
         None => None,
     };
-    if let Some(text) = &request.service_token {
-        // This service keeps no Oneprovider or other service identities yet: an identity
-        // token here is a user's, and a user is no service.
-        let verified = identity("serviceToken", text)?;
-        let cause = ApiError::service_forbidden(subject_json(&verified.subject));
-        return Err(ApiError::bad_value_token("serviceToken", &cause));
-    }
+    // A service is a Oneprovider (its worker), proven by its identity token; a user is none.
+    let service_provider = match &request.service_token {
+        Some(text) => match identity("serviceToken", text)?.subject {
+            Subject::Provider(id) => Some(id),
+            other => {
+                let cause = ApiError::service_forbidden(subject_json(&other));
+                return Err(ApiError::bad_value_token("serviceToken", &cause));
+            }
+        },
+        None => None,
+    };
     let bearer = Bearer {
         peer_ip: request.peer_ip,
         interface: request.interface,
+        service_provider,
         consumer,
         allow_data_access_caveats: request.allow_data_access_caveats,
         ignore_service_and_interface: false,

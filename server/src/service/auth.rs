@@ -78,6 +78,9 @@ pub struct Bearer {
     pub interface: Option<Interface>,
     /// The consumer, proven by its identity token (`consumerToken`).
     pub consumer: Option<Subject>,
+    /// The Oneprovider whose worker processes the token, proven by its identity token
+    /// (`serviceToken`).
+    pub service_provider: Option<String>,
     /// Whether the verifying service checks `data.*` caveats itself
     /// (`allowDataAccessCaveats`; access tokens only).
     pub allow_data_access_caveats: bool,
@@ -248,9 +251,22 @@ impl Service {
         if let Some(interface) = bearer.interface {
             context = context.with_interface(interface);
         }
-        if let Some(Subject::User(consumer)) = &bearer.consumer {
-            context =
-                context.with_consumer(Consumer::new(ConsumerKind::User, consumer), Vec::new());
+        if let Some(provider) = &bearer.service_provider {
+            context = context.with_service(macaroon_mint::Service::new(
+                ServiceKind::OneproviderWorker,
+                provider,
+            ));
+        }
+        match &bearer.consumer {
+            Some(Subject::User(consumer)) => {
+                context =
+                    context.with_consumer(Consumer::new(ConsumerKind::User, consumer), Vec::new());
+            }
+            Some(Subject::Provider(consumer)) => {
+                context = context
+                    .with_consumer(Consumer::new(ConsumerKind::Provider, consumer), Vec::new());
+            }
+            _ => {}
         }
         let deferred = |caveat: &[u8]| match TypedCaveat::parse(caveat) {
             Ok(TypedCaveat::Api(_)) => true,

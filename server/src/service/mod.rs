@@ -94,6 +94,8 @@ pub struct Quotas {
     pub named_tokens_per_user: Option<u64>,
     /// Spaces created per user (default 1,000).
     pub spaces_per_user: Option<u64>,
+    /// Providers registered with a user as their cluster's admin (default 100).
+    pub providers_per_user: Option<u64>,
 }
 
 impl Default for Quotas {
@@ -101,6 +103,7 @@ impl Default for Quotas {
         Quotas {
             named_tokens_per_user: Some(1000),
             spaces_per_user: Some(1000),
+            providers_per_user: Some(100),
         }
     }
 }

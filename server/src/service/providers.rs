@@ -13,15 +13,15 @@ use macaroon_mint::{Format, Macaroon, TypedCaveat};
 use super::auth::Bearer;
 use super::privileges::{OzPrivilege, SpacePrivilege};
 use super::tokens::TokenOwner;
-use super::{keys, Caller, Error, Invalid, Principal, ProviderCaller, Result, Service};
+use super::{keys, Caller, Error, Principal, ProviderCaller, Result, Service, TokenError};
 use crate::store::{
     ensure_root_key, random_hex, NamedToken, Provider, ProviderChange, Space, StoreError,
     SubjectKind,
 };
 
 /// `POST /providers`: Onezone's `ProviderRegistrationRequest`, checked (subdomain delegation is
-/// not offered: this service runs no DNS).
-#[derive(Debug, Clone, PartialEq)]
+/// not offered: this service runs no DNS). `Debug` redacts the token.
+#[derive(Clone, PartialEq)]
 pub struct ProviderRegistration {
     /// The provider registration token.
     pub token: String,
@@ -35,6 +35,19 @@ pub struct ProviderRegistration {
     pub latitude: f64,
     /// Its longitude (0 when not given).
     pub longitude: f64,
+}
+
+impl std::fmt::Debug for ProviderRegistration {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProviderRegistration")
+            .field("token", &"<redacted>")
+            .field("name", &self.name)
+            .field("admin_email", &self.admin_email)
+            .field("domain", &self.domain)
+            .field("latitude", &self.latitude)
+            .field("longitude", &self.longitude)
+            .finish()
+    }
 }
 
 /// A registered provider: Onezone's `ProviderRegistrationResponse`.
@@ -74,6 +87,17 @@ pub struct DataScope {
     pub readonly: bool,
     /// Each space the token reaches, with the providers supporting it.
     pub spaces: Vec<(Space, Vec<Provider>)>,
+}
+
+/// The answer for an invite that could not be consumed after it verified: it was used up,
+/// revoked or deleted meanwhile (or what it invites to is gone).
+fn consumption_error(e: StoreError) -> Error {
+    match e {
+        StoreError::InviteUsedUp => Error::UsageLimitReached,
+        StoreError::InviteRevoked => Error::Token(TokenError::Revoked),
+        StoreError::Missing => Error::Token(TokenError::Invalid),
+        other => other.into(),
+    }
 }
 
 /// The name of a provider's root token.
@@ -121,6 +145,7 @@ impl Service {
         registration: ProviderRegistration,
         peer_ip: IpAddr,
     ) -> Result<RegisteredProvider> {
+        super::check_name("name", &registration.name)?;
         let (admin, invite) = self.invite_to_consume(
             &registration.token,
             InviteType::RegisterOneprovider,
@@ -168,17 +193,21 @@ impl Service {
             usage_count: 0,
             privileges: None,
         };
+        let quota = self.settings.quotas.providers_per_user;
         match self
             .store
-            .register_provider(&provider, invite.as_deref(), root.id, &record)
+            .register_provider(&provider, invite.as_deref(), root.id, &record, quota)
         {
             Ok(()) => Ok(RegisteredProvider {
                 provider_id: provider.id,
                 root_token,
                 admin_user_id: admin,
             }),
-            Err(StoreError::InviteUsedUp) => Err(Error::UsageLimitReached),
-            Err(e) => Err(e.into()),
+            Err(StoreError::QuotaExceeded) => Err(Error::forbidden_because(format!(
+                "the quota of {} providers per cluster admin is exhausted; unregister unused ones",
+                quota.unwrap_or_default()
+            ))),
+            Err(e) => Err(consumption_error(e)),
         }
     }
 
@@ -383,10 +412,8 @@ impl Service {
             self.now(),
         ) {
             Ok(()) => Ok(space),
-            Err(StoreError::InviteUsedUp) => Err(Error::UsageLimitReached),
             Err(StoreError::RelationExists) => Err(Error::AlreadyExists),
-            Err(StoreError::Missing) => Err(Error::Invalid(Invalid::InviteTarget { id: space })),
-            Err(e) => Err(e.into()),
+            Err(e) => Err(consumption_error(e)),
         }
     }
 
@@ -492,5 +519,53 @@ impl Service {
         } else {
             Err(Error::forbidden())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::service::testing::{service, user};
+    use crate::service::tokens::{NewTokenType, TokenOwner, TokenSpec};
+
+    #[test]
+    fn a_cluster_admin_has_a_provider_quota() {
+        let mut svc = service();
+        svc.service.settings.quotas.providers_per_user = Some(1);
+        let alice = user(&svc, "alice", &[OzPrivilege::ProvidersInvite]);
+        let spec = TokenSpec::access(Vec::new()).of_type(NewTokenType::Invite {
+            invite: InviteType::RegisterOneprovider,
+            target: alice.user.id.clone(),
+        });
+        let invite = svc
+            .create_named(
+                (&alice).into(),
+                &TokenOwner::caller(&alice),
+                "register",
+                spec,
+            )
+            .unwrap();
+        let registration = |name: &str| ProviderRegistration {
+            token: invite.token.clone(),
+            name: name.into(),
+            admin_email: "admin@example.com".into(),
+            domain: "provider.example.com".into(),
+            latitude: 0.0,
+            longitude: 0.0,
+        };
+        let ip: IpAddr = "127.0.0.1".parse().unwrap();
+        let first = svc.register_provider(registration("one"), ip).unwrap();
+        assert!(!format!("{first:?}").contains(&first.root_token));
+        match svc.register_provider(registration("two"), ip) {
+            Err(Error::Forbidden(Some(hint))) => {
+                assert!(hint.contains("quota of 1 providers"), "{hint}");
+            }
+            other => panic!("{other:?}"),
+        }
+        // The refused registration counted no use of the invite.
+        let record = svc.store.named_token(&invite.id).unwrap().unwrap();
+        assert_eq!(record.usage_count, 1);
+        // A registration's Debug never shows its token.
+        assert!(!format!("{:?}", registration("x")).contains(&invite.token));
     }
 }

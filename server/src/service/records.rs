@@ -125,20 +125,21 @@ impl Service {
         let record = self.named_token(caller, id)?;
         Ok(NamedTokenUpdate {
             record,
-            may_unrevoke: caller.has(OzPrivilege::TokensManage) || caller.token.is_none(),
+            may_unrevoke: caller.token.is_none(),
         })
     }
 
     /// `PATCH /tokens/named/{id}`: renames the token, replaces its custom metadata, sets its
-    /// revoked flag — each when given. Un-revoking is for a token manager, or for the owner
-    /// logged in with a password (as Onezone lets owners do); a caller authenticated with a
-    /// token may not, since it could bring back a revoked token stronger than itself.
+    /// revoked flag — each when given. Un-revoking is for the owner or a token manager logged
+    /// in with a password (as Onezone lets owners do); a caller authenticated with a token may
+    /// not — a token manager's neither —, since it could bring back a revoked token stronger
+    /// than itself.
     ///
     /// # Errors
     ///
     /// [`super::Invalid::Name`] for a bad name, [`Error::NameOccupied`] when the owner has
-    /// another token of that name, 403 for an un-revocation by a token-authenticated
-    /// non-manager.
+    /// another token of that name, 403 for an un-revocation by a caller authenticated with a
+    /// token.
     pub fn update_named_token(
         &self,
         update: NamedTokenUpdate,
@@ -150,8 +151,7 @@ impl Service {
         if change.revoked == Some(false) && !update.may_unrevoke {
             if update.record.revoked {
                 return Err(Error::forbidden_because(
-                    "a token cannot un-revoke a token; log in with a password or use a holder of \
-                     oz_tokens_manage",
+                    "a token cannot un-revoke a token; log in with a password",
                 ));
             }
             // Not revoked when read: nothing to write. Writing `false` could undo a revocation

@@ -518,6 +518,9 @@ impl Service {
         }
         if let NewTokenType::Invite { invite, target } = &spec.token_type {
             self.authorize_invite(subject, invite, target)?;
+            if spec.privileges.is_some() {
+                self.authorize_granted_privileges(subject, target)?;
+            }
         }
         let caveats = self.inherited_caveats(minter.token, spec.caveats.clone())?;
         let forms = spec.token_type.caveat_forms();
@@ -531,6 +534,27 @@ impl Service {
             )));
         }
         Ok(caveats)
+    }
+
+    /// Whether `subject` may choose the privileges an invite into space `target` grants: as
+    /// for setting them directly, `space_set_privileges` there or `oz_spaces_set_privileges`.
+    fn authorize_granted_privileges(&self, subject: &Principal, target: &str) -> Result<()> {
+        let Principal::User(user) = subject else {
+            return Err(Error::forbidden());
+        };
+        let held = self
+            .store
+            .space_privileges(target, &user.id)?
+            .unwrap_or_default();
+        if SpacePrivilege::SetPrivileges.held_in(&held)
+            || OzPrivilege::SpacesSetPrivileges.held_in(&user.oz_privileges)
+        {
+            Ok(())
+        } else {
+            Err(Error::forbidden_because(
+                "an invite that grants privileges needs space_set_privileges in the space",
+            ))
+        }
     }
 
     /// Whether `subject` may issue an invite of this type to `target` (as Onezone's invite

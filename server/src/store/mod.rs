@@ -40,8 +40,10 @@ pub enum StoreError {
     TokenNameTaken,
     /// A quota (named tokens per subject, spaces per creator) is used up.
     QuotaExceeded,
-    /// The invite token to consume is used up, revoked or gone.
+    /// The invite token to consume is used up.
     InviteUsedUp,
+    /// The invite token to consume is revoked.
+    InviteRevoked,
     /// The relation exists already (a space supported twice by one provider).
     RelationExists,
     /// An entity the operation names does not exist.
@@ -56,6 +58,7 @@ impl fmt::Display for StoreError {
             StoreError::TokenNameTaken => f.write_str("a named token of that name exists"),
             StoreError::QuotaExceeded => f.write_str("the quota is exhausted"),
             StoreError::InviteUsedUp => f.write_str("the invite token is used up"),
+            StoreError::InviteRevoked => f.write_str("the invite token is revoked"),
             StoreError::RelationExists => f.write_str("the relation exists"),
             StoreError::Missing => f.write_str("an entity named does not exist"),
         }
@@ -382,13 +385,17 @@ pub trait Store: Send + Sync + 'static {
     ///
     /// # Errors
     ///
-    /// [`StoreError::InviteUsedUp`] when the invite cannot be consumed (nothing is stored).
+    /// [`StoreError::InviteUsedUp`], [`StoreError::InviteRevoked`] or
+    /// [`StoreError::Missing`] when the invite cannot be consumed, [`StoreError::QuotaExceeded`]
+    /// when `quota` is `Some(q)` and the admin already has `q` providers (checked atomically);
+    /// nothing is stored or counted then.
     fn register_provider(
         &self,
         provider: &Provider,
         invite: Option<&str>,
         key_id: i64,
         root_token: &NamedToken,
+        quota: Option<u64>,
     ) -> Result<(), StoreError>;
     /// The provider with this id.
     fn provider(&self, id: &str) -> Result<Option<Provider>, StoreError>;
@@ -405,9 +412,10 @@ pub trait Store: Send + Sync + 'static {
     ///
     /// # Errors
     ///
-    /// [`StoreError::InviteUsedUp`], [`StoreError::RelationExists`] (the provider supports
-    /// the space already), [`StoreError::Missing`] (no such space or provider); nothing is
-    /// stored or counted then.
+    /// [`StoreError::InviteUsedUp`], [`StoreError::InviteRevoked`],
+    /// [`StoreError::RelationExists`] (the provider supports the space already),
+    /// [`StoreError::Missing`] (no such space, provider or invite); nothing is stored or
+    /// counted then.
     fn support_space(
         &self,
         space_id: &str,

@@ -503,11 +503,24 @@ fn consume(db: &mut dyn Db, id: &str) -> Result<Consumed, StoreError> {
     })
 }
 
-/// Counts one use of `invite` (if named) inside a write transaction, or fails it.
+/// Counts one use of `invite` (if named) inside a write transaction, or says why not.
 fn consume_or_fail(db: &mut dyn Db, invite: Option<&str>) -> Result<(), StoreError> {
-    match invite.map(|id| consume(db, id)).transpose()? {
-        None | Some(Consumed::Counted(_)) => Ok(()),
-        Some(Consumed::Refused | Consumed::Missing) => Err(StoreError::InviteUsedUp),
+    let Some(id) = invite else {
+        return Ok(());
+    };
+    match consume(db, id)? {
+        Consumed::Counted(_) => Ok(()),
+        Consumed::Missing => Err(StoreError::Missing),
+        Consumed::Refused => {
+            let record = db
+                .query_opt(sql::NAMED_TOKEN, &[Text(id)])?
+                .map(token_from_row)
+                .transpose()?;
+            match record {
+                Some(record) if record.revoked => Err(StoreError::InviteRevoked),
+                _ => Err(StoreError::InviteUsedUp),
+            }
+        }
     }
 }
 
@@ -549,6 +562,7 @@ pub(super) fn register_provider(
     invite: Option<&str>,
     key_id: i64,
     root_token: &NamedToken,
+    quota: Option<u64>,
 ) -> Result<(), StoreError> {
     let (latitude, longitude) = (
         provider.latitude.to_string(),
@@ -556,6 +570,7 @@ pub(super) fn register_provider(
     );
     let created = to_i64(provider.created)?;
     b.write(|db| {
+        check_user_quota(db, &provider.admin, sql::COUNT_PROVIDERS_OF_ADMIN, quota)?;
         consume_or_fail(db, invite)?;
         db.execute(
             sql::INSERT_PROVIDER,
@@ -895,8 +910,9 @@ macro_rules! store_via_backend {
                 invite: Option<&str>,
                 key_id: i64,
                 root_token: &$crate::store::NamedToken,
+                quota: Option<u64>,
             ) -> Result<(), $crate::store::StoreError> {
-                super::ops::register_provider(self, provider, invite, key_id, root_token)
+                super::ops::register_provider(self, provider, invite, key_id, root_token, quota)
             }
 
             fn provider(

@@ -241,6 +241,7 @@ pub(super) const SET_USER_PRIVILEGES: &str = "UPDATE users SET oz_privileges = $
 
 // Spaces
 
+pub(super) const COUNT_PROVIDERS_OF_ADMIN: &str = "SELECT COUNT(*) FROM providers WHERE admin = $1";
 pub(super) const COUNT_SPACES_OF_CREATOR: &str = "SELECT COUNT(*) FROM spaces WHERE creator = $1";
 pub(super) const INSERT_SPACE: &str = "INSERT INTO spaces (id, name, creator) VALUES ($1, $2, $3)";
 pub(super) const SPACE_BY_ID: &str = "SELECT id, name FROM spaces WHERE id = $1";
