@@ -226,7 +226,7 @@ fn half_headers_do_not_lock_out_other_clients() {
     // last ones connect, so the bound leaves one cap's worth of room — without a cap, none
     // would be refused.
     assert!(
-        refused >= 140 - 2 * 32 && refused <= 140 - 32,
+        (140 - 2 * 32..=140 - 32).contains(&refused),
         "connections over the per-address cap: {refused} refused"
     );
 }
