@@ -3824,6 +3824,58 @@ fn provider_tokens_are_managed_by_the_cluster_admin(backend: Backend) {
         server.call_token("GET", "/provider", "X-Auth-Token", &temporary, None),
         (401, unauthorized_because(token_revoked()))
     );
+    // One token at a time through /tokens/named/{id}: the provider itself and its cluster's
+    // admin (as Onezone lets them), nobody else; only a password un-revokes.
+    let record = format!("/tokens/named/{id}");
+    let as_root = |method: &str, path: &str, body: Option<Value>| {
+        server.call_token(method, path, "X-Auth-Token", &root, body)
+    };
+    assert_eq!(
+        as_root("GET", &record, None).1["subject"],
+        json!({ "type": "oneprovider", "id": provider })
+    );
+    assert_eq!(
+        as_root("PATCH", &record, Some(json!({ "revoked": true }))),
+        (204, Value::Null)
+    );
+    assert_eq!(
+        server.call_token("GET", "/provider", "X-Auth-Token", &ops, None),
+        (401, unauthorized_because(token_revoked()))
+    );
+    assert_eq!(
+        as_root("PATCH", &record, Some(json!({ "revoked": false }))).0,
+        403
+    );
+    assert_eq!(
+        server.call("PATCH", &record, a, Some(json!({ "revoked": false }))),
+        (204, Value::Null)
+    );
+    assert_eq!(
+        server
+            .call_token("GET", "/provider", "X-Auth-Token", &ops, None)
+            .0,
+        200
+    );
+    assert_eq!(
+        server.call(
+            "GET",
+            &format!("{record}/status"),
+            Some(("bob", "pw-b")),
+            None
+        ),
+        (403, forbidden())
+    );
+    let alices = named_of(&server.call(
+        "POST",
+        "/user/tokens/named",
+        a,
+        Some(json!({ "name": "hers" })),
+    ))
+    .0;
+    assert_eq!(
+        as_root("GET", &format!("/tokens/named/{alices}"), None),
+        (403, forbidden())
+    );
     // Not with a token of hers: a token mints only for its own subject.
     let hers = server.temporary_token(("alice", "pw-a"), json!([]));
     assert_eq!(

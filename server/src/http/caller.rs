@@ -21,7 +21,7 @@ use zeroize::Zeroizing;
 
 use super::error::ApiError;
 use super::{blocking, App};
-use crate::service::{Caller, ProviderCaller, Request};
+use crate::service::{AnyCaller, Caller, ProviderCaller, Request};
 
 /// A rate: a burst, refilled at `per_second`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -455,6 +455,30 @@ impl FromRequestParts<App> for Caller {
                 blocking(move || {
                     service
                         .authenticate_token(&token, &request)
+                        .map_err(ApiError::from)
+                })
+                .await
+            }
+        }
+    }
+}
+
+/// Routes both users and Oneproviders call (`/tokens/named/{id}`): a user by password or
+/// token, or a provider by token.
+impl FromRequestParts<App> for AnyCaller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<AnyCaller, ApiError> {
+        let (credentials, request, client) = credentials_for(parts, app).await?;
+        match credentials {
+            Credentials::Basic { username, password } => Ok(AnyCaller::User(
+                password_caller(app, client, username, password).await?,
+            )),
+            Credentials::Token(token) => {
+                let service = Arc::clone(&app.service);
+                blocking(move || {
+                    service
+                        .authenticate_any_token(&token, &request)
                         .map_err(ApiError::from)
                 })
                 .await

@@ -21,7 +21,7 @@ use super::{blocking, App, PREFIX};
 use crate::service::auth::{Bearer, VerifiedToken};
 use crate::service::privileges::{OzPrivilege, SpacePrivilege};
 use crate::service::tokens::{NewNamedToken, SeedInvite, TokenOwner};
-use crate::service::{Caller, Error, Service, TokenError};
+use crate::service::{AnyCaller, Caller, Error, Service, TokenError};
 use crate::store::NamedToken;
 
 pub(super) type Answer = Result<Response, ApiError>;
@@ -451,12 +451,12 @@ pub(crate) async fn named_of_user_by_name(
 /// `GET /tokens/named/{id}` → the record; its subject or a token manager.
 pub(crate) async fn named_by_id(
     State(app): State<App>,
-    caller: Caller,
+    caller: AnyCaller,
     id: PathId<String>,
 ) -> Answer {
     let id = id.found()?;
     blocking(move || {
-        let record = app.service.named_token(&caller, &id)?;
+        let record = app.service.named_token_as(&caller, &id)?;
         Ok(Json(named_token_json(&record)).into_response())
     })
     .await
@@ -465,12 +465,12 @@ pub(crate) async fn named_by_id(
 /// `GET /tokens/named/{id}/status` → `{"revoked"}` (Onezone's `NamedTokenStatus`).
 pub(crate) async fn named_status(
     State(app): State<App>,
-    caller: Caller,
+    caller: AnyCaller,
     id: PathId<String>,
 ) -> Answer {
     let id = id.found()?;
     blocking(move || {
-        let record = app.service.named_token(&caller, &id)?;
+        let record = app.service.named_token_as(&caller, &id)?;
         Ok(Json(json!({ "revoked": record.revoked })).into_response())
     })
     .await
@@ -480,13 +480,13 @@ pub(crate) async fn named_status(
 /// `revoked`) → 204.
 pub(crate) async fn update_named(
     State(app): State<App>,
-    caller: Caller,
+    caller: AnyCaller,
     id: PathId<String>,
     body: JsonBody,
 ) -> Answer {
     let id = id.found()?;
     blocking(move || {
-        let update = app.service.authorize_named_token_update(&caller, &id)?;
+        let update = app.service.authorize_named_token_update_as(&caller, &id)?;
         let change = body.parse::<UpdateNamedToken>()?.change()?;
         app.service.update_named_token(update, change)?;
         Ok(no_content())
@@ -497,12 +497,12 @@ pub(crate) async fn update_named(
 /// `DELETE /tokens/named/{id}` → 204.
 pub(crate) async fn delete_named(
     State(app): State<App>,
-    caller: Caller,
+    caller: AnyCaller,
     id: PathId<String>,
 ) -> Answer {
     let id = id.found()?;
     blocking(move || {
-        let update = app.service.authorize_named_token_update(&caller, &id)?;
+        let update = app.service.authorize_named_token_update_as(&caller, &id)?;
         app.service.delete_named_token(update)?;
         Ok(no_content())
     })

@@ -15,8 +15,8 @@ use macaroon_mint::{
 
 use super::tokens::{Parent, MAX_LINEAGE};
 use super::{
-    keys, verify_password, AuthToken, Caller, Error, Principal, ProviderCaller, Result, Service,
-    TokenError,
+    keys, verify_password, AnyCaller, AuthToken, Caller, Error, Principal, ProviderCaller, Result,
+    Service, TokenError,
 };
 use crate::store::RootKeyRecord;
 
@@ -170,6 +170,24 @@ impl Service {
                 "this operation is a Oneprovider's: authenticate with the provider's token",
             )),
         }
+    }
+
+    /// Authenticates an access token of a user or a Oneprovider for `request` (routes both
+    /// may call, as `/tokens/named/{id}`).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Unauthenticated`] with the reason the token was refused.
+    pub fn authenticate_any_token(&self, text: &str, request: &Request) -> Result<AnyCaller> {
+        Ok(match self.authenticate_any(text, request)? {
+            (Principal::User(user), token) => AnyCaller::User(Caller {
+                user,
+                token: Some(token),
+            }),
+            (Principal::Provider(provider), token) => {
+                AnyCaller::Provider(ProviderCaller { provider, token })
+            }
+        })
     }
 
     fn authenticate_any(&self, text: &str, request: &Request) -> Result<(Principal, AuthToken)> {

@@ -176,6 +176,15 @@ pub struct ProviderCaller {
     pub token: AuthToken,
 }
 
+/// Any authenticated caller: a user (password or token) or a Oneprovider (token).
+#[derive(Debug, Clone)]
+pub enum AnyCaller {
+    /// A user.
+    User(Caller),
+    /// A Oneprovider.
+    Provider(ProviderCaller),
+}
+
 /// Who asks for a token: the principal's id and kind, and the token it authenticated with
 /// (`None`: a user's password), which every token it mints inherits.
 #[derive(Debug, Clone, Copy)]

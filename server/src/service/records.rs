@@ -6,7 +6,7 @@
 
 use super::privileges::OzPrivilege;
 use super::tokens::TokenOwner;
-use super::{check_name, Caller, Error, Principal, Result, Service};
+use super::{check_name, AnyCaller, Caller, Error, Principal, Result, Service};
 use crate::store::{ensure_root_key, NamedToken, NamedTokenChange, StoreError, SubjectKind};
 
 /// Proof that a caller may change or delete a named token.
@@ -103,9 +103,31 @@ impl Service {
     ///
     /// 404 for an unknown token, 403 for anyone else.
     pub fn named_token(&self, caller: &Caller, id: &str) -> Result<NamedToken> {
+        self.named_token_as(&AnyCaller::User(caller.clone()), id)
+    }
+
+    /// `GET /tokens/named/{id}` by a user or a provider: a user's token for that user or a
+    /// token manager; a provider's token for the provider itself, its cluster's admin or a
+    /// token manager (as Onezone lets them).
+    ///
+    /// # Errors
+    ///
+    /// 404 for an unknown token, 403 for anyone else.
+    pub fn named_token_as(&self, caller: &AnyCaller, id: &str) -> Result<NamedToken> {
         let record = self.store.named_token(id)?.ok_or(Error::NotFound)?;
-        let own = record.subject == caller.user.id && record.subject_type == SubjectKind::User;
-        if !own && !caller.has(OzPrivilege::TokensManage) {
+        let allowed = match (caller, record.subject_type) {
+            (AnyCaller::User(user), _) if user.has(OzPrivilege::TokensManage) => true,
+            (AnyCaller::User(user), SubjectKind::User) => record.subject == user.user.id,
+            (AnyCaller::User(user), SubjectKind::Provider) => self
+                .store
+                .provider(&record.subject)?
+                .is_some_and(|provider| provider.admin == user.user.id),
+            (AnyCaller::Provider(provider), SubjectKind::Provider) => {
+                record.subject == provider.provider.id
+            }
+            (AnyCaller::Provider(_), SubjectKind::User) => false,
+        };
+        if !allowed {
             return Err(Error::forbidden());
         }
         Ok(record)
@@ -122,10 +144,24 @@ impl Service {
         caller: &Caller,
         id: &str,
     ) -> Result<NamedTokenUpdate> {
-        let record = self.named_token(caller, id)?;
+        self.authorize_named_token_update_as(&AnyCaller::User(caller.clone()), id)
+    }
+
+    /// As [`Service::authorize_named_token_update`], for a user or a provider (see
+    /// [`Service::named_token_as`]); only a user logged in with a password may un-revoke.
+    ///
+    /// # Errors
+    ///
+    /// As said.
+    pub fn authorize_named_token_update_as(
+        &self,
+        caller: &AnyCaller,
+        id: &str,
+    ) -> Result<NamedTokenUpdate> {
+        let record = self.named_token_as(caller, id)?;
         Ok(NamedTokenUpdate {
             record,
-            may_unrevoke: caller.token.is_none(),
+            may_unrevoke: matches!(caller, AnyCaller::User(user) if user.token.is_none()),
         })
     }
 
