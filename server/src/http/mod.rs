@@ -19,6 +19,7 @@ pub(crate) mod body;
 pub mod caller;
 pub mod caveats;
 pub mod error;
+mod owned_tokens;
 mod providers;
 mod routes;
 
@@ -172,36 +173,36 @@ pub(crate) fn router(service: Arc<Service>, limits: &HttpLimits) -> Router {
         )
         .route(
             &p("/users/{id}/tokens/temporary"),
-            post(routes::create_temporary_of_user)
-                .get(routes::generation_of_user)
-                .delete(routes::revoke_temporary_of_user),
+            post(owned_tokens::create_temporary)
+                .get(owned_tokens::generation)
+                .delete(owned_tokens::revoke_temporary),
         )
         .route(
             &p("/users/{id}/tokens/named"),
-            post(routes::create_named_of_user)
-                .get(routes::list_named_of_user)
-                .delete(routes::delete_named_of_user),
+            post(owned_tokens::create_named)
+                .get(owned_tokens::list_named)
+                .delete(owned_tokens::delete_named),
         )
         .route(
             &p("/users/{id}/tokens/named/name/{name}"),
-            get(routes::named_of_user_by_name),
+            get(owned_tokens::named_by_name),
         )
         .route(&p("/user/spaces"), post(routes::create_space))
         .route(
             &p("/user/tokens/temporary"),
-            post(routes::create_temporary)
-                .get(routes::own_generation)
-                .delete(routes::revoke_own_temporary),
+            post(owned_tokens::create_temporary)
+                .get(owned_tokens::generation)
+                .delete(owned_tokens::revoke_temporary),
         )
         .route(
             &p("/user/tokens/named"),
-            post(routes::create_named)
-                .get(routes::list_named)
-                .delete(routes::delete_own_named),
+            post(owned_tokens::create_named)
+                .get(owned_tokens::list_named)
+                .delete(owned_tokens::delete_named),
         )
         .route(
             &p("/user/tokens/named/name/{name}"),
-            get(routes::named_by_name),
+            get(owned_tokens::named_by_name),
         )
         .route(&p("/tokens/named"), get(routes::list_all_named))
         .route(
@@ -233,19 +234,19 @@ pub(crate) fn router(service: Arc<Service>, limits: &HttpLimits) -> Router {
         )
         .route(
             &p("/providers/{id}/tokens/named"),
-            post(providers::create_named_of)
-                .get(providers::list_named_of)
-                .delete(providers::delete_named_of),
+            post(owned_tokens::create_named)
+                .get(owned_tokens::list_named)
+                .delete(owned_tokens::delete_named),
         )
         .route(
             &p("/providers/{id}/tokens/named/name/{name}"),
-            get(providers::named_of_by_name),
+            get(owned_tokens::named_by_name),
         )
         .route(
             &p("/providers/{id}/tokens/temporary"),
-            post(providers::create_temporary_of)
-                .get(providers::generation_of)
-                .delete(providers::revoke_temporary_of),
+            post(owned_tokens::create_temporary)
+                .get(owned_tokens::generation)
+                .delete(owned_tokens::revoke_temporary),
         )
         .route(
             &p("/provider"),
@@ -264,19 +265,19 @@ pub(crate) fn router(service: Arc<Service>, limits: &HttpLimits) -> Router {
         )
         .route(
             &p("/provider/tokens/named"),
-            post(providers::create_named)
-                .get(providers::list_named)
-                .delete(providers::delete_named),
+            post(owned_tokens::create_named)
+                .get(owned_tokens::list_named)
+                .delete(owned_tokens::delete_named),
         )
         .route(
             &p("/provider/tokens/named/name/{name}"),
-            get(providers::named_by_name),
+            get(owned_tokens::named_by_name),
         )
         .route(
             &p("/provider/tokens/temporary"),
-            post(providers::create_temporary)
-                .get(providers::generation)
-                .delete(providers::revoke_temporary),
+            post(owned_tokens::create_temporary)
+                .get(owned_tokens::generation)
+                .delete(owned_tokens::revoke_temporary),
         )
         .route(&p("/spaces/{id}/providers"), get(providers::of_space))
         .route(

@@ -10,17 +10,12 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Value};
 
-use super::body::{
-    CreateToken, InferScope, JsonBody, RegisterProvider, SupportSpace, UpdateProvider,
-};
+use super::body::{InferScope, JsonBody, RegisterProvider, SupportSpace, UpdateProvider};
 use super::error::ApiError;
-use super::routes::{
-    created, named_created, named_token_json, no_content, token_ids, undecodable_as, Answer, PathId,
-};
+use super::routes::{created, no_content, undecodable_as, Answer, PathId};
 use super::{blocking, App};
 use crate::service::auth::Bearer;
 use crate::service::providers::AccessScope;
-use crate::service::tokens::TokenOwner;
 use crate::service::{Caller, Error, ProviderCaller};
 use crate::store::Provider;
 
@@ -168,98 +163,6 @@ pub(crate) async fn cease_own_support(
     .await
 }
 
-/// `POST /provider/tokens/named` → `201 {"tokenId", "token"}`.
-pub(crate) async fn create_named(
-    State(app): State<App>,
-    caller: ProviderCaller,
-    body: JsonBody,
-) -> Answer {
-    blocking(move || {
-        let owner = TokenOwner::provider(&caller);
-        let (name, spec) = body.parse::<CreateToken>()?.named()?;
-        let token = app
-            .service
-            .create_named((&caller).into(), &owner, &name, spec)?;
-        Ok(named_created(&token))
-    })
-    .await
-}
-
-/// `GET /provider/tokens/named` → `{"tokens": [ids]}`.
-pub(crate) async fn list_named(State(app): State<App>, caller: ProviderCaller) -> Answer {
-    blocking(move || {
-        let tokens = app
-            .service
-            .named_tokens_of(&TokenOwner::provider(&caller))?;
-        Ok(token_ids(&tokens))
-    })
-    .await
-}
-
-/// `DELETE /provider/tokens/named` → 204 (the root token too: the provider then holds only
-/// what it minted otherwise).
-pub(crate) async fn delete_named(State(app): State<App>, caller: ProviderCaller) -> Answer {
-    blocking(move || {
-        app.service
-            .delete_named_tokens_of(&TokenOwner::provider(&caller))?;
-        Ok(no_content())
-    })
-    .await
-}
-
-/// `GET /provider/tokens/named/name/{name}` → the record.
-pub(crate) async fn named_by_name(
-    State(app): State<App>,
-    caller: ProviderCaller,
-    name: PathId<String>,
-) -> Answer {
-    let name = name.found()?;
-    blocking(move || {
-        let owner = TokenOwner::provider(&caller);
-        let record = app.service.named_token_by_name(&owner, &name)?;
-        Ok(ok(named_token_json(&record)))
-    })
-    .await
-}
-
-/// `POST /provider/tokens/temporary` → `201 {"token"}`.
-pub(crate) async fn create_temporary(
-    State(app): State<App>,
-    caller: ProviderCaller,
-    body: JsonBody,
-) -> Answer {
-    blocking(move || {
-        let owner = TokenOwner::provider(&caller);
-        let spec = body.parse::<CreateToken>()?.temporary()?;
-        let token = app
-            .service
-            .create_temporary((&caller).into(), &owner, spec)?;
-        Ok(created(json!({ "token": token })))
-    })
-    .await
-}
-
-/// `GET /provider/tokens/temporary` → `{"generation"}`.
-pub(crate) async fn generation(State(app): State<App>, caller: ProviderCaller) -> Answer {
-    blocking(move || {
-        let generation = app
-            .service
-            .temporary_generation(&TokenOwner::provider(&caller))?;
-        Ok(ok(json!({ "generation": generation })))
-    })
-    .await
-}
-
-/// `DELETE /provider/tokens/temporary` → 204.
-pub(crate) async fn revoke_temporary(State(app): State<App>, caller: ProviderCaller) -> Answer {
-    blocking(move || {
-        app.service
-            .revoke_temporary(&TokenOwner::provider(&caller))?;
-        Ok(no_content())
-    })
-    .await
-}
-
 /// `GET /spaces/{id}/providers` → `{"providers": [ids]}`.
 pub(crate) async fn of_space(State(app): State<App>, caller: Caller, id: PathId<String>) -> Answer {
     let id = id.found()?;
@@ -294,119 +197,6 @@ pub(crate) async fn cease_support(
     let (space, provider) = ids.found()?;
     blocking(move || {
         app.service.cease_support(&caller, &space, &provider)?;
-        Ok(no_content())
-    })
-    .await
-}
-
-/// `POST /providers/{id}/tokens/named` → `201 {"tokenId", "token"}`: the cluster's admin or
-/// `oz_tokens_manage`, with a password (a token mints only for its own subject).
-pub(crate) async fn create_named_of(
-    State(app): State<App>,
-    caller: Caller,
-    id: PathId<String>,
-    body: JsonBody,
-) -> Answer {
-    let id = id.found()?;
-    blocking(move || {
-        let owner = app.service.authorize_tokens_of_provider(&caller, &id)?;
-        let (name, spec) = body.parse::<CreateToken>()?.named()?;
-        let token = app
-            .service
-            .create_named((&caller).into(), &owner, &name, spec)?;
-        Ok(named_created(&token))
-    })
-    .await
-}
-
-/// `GET /providers/{id}/tokens/named` → `{"tokens": [ids]}`.
-pub(crate) async fn list_named_of(
-    State(app): State<App>,
-    caller: Caller,
-    id: PathId<String>,
-) -> Answer {
-    let id = id.found()?;
-    blocking(move || {
-        let owner = app.service.authorize_tokens_of_provider(&caller, &id)?;
-        Ok(token_ids(&app.service.named_tokens_of(&owner)?))
-    })
-    .await
-}
-
-/// `DELETE /providers/{id}/tokens/named` → 204.
-pub(crate) async fn delete_named_of(
-    State(app): State<App>,
-    caller: Caller,
-    id: PathId<String>,
-) -> Answer {
-    let id = id.found()?;
-    blocking(move || {
-        let owner = app.service.authorize_tokens_of_provider(&caller, &id)?;
-        app.service.delete_named_tokens_of(&owner)?;
-        Ok(no_content())
-    })
-    .await
-}
-
-/// `GET /providers/{id}/tokens/named/name/{name}` → the record.
-pub(crate) async fn named_of_by_name(
-    State(app): State<App>,
-    caller: Caller,
-    ids: PathId<(String, String)>,
-) -> Answer {
-    let (id, name) = ids.found()?;
-    blocking(move || {
-        let owner = app.service.authorize_tokens_of_provider(&caller, &id)?;
-        let record = app.service.named_token_by_name(&owner, &name)?;
-        Ok(ok(named_token_json(&record)))
-    })
-    .await
-}
-
-/// `POST /providers/{id}/tokens/temporary` → `201 {"token"}`.
-pub(crate) async fn create_temporary_of(
-    State(app): State<App>,
-    caller: Caller,
-    id: PathId<String>,
-    body: JsonBody,
-) -> Answer {
-    let id = id.found()?;
-    blocking(move || {
-        let owner = app.service.authorize_tokens_of_provider(&caller, &id)?;
-        let spec = body.parse::<CreateToken>()?.temporary()?;
-        let token = app
-            .service
-            .create_temporary((&caller).into(), &owner, spec)?;
-        Ok(created(json!({ "token": token })))
-    })
-    .await
-}
-
-/// `GET /providers/{id}/tokens/temporary` → `{"generation"}`.
-pub(crate) async fn generation_of(
-    State(app): State<App>,
-    caller: Caller,
-    id: PathId<String>,
-) -> Answer {
-    let id = id.found()?;
-    blocking(move || {
-        let owner = app.service.authorize_tokens_of_provider(&caller, &id)?;
-        let generation = app.service.temporary_generation(&owner)?;
-        Ok(ok(json!({ "generation": generation })))
-    })
-    .await
-}
-
-/// `DELETE /providers/{id}/tokens/temporary` → 204.
-pub(crate) async fn revoke_temporary_of(
-    State(app): State<App>,
-    caller: Caller,
-    id: PathId<String>,
-) -> Answer {
-    let id = id.found()?;
-    blocking(move || {
-        let owner = app.service.authorize_tokens_of_provider(&caller, &id)?;
-        app.service.revoke_temporary(&owner)?;
         Ok(no_content())
     })
     .await

@@ -12,15 +12,15 @@ use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
 
 use super::body::{
-    ConfineToken, CreateSpace, CreateToken, CreateUser, ExamineToken, Grants, JsonBody,
-    UpdateNamedToken, VerifyInviteToken, VerifyRequest, VerifyToken,
+    ConfineToken, CreateSpace, CreateUser, ExamineToken, Grants, JsonBody, UpdateNamedToken,
+    VerifyInviteToken, VerifyRequest, VerifyToken,
 };
 use super::caveats::caveat_json;
 use super::error::{token_type_json, ApiError};
 use super::{blocking, App, PREFIX};
 use crate::service::auth::{Bearer, VerifiedToken};
 use crate::service::privileges::{OzPrivilege, SpacePrivilege};
-use crate::service::tokens::{NewNamedToken, SeedInvite, TokenOwner};
+use crate::service::tokens::{NewNamedToken, SeedInvite};
 use crate::service::{AnyCaller, Caller, Error, Service, TokenError};
 use crate::store::NamedToken;
 
@@ -224,68 +224,6 @@ pub(crate) async fn space_support(
     seed_invite(app, caller, id, body, Service::authorize_space_support).await
 }
 
-/// `POST /user/tokens/temporary` (`TemporaryTokenCreateRequest`) → `201 {"token"}`.
-pub(crate) async fn create_temporary(
-    State(app): State<App>,
-    caller: Caller,
-    body: JsonBody,
-) -> Answer {
-    blocking(move || {
-        let owner = TokenOwner::caller(&caller);
-        let spec = body.parse::<CreateToken>()?.temporary()?;
-        let token = app
-            .service
-            .create_temporary((&caller).into(), &owner, spec)?;
-        Ok(created(json!({ "token": token })))
-    })
-    .await
-}
-
-/// `POST /users/{id}/tokens/temporary` → `201 {"token"}`; the user, or `oz_tokens_manage`.
-pub(crate) async fn create_temporary_of_user(
-    State(app): State<App>,
-    caller: Caller,
-    id: PathId<String>,
-    body: JsonBody,
-) -> Answer {
-    let id = id.found()?;
-    blocking(move || {
-        let owner = app.service.authorize_tokens_of(&caller, &id)?;
-        let spec = body.parse::<CreateToken>()?.temporary()?;
-        let token = app
-            .service
-            .create_temporary((&caller).into(), &owner, spec)?;
-        Ok(created(json!({ "token": token })))
-    })
-    .await
-}
-
-/// `GET /user/tokens/temporary` → `{"generation"}` (Onezone's `TemporaryTokenGeneration`).
-pub(crate) async fn own_generation(State(app): State<App>, caller: Caller) -> Answer {
-    blocking(move || {
-        let generation = app
-            .service
-            .temporary_generation(&TokenOwner::caller(&caller))?;
-        Ok(Json(json!({ "generation": generation })).into_response())
-    })
-    .await
-}
-
-/// `GET /users/{id}/tokens/temporary` → `{"generation"}`.
-pub(crate) async fn generation_of_user(
-    State(app): State<App>,
-    caller: Caller,
-    id: PathId<String>,
-) -> Answer {
-    let id = id.found()?;
-    blocking(move || {
-        let owner = app.service.authorize_tokens_of(&caller, &id)?;
-        let generation = app.service.temporary_generation(&owner)?;
-        Ok(Json(json!({ "generation": generation })).into_response())
-    })
-    .await
-}
-
 /// `201` for a new named token: its `Location`, `{"tokenId", "token"}`.
 pub(super) fn named_created(token: &NewNamedToken) -> Response {
     let location = format!("{PREFIX}/tokens/named/{}", token.id);
@@ -293,39 +231,6 @@ pub(super) fn named_created(token: &NewNamedToken) -> Response {
         location,
         json!({ "tokenId": token.id, "token": token.token }),
     )
-}
-
-/// `POST /user/tokens/named` (`NamedTokenCreateRequest`) → `201 {"tokenId", "token"}`.
-pub(crate) async fn create_named(State(app): State<App>, caller: Caller, body: JsonBody) -> Answer {
-    blocking(move || {
-        let owner = TokenOwner::caller(&caller);
-        let (name, spec) = body.parse::<CreateToken>()?.named()?;
-        let token = app
-            .service
-            .create_named((&caller).into(), &owner, &name, spec)?;
-        Ok(named_created(&token))
-    })
-    .await
-}
-
-/// `POST /users/{id}/tokens/named` → `201 {"tokenId", "token"}`; the user, or
-/// `oz_tokens_manage`.
-pub(crate) async fn create_named_of_user(
-    State(app): State<App>,
-    caller: Caller,
-    id: PathId<String>,
-    body: JsonBody,
-) -> Answer {
-    let id = id.found()?;
-    blocking(move || {
-        let owner = app.service.authorize_tokens_of(&caller, &id)?;
-        let (name, spec) = body.parse::<CreateToken>()?.named()?;
-        let token = app
-            .service
-            .create_named((&caller).into(), &owner, &name, spec)?;
-        Ok(named_created(&token))
-    })
-    .await
 }
 
 /// A named token's record as Onezone's `NamedToken` (without `token`: the record is readable
@@ -365,87 +270,9 @@ pub(super) fn token_ids(tokens: &[NamedToken]) -> Response {
     Json(json!({ "tokens": ids })).into_response()
 }
 
-/// `GET /user/tokens/named` → `{"tokens": [ids]}`, as Onezone answers.
-pub(crate) async fn list_named(State(app): State<App>, caller: Caller) -> Answer {
-    blocking(move || {
-        let tokens = app.service.named_tokens_of(&TokenOwner::caller(&caller))?;
-        Ok(token_ids(&tokens))
-    })
-    .await
-}
-
-/// `GET /users/{id}/tokens/named` → `{"tokens": [ids]}`.
-pub(crate) async fn list_named_of_user(
-    State(app): State<App>,
-    caller: Caller,
-    id: PathId<String>,
-) -> Answer {
-    let id = id.found()?;
-    blocking(move || {
-        let owner = app.service.authorize_tokens_of(&caller, &id)?;
-        Ok(token_ids(&app.service.named_tokens_of(&owner)?))
-    })
-    .await
-}
-
 /// `GET /tokens/named` → every named token's id; `oz_tokens_manage`.
 pub(crate) async fn list_all_named(State(app): State<App>, caller: Caller) -> Answer {
     blocking(move || Ok(token_ids(&app.service.all_named_tokens(&caller)?))).await
-}
-
-/// `DELETE /user/tokens/named` → 204: deletes all the caller's named tokens.
-pub(crate) async fn delete_own_named(State(app): State<App>, caller: Caller) -> Answer {
-    blocking(move || {
-        app.service
-            .delete_named_tokens_of(&TokenOwner::caller(&caller))?;
-        Ok(no_content())
-    })
-    .await
-}
-
-/// `DELETE /users/{id}/tokens/named` → 204.
-pub(crate) async fn delete_named_of_user(
-    State(app): State<App>,
-    caller: Caller,
-    id: PathId<String>,
-) -> Answer {
-    let id = id.found()?;
-    blocking(move || {
-        let owner = app.service.authorize_tokens_of(&caller, &id)?;
-        app.service.delete_named_tokens_of(&owner)?;
-        Ok(no_content())
-    })
-    .await
-}
-
-/// `GET /user/tokens/named/name/{name}` → the record of the caller's token of that name.
-pub(crate) async fn named_by_name(
-    State(app): State<App>,
-    caller: Caller,
-    name: PathId<String>,
-) -> Answer {
-    let name = name.found()?;
-    blocking(move || {
-        let owner = TokenOwner::caller(&caller);
-        let record = app.service.named_token_by_name(&owner, &name)?;
-        Ok(Json(named_token_json(&record)).into_response())
-    })
-    .await
-}
-
-/// `GET /users/{id}/tokens/named/name/{name}` → the record.
-pub(crate) async fn named_of_user_by_name(
-    State(app): State<App>,
-    caller: Caller,
-    ids: PathId<(String, String)>,
-) -> Answer {
-    let (id, name) = ids.found()?;
-    blocking(move || {
-        let owner = app.service.authorize_tokens_of(&caller, &id)?;
-        let record = app.service.named_token_by_name(&owner, &name)?;
-        Ok(Json(named_token_json(&record)).into_response())
-    })
-    .await
 }
 
 /// `GET /tokens/named/{id}` → the record; its subject or a token manager.
@@ -504,29 +331,6 @@ pub(crate) async fn delete_named(
     blocking(move || {
         let update = app.service.authorize_named_token_update_as(&caller, &id)?;
         app.service.delete_named_token(update)?;
-        Ok(no_content())
-    })
-    .await
-}
-
-/// `DELETE /user/tokens/temporary` → 204: revokes all the caller's temporary tokens.
-pub(crate) async fn revoke_own_temporary(State(app): State<App>, caller: Caller) -> Answer {
-    blocking(move || {
-        app.service.revoke_temporary(&TokenOwner::caller(&caller))?;
-        Ok(no_content())
-    })
-    .await
-}
-
-/// `DELETE /users/{id}/tokens/temporary` → 204; the user themself, or `oz_tokens_manage`.
-pub(crate) async fn revoke_temporary_of_user(
-    State(app): State<App>,
-    caller: Caller,
-    id: PathId<String>,
-) -> Answer {
-    let id = id.found()?;
-    blocking(move || {
-        app.service.revoke_temporary_tokens(&caller, &id)?;
         Ok(no_content())
     })
     .await
