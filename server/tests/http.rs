@@ -3207,6 +3207,37 @@ fn verify_access_and_identity_tokens(backend: Backend) {
 // ---------------------------------------------------------------------------------------------
 // Oneproviders: registration and space support consume their invites (issue 13)
 
+/// Registers a provider whose cluster admin is `admin` (`auth`'s user) with a single-use named
+/// invite; its id and root token.
+fn registered_provider(
+    server: &TestServer,
+    auth: (&str, &str),
+    admin: &str,
+    name: &str,
+) -> (String, String) {
+    let invite_name = format!("register {name}");
+    let (_, invite) = named_invite(
+        server,
+        auth,
+        &invite_name,
+        "registerOneprovider",
+        "adminUserId",
+        admin,
+        1,
+    );
+    let (status, body) = server.call(
+        "POST",
+        "/providers",
+        None,
+        Some(registration(&invite, name)),
+    );
+    assert_eq!(status, 200, "{body}");
+    (
+        body["providerId"].as_str().unwrap().to_owned(),
+        body["providerRootToken"].as_str().unwrap().to_owned(),
+    )
+}
+
 /// A `POST /providers` body for `token`.
 fn registration(token: &str, name: &str) -> Value {
     json!({
@@ -3721,25 +3752,7 @@ fn provider_tokens_are_managed_by_the_cluster_admin(backend: Backend) {
     let alice = server.create_user("alice", "pw-a");
     server.create_user("bob", "pw-b");
     let a = Some(("alice", "pw-a"));
-    let (_, invite) = named_invite(
-        &server,
-        ("alice", "pw-a"),
-        "register",
-        "registerOneprovider",
-        "adminUserId",
-        &alice,
-        1,
-    );
-    let body = server
-        .call(
-            "POST",
-            "/providers",
-            None,
-            Some(registration(&invite, "p1")),
-        )
-        .1;
-    let provider = body["providerId"].as_str().unwrap().to_owned();
-    let root = body["providerRootToken"].as_str().unwrap().to_owned();
+    let (provider, root) = registered_provider(&server, ("alice", "pw-a"), &alice, "p1");
     let base = format!("/providers/{provider}/tokens");
     let expiry = json!({ "type": "time", "validUntil": server.now() + 600 });
 
@@ -3906,25 +3919,7 @@ fn infer_access_token_scope_reports_spaces_and_providers(backend: Backend) {
     let alice = server.create_user("alice", "pw-a");
     let bob = server.create_user("bob", "pw-b");
     let a = ("alice", "pw-a");
-    let (_, invite) = named_invite(
-        &server,
-        a,
-        "register",
-        "registerOneprovider",
-        "adminUserId",
-        &alice,
-        1,
-    );
-    let body = server
-        .call(
-            "POST",
-            "/providers",
-            None,
-            Some(registration(&invite, "krakow")),
-        )
-        .1;
-    let provider = body["providerId"].as_str().unwrap().to_owned();
-    let root = body["providerRootToken"].as_str().unwrap().to_owned();
+    let (provider, root) = registered_provider(&server, ("alice", "pw-a"), &alice, "krakow");
     let gamma = server.create_space(a, "Gamma");
     let delta = server.create_space(a, "Delta");
     let (_, support) = named_invite(&server, a, "support", "supportSpace", "spaceId", &gamma, 1);

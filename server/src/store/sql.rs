@@ -47,6 +47,11 @@ CREATE TABLE IF NOT EXISTS named_tokens (
     created BIGINT NOT NULL,
     caveats TEXT NOT NULL DEFAULT '[]',
     parent TEXT,
+    custom_metadata TEXT NOT NULL DEFAULT '{}',
+    usage_limit BIGINT,
+    usage_count BIGINT NOT NULL DEFAULT 0,
+    privileges TEXT,
+    subject_type TEXT NOT NULL DEFAULT 'user',
     UNIQUE (subject, name)
 );
 CREATE TABLE IF NOT EXISTS temporary_generations (
@@ -74,51 +79,35 @@ CREATE TABLE IF NOT EXISTS space_supports (
 ";
 
 /// Tables whose first release tied a column to `users(id)` that now also holds provider ids
-/// (a token's subject, a generation's owner): `(table, its columns, the table as it is now)`.
-/// SQLite cannot drop a constraint, so such a table is rebuilt from this definition
-/// ([`sqlite_rebuild`]); PostgreSQL drops the constraint ([`PG_DROP_SUBJECT_FKEYS`]).
-pub(super) const SUBJECT_TABLES: &[(&str, &str, &str)] = &[
+/// (a token's subject, a generation's owner), with their columns. SQLite cannot drop a
+/// constraint, so such a table is rebuilt as [`SCHEMA`] defines it now ([`sqlite_rebuild`]);
+/// PostgreSQL drops the constraint ([`PG_SUBJECT_FKEYS`]).
+pub(super) const SUBJECT_TABLES: &[(&str, &str)] = &[
     (
         "named_tokens",
         "id, name, kind, subject, target, key_id, revoked, created, caveats, parent,
          custom_metadata, usage_limit, usage_count, privileges, subject_type",
-        "CREATE TABLE named_tokens_rebuilt (
-            id TEXT PRIMARY KEY,
-            name TEXT NOT NULL,
-            kind TEXT NOT NULL,
-            subject TEXT NOT NULL,
-            target TEXT NOT NULL,
-            key_id BIGINT NOT NULL REFERENCES root_keys(id),
-            revoked BOOLEAN NOT NULL DEFAULT FALSE,
-            created BIGINT NOT NULL,
-            caveats TEXT NOT NULL DEFAULT '[]',
-            parent TEXT,
-            custom_metadata TEXT NOT NULL DEFAULT '{}',
-            usage_limit BIGINT,
-            usage_count BIGINT NOT NULL DEFAULT 0,
-            privileges TEXT,
-            subject_type TEXT NOT NULL DEFAULT 'user',
-            UNIQUE (subject, name)
-        )",
     ),
-    (
-        "temporary_generations",
-        "user_id, generation, key_id",
-        "CREATE TABLE temporary_generations_rebuilt (
-            user_id TEXT PRIMARY KEY,
-            generation BIGINT NOT NULL,
-            key_id BIGINT NOT NULL REFERENCES root_keys(id)
-        )",
-    ),
+    ("temporary_generations", "user_id, generation, key_id"),
 ];
+
+/// The `CREATE TABLE` of `table` in [`SCHEMA`], creating `<table>_rebuilt` instead.
+fn rebuilt_definition(table: &str) -> Option<String> {
+    let head = format!("CREATE TABLE IF NOT EXISTS {table} (");
+    let start = SCHEMA.find(&head)?;
+    let body = &SCHEMA[start + head.len()..];
+    let end = body.find("\n)")?;
+    Some(format!("CREATE TABLE {table}_rebuilt ({}\n)", &body[..end]))
+}
 
 /// SQLite only: whether table `$1` still has a foreign key to `users`.
 pub(super) const SQLITE_REFERENCES_USERS: &str =
     "SELECT EXISTS (SELECT 1 FROM pragma_foreign_key_list($1) WHERE \"table\" = 'users')";
 
-/// SQLite only: rebuilds `table` as `definition` (which creates `<table>_rebuilt`), keeping
-/// every row: SQLite's documented procedure for changing a constraint.
-pub(super) fn sqlite_rebuild(table: &str, columns: &str, definition: &str) -> String {
+/// SQLite only: rebuilds `table` as [`SCHEMA`] defines it, keeping every row of `columns`:
+/// SQLite's documented procedure for changing a constraint.
+pub(super) fn sqlite_rebuild(table: &str, columns: &str) -> String {
+    let definition = rebuilt_definition(table).unwrap_or_default();
     format!(
         "{definition};
          INSERT INTO {table}_rebuilt ({columns}) SELECT {columns} FROM {table};
@@ -359,4 +348,25 @@ pub(super) fn pg_create_schema(schema: &str) -> String {
 /// PostgreSQL only: confines a connection to the store's schema (validated as above).
 pub(super) fn pg_set_search_path(schema: &str) -> String {
     format!("SET search_path TO \"{schema}\"")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The rebuilt tables are the schema's own definitions, with every column a rebuild copies.
+    #[test]
+    fn rebuilt_tables_come_from_the_schema() {
+        for (table, columns) in SUBJECT_TABLES {
+            let definition = rebuilt_definition(table).expect(table);
+            assert!(definition.starts_with(&format!("CREATE TABLE {table}_rebuilt (")));
+            assert!(!definition.contains("REFERENCES users"), "{definition}");
+            for column in columns.split(',') {
+                assert!(
+                    definition.contains(&format!("\n    {} ", column.trim())),
+                    "{column}"
+                );
+            }
+        }
+    }
 }

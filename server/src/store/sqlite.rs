@@ -107,12 +107,12 @@ impl SqliteStore {
                 }
             }
         }
-        for (table, columns, definition) in sql::SUBJECT_TABLES {
+        for (table, columns) in sql::SUBJECT_TABLES {
             let tied = SqliteDb(&tx)
                 .query_one(sql::SQLITE_REFERENCES_USERS, &[Param::Text(table)])?
                 .0;
             if !matches!(tied.first(), Some(Value::Int(0))) {
-                tx.execute_batch(&sql::sqlite_rebuild(table, columns, definition))?;
+                tx.execute_batch(&sql::sqlite_rebuild(table, columns))?;
             }
         }
         tx.commit()?;
