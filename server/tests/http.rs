@@ -2309,6 +2309,7 @@ fn users_have_full_names_and_optional_passwords(backend: Backend) {
 }
 
 on_both_backends!(
+    providers_leave_and_are_removed,
     api_caveats_see_one_call_for_both_route_forms,
     infer_access_token_scope_reports_spaces_and_providers,
     provider_tokens_are_managed_by_the_cluster_admin,
@@ -4076,4 +4077,63 @@ fn api_caveats_see_one_call_for_both_route_forms(backend: Backend) {
             "{path}"
         );
     }
+}
+
+fn providers_leave_and_are_removed(backend: Backend) {
+    let server = server!(backend, RegistrationPolicy::Open);
+    let alice = server.create_user("alice", "pw-a");
+    server.create_user("bob", "pw-b");
+    let a = ("alice", "pw-a");
+    let (provider, root) = registered_provider(&server, a, &alice, "leaving");
+    let as_provider = |method: &str, path: &str, body: Option<Value>| {
+        server.call_token(method, path, "X-Auth-Token", &root, body)
+    };
+    // The provider ends its own support of a space.
+    let space = server.create_space(a, "space s");
+    let (_, support) = named_invite(&server, a, "support", "supportSpace", "spaceId", &space, 1);
+    let body = json!({ "token": support, "size": 1024 });
+    assert_eq!(
+        as_provider("POST", "/provider/spaces/support", Some(body)).0,
+        201
+    );
+    let own_support = format!("/provider/spaces/{space}");
+    assert_eq!(
+        as_provider("DELETE", &own_support, None),
+        (204, Value::Null)
+    );
+    assert_eq!(
+        as_provider("GET", "/provider/spaces", None),
+        (200, json!({ "spaces": [] }))
+    );
+    assert_eq!(
+        as_provider("DELETE", &own_support, None),
+        (404, not_found())
+    );
+    // Deleting all its named tokens takes its root token too.
+    assert_eq!(
+        as_provider("DELETE", "/provider/tokens/named", None),
+        (204, Value::Null)
+    );
+    assert_eq!(
+        as_provider("GET", "/provider", None),
+        (401, unauthorized_because(token_invalid()))
+    );
+    // An admin with oz_providers_delete removes a provider; nobody else may.
+    let path = format!("/providers/{provider}");
+    assert_eq!(
+        server.call("DELETE", &path, Some(("bob", "pw-b")), None),
+        (403, forbidden())
+    );
+    assert_eq!(
+        server.call("DELETE", &path, Some(ADMIN), None),
+        (204, Value::Null)
+    );
+    assert_eq!(
+        server.call("GET", &path, Some(ADMIN), None),
+        (404, not_found())
+    );
+    assert_eq!(
+        server.call("DELETE", &path, Some(ADMIN), None),
+        (404, not_found())
+    );
 }
