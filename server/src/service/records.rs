@@ -50,15 +50,6 @@ impl Service {
         Ok(tokens)
     }
 
-    /// `GET /user/tokens/named` of the caller.
-    ///
-    /// # Errors
-    ///
-    /// Store failures.
-    pub fn named_tokens_of_caller(&self, caller: &Caller) -> Result<Vec<NamedToken>> {
-        self.named_tokens_of(&TokenOwner::caller(caller))
-    }
-
     /// `GET …/tokens/named/name/{name}`: the owner's named token of that name.
     ///
     /// # Errors
