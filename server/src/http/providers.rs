@@ -11,12 +11,11 @@ use axum::Json;
 use serde_json::{json, Value};
 
 use super::body::{InferScope, JsonBody, RegisterProvider, SupportSpace, UpdateProvider};
-use super::error::ApiError;
-use super::routes::{created, no_content, undecodable_as, Answer, PathId};
+use super::routes::{created, no_content, proven_identity, undecodable_as, Answer, PathId};
 use super::{blocking, App};
 use crate::service::auth::Bearer;
 use crate::service::providers::AccessScope;
-use crate::service::{Caller, Error, ProviderCaller};
+use crate::service::{Caller, ProviderCaller};
 use crate::store::Provider;
 
 /// Onezone's `ProviderDetails`. `online` is always false: this service keeps no channel to
@@ -243,16 +242,8 @@ pub(crate) async fn infer_scope(
             ..Bearer::default()
         };
         if let Some(consumer) = consumer_token {
-            let verified = app
-                .service
-                .verify_identity_token(&consumer, &bearer)
-                .map_err(|e| match e {
-                    Error::Token(cause) => {
-                        ApiError::bad_value_token("consumerToken", &cause.into())
-                    }
-                    other => other.into(),
-                })?;
-            bearer.consumer = Some(verified.subject);
+            let consumer = proven_identity(&app.service, "consumerToken", &consumer, &bearer)?;
+            bearer.consumer = Some(consumer);
         }
         let scope = app
             .service

@@ -18,7 +18,7 @@ use super::body::{
 use super::caveats::caveat_json;
 use super::error::{token_type_json, ApiError};
 use super::{blocking, App, PREFIX};
-use crate::service::auth::{Bearer, VerifiedToken};
+use crate::service::auth::Bearer;
 use crate::service::privileges::{OzPrivilege, SpacePrivilege};
 use crate::service::tokens::{NewNamedToken, SeedInvite};
 use crate::service::{AnyCaller, Caller, Error, Service, TokenError};
@@ -363,26 +363,18 @@ pub(crate) async fn confine_token(State(app): State<App>, body: JsonBody) -> Ans
 
 /// The consumer (and service) a verify request names, by their identity tokens.
 fn bearer_of(service: &Service, request: VerifyRequest) -> Result<(String, Bearer), ApiError> {
-    let identity = |key: &'static str, text: &str| {
-        let bearer = Bearer {
-            peer_ip: request.peer_ip,
-            interface: request.interface,
-            ..Bearer::default()
-        };
-        service
-            .verify_identity_token(text, &bearer)
-            .map_err(|e| match e {
-                Error::Token(cause) => ApiError::bad_value_token(key, &cause.into()),
-                other => other.into(),
-            })
+    let seen = Bearer {
+        peer_ip: request.peer_ip,
+        interface: request.interface,
+        ..Bearer::default()
     };
     let consumer = match &request.consumer_token {
-        Some(text) => Some(identity("consumerToken", text)?.subject),
+        Some(text) => Some(proven_identity(service, "consumerToken", text, &seen)?),
         None => None,
     };
     // A service is a Oneprovider (its worker), proven by its identity token; a user is none.
     let service_provider = match &request.service_token {
-        Some(text) => match identity("serviceToken", text)?.subject {
+        Some(text) => match proven_identity(service, "serviceToken", text, &seen)? {
             Subject::Provider(id) => Some(id),
             other => {
                 let cause = ApiError::service_forbidden(subject_json(&other));
@@ -402,12 +394,26 @@ fn bearer_of(service: &Service, request: VerifyRequest) -> Result<(String, Beare
     Ok((request.token, bearer))
 }
 
+/// Who an identity token given in request data under `key` (`consumerToken`,
+/// `serviceToken`) proves its bearer to be; a token that does not verify is
+/// `badValueToken {key, tokenError}`.
+pub(super) fn proven_identity(
+    service: &Service,
+    key: &'static str,
+    text: &str,
+    bearer: &Bearer,
+) -> Result<Subject, ApiError> {
+    match service.verify_identity_token(text, bearer) {
+        Ok(verified) => Ok(verified.subject),
+        Err(Error::Token(cause)) => Err(ApiError::bad_value_token(key, &cause.into())),
+        Err(other) => Err(other.into()),
+    }
+}
+
 /// Onezone's `VerifyTokenResponse`: the subject and the time left (null: no expiry).
-fn verified_json(service: &Service, verified: &VerifiedToken) -> Response {
-    let ttl = verified
-        .expiry
-        .map(|expiry| expiry.saturating_sub(service.now()));
-    Json(json!({ "subject": subject_json(&verified.subject), "ttl": ttl })).into_response()
+fn verified_json(service: &Service, subject: &Subject, expiry: Option<u64>) -> Response {
+    let ttl = expiry.map(|expiry| expiry.saturating_sub(service.now()));
+    Json(json!({ "subject": subject_json(subject), "ttl": ttl })).into_response()
 }
 
 /// `POST /tokens/verify_access_token` (`VerifyAccessTokenRequest`) → `{"subject", "ttl"}`.
@@ -420,7 +426,11 @@ pub(crate) async fn verify_access_token(State(app): State<App>, body: JsonBody) 
             .service
             .verify_access_token_for(&text, &bearer)
             .map_err(undecodable_as("token"))?;
-        Ok(verified_json(&app.service, &verified))
+        Ok(verified_json(
+            &app.service,
+            &verified.subject,
+            verified.expiry,
+        ))
     })
     .await
 }
@@ -435,7 +445,11 @@ pub(crate) async fn verify_identity_token(State(app): State<App>, body: JsonBody
             .service
             .verify_identity_token(&text, &bearer)
             .map_err(undecodable_as("token"))?;
-        Ok(verified_json(&app.service, &verified))
+        Ok(verified_json(
+            &app.service,
+            &verified.subject,
+            verified.expiry,
+        ))
     })
     .await
 }
@@ -445,18 +459,11 @@ pub(crate) async fn verify_identity_token(State(app): State<App>, body: JsonBody
 pub(crate) async fn verify_invite_token(State(app): State<App>, body: JsonBody) -> Answer {
     let (text, expected, peer_ip) = body.parse::<VerifyInviteToken>()?.fields()?;
     blocking(move || {
-        let claims = match app.service.verify_invite_token(&text, expected, peer_ip) {
-            // A token that does not even decode is bad request data (Onezone's order).
-            Err(Error::Token(cause @ (TokenError::Malformed | TokenError::TooLarge { .. }))) => {
-                return Err(ApiError::bad_value_token("token", &cause.into()));
-            }
-            other => other?,
-        };
-        // Onezone's VerifyTokenResponse: the subject and the time left (null: no expiry).
-        let ttl = claims
-            .expiry
-            .map(|expiry| expiry.saturating_sub(app.service.now()));
-        Ok(Json(json!({ "subject": subject_json(&claims.subject), "ttl": ttl })).into_response())
+        let claims = app
+            .service
+            .verify_invite_token(&text, expected, peer_ip)
+            .map_err(undecodable_as("token"))?;
+        Ok(verified_json(&app.service, &claims.subject, claims.expiry))
     })
     .await
 }
@@ -475,10 +482,7 @@ pub(super) fn subject_json(subject: &Subject) -> Value {
 /// verified or looked up: this is the token's own claim.
 pub(crate) async fn examine_token(body: JsonBody) -> Answer {
     let text = body.parse::<ExamineToken>()?.token()?;
-    let token = crate::service::auth::parse_token(&text).map_err(|e| match e {
-        Error::Token(cause) => ApiError::bad_value_token("token", &cause.into()),
-        other => other.into(),
-    })?;
+    let token = crate::service::auth::parse_token(&text).map_err(undecodable_as("token"))?;
     let ParsedIdentifier::V2(id) = token.identifier() else {
         let cause = ApiError::bad_token();
         return Err(ApiError::bad_value_token("token", &cause));
