@@ -5,9 +5,12 @@ use crypto_secretbox::XSalsa20Poly1305;
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
-use crate::hmac_sha256::KeyedHmac;
+use crate::format::CaveatRef;
+use crate::hmac_sha256::{self, KeyedHmac};
 
-/// The HMAC key used to derive every root key: `macaroons-key-generator`.
+/// The HMAC key used to derive every root key: `macaroons-key-generator`. Its pads are
+/// precomputed in `hmac_sha256`; this text is what a test recomputes them from.
+#[cfg_attr(not(test), allow(dead_code))]
 pub(crate) const KEY_GENERATOR: &[u8] = b"macaroons-key-generator";
 /// Length of a signature and of every derived key.
 pub const SIGNATURE_LEN: usize = 32;
@@ -23,7 +26,18 @@ pub(crate) fn hmac(key: &[u8; 32], msg: &[u8]) -> [u8; 32] {
 
 /// `HMAC(GEN, secret)`: the derivation every public API applies to root and caveat keys (§3.1).
 pub(crate) fn derive_key(secret: &[u8]) -> Zeroizing<[u8; 32]> {
-    Zeroizing::new(KeyedHmac::new(KEY_GENERATOR).mac(secret))
+    Zeroizing::new(hmac_sha256::derive(secret))
+}
+
+/// One link of a signature chain (SPEC §2): `HMAC(sig, predicate)` for a first-party caveat,
+/// `H2(sig, vid, id)` for a third-party one. The only fold: minting, attenuating, `is_signed_by`
+/// and every verification path (a parsed macaroon, a discharge, a token walked straight from its
+/// decoded bytes) go through it.
+pub(crate) fn fold(signature: &[u8; 32], caveat: CaveatRef<'_>) -> [u8; 32] {
+    match caveat.vid {
+        None => hmac(signature, caveat.id),
+        Some(vid) => hmac2(signature, vid, caveat.id),
+    }
 }
 
 /// `H2(k, a, b) = HMAC(k, HMAC(k, a) ‖ HMAC(k, b))`, keying once for the three HMACs.

@@ -485,7 +485,7 @@ pub enum VerifyError {
         /// What is wrong with it.
         error: CaveatError,
     },
-    /// The time policy caps the lifetime ([`TimePolicy::max_ttl`](crate::TimePolicy::max_ttl))
+    /// The verifier's clock caps the lifetime ([`Clock::max_ttl`](crate::Clock::max_ttl))
     /// but the token has no `time <` caveat.
     #[error(
         "the token has no expiry (a \"time < N\" caveat is required, at most {max_ttl} s ahead)"
@@ -504,19 +504,6 @@ pub enum VerifyError {
         /// The policy's maximum lifetime in seconds.
         max_ttl: u64,
     },
-    /// The verifier was given two different clocks: [`Verifier::at_time`](crate::Verifier::at_time)
-    /// and a context whose `now` differs.
-    #[error("two clocks disagree: at_time {at_time} but the context's now is {context}")]
-    ClockConflict {
-        /// The time given to `at_time`.
-        at_time: u64,
-        /// The context's `now`.
-        context: u64,
-    },
-    /// The time policy caps the lifetime but the verifier has no clock (neither
-    /// [`Verifier::at_time`](crate::Verifier::at_time) nor a context).
-    #[error("the time policy needs the current time (set it with at_time or with_context)")]
-    NoClock,
     /// A `time < N` caveat that has expired (`now >= N`) and that no other satisfier accepted.
     #[error(
         "caveat {index} of the {macaroon} has expired: \"{}\" (now is {now})",

@@ -48,12 +48,18 @@ impl Drop for KeyedHmac {
 impl ZeroizeOnDrop for KeyedHmac {}
 
 impl KeyedHmac {
-    /// Keys the state. Keys longer than a block are not needed here (all are ≤ 32 bytes, or the
-    /// 23-byte generator key) and are truncated to keep the function total.
+    /// Keys the state with a 32-byte key (every key of the chain is one: a derived root key, a
+    /// signature, a caveat key or `bind`'s zero key).
     ///
     /// The padded block (`key ⊕ ipad`, then `key ⊕ opad`) is wiped before returning. No test can
     /// observe that (the buffer is gone from the stack frame once this returns), hence this note.
-    pub(crate) fn new(key: &[u8]) -> Self {
+    pub(crate) fn new(key: &[u8; 32]) -> Self {
+        Self::from_short_key(key)
+    }
+
+    /// Keys the state with a key of at most one block (longer keys are truncated to keep the
+    /// function total; none is longer).
+    fn from_short_key(key: &[u8]) -> Self {
         let mut pad = [0u8; BLOCK];
         for (p, k) in pad.iter_mut().zip(key) {
             *p = *k;
@@ -92,6 +98,26 @@ impl KeyedHmac {
         wipe(&mut both);
         out
     }
+}
+
+/// The SHA-256 states after the pad blocks of the public derivation key `macaroons-key-generator`
+/// (SPEC §3.1), computed once offline: deriving a root key then costs two compressions instead of
+/// four. A unit test recomputes them.
+const GENERATOR_INNER: [u32; 8] = [
+    0x9077a15b, 0xd63d8c38, 0x24d70d8b, 0xa0d63f24, 0x48036cbf, 0x16ffae7d, 0x4857e31d, 0xbb1f1d67,
+];
+const GENERATOR_OUTER: [u32; 8] = [
+    0xbdcc52d8, 0x514c306d, 0xa4614039, 0xaa6e3e88, 0xc98a3415, 0xb547216b, 0x5b2934f4, 0x80536d5f,
+];
+
+/// `HMAC(macaroons-key-generator, secret)`, the key derivation, from the precomputed pads.
+///
+/// The inner hash is wiped: under the public generator key it is as good as the derived key.
+pub(crate) fn derive(secret: &[u8]) -> [u8; 32] {
+    let mut inner_hash = finish(GENERATOR_INNER, secret);
+    let out = finish(GENERATOR_OUTER, &inner_hash);
+    wipe(&mut inner_hash);
+    out
 }
 
 /// Wipes a buffer through the slice impl, which `zeroize` (1.9, on x86-64 and aarch64) does as one
@@ -160,7 +186,7 @@ mod tests {
         let message: Vec<u8> = (0..200u32).map(|i| (i * 7 + 3) as u8).collect();
         for key_len in [0usize, 1, 23, 32, 63, 64] {
             let key: Vec<u8> = (0..key_len).map(|i| i as u8 ^ 0xa5).collect();
-            let keyed = KeyedHmac::new(&key);
+            let keyed = KeyedHmac::from_short_key(&key);
             for len in 0..=message.len() {
                 assert_eq!(
                     keyed.mac(&message[..len]),
@@ -172,9 +198,24 @@ mod tests {
     }
 
     #[test]
+    fn the_precomputed_generator_pads_are_the_generator_key_s() {
+        let keyed = KeyedHmac::from_short_key(crate::crypto::KEY_GENERATOR);
+        assert_eq!(keyed.inner, GENERATOR_INNER);
+        assert_eq!(keyed.outer, GENERATOR_OUTER);
+        let message: Vec<u8> = (0..200u32).map(|i| (i * 5 + 1) as u8).collect();
+        for len in 0..=message.len() {
+            assert_eq!(
+                derive(&message[..len]),
+                reference(crate::crypto::KEY_GENERATOR, &message[..len]),
+                "secret of {len} bytes"
+            );
+        }
+    }
+
+    #[test]
     fn zeroize_clears_both_states() {
         fn wipes_on_drop<T: ZeroizeOnDrop>(_: &T) {}
-        let mut keyed = KeyedHmac::new(b"key");
+        let mut keyed = KeyedHmac::new(&[7u8; 32]);
         wipes_on_drop(&keyed);
         assert_ne!(keyed.inner, [0u32; 8]);
         assert_ne!(keyed.outer, [0u32; 8]);
@@ -185,9 +226,9 @@ mod tests {
 
     #[test]
     fn mac2_is_the_two_level_fold() {
-        let k = KeyedHmac::new(b"k");
-        let mut both = reference(b"k", b"a").to_vec();
-        both.extend_from_slice(&reference(b"k", b"b"));
-        assert_eq!(k.mac2(b"a", b"b"), reference(b"k", &both));
+        let k = KeyedHmac::new(&[b'k'; 32]);
+        let mut both = reference(&[b'k'; 32], b"a").to_vec();
+        both.extend_from_slice(&reference(&[b'k'; 32], b"b"));
+        assert_eq!(k.mac2(b"a", b"b"), reference(&[b'k'; 32], &both));
     }
 }

@@ -54,7 +54,7 @@ impl RootKey {
     }
 
     fn from_derived_key(derived: Zeroizing<[u8; 32]>) -> Self {
-        let keyed = KeyedHmac::new(derived.as_slice());
+        let keyed = KeyedHmac::new(&derived);
         RootKey { derived, keyed }
     }
 

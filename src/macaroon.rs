@@ -4,6 +4,7 @@ use core::fmt;
 
 use crate::crypto::{self, NONCE_LEN};
 use crate::error::{EncodeError, Error};
+use crate::format::CaveatRef;
 use crate::key::RootKey;
 
 /// The largest location, identifier or caveat field any format can carry.
@@ -165,12 +166,13 @@ impl Macaroon {
     pub fn with_first_party(mut self, predicate: impl AsRef<[u8]>) -> Result<Macaroon, Error> {
         let predicate = predicate.as_ref();
         check_field("caveat id", predicate)?;
-        self.signature = crypto::hmac(&self.signature, predicate);
-        self.caveats.push(Caveat {
+        let caveat = Caveat {
             id: predicate.to_vec(),
             verification_id: None,
             location: Vec::new(),
-        });
+        };
+        self.signature = crypto::fold(&self.signature, CaveatRef::from(&caveat));
+        self.caveats.push(caveat);
         Ok(self)
     }
 
@@ -237,12 +239,13 @@ impl Macaroon {
         check_field("caveat location", location)?;
         check_field("caveat id", caveat_id)?;
         let vid = crypto::seal_caveat_key(&self.signature, &nonce, caveat_key.derived());
-        self.signature = crypto::hmac2(&self.signature, &vid, caveat_id);
-        self.caveats.push(Caveat {
+        let caveat = Caveat {
             id: caveat_id.to_vec(),
             verification_id: Some(vid.to_vec()),
             location: location.to_vec(),
-        });
+        };
+        self.signature = crypto::fold(&self.signature, CaveatRef::from(&caveat));
+        self.caveats.push(caveat);
         Ok(self)
     }
 
@@ -284,13 +287,12 @@ impl Macaroon {
     /// # Ok::<(), macaroon_mint::Error>(())
     /// ```
     pub fn is_signed_by(&self, key: &RootKey) -> bool {
-        let mut signature = key.sign_identifier(&self.identifier);
-        for c in &self.caveats {
-            signature = match &c.verification_id {
-                None => crypto::hmac(&signature, &c.id),
-                Some(vid) => crypto::hmac2(&signature, vid, &c.id),
-            };
-        }
+        let signature = self
+            .caveats
+            .iter()
+            .fold(key.sign_identifier(&self.identifier), |signature, c| {
+                crypto::fold(&signature, CaveatRef::from(c))
+            });
         crypto::signatures_equal(&signature, &self.signature)
     }
 

@@ -24,10 +24,10 @@ fn tv1() -> Macaroon {
     )
 }
 
-fn exact(preds: &[&str]) -> Verifier<'static> {
+fn exact(preds: &[&'static str]) -> Verifier<'static> {
     preds
         .iter()
-        .fold(Verifier::new(), |v, p| v.satisfy_exact(p))
+        .fold(Verifier::new(), |v, p| v.satisfy_exact(*p))
 }
 
 fn root_mismatch() -> VerifyError {

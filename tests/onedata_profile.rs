@@ -44,8 +44,9 @@ fn alice() -> Subject {
     Subject::User("alice".into())
 }
 
-fn at(now: u64) -> AuthContext {
-    AuthContext::new(now)
+/// A request at `now` that knows nothing else yet.
+fn at(now: u64) -> (u64, AuthContext) {
+    (now, AuthContext::new())
 }
 
 fn named_policy() -> InvitePolicy {
@@ -64,10 +65,10 @@ fn verify(
     text: &str,
     key: &RootKey,
     expected: InviteType,
-    ctx: &AuthContext,
+    (now, ctx): &(u64, AuthContext),
     policy: &InvitePolicy,
 ) -> Result<InviteClaims, OnedataError> {
-    OnedataToken::parse(text)?.verify_invite(key, expected, ctx, policy)
+    OnedataToken::parse(text)?.verify_invite(key, expected, *now, ctx, policy)
 }
 
 /// The verification error of `result`, which must be an `OnedataError::Macaroon(Error::Verify)`.
@@ -177,7 +178,8 @@ fn service_indication_is_read_and_reported() {
             .verify_invite(
                 &RootKey::new(TV7_SECRET),
                 InviteType::RegisterOneprovider,
-                &at(NOW),
+                NOW,
+                &AuthContext::new(),
                 &named_policy(),
             )
             .expect("verifies");
@@ -220,11 +222,14 @@ fn provider_registration_token_round_trip_with_caveats() {
     assert_eq!(minted.expiry, Some(NOW + 3600));
     assert!(!minted.token.starts_with("opw-") && !minted.token.contains(['-', '_']));
 
-    let ctx = at(NOW + 10)
-        .with_ip("10.1.2.3".parse().expect("ip"))
-        .with_asn(322)
-        .with_geo(CountryCode::new("PL").expect("code"), None)
-        .with_consumer(Consumer::new(ConsumerKind::User, "bob"), vec![]);
+    let ctx = (
+        NOW + 10,
+        AuthContext::new()
+            .with_ip("10.1.2.3".parse().expect("ip"))
+            .with_asn(322)
+            .with_geo(CountryCode::new("PL").expect("code"), None)
+            .with_consumer(Consumer::new(ConsumerKind::User, "bob"), vec![]),
+    );
     let claims = verify(
         &minted.token,
         &key(),
@@ -245,7 +250,10 @@ fn provider_registration_token_round_trip_with_caveats() {
     });
 
     // The same token from another IP: the ip caveat does not hold.
-    let elsewhere = ctx.clone().with_ip("192.168.1.1".parse().expect("ip"));
+    let elsewhere = (
+        ctx.0,
+        ctx.1.clone().with_ip("192.168.1.1".parse().expect("ip")),
+    );
     let e = verify_error(verify(
         &minted.token,
         &key(),
@@ -452,7 +460,8 @@ fn legacy_identifier_is_refused() {
         .verify_invite(
             &key(),
             InviteType::RegisterOneprovider,
-            &at(NOW),
+            NOW,
+            &AuthContext::new(),
             &named_policy(),
         )
         .unwrap_err();
@@ -905,7 +914,7 @@ fn unsupported_caveat_on_an_invite_is_not_supported() {
         "2/nmd/usr-alice/rop:alice:/tok",
         &["interface = rest"],
     );
-    let ctx = at(NOW).with_interface(Interface::Rest);
+    let ctx = (NOW, AuthContext::new().with_interface(Interface::Rest));
     let e = verify_error(verify(
         &text,
         &key(),

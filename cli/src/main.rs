@@ -113,8 +113,8 @@ struct ClientArgs {
 }
 
 impl ClientArgs {
-    fn context(&self, now: u64) -> Result<AuthContext, Failure> {
-        let mut ctx = AuthContext::new(now);
+    fn context(&self) -> Result<AuthContext, Failure> {
+        let mut ctx = AuthContext::new();
         ctx.ip = self.ip;
         ctx.asn = self.asn;
         if let Some(cc) = &self.country {
@@ -1082,8 +1082,10 @@ fn run(cli: &Cli) -> Result<String, Failure> {
                 .iter()
                 .map(|d| parse_token(d).map(|p| p.macaroon))
                 .collect::<Result<Vec<_>, _>>()?;
-            let ctx = request.apply(client.context(now.unwrap_or_else(system_now))?)?;
-            let mut verifier = Verifier::new().with_context(&ctx);
+            let ctx = request.apply(client.context()?)?;
+            let mut verifier = Verifier::new()
+                .at_time(now.unwrap_or_else(system_now))
+                .with_context(&ctx);
             for e in exact {
                 verifier = verifier.satisfy_exact(e);
             }
@@ -1206,7 +1208,7 @@ fn run_onedata(command: &OnedataCommand) -> Result<String, Failure> {
                     known.join(", ")
                 )));
             }
-            let ctx = context.context(now.unwrap_or_else(system_now))?;
+            let ctx = context.context()?;
             let policy = InvitePolicy {
                 current_generation: *generation,
                 leeway: *leeway,
@@ -1216,7 +1218,8 @@ fn run_onedata(command: &OnedataCommand) -> Result<String, Failure> {
             let text = String::from_utf8(token_input(token)?)
                 .map_err(|e| input_error(format!("the token is not UTF-8 text ({e})")))?;
             let parsed = OnedataToken::parse(&text)?;
-            let claims = parsed.verify_invite(&key.root_key()?, expected, &ctx, &policy)?;
+            let now = now.unwrap_or_else(system_now);
+            let claims = parsed.verify_invite(&key.root_key()?, expected, now, &ctx, &policy)?;
             Ok(claims_json(&claims).to_string())
         }
     }

@@ -10,7 +10,7 @@ use macaroon_mint::caveat::{
     ApiService, ApiSpec, ConsumerKind, ConsumerSpec, CountryCode, DataPath, GriPattern, Interface,
     IpMask, Operation, Region, ScopeSpelling, ServiceKind, ServiceSpec, TypedCaveat,
 };
-use macaroon_mint::{AuthContext, TimePolicy};
+use macaroon_mint::{AuthContext, Clock};
 
 /// The `caveat_parse` target.
 pub fn caveat_parse(data: &[u8]) {
@@ -51,8 +51,8 @@ pub fn text(data: &[u8]) {
                 "encode refuses a parsed caveat"
             );
             let _ = c.form();
-            for ctx in contexts(data) {
-                let _ = c.check(&ctx, &TimePolicy::default());
+            for (clock, ctx) in contexts(data) {
+                let _ = c.check(&ctx, clock.as_ref());
             }
         }
         Err(e) => {
@@ -65,19 +65,26 @@ pub fn text(data: &[u8]) {
     }
 }
 
-/// A few request contexts derived from the input, for the checkers.
-fn contexts(data: &[u8]) -> Vec<AuthContext> {
+/// A few clocks and request contexts derived from the input, for the checkers.
+fn contexts(data: &[u8]) -> Vec<(Option<Clock>, AuthContext)> {
     let n = data
         .iter()
         .fold(0u64, |a, &b| a.wrapping_mul(31).wrapping_add(u64::from(b)));
     vec![
-        AuthContext::new(n),
-        AuthContext::new(n >> 8)
-            .with_ip(IpAddr::V4(Ipv4Addr::from(n as u32)))
-            .with_asn(n as u32)
-            .with_interface(Interface::Rest)
-            .in_identity_scope(),
-        AuthContext::new(u64::MAX).with_ip(IpAddr::V6(Ipv6Addr::from(u128::from(n)))),
+        (Some(Clock::at(n)), AuthContext::new()),
+        (
+            Some(Clock::at(n >> 8).with_leeway(n & 0xff)),
+            AuthContext::new()
+                .with_ip(IpAddr::V4(Ipv4Addr::from(n as u32)))
+                .with_asn(n as u32)
+                .with_interface(Interface::Rest)
+                .in_identity_scope(),
+        ),
+        (
+            Some(Clock::at(u64::MAX).with_leeway(u64::MAX)),
+            AuthContext::new().with_ip(IpAddr::V6(Ipv6Addr::from(u128::from(n)))),
+        ),
+        (None, AuthContext::new()),
     ]
 }
 

@@ -375,9 +375,15 @@ fn verify_stored(
     assert!(!record.revoked);
     let root = server.store.root_key(record.key_id).unwrap().unwrap();
     let secret = macaroon_mint_server::keys::named_token_secret(&root, &record.id).unwrap();
-    let context = AuthContext::new(server.now()).with_ip("127.0.0.1".parse().unwrap());
+    let context = AuthContext::new().with_ip("127.0.0.1".parse().unwrap());
     let claims = token
-        .verify_invite(&secret, expected, &context, &InvitePolicy::default())
+        .verify_invite(
+            &secret,
+            expected,
+            server.now(),
+            &context,
+            &InvitePolicy::default(),
+        )
         .unwrap();
     assert_eq!(claims.location, DOMAIN);
     // The token carries exactly the caveats its record lists (inherited from the token that

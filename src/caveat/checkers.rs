@@ -2,7 +2,7 @@
 //! fact the context does not carry means the caveat does not hold.
 
 use super::{ApiService, ConsumerKind, Operation, Region, TypedCaveat};
-use crate::verify::{AuthContext, TimePolicy};
+use crate::verify::{AuthContext, Clock};
 
 /// Why a first-party caveat does not hold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -17,7 +17,11 @@ pub enum Unmet {
     /// The context's value is not one the caveat allows.
     #[error("the request is outside what it allows")]
     NotAllowed,
-    /// A `time < N` caveat at or after `N` (plus the policy's leeway).
+    /// A `time < N` caveat checked by a verifier without a clock
+    /// ([`Verifier::at_time`](crate::Verifier::at_time)): it cannot hold.
+    #[error("the verifier has no clock")]
+    NoClock,
+    /// A `time < N` caveat at or after `N` (plus the clock's leeway).
     #[error("expired at {expiry} (now {now})")]
     Expired {
         /// `N`.
@@ -37,43 +41,46 @@ pub enum Unmet {
 }
 
 impl TypedCaveat {
-    /// Checks the caveat against `ctx` under the time `policy`.
+    /// Checks the caveat against `ctx`, and a `time < N` caveat against `clock`.
     ///
     /// # Errors
     ///
     /// The [`Unmet`] reason: the caveat's fact is missing from the context, the context's value
-    /// is not allowed, the time has passed, or the caveat is [`TypedCaveat::Unknown`].
+    /// is not allowed, the time has passed (or there is no clock to tell), or the caveat is
+    /// [`TypedCaveat::Unknown`].
     ///
     /// ```
     /// use macaroon_mint::caveat::{TypedCaveat, Unmet};
-    /// use macaroon_mint::{AuthContext, TimePolicy};
+    /// use macaroon_mint::{AuthContext, Clock};
     ///
     /// let caveat = TypedCaveat::parse(b"ip = 10.0.0.0/8")?;
-    /// let policy = TimePolicy::default();
-    /// let inside = AuthContext::new(0).with_ip("10.9.8.7".parse().unwrap());
-    /// assert_eq!(caveat.check(&inside, &policy), Ok(()));
-    /// let outside = AuthContext::new(0).with_ip("11.0.0.1".parse().unwrap());
-    /// assert_eq!(caveat.check(&outside, &policy), Err(Unmet::NotAllowed));
-    /// assert_eq!(caveat.check(&AuthContext::new(0), &policy), Err(Unmet::Missing("client IP")));
+    /// let inside = AuthContext::new().with_ip("10.9.8.7".parse().unwrap());
+    /// assert_eq!(caveat.check(&inside, None), Ok(()));
+    /// let outside = AuthContext::new().with_ip("11.0.0.1".parse().unwrap());
+    /// assert_eq!(caveat.check(&outside, None), Err(Unmet::NotAllowed));
+    /// assert_eq!(caveat.check(&AuthContext::new(), None), Err(Unmet::Missing("client IP")));
     ///
     /// let expiry = TypedCaveat::Time(100);
-    /// assert_eq!(expiry.check(&AuthContext::new(99), &policy), Ok(()));
+    /// let ctx = AuthContext::new();
+    /// assert_eq!(expiry.check(&ctx, Some(&Clock::at(99))), Ok(()));
     /// assert_eq!(
-    ///     expiry.check(&AuthContext::new(100), &policy),
+    ///     expiry.check(&ctx, Some(&Clock::at(100))),
     ///     Err(Unmet::Expired { expiry: 100, now: 100 })
     /// );
+    /// assert_eq!(expiry.check(&ctx, None), Err(Unmet::NoClock));
     /// # Ok::<(), macaroon_mint::caveat::CaveatError>(())
     /// ```
-    pub fn check(&self, ctx: &AuthContext, policy: &TimePolicy) -> Result<(), Unmet> {
+    pub fn check(&self, ctx: &AuthContext, clock: Option<&Clock>) -> Result<(), Unmet> {
         let allowed = |ok: bool| if ok { Ok(()) } else { Err(Unmet::NotAllowed) };
         match self {
             TypedCaveat::Time(expiry) => {
-                if policy.holds(*expiry, ctx.now) {
+                let clock = clock.ok_or(Unmet::NoClock)?;
+                if clock.holds(*expiry) {
                     Ok(())
                 } else {
                     Err(Unmet::Expired {
                         expiry: *expiry,
-                        now: ctx.now,
+                        now: clock.now,
                     })
                 }
             }

@@ -42,17 +42,17 @@
 //! let ssp = space_support_token(&key, "onezone.example", alice, "space1", &opts)?;
 //!
 //! // On use: read the token (token_id() finds its secret), then verify the kind it must be.
-//! let (ctx, policy) = (AuthContext::new(now), InvitePolicy::default());
+//! let (ctx, policy) = (AuthContext::new(), InvitePolicy::default());
 //! let token = OnedataToken::parse(&rop.token)?;
 //! assert_eq!(token.token_id(), rop.identifier.id());
-//! let claims = token.verify_invite(&key, InviteType::RegisterOneprovider, &ctx, &policy)?;
+//! let claims = token.verify_invite(&key, InviteType::RegisterOneprovider, now, &ctx, &policy)?;
 //! assert_eq!((claims.target.as_str(), claims.expiry), ("alice", Some(now + 3600)));
 //!
 //! let token = OnedataToken::parse(&ssp.token)?;
-//! let claims = token.verify_invite(&key, InviteType::SupportSpace, &ctx, &policy)?;
+//! let claims = token.verify_invite(&key, InviteType::SupportSpace, now, &ctx, &policy)?;
 //! assert_eq!(claims.target, "space1");
 //! // An ssp token where a rop token is required is refused.
-//! let err = token.verify_invite(&key, InviteType::RegisterOneprovider, &ctx, &policy);
+//! let err = token.verify_invite(&key, InviteType::RegisterOneprovider, now, &ctx, &policy);
 //! assert!(matches!(err, Err(OnedataError::WrongInviteType { .. })));
 //! # Ok::<(), OnedataError>(())
 //! ```

@@ -6,7 +6,7 @@ use crate::format::Encoding;
 use crate::key::RootKey;
 use crate::limits::Limits;
 use crate::macaroon::Macaroon;
-use crate::verify::{AuthContext, TimePolicy, Verifier};
+use crate::verify::{AuthContext, Clock, Verifier};
 
 use super::error::OnedataError;
 use super::identifier::{
@@ -79,7 +79,8 @@ impl Default for InvitePolicy {
 /// let claims = OnedataToken::parse(&minted.token)?.verify_invite(
 ///     &key,
 ///     InviteType::RegisterOneprovider,
-///     &AuthContext::new(1_700_000_000),
+///     1_700_000_000,
+///     &AuthContext::new(),
 ///     &InvitePolicy::default(),
 /// )?;
 /// assert_eq!(claims.target, "bob");
@@ -276,8 +277,8 @@ impl OnedataToken {
         self.service.as_deref()
     }
 
-    /// Verifies an invite token of kind `expected` under its secret `key`, against the request
-    /// `context`, and returns what it grants.
+    /// Verifies an invite token of kind `expected` under its secret `key`, at time `now` (Unix
+    /// seconds) against the request `context`, and returns what it grants.
     ///
     /// Checks, in order (the first failure is returned):
     /// 1. the identifier is version 2 ([`OnedataError::LegacyToken`]);
@@ -313,20 +314,20 @@ impl OnedataToken {
     ///
     /// let key = RootKey::new("0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef");
     /// let now = 1_700_000_000;
-    /// let ctx = AuthContext::new(now);
+    /// let ctx = AuthContext::new();
     /// let policy = InvitePolicy::default();
     ///
     /// let ssp = space_support_token(&key, "oz", Subject::User("alice".into()), "space1", &InviteOptions::default())?;
     /// let token = OnedataToken::parse(&ssp.token)?;
-    /// let claims = token.verify_invite(&key, InviteType::SupportSpace, &ctx, &policy)?;
+    /// let claims = token.verify_invite(&key, InviteType::SupportSpace, now, &ctx, &policy)?;
     /// assert_eq!(claims.target, "space1");
     ///
     /// // An ssp token where a rop token is required.
-    /// let err = token.verify_invite(&key, InviteType::RegisterOneprovider, &ctx, &policy).unwrap_err();
+    /// let err = token.verify_invite(&key, InviteType::RegisterOneprovider, now, &ctx, &policy).unwrap_err();
     /// assert!(matches!(err, OnedataError::WrongInviteType { .. }));
     ///
     /// // The wrong secret.
-    /// let err = token.verify_invite(&RootKey::new("other"), InviteType::SupportSpace, &ctx, &policy).unwrap_err();
+    /// let err = token.verify_invite(&RootKey::new("other"), InviteType::SupportSpace, now, &ctx, &policy).unwrap_err();
     /// assert!(matches!(err, OnedataError::Macaroon(Error::Verify(VerifyError::SignatureMismatch { .. }))));
     ///
     /// // A temporary token after its subject's temporary tokens were revoked (generation 2 → 3).
@@ -339,7 +340,7 @@ impl OnedataToken {
     /// let rop = provider_registration_token(&key, "oz", "alice", "alice", &options)?;
     /// let current = InvitePolicy { current_generation: Some(3), ..policy };
     /// let err = OnedataToken::parse(&rop.token)?
-    ///     .verify_invite(&key, InviteType::RegisterOneprovider, &ctx, &current)
+    ///     .verify_invite(&key, InviteType::RegisterOneprovider, now, &ctx, &current)
     ///     .unwrap_err();
     /// assert_eq!(err, OnedataError::Revoked { generation: 2, current: 3 });
     /// # Ok::<(), macaroon_mint::onedata::OnedataError>(())
@@ -348,6 +349,7 @@ impl OnedataToken {
         &self,
         key: &RootKey,
         expected: InviteType,
+        now: u64,
         context: &AuthContext,
         policy: &InvitePolicy,
     ) -> Result<InviteClaims, OnedataError> {
@@ -402,14 +404,12 @@ impl OnedataToken {
             return Err(OnedataError::ThirdPartyCaveat { index });
         }
 
-        let time_policy = TimePolicy {
-            leeway: policy.leeway,
-            max_ttl,
-        };
+        let mut clock = Clock::at(now).with_leeway(policy.leeway);
+        clock.max_ttl = max_ttl;
         Verifier::new()
+            .with_clock(clock)
             .with_context(context)
             .with_supported_caveats(&INVITE_CAVEATS, "invite")
-            .with_time_policy(time_policy)
             .verify(key, &self.macaroon, &[])?;
 
         // Every caveat held, so every one parses.

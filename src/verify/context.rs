@@ -7,26 +7,25 @@ use crate::caveat::{ConsumerKind, CountryCode, Interface, Operation, Region, Ser
 /// What the typed caveat checkers know about the request being authorized.
 ///
 /// Everything is injected by the caller (the server's request handler); nothing is read from the
-/// clock or the network here. A checker whose fact is missing (`ip` is `None` for an `ip = …`
-/// caveat, say) does not accept: verification fails closed.
+/// network here. The time is not part of it: the verifier has one clock
+/// ([`Verifier::at_time`](crate::Verifier::at_time)), so no two times can disagree. A checker
+/// whose fact is missing (`ip` is `None` for an `ip = …` caveat, say) does not accept:
+/// verification fails closed.
 ///
 /// ```
 /// use macaroon_mint::caveat::{Interface, ServiceKind};
 /// use macaroon_mint::{AuthContext, Service};
 ///
-/// let ctx = AuthContext::new(1_700_000_000)
+/// let ctx = AuthContext::new()
 ///     .with_ip("10.1.2.3".parse().unwrap())
 ///     .with_interface(Interface::Rest)
 ///     .with_service(Service::new(ServiceKind::OnezoneWorker, "onezone"));
-/// assert_eq!(ctx.now, 1_700_000_000);
 /// assert_eq!(ctx.interface, Some(Interface::Rest));
+/// assert_eq!(AuthContext::new().ip, None);
 /// ```
-// No `Default`: a context made without choosing `now` would sit at 1970 and pass every expiry.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub struct AuthContext {
-    /// The current time, Unix seconds.
-    pub now: u64,
     /// The client's IP address.
     pub ip: Option<IpAddr>,
     /// The autonomous system number of the client's IP.
@@ -55,22 +54,10 @@ pub struct AuthContext {
 }
 
 impl AuthContext {
-    /// A context that knows only the time.
-    pub fn new(now: u64) -> AuthContext {
-        AuthContext {
-            now,
-            ip: None,
-            asn: None,
-            country: None,
-            continent: None,
-            identity_scope: false,
-            service: None,
-            consumer: None,
-            consumer_groups: Vec::new(),
-            interface: None,
-            api: None,
-            data: None,
-        }
+    /// A context that knows nothing yet: every typed caveat but `time <` fails until its fact
+    /// is set.
+    pub fn new() -> AuthContext {
+        AuthContext::default()
     }
 
     /// Sets the client IP.
@@ -91,7 +78,7 @@ impl AuthContext {
     /// use macaroon_mint::caveat::{CountryCode, Region};
     /// use macaroon_mint::AuthContext;
     ///
-    /// let ctx = AuthContext::new(0).with_geo(CountryCode::new("PL")?, Some(Region::Europe));
+    /// let ctx = AuthContext::new().with_geo(CountryCode::new("PL")?, Some(Region::Europe));
     /// assert_eq!(ctx.regions(), vec![Region::Europe, Region::EU]);
     /// # Ok::<(), macaroon_mint::caveat::CaveatError>(())
     /// ```
@@ -220,35 +207,66 @@ pub struct DataAccess {
     pub object_id: Option<String>,
 }
 
-/// How `time < N` caveats are judged, and how long a token may live.
+/// The verifier's clock: the current time, and how `time < N` caveats are judged against it.
 ///
-/// A plain struct with public fields; `Default` is the strict policy of the SPEC: no leeway
-/// (`time < N` holds iff `now < N`), no cap on the lifetime.
+/// The one place a verifier gets its time from (the library never reads the system clock):
+/// [`Verifier::at_time`](crate::Verifier::at_time) sets a strict clock,
+/// [`Verifier::with_clock`](crate::Verifier::with_clock) one with leeway or a lifetime cap.
+/// A lifetime cap therefore always comes with the time it is measured from.
 ///
 /// ```
-/// use macaroon_mint::TimePolicy;
+/// use macaroon_mint::Clock;
 ///
-/// let policy = TimePolicy::default();
-/// assert_eq!((policy.leeway, policy.max_ttl), (0, None));
-/// let tolerant = TimePolicy { leeway: 30, max_ttl: Some(3600) };
-/// assert!(tolerant.holds(1_000, 1_020)); // 20 s late, within the leeway
-/// assert!(!tolerant.holds(1_000, 1_030));
+/// let strict = Clock::at(1_000);
+/// assert_eq!((strict.now, strict.leeway, strict.max_ttl), (1_000, 0, None));
+/// assert!(strict.holds(1_001));
+/// assert!(!strict.holds(1_000)); // at N, `time < N` has expired
+///
+/// let tolerant = Clock::at(1_020).with_leeway(30).with_max_ttl(3600);
+/// assert!(tolerant.holds(1_000)); // 20 s late, within the leeway
+/// assert!(!Clock::at(1_030).with_leeway(30).holds(1_000));
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct TimePolicy {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Clock {
+    /// The current time, Unix seconds.
+    pub now: u64,
     /// Seconds a `time < N` caveat is still accepted after `N`, for clock skew between
-    /// servers: it holds iff `now < N + leeway`.
+    /// servers: it holds iff `now < N + leeway`. Default 0.
     pub leeway: u64,
     /// The longest lifetime accepted: when set, the root macaroon must carry a `time < N` caveat
     /// with `N <= now + max_ttl` (its earliest counts), so a token without an expiry or with one
     /// too far ahead is refused. Discharges' expiries do not count: a fresh discharge must not
-    /// stretch a long-lived root.
+    /// stretch a long-lived root. Default none.
     pub max_ttl: Option<u64>,
 }
 
-impl TimePolicy {
-    /// Whether `time < expiry` holds at `now` under this policy.
-    pub fn holds(&self, expiry: u64, now: u64) -> bool {
-        now < expiry.saturating_add(self.leeway)
+impl Clock {
+    /// A strict clock at `now` (Unix seconds): no leeway, no lifetime cap.
+    pub const fn at(now: u64) -> Clock {
+        Clock {
+            now,
+            leeway: 0,
+            max_ttl: None,
+        }
+    }
+
+    /// Accepts `time < N` caveats until `N + leeway`.
+    #[must_use]
+    pub const fn with_leeway(mut self, leeway: u64) -> Clock {
+        self.leeway = leeway;
+        self
+    }
+
+    /// Refuses tokens that expire later than `now + max_ttl`, or never.
+    #[must_use]
+    pub const fn with_max_ttl(mut self, max_ttl: u64) -> Clock {
+        self.max_ttl = Some(max_ttl);
+        self
+    }
+
+    /// Whether `time < expiry` holds at this clock's time.
+    pub fn holds(&self, expiry: u64) -> bool {
+        self.now < expiry.saturating_add(self.leeway)
     }
 }

@@ -2,25 +2,70 @@
 
 mod context;
 
-pub use self::context::{ApiCall, AuthContext, Consumer, DataAccess, Service, TimePolicy};
+pub use self::context::{ApiCall, AuthContext, Clock, Consumer, DataAccess, Service};
+
+use std::borrow::Cow;
 
 use crate::caveat::{TypedCaveat, Unmet};
 use crate::crypto;
 use crate::error::{Error, LimitError, MacaroonRole, VerifyError};
-use crate::format::{self, CaveatRef, Visitor};
+use crate::format::{self, Builder, CaveatRef, Packets, Visitor};
 use crate::key::RootKey;
 use crate::limits::Limits;
 use crate::macaroon::Macaroon;
 
 type GeneralSatisfier<'a> = Box<dyn Fn(&[u8]) -> bool + 'a>;
 
+/// A predicate for [`Verifier::satisfy_exact`]: borrowed when the caller's bytes outlive the
+/// verifier (a `&str`, `&[u8]`, `&String`, …), owned otherwise (`String`, `Vec<u8>`), so building
+/// a verifier copies nothing it does not have to.
+///
+/// ```
+/// use macaroon_mint::{ExactPredicate, Verifier};
+///
+/// let account = String::from("account = 3735928559");
+/// let verifier = Verifier::new()
+///     .satisfy_exact(&account)               // borrowed
+///     .satisfy_exact("user = alice")         // borrowed, 'static
+///     .satisfy_exact(format!("op = {}", 7)); // owned
+/// assert_eq!(ExactPredicate::from("a").as_bytes(), b"a");
+/// # let _ = verifier;
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExactPredicate<'a>(Cow<'a, [u8]>);
+
+impl ExactPredicate<'_> {
+    /// The predicate's bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl<'a, T: AsRef<[u8]> + ?Sized> From<&'a T> for ExactPredicate<'a> {
+    fn from(predicate: &'a T) -> Self {
+        ExactPredicate(Cow::Borrowed(predicate.as_ref()))
+    }
+}
+
+impl From<String> for ExactPredicate<'_> {
+    fn from(predicate: String) -> Self {
+        ExactPredicate(Cow::Owned(predicate.into_bytes()))
+    }
+}
+
+impl From<Vec<u8>> for ExactPredicate<'_> {
+    fn from(predicate: Vec<u8>) -> Self {
+        ExactPredicate(Cow::Owned(predicate))
+    }
+}
+
 /// Checks that a macaroon and its discharges authorize a request.
 ///
 /// A first-party caveat holds when at least one satisfier accepts it: an exact predicate
 /// ([`satisfy_exact`](Verifier::satisfy_exact)), a general closure
-/// ([`satisfy_general`](Verifier::satisfy_general)), the built-in `time < N` check enabled by
-/// [`at_time`](Verifier::at_time), or the typed caveat checkers enabled by
-/// [`with_context`](Verifier::with_context). Anything no satisfier accepts fails verification,
+/// ([`satisfy_general`](Verifier::satisfy_general)), the built-in `time < N` check against the
+/// verifier's one clock ([`at_time`](Verifier::at_time), [`with_clock`](Verifier::with_clock)),
+/// or the typed caveat checkers enabled by [`with_context`](Verifier::with_context). Anything no satisfier accepts fails verification,
 /// naming the caveat and why.
 ///
 /// The policy (SPEC §5.2): discharges are matched by exact identifier, the first unused match in
@@ -42,7 +87,7 @@ type GeneralSatisfier<'a> = Box<dyn Fn(&[u8]) -> bool + 'a>;
 ///     .satisfy_exact("account = 3735928559")
 ///     .at_time(1_700_000_000)
 ///     .verify(&key, &token, &[])?;
-/// assert_eq!(verified.macaroon().identifier(), b"we used our secret key");
+/// assert_eq!(verified.identifier(), b"we used our secret key");
 ///
 /// let late = Verifier::new()
 ///     .satisfy_exact("account = 3735928559")
@@ -53,12 +98,11 @@ type GeneralSatisfier<'a> = Box<dyn Fn(&[u8]) -> bool + 'a>;
 /// ```
 #[derive(Default)]
 pub struct Verifier<'a> {
-    exact: Vec<Vec<u8>>,
+    exact: Vec<ExactPredicate<'a>>,
     general: Vec<GeneralSatisfier<'a>>,
-    now: Option<u64>,
+    clock: Option<Clock>,
     context: Option<&'a AuthContext>,
     supported: Option<SupportedCaveats<'a>>,
-    time_policy: TimePolicy,
     limits: Limits,
     ignore_unused: bool,
 }
@@ -68,10 +112,9 @@ impl core::fmt::Debug for Verifier<'_> {
         f.debug_struct("Verifier")
             .field("exact", &self.exact.len())
             .field("general", &self.general.len())
-            .field("now", &self.now)
+            .field("clock", &self.clock)
             .field("context", &self.context.is_some())
             .field("supported", &self.supported)
-            .field("time_policy", &self.time_policy)
             .field("limits", &self.limits)
             .field("ignore_unused", &self.ignore_unused)
             .finish()
@@ -86,16 +129,135 @@ struct SupportedCaveats<'a> {
 }
 
 /// The proof that verification succeeded: the only way to reach the verified macaroons.
-#[derive(Debug)]
+///
+/// [`Verifier::verify`] borrows the macaroon it was given; [`Verifier::verify_token`] keeps the
+/// token's decoded bytes (its one allocation) and reads the fields from them when asked, so
+/// callers never parse a token twice.
+///
+/// ```
+/// use macaroon_mint::{Format, Macaroon, RootKey, Verifier};
+///
+/// let key = RootKey::new("k");
+/// let token = Macaroon::mint(&key, "loc", "id")?.with_first_party("user = alice")?;
+/// let text = token.serialize(Format::V2)?;
+/// let verified = Verifier::new().satisfy_exact("user = alice").verify_token(&key, &text, &[])?;
+/// assert_eq!((verified.identifier(), verified.location()), (&b"id"[..], &b"loc"[..]));
+/// assert_eq!(verified.first_party_predicates().collect::<Vec<_>>(), [b"user = alice"]);
+/// assert_eq!(verified.into_macaroon(), token);
+/// # Ok::<(), macaroon_mint::Error>(())
+/// ```
 pub struct Verified<'m> {
-    root: &'m Macaroon,
+    root: VerifiedRoot<'m>,
     discharges: Vec<&'m Macaroon>,
 }
 
+enum VerifiedRoot<'m> {
+    /// What [`Verifier::verify`] was given.
+    Borrowed(&'m Macaroon),
+    /// A token [`Verifier::verify_token`] had to parse in full (third-party caveats, JSON).
+    Parsed(Macaroon),
+    /// The decoded bytes [`Verifier::verify_token`] walked, with the limits they passed.
+    Decoded(Packets, Limits),
+}
+
+/// Copies the header of a walk.
+#[derive(Default)]
+struct Header<'a> {
+    location: &'a [u8],
+    identifier: &'a [u8],
+}
+
+impl<'a> Visitor<'a> for Header<'a> {
+    fn header(&mut self, location: &'a [u8], identifier: &'a [u8]) -> Result<(), Error> {
+        (self.location, self.identifier) = (location, identifier);
+        Ok(())
+    }
+
+    fn caveat(&mut self, _caveat: CaveatRef<'a>) -> Result<(), Error> {
+        Ok(())
+    }
+}
+
+/// Collects the first-party predicates of a walk.
+#[derive(Default)]
+struct FirstParty<'a>(Vec<&'a [u8]>);
+
+impl<'a> Visitor<'a> for FirstParty<'a> {
+    fn header(&mut self, _location: &'a [u8], _identifier: &'a [u8]) -> Result<(), Error> {
+        Ok(())
+    }
+
+    fn caveat(&mut self, caveat: CaveatRef<'a>) -> Result<(), Error> {
+        if caveat.vid.is_none() {
+            self.0.push(caveat.id);
+        }
+        Ok(())
+    }
+}
+
+/// Walks bytes that were walked and verified before: the walk cannot fail the second time.
+fn rewalk<'a>(packets: &'a Packets, limits: &Limits, visitor: &mut impl Visitor<'a>) -> [u8; 32] {
+    match packets.walk(limits, visitor) {
+        Ok(signature) => signature,
+        Err(_) => unreachable!("verified bytes decode again under the same limits"),
+    }
+}
+
 impl<'m> Verified<'m> {
-    /// The verified root macaroon.
-    pub fn macaroon(&self) -> &'m Macaroon {
-        self.root
+    /// The verified root macaroon: borrowed from [`Verifier::verify`]'s argument, or built from
+    /// the bytes [`Verifier::verify_token`] decoded (allocating only now).
+    pub fn macaroon(&self) -> Cow<'_, Macaroon> {
+        match &self.root {
+            VerifiedRoot::Borrowed(m) => Cow::Borrowed(*m),
+            VerifiedRoot::Parsed(m) => Cow::Borrowed(m),
+            VerifiedRoot::Decoded(packets, limits) => {
+                let mut builder = Builder::default();
+                let signature = rewalk(packets, limits, &mut builder);
+                Cow::Owned(builder.finish(signature))
+            }
+        }
+    }
+
+    /// The verified root macaroon, owned.
+    pub fn into_macaroon(self) -> Macaroon {
+        match self.root {
+            VerifiedRoot::Borrowed(m) => m.clone(),
+            VerifiedRoot::Parsed(m) => m,
+            root @ VerifiedRoot::Decoded(..) => Verified {
+                root,
+                discharges: Vec::new(),
+            }
+            .macaroon()
+            .into_owned(),
+        }
+    }
+
+    /// The root's identifier.
+    pub fn identifier(&self) -> &[u8] {
+        self.header().identifier
+    }
+
+    /// The root's location (not covered by the signature).
+    pub fn location(&self) -> &[u8] {
+        self.header().location
+    }
+
+    fn header(&self) -> Header<'_> {
+        match &self.root {
+            VerifiedRoot::Borrowed(m) => Header {
+                location: &m.location,
+                identifier: &m.identifier,
+            },
+            VerifiedRoot::Parsed(m) => Header {
+                location: &m.location,
+                identifier: &m.identifier,
+            },
+            VerifiedRoot::Decoded(packets, limits) => {
+                let mut header = Header::default();
+                rewalk(packets, limits, &mut header);
+                header
+            }
+        }
     }
 
     /// The discharges that were used, in verification order.
@@ -113,12 +275,38 @@ impl<'m> Verified<'m> {
     /// assert_eq!(v.first_party_predicates().collect::<Vec<_>>(), [b"a", b"b"]);
     /// # Ok::<(), macaroon_mint::Error>(())
     /// ```
-    pub fn first_party_predicates(&self) -> impl Iterator<Item = &'m [u8]> + '_ {
-        core::iter::once(self.root)
-            .chain(self.discharges.iter().copied())
-            .flat_map(|m| m.caveats.iter())
-            .filter(|c| !c.is_third_party())
-            .map(|c| c.id.as_slice())
+    pub fn first_party_predicates(&self) -> impl Iterator<Item = &[u8]> + '_ {
+        let root: Vec<&[u8]> = match &self.root {
+            VerifiedRoot::Borrowed(m) => first_party_of(m).collect(),
+            VerifiedRoot::Parsed(m) => first_party_of(m).collect(),
+            VerifiedRoot::Decoded(packets, limits) => {
+                let mut first_party = FirstParty::default();
+                rewalk(packets, limits, &mut first_party);
+                first_party.0
+            }
+        };
+        root.into_iter()
+            .chain(self.discharges.iter().flat_map(|d| first_party_of(d)))
+    }
+}
+
+fn first_party_of(m: &Macaroon) -> impl Iterator<Item = &[u8]> {
+    m.caveats
+        .iter()
+        .filter(|c| !c.is_third_party())
+        .map(|c| c.id.as_slice())
+}
+
+impl core::fmt::Debug for Verified<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        // The macaroons' own `Debug` redacts their signatures; decoded bytes are not printed.
+        f.debug_struct("Verified")
+            .field(
+                "identifier",
+                &format_args!("\"{}\"", crate::util::Printable(self.identifier())),
+            )
+            .field("discharges", &self.discharges)
+            .finish_non_exhaustive()
     }
 }
 
@@ -158,10 +346,12 @@ impl<'a> Visitor<'a> for Chain<'_, 'a> {
     }
 
     fn caveat(&mut self, caveat: CaveatRef<'a>) -> Result<(), Error> {
-        match caveat.vid {
-            Some(_) => self.third_party = true,
-            None => self.signature = crypto::hmac(&self.signature, caveat.id),
+        // A third-party caveat needs the discharge machinery: the caller takes the full path.
+        if caveat.vid.is_some() {
+            self.third_party = true;
+            return Ok(());
         }
+        self.signature = crypto::fold(&self.signature, caveat);
         if let Some(slot) = self.seen.get_mut(self.count) {
             *slot = caveat.id;
         }
@@ -208,9 +398,30 @@ impl<'a> Verifier<'a> {
         Self::default()
     }
 
-    /// Accepts first-party caveats equal to `predicate` byte for byte.
-    pub fn satisfy_exact(mut self, predicate: impl AsRef<[u8]>) -> Self {
-        self.exact.push(predicate.as_ref().to_vec());
+    /// Accepts first-party caveats equal to `predicate` byte for byte. A borrowed predicate is
+    /// not copied (see [`ExactPredicate`]).
+    pub fn satisfy_exact(mut self, predicate: impl Into<ExactPredicate<'a>>) -> Self {
+        self.exact.push(predicate.into());
+        self
+    }
+
+    /// Accepts first-party caveats equal to any of `predicates`, borrowed where they can be:
+    /// [`satisfy_exact`](Verifier::satisfy_exact) for each, growing the verifier's list once.
+    ///
+    /// ```
+    /// use macaroon_mint::{Macaroon, RootKey, Verifier};
+    ///
+    /// let key = RootKey::new("k");
+    /// let m = Macaroon::mint(&key, "", "id")?.with_first_party("a = 1")?.with_first_party("b = 2")?;
+    /// let allowed = ["a = 1", "b = 2"];
+    /// Verifier::new().satisfy_exact_all(&allowed).verify(&key, &m, &[])?;
+    /// # Ok::<(), macaroon_mint::Error>(())
+    /// ```
+    pub fn satisfy_exact_all<P: Into<ExactPredicate<'a>>>(
+        mut self,
+        predicates: impl IntoIterator<Item = P>,
+    ) -> Self {
+        self.exact.extend(predicates.into_iter().map(Into::into));
         self
     }
 
@@ -234,18 +445,35 @@ impl<'a> Verifier<'a> {
         self
     }
 
-    /// Checks `time < N` caveats against `now` (Unix seconds): one holds iff `now < N`.
+    /// Gives the verifier its clock, strict: a `time < N` caveat holds iff `now < N` (Unix
+    /// seconds). Replaces any clock set before.
     ///
-    /// Time is injected, never read from the clock here. Without this call, a `time <` caveat is
+    /// Time is injected, never read from the system here. Without a clock a `time <` caveat is
     /// satisfied only by another satisfier.
-    pub fn at_time(mut self, now: u64) -> Self {
-        self.now = Some(now);
+    pub fn at_time(self, now: u64) -> Self {
+        self.with_clock(Clock::at(now))
+    }
+
+    /// Gives the verifier its clock with a leeway or a lifetime cap (see [`Clock`]). Replaces any
+    /// clock set before: the verifier has exactly one time.
+    ///
+    /// ```
+    /// use macaroon_mint::{Clock, Error, Macaroon, RootKey, Verifier, VerifyError};
+    ///
+    /// let key = RootKey::new("secret");
+    /// let token = Macaroon::mint(&key, "", "id")?.with_first_party("time < 1700086400")?;
+    /// let one_hour = Clock::at(1_700_000_000).with_max_ttl(3600);
+    /// let err = Verifier::new().with_clock(one_hour).verify(&key, &token, &[]).unwrap_err();
+    /// assert!(matches!(err, Error::Verify(VerifyError::LifetimeTooLong { expiry: 1_700_086_400, .. })));
+    /// # Ok::<(), macaroon_mint::Error>(())
+    /// ```
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = Some(clock);
         self
     }
 
-    /// Checks typed caveats (SPEC §10.4) against `context`, and `time < N` against
-    /// `context.now`. Combined with [`at_time`](Verifier::at_time), the two times must agree
-    /// ([`VerifyError::ClockConflict`] otherwise).
+    /// Checks typed caveats (SPEC §10.4) against `context` (and `time < N` against the
+    /// verifier's clock).
     ///
     /// A caveat no exact or general satisfier accepts is then parsed: one that matches no form
     /// fails as [`VerifyError::UnknownCaveat`], a malformed one as
@@ -262,13 +490,17 @@ impl<'a> Verifier<'a> {
     ///     .with_first_party("ip = 10.0.0.0/8")?
     ///     .with_first_party("interface = rest")?;
     ///
-    /// let ctx = AuthContext::new(1_700_000_000)
+    /// let ctx = AuthContext::new()
     ///     .with_ip("10.1.2.3".parse().unwrap())
     ///     .with_interface(Interface::Rest);
-    /// Verifier::new().with_context(&ctx).verify(&key, &token, &[])?;
+    /// Verifier::new().at_time(1_700_000_000).with_context(&ctx).verify(&key, &token, &[])?;
     ///
     /// let oneclient = ctx.clone().with_interface(Interface::Oneclient);
-    /// let err = Verifier::new().with_context(&oneclient).verify(&key, &token, &[]).unwrap_err();
+    /// let err = Verifier::new()
+    ///     .at_time(1_700_000_000)
+    ///     .with_context(&oneclient)
+    ///     .verify(&key, &token, &[])
+    ///     .unwrap_err();
     /// assert!(matches!(
     ///     err,
     ///     Error::Verify(VerifyError::CaveatNotSatisfied { index: 2, reason: Unmet::NotAllowed, .. })
@@ -296,7 +528,7 @@ impl<'a> Verifier<'a> {
     ///
     /// let key = RootKey::new("secret");
     /// let token = Macaroon::mint(&key, "", "id")?.with_first_party("interface = rest")?;
-    /// let ctx = AuthContext::new(0).with_interface(Interface::Rest);
+    /// let ctx = AuthContext::new().with_interface(Interface::Rest);
     /// let err = Verifier::new()
     ///     .with_context(&ctx)
     ///     .with_supported_caveats(&["time", "ip"], "invite")
@@ -320,27 +552,6 @@ impl<'a> Verifier<'a> {
         self
     }
 
-    /// Replaces the time policy (leeway for `time <` caveats, maximum lifetime).
-    ///
-    /// ```
-    /// use macaroon_mint::{Error, Macaroon, RootKey, TimePolicy, Verifier, VerifyError};
-    ///
-    /// let key = RootKey::new("secret");
-    /// let token = Macaroon::mint(&key, "", "id")?.with_first_party("time < 1700086400")?;
-    /// let one_hour = TimePolicy { leeway: 0, max_ttl: Some(3600) };
-    /// let err = Verifier::new()
-    ///     .at_time(1_700_000_000)
-    ///     .with_time_policy(one_hour)
-    ///     .verify(&key, &token, &[])
-    ///     .unwrap_err();
-    /// assert!(matches!(err, Error::Verify(VerifyError::LifetimeTooLong { expiry: 1_700_086_400, .. })));
-    /// # Ok::<(), macaroon_mint::Error>(())
-    /// ```
-    pub fn with_time_policy(mut self, policy: TimePolicy) -> Self {
-        self.time_policy = policy;
-        self
-    }
-
     /// Replaces the limits (`max_discharges` and `max_depth` apply here).
     pub fn with_limits(mut self, limits: Limits) -> Self {
         self.limits = limits;
@@ -355,24 +566,51 @@ impl<'a> Verifier<'a> {
 
     /// Verifies `root` under `key` with the bound `discharges`.
     ///
-    /// Errors, in the order they are checked: [`VerifyError::ClockConflict`],
-    /// [`LimitError::TooManyDischarges`], [`LimitError::DepthExceeded`],
-    /// [`VerifyError::SignatureMismatch`] and the discharge matching errors (during the signature
-    /// walk), [`VerifyError::DischargeUnused`], then for the first caveat no satisfier accepts
-    /// (root first, then the discharges in verification order) [`VerifyError::Expired`],
-    /// [`VerifyError::CaveatNotSatisfied`] (with the reason, including a typed form outside
-    /// [`with_supported_caveats`](Verifier::with_supported_caveats)),
-    /// [`VerifyError::UnknownCaveat`] or [`VerifyError::MalformedCaveat`], and last the lifetime
-    /// policy: [`VerifyError::NoClock`], [`VerifyError::NoExpiry`],
-    /// [`VerifyError::LifetimeTooLong`].
+    /// Errors, in the order they are checked: [`LimitError::TooManyDischarges`],
+    /// [`LimitError::DepthExceeded`], [`VerifyError::SignatureMismatch`] and the discharge
+    /// matching errors (during the signature walk), [`VerifyError::DischargeUnused`], then for the
+    /// first caveat no satisfier accepts (root first, then the discharges in verification order)
+    /// [`VerifyError::Expired`], [`VerifyError::CaveatNotSatisfied`] (with the reason, including
+    /// a typed form outside [`with_supported_caveats`](Verifier::with_supported_caveats)),
+    /// [`VerifyError::UnknownCaveat`] or [`VerifyError::MalformedCaveat`], and last the clock's
+    /// lifetime cap: [`VerifyError::NoExpiry`], [`VerifyError::LifetimeTooLong`].
     pub fn verify<'m>(
         &self,
         key: &RootKey,
         root: &'m Macaroon,
         discharges: &'m [Macaroon],
     ) -> Result<Verified<'m>, Error> {
-        self.check_clock()?;
+        let discharges = self.verify_root(key, root, discharges)?;
+        Ok(Verified {
+            root: VerifiedRoot::Borrowed(root),
+            discharges,
+        })
+    }
+
+    /// [`Verifier::verify`], returning the discharges used.
+    fn verify_root<'m>(
+        &self,
+        key: &RootKey,
+        root: &Macaroon,
+        discharges: &'m [Macaroon],
+    ) -> Result<Vec<&'m Macaroon>, Error> {
         self.check_discharge_count(discharges)?;
+        if !root.caveats.iter().any(|c| c.is_third_party()) {
+            // The same one-pass path as `verify_token`: fold, compare, then the predicates.
+            let computed = root
+                .caveats
+                .iter()
+                .fold(key.sign_identifier(&root.identifier), |signature, c| {
+                    crypto::fold(&signature, CaveatRef::from(c))
+                });
+            self.settle_first_party_root(
+                &computed,
+                &root.signature,
+                discharges,
+                root.caveats.iter().map(CaveatRef::from),
+            )?;
+            return Ok(Vec::new());
+        }
         let order = self.authenticate(key, root, discharges)?;
         self.check_unused(discharges, &order)?;
         let used: Vec<&'m Macaroon> = order.iter().filter_map(|&j| discharges.get(j)).collect();
@@ -395,18 +633,16 @@ impl<'a> Verifier<'a> {
             )?;
         }
         self.check_lifetime(earliest_expiry)?;
-        Ok(Verified {
-            root,
-            discharges: used,
-        })
+        Ok(used)
     }
 
     /// Parses `token` (any format) and verifies it: the server's hot path.
     ///
     /// Same result as [`Macaroon::parse_with_limits`] followed by [`Verifier::verify`], but for
     /// v1, v2 and Onedata text whose root has only first-party caveats it works on borrowed slices
-    /// of one decoded buffer: with exact satisfiers and `time <` checks, the decode is its only
-    /// allocation (typed checking of list-valued caveats adds their parsed lists).
+    /// of one decoded buffer, which the returned [`Verified`] keeps: with exact satisfiers and
+    /// `time <` checks, the decode is its only allocation (typed checking of list-valued caveats
+    /// adds their parsed lists).
     ///
     /// ```
     /// use macaroon_mint::{Format, Macaroon, RootKey, Verifier};
@@ -416,23 +652,27 @@ impl<'a> Verifier<'a> {
     ///     .with_first_party("user = alice")?
     ///     .serialize(Format::Onedata)?;
     /// let verifier = Verifier::new().satisfy_exact("user = alice");
-    /// verifier.verify_token(&key, &token, &[])?;
+    /// let verified = verifier.verify_token(&key, &token, &[])?;
+    /// assert_eq!(verified.identifier(), b"id");
     /// assert!(verifier.verify_token(&RootKey::new("other"), &token, &[]).is_err());
     /// # Ok::<(), macaroon_mint::Error>(())
     /// ```
-    pub fn verify_token(
+    pub fn verify_token<'m>(
         &self,
         key: &RootKey,
         token: &str,
-        discharges: &[Macaroon],
-    ) -> Result<(), Error> {
-        self.check_clock()?;
-        let slow = || -> Result<(), Error> {
+        discharges: &'m [Macaroon],
+    ) -> Result<Verified<'m>, Error> {
+        let full = || -> Result<Verified<'m>, Error> {
             let parsed = format::parse_detect(token.as_bytes(), &self.limits)?;
-            self.verify(key, &parsed.macaroon, discharges).map(|_| ())
+            let discharges = self.verify_root(key, &parsed.macaroon, discharges)?;
+            Ok(Verified {
+                root: VerifiedRoot::Parsed(parsed.macaroon),
+                discharges,
+            })
         };
         let Some(packets) = format::decode_packets(token.as_bytes(), &self.limits)? else {
-            return slow();
+            return full();
         };
         let mut chain = Chain {
             key,
@@ -443,13 +683,49 @@ impl<'a> Verifier<'a> {
         };
         // A structural error is reported by the full parser, which maps offsets to the text.
         let Ok(signature) = packets.walk(&self.limits, &mut chain) else {
-            return slow();
+            return full();
         };
         if chain.third_party {
-            return slow();
+            return full();
         }
         self.check_discharge_count(discharges)?;
-        if !crypto::signatures_equal(&chain.signature, &signature) {
+        if chain.count <= CACHED_CAVEATS {
+            let first_party = chain.seen.iter().take(chain.count).map(|id| CaveatRef {
+                id,
+                vid: None,
+                location: &[],
+            });
+            self.settle_first_party_root(&chain.signature, &signature, discharges, first_party)?;
+        } else {
+            // A long caveat list: the predicates come from a second walk, once authenticated.
+            self.settle_first_party_root(&chain.signature, &signature, discharges, [].into_iter())
+                .and_then(|()| {
+                    let mut predicates = Predicates {
+                        verifier: self,
+                        index: 0,
+                        earliest_expiry: None,
+                    };
+                    packets.walk(&self.limits, &mut predicates)?;
+                    self.check_lifetime(predicates.earliest_expiry)
+                })?;
+        }
+        Ok(Verified {
+            root: VerifiedRoot::Decoded(packets, self.limits),
+            discharges: Vec::new(),
+        })
+    }
+
+    /// The end of every verification of a root without third-party caveats, from a parsed
+    /// macaroon or straight from decoded bytes: compare the folded signature (constant time),
+    /// refuse unused discharges, and only then check the predicates and the lifetime cap.
+    fn settle_first_party_root<'c>(
+        &self,
+        computed: &[u8; 32],
+        claimed: &[u8; 32],
+        discharges: &[Macaroon],
+        caveats: impl Iterator<Item = CaveatRef<'c>>,
+    ) -> Result<(), Error> {
+        if !crypto::signatures_equal(computed, claimed) {
             return Err(VerifyError::SignatureMismatch {
                 macaroon: MacaroonRole::Root,
                 reason: None,
@@ -457,25 +733,9 @@ impl<'a> Verifier<'a> {
             .into());
         }
         self.check_unused(discharges, &[])?;
-        // Predicates run only now that the token is authentic: from the slices kept during the
-        // walk, or, for a long caveat list, from a second walk.
-        if chain.count <= CACHED_CAVEATS {
-            let first_party = chain.seen.iter().take(chain.count).map(|id| CaveatRef {
-                id,
-                vid: None,
-                location: &[],
-            });
-            let mut earliest_expiry = None;
-            self.check_caveats(MacaroonRole::Root, first_party, &mut earliest_expiry)?;
-            return self.check_lifetime(earliest_expiry);
-        }
-        let mut predicates = Predicates {
-            verifier: self,
-            index: 0,
-            earliest_expiry: None,
-        };
-        packets.walk(&self.limits, &mut predicates)?;
-        self.check_lifetime(predicates.earliest_expiry)
+        let mut earliest_expiry = None;
+        self.check_caveats(MacaroonRole::Root, caveats, &mut earliest_expiry)?;
+        self.check_lifetime(earliest_expiry)
     }
 
     fn check_discharge_count(&self, discharges: &[Macaroon]) -> Result<(), Error> {
@@ -519,23 +779,6 @@ impl<'a> Verifier<'a> {
         Ok(())
     }
 
-    /// Two clocks that disagree are a caller error: failing beats silently picking one.
-    fn check_clock(&self) -> Result<(), Error> {
-        match (self.now, self.context) {
-            (Some(at_time), Some(ctx)) if ctx.now != at_time => Err(VerifyError::ClockConflict {
-                at_time,
-                context: ctx.now,
-            }
-            .into()),
-            _ => Ok(()),
-        }
-    }
-
-    /// The current time: the context's, else the one given to [`at_time`](Verifier::at_time).
-    fn now(&self) -> Option<u64> {
-        self.context.map(|c| c.now).or(self.now)
-    }
-
     /// Fails closed: a first-party caveat no satisfier accepts is an error naming it and why.
     /// Notes the earliest `time < N` seen, for the lifetime policy.
     fn check_caveat(
@@ -570,7 +813,7 @@ impl<'a> Verifier<'a> {
                 }
             }
         }
-        if self.exact.iter().any(|e| e.as_slice() == predicate)
+        if self.exact.iter().any(|e| e.as_bytes() == predicate)
             || self.general.iter().any(|g| g(predicate))
         {
             return Ok(());
@@ -579,7 +822,7 @@ impl<'a> Verifier<'a> {
         // checking builds the parsed lists of list-valued caveats.
         let unmet = if let Some(context) = self.context {
             match TypedCaveat::parse(predicate) {
-                Ok(typed) => match typed.check(context, &self.time_policy) {
+                Ok(typed) => match typed.check(context, self.clock.as_ref()) {
                     Ok(()) => return Ok(()),
                     Err(unmet) => unmet,
                 },
@@ -594,9 +837,12 @@ impl<'a> Verifier<'a> {
                 }
             }
         } else {
-            match expiry.zip(self.now) {
-                Some((expiry, now)) if self.time_policy.holds(expiry, now) => return Ok(()),
-                Some((expiry, now)) => Unmet::Expired { expiry, now },
+            match expiry.zip(self.clock) {
+                Some((expiry, clock)) if clock.holds(expiry) => return Ok(()),
+                Some((expiry, clock)) => Unmet::Expired {
+                    expiry,
+                    now: clock.now,
+                },
                 None => Unmet::NoRule,
             }
         };
@@ -625,12 +871,11 @@ impl<'a> Verifier<'a> {
         .into())
     }
 
-    /// Applies [`TimePolicy::max_ttl`] to the earliest expiry of the verified token.
+    /// Applies [`Clock::max_ttl`] to the earliest expiry of the verified token.
     fn check_lifetime(&self, earliest_expiry: Option<u64>) -> Result<(), Error> {
-        let Some(max_ttl) = self.time_policy.max_ttl else {
+        let Some((now, max_ttl)) = self.clock.and_then(|c| Some((c.now, c.max_ttl?))) else {
             return Ok(());
         };
-        let now = self.now().ok_or(VerifyError::NoClock)?;
         let expiry = earliest_expiry.ok_or(VerifyError::NoExpiry { max_ttl })?;
         if expiry > now.saturating_add(max_ttl) {
             return Err(VerifyError::LifetimeTooLong {
@@ -678,7 +923,7 @@ impl<'a> Verifier<'a> {
             };
             top.next += 1;
             let Some(vid) = &caveat.verification_id else {
-                top.signature = crypto::hmac(&top.signature, &caveat.id);
+                top.signature = crypto::fold(&top.signature, CaveatRef::from(caveat));
                 continue;
             };
             let mismatch = |reason| -> Error {
@@ -698,7 +943,7 @@ impl<'a> Verifier<'a> {
                     "third-party caveat's verification id does not open",
                 ));
             };
-            top.signature = crypto::hmac2(&top.signature, vid, &caveat.id);
+            top.signature = crypto::fold(&top.signature, CaveatRef::from(caveat));
             let matches = || {
                 discharges
                     .iter()

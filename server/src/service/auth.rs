@@ -9,8 +9,8 @@ use macaroon_mint::onedata::{
     TokenType,
 };
 use macaroon_mint::{
-    ApiCall, AuthContext, Consumer, Error as MacaroonError, Limits, RootKey, TimePolicy,
-    TypedCaveat, Verifier, VerifyError,
+    ApiCall, AuthContext, Clock, Consumer, Error as MacaroonError, Limits, RootKey, TypedCaveat,
+    Verifier, VerifyError,
 };
 
 use super::tokens::{Parent, MAX_LINEAGE};
@@ -262,7 +262,7 @@ impl Service {
     ) -> Result<VerifiedToken> {
         let (id, principal) = self.token_principal(token)?;
         let secret = self.token_secret(&principal, id.persistence(), id.id(), Some(kind))?;
-        let mut context = AuthContext::new(self.now());
+        let mut context = AuthContext::new();
         if let Some(ip) = bearer.peer_ip {
             context = context.with_ip(ip);
         }
@@ -300,10 +300,7 @@ impl Service {
             .with_context(&context)
             .with_supported_caveats(forms, if kind == "act" { "access" } else { "identity" })
             .satisfy_general(deferred)
-            .with_time_policy(TimePolicy {
-                leeway: 0,
-                max_ttl: secret.max_ttl,
-            });
+            .with_clock(clock(self.now(), secret.max_ttl));
         let checked = verifier
             .verify(&secret.key, token.macaroon(), &[])
             .map_err(|e| macaroon_error(&e));
@@ -476,7 +473,7 @@ impl Service {
         secret: &Secret,
         request: &Request,
     ) -> Result<Vec<TypedCaveat>> {
-        let context = AuthContext::new(self.now())
+        let context = AuthContext::new()
             .with_ip(request.client_ip)
             .with_interface(Interface::Rest)
             .with_api(ApiCall {
@@ -490,10 +487,7 @@ impl Service {
         let verifier = Verifier::new()
             .with_context(&context)
             .with_supported_caveats(&ACCESS_CAVEATS, "access")
-            .with_time_policy(TimePolicy {
-                leeway: 0,
-                max_ttl: secret.max_ttl,
-            });
+            .with_clock(clock(self.now(), secret.max_ttl));
         verifier
             .verify(&secret.key, token.macaroon(), &[])
             .map_err(|e| Error::Token(macaroon_error(&e)))?;
@@ -585,5 +579,14 @@ pub(crate) fn onedata_error(e: &OnedataError) -> Option<TokenError> {
         OnedataError::Revoked { .. } => Some(TokenError::Revoked),
         OnedataError::Macaroon(inner) => Some(macaroon_error(inner)),
         _ => None,
+    }
+}
+
+/// The verifier's clock: now, with the secret's lifetime cap (temporary tokens) if it has one.
+fn clock(now: u64, max_ttl: Option<u64>) -> Clock {
+    let clock = Clock::at(now);
+    match max_ttl {
+        Some(max_ttl) => clock.with_max_ttl(max_ttl),
+        None => clock,
     }
 }

@@ -900,11 +900,11 @@ impl Service {
             temporary_max_ttl: self.settings.temporary_max_ttl,
             ..InvitePolicy::default()
         };
-        let mut context = AuthContext::new(self.now());
+        let mut context = AuthContext::new();
         if let Some(ip) = peer_ip {
             context = context.with_ip(ip);
         }
-        match token.verify_invite(&secret, expected, &context, &policy) {
+        match token.verify_invite(&secret, expected, self.now(), &context, &policy) {
             Ok(_) if revoked => Err(Error::Token(TokenError::Revoked)),
             Ok(claims) => Ok(claims),
             Err(e) => match onedata_error(&e).unwrap_or(TokenError::Invalid) {
