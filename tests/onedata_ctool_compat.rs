@@ -19,8 +19,8 @@ use macaroon_mint::onedata::{
     Persistence, Subject, TokenType, INVITE_CAVEATS,
 };
 use macaroon_mint::{
-    base62_escape, base62_unescape, inspect, ApiCall, AuthContext, Consumer, DataAccess, Encoding,
-    Error, Format, Limits, Macaroon, MacaroonRole, RootKey, Service, TimePolicy, TypedCaveat,
+    base62_escape, base62_unescape, inspect, ApiCall, AuthContext, Clock, Consumer, DataAccess,
+    Encoding, Error, Format, Limits, Macaroon, MacaroonRole, RootKey, Service, TypedCaveat,
     Verifier, VerifyError,
 };
 
@@ -456,18 +456,18 @@ impl Case {
         parse_ok(&self.token, &self.name)
     }
 
-    /// The request that satisfies the caveats at `now`, without its `skipped`-th fact if any.
-    fn request(&self, now: u64, skipped: Option<usize>) -> AuthContext {
+    /// The request that satisfies the caveats, without its `skipped`-th fact if any.
+    fn request(&self, skipped: Option<usize>) -> AuthContext {
         let facts = self.want.facts.iter().enumerate();
         facts
             .filter(|(j, _)| Some(*j) != skipped)
-            .fold(AuthContext::new(now), |ctx, (_, (fact, _, _))| {
+            .fold(AuthContext::new(), |ctx, (_, (fact, _, _))| {
                 fact.add_to(ctx)
             })
     }
 
     fn context(&self) -> AuthContext {
-        self.request(NOW, None)
+        self.request(None)
     }
 
     /// The supported caveat set of the token's kind.
@@ -482,8 +482,14 @@ impl Case {
     /// Typed checking against `ctx` within the token kind's supported set, and an exact grant
     /// for each caveat the table lists as contradicting the others (and for nothing else).
     fn verifier<'a>(&'a self, ctx: &'a AuthContext) -> Verifier<'a> {
+        self.verifier_at(Clock::at(NOW), ctx)
+    }
+
+    /// [`Case::verifier`] with another clock.
+    fn verifier_at<'a>(&'a self, clock: Clock, ctx: &'a AuthContext) -> Verifier<'a> {
         let (forms, kind) = self.supported();
         let verifier = Verifier::new()
+            .with_clock(clock)
             .with_context(ctx)
             .with_supported_caveats(forms, kind);
         self.want
@@ -496,7 +502,7 @@ impl Case {
     fn verify(&self, verifier: &Verifier<'_>, key: &RootKey, what: &str) -> Result<(), Error> {
         let m = self.parse();
         let parsed = verifier.verify(key, &m, &[]).map(|_| ());
-        let text = verifier.verify_token(key, &self.token, &[]);
+        let text = verifier.verify_token(key, &self.token, &[]).map(|_| ());
         assert_eq!(
             parsed, text,
             "[{}] {what}: verify and verify_token agree",
@@ -769,7 +775,7 @@ fn every_vector_verifies_under_its_secret_in_its_context() {
         );
         // What the contradicting caveat's grant stands in for: without it, the context fails it.
         for &(index, why) in &case.want.contradicts {
-            let bare = Verifier::new().with_context(&ctx);
+            let bare = Verifier::new().at_time(NOW).with_context(&ctx);
             assert_eq!(
                 case.verify(&bare, &case.key(), "no grant"),
                 case.unmet(index, Unmet::NotAllowed),
@@ -822,7 +828,7 @@ fn a_missing_fact_fails_closed_at_the_caveat_that_needs_it() {
             "[{name}] the table lists facts exactly for the tokens with caveats"
         );
         for (j, &(fact, index, reason)) in case.want.facts.iter().enumerate() {
-            let ctx = case.request(NOW, Some(j));
+            let ctx = case.request(Some(j));
             assert_eq!(
                 case.verify(&case.verifier(&ctx), &case.key(), &format!("no {fact:?}")),
                 case.unmet(index, reason),
@@ -830,7 +836,7 @@ fn a_missing_fact_fails_closed_at_the_caveat_that_needs_it() {
             );
         }
         if !case.caveats.is_empty() {
-            let nothing = AuthContext::new(NOW);
+            let nothing = AuthContext::new();
             assert!(
                 case.verify(&case.verifier(&nothing), &case.key(), "no facts")
                     .is_err(),
@@ -849,16 +855,23 @@ fn time_caveats_hold_until_their_second() {
             continue;
         };
         expiring += 1;
-        let last = case.request(EXPIRY - 1, None);
+        let ctx = case.context();
         assert_eq!(
-            case.verify(&case.verifier(&last), &case.key(), "last second"),
+            case.verify(
+                &case.verifier_at(Clock::at(EXPIRY - 1), &ctx),
+                &case.key(),
+                "last second"
+            ),
             Ok(()),
             "[{name}] holds at {}",
             EXPIRY - 1
         );
-        let at = case.request(EXPIRY, None);
         assert_eq!(
-            case.verify(&case.verifier(&at), &case.key(), "expired"),
+            case.verify(
+                &case.verifier_at(Clock::at(EXPIRY), &ctx),
+                &case.key(),
+                "expired"
+            ),
             Err(Error::Verify(VerifyError::Expired {
                 macaroon: MacaroonRole::Root,
                 index,
@@ -900,7 +913,7 @@ fn invite_tokens_verify_as_onezone_does() {
                 (policy, Some(EXPIRY - NOW))
             }
         };
-        let verified = token.verify_invite(&case.key(), invite.clone(), &ctx, &policy);
+        let verified = token.verify_invite(&case.key(), invite.clone(), NOW, &ctx, &policy);
         match case.want.contradicts.as_slice() {
             [] => {
                 let claims = verified.unwrap_or_else(|e| panic!("[{name}] verify_invite: {e}"));
@@ -939,17 +952,18 @@ fn invite_tokens_verify_as_onezone_does() {
                 );
                 // The checks verify_invite makes (invite caveat set, lifetime cap), with the
                 // contradicting caveat granted, accept every other caveat.
-                let time_policy = |max_ttl| TimePolicy { leeway: 0, max_ttl };
-                let verifier = case.verifier(&ctx).with_time_policy(time_policy(max_ttl));
+                let clock = |max_ttl: Option<u64>| match max_ttl {
+                    Some(max_ttl) => Clock::at(NOW).with_max_ttl(max_ttl),
+                    None => Clock::at(NOW),
+                };
+                let verifier = case.verifier_at(clock(max_ttl), &ctx);
                 assert_eq!(
                     case.verify(&verifier, &case.key(), "invite checks"),
                     Ok(()),
                     "[{name}] every other caveat holds under the invite checks"
                 );
                 if let Some(ttl) = max_ttl {
-                    let shorter = case
-                        .verifier(&ctx)
-                        .with_time_policy(time_policy(Some(ttl - 1)));
+                    let shorter = case.verifier_at(clock(Some(ttl - 1)), &ctx);
                     assert_eq!(
                         case.verify(&shorter, &case.key(), "shorter cap"),
                         Err(Error::Verify(VerifyError::LifetimeTooLong {
@@ -971,7 +985,7 @@ fn invite_tokens_verify_as_onezone_does() {
             .expect("another invite type");
         assert_eq!(
             token
-                .verify_invite(&case.key(), other.clone(), &ctx, &policy)
+                .verify_invite(&case.key(), other.clone(), NOW, &ctx, &policy)
                 .map(|_| ()),
             Err(OnedataError::WrongInviteType {
                 expected: other,
@@ -981,7 +995,7 @@ fn invite_tokens_verify_as_onezone_does() {
         );
         assert_eq!(
             token
-                .verify_invite(&key("verySecretSecret"), invite.clone(), &ctx, &policy)
+                .verify_invite(&key("verySecretSecret"), invite.clone(), NOW, &ctx, &policy)
                 .map(|_| ()),
             Err(OnedataError::Macaroon(Error::Verify(
                 VerifyError::SignatureMismatch {
@@ -998,7 +1012,7 @@ fn invite_tokens_verify_as_onezone_does() {
             };
             assert_eq!(
                 token
-                    .verify_invite(&case.key(), invite.clone(), &ctx, &next)
+                    .verify_invite(&case.key(), invite.clone(), NOW, &ctx, &next)
                     .map(|_| ()),
                 Err(OnedataError::Revoked {
                     generation,
@@ -1012,7 +1026,7 @@ fn invite_tokens_verify_as_onezone_does() {
             };
             assert_eq!(
                 token
-                    .verify_invite(&case.key(), invite.clone(), &ctx, &unknown)
+                    .verify_invite(&case.key(), invite.clone(), NOW, &ctx, &unknown)
                     .map(|_| ()),
                 Err(OnedataError::GenerationUnknown { generation }),
                 "[{name}] with no current generation"
@@ -1036,6 +1050,7 @@ fn access_and_identity_tokens_are_not_invites() {
                 .verify_invite(
                     &case.key(),
                     InviteType::UserJoinSpace,
+                    NOW,
                     &case.context(),
                     &InvitePolicy::default(),
                 )
@@ -1073,7 +1088,11 @@ fn the_geo_caveats_of_two_vectors_contradict() {
         for eu in ["DE", "PT"] {
             let ctx = with_geo(eu, Region::Europe);
             assert_eq!(
-                case.verify(&Verifier::new().with_context(&ctx), &case.key(), eu),
+                case.verify(
+                    &Verifier::new().at_time(NOW).with_context(&ctx),
+                    &case.key(),
+                    eu
+                ),
                 case.unmet(region, Unmet::NotAllowed),
                 "[{name}] from {eu}, caveat {region} fails"
             );
@@ -1081,6 +1100,7 @@ fn the_geo_caveats_of_two_vectors_contradict() {
         // From Africa: the region holds, the country does not.
         let ctx = with_geo("ZA", Region::Africa);
         let granted = Verifier::new()
+            .at_time(NOW)
             .with_context(&ctx)
             .satisfy_exact(&case.caveats[country]);
         assert_eq!(
@@ -1089,7 +1109,11 @@ fn the_geo_caveats_of_two_vectors_contradict() {
             "[{name}] from ZA, with the country granted instead, the rest holds"
         );
         assert_eq!(
-            case.verify(&Verifier::new().with_context(&ctx), &case.key(), "ZA"),
+            case.verify(
+                &Verifier::new().at_time(NOW).with_context(&ctx),
+                &case.key(),
+                "ZA"
+            ),
             case.unmet(country, Unmet::NotAllowed),
             "[{name}] from ZA, caveat {country} fails"
         );
