@@ -332,10 +332,10 @@ impl fmt::Display for DecodeError {
 /// A configured [`Limits`](crate::Limits) value was exceeded.
 ///
 /// ```
-/// use macaroon_mint::{Error, LimitError, Limits, Macaroon};
+/// use macaroon_mint::{Error, LimitError, Limits, Parsed};
 ///
 /// let limits = Limits { max_token_bytes: 8, ..Limits::default() };
-/// let err = Macaroon::parse_with_limits("MDAxY2xvY2F0aW9u", &limits).unwrap_err();
+/// let err = Parsed::from_text("MDAxY2xvY2F0aW9u", &limits).unwrap_err();
 /// assert_eq!(err, Error::Limit(LimitError::TokenTooLarge { limit: 8, found: 16 }));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -71,8 +71,7 @@ pub use crate::error::{
 };
 pub use crate::format::base62::{escape as base62_escape, unescape as base62_unescape};
 pub use crate::format::{
-    inspect, inspect_bytes, Encoding, Format, Inspection, Parsed, Recovered, RecoveredCaveat,
-    RecoveredField,
+    Encoding, Format, Inspection, Parsed, Recovered, RecoveredCaveat, RecoveredField,
 };
 pub use crate::key::RootKey;
 pub use crate::limits::Limits;

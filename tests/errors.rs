@@ -4,9 +4,10 @@ mod common;
 
 use common::*;
 use macaroon_mint::{
-    inspect, DecodeErrorKind, Error, Format, Layer, LimitError, Limits, Macaroon, MacaroonRole,
-    RootKey, Verifier, VerifyError,
+    DecodeErrorKind, Error, Format, Layer, LimitError, Limits, Macaroon, MacaroonRole, RootKey,
+    Verifier, VerifyError,
 };
+use macaroon_mint::{Inspection, Parsed};
 use serde_json::Value;
 
 const TV1_KEY: &str = "this is our super secret key; only we should know it";
@@ -1170,7 +1171,7 @@ fn damaged_onedata_examples_parse() {
         );
         // Verification never gets that far: parse_detailed fails identically.
         assert_eq!(
-            Macaroon::parse_detailed(text, &Limits::default()).map(|_| ()),
+            Parsed::from_text(text, &Limits::default()).map(|_| ()),
             Err(err),
             "[{name}] parse_detailed"
         );
@@ -1249,7 +1250,7 @@ fn damaged_onedata_examples_inspect() {
         let name = name.as_str();
         let text = s(ex, "text", name);
         let lenient = ex.get("lenient").expect("lenient");
-        let report = inspect(text);
+        let report = Inspection::of_text(text);
         let parse_err = Macaroon::parse(text).map(|_| ()).unwrap_err();
         assert_eq!(
             report.parsed.as_ref().map(|_| ()),
@@ -1337,7 +1338,7 @@ fn damaged_onedata_examples_inspect() {
         }
     }
     // Valid input: parsed, nothing to recover.
-    let ok = inspect(&serialize_ok(&tv1(), Format::V1, "TV1"));
+    let ok = Inspection::of_text(&serialize_ok(&tv1(), Format::V1, "TV1"));
     assert_eq!(
         ok.parsed.map(|p| p.macaroon).ok(),
         Some(tv1()),
@@ -1368,13 +1369,13 @@ fn token_too_large() {
         let ctx = format!("TV1 {format} ({n} characters)");
         let at = limits(|l| l.max_token_bytes = n);
         assert_eq!(
-            Macaroon::parse_with_limits(&text, &at).as_ref(),
+            Parsed::from_text(&text, &at).map(|p| p.macaroon).as_ref(),
             Ok(&m),
             "[{ctx}] exactly at max_token_bytes"
         );
         let below = limits(|l| l.max_token_bytes = n - 1);
         assert_eq!(
-            Macaroon::parse_with_limits(&text, &below),
+            Parsed::from_text(&text, &below).map(|p| p.macaroon),
             Err(Error::Limit(LimitError::TokenTooLarge {
                 limit: n - 1,
                 found: n
@@ -1384,7 +1385,7 @@ fn token_too_large() {
         // Measured as given: surrounding whitespace counts.
         let padded = format!(" {text}\n");
         assert_eq!(
-            Macaroon::parse_with_limits(&padded, &at),
+            Parsed::from_text(&padded, &at).map(|p| p.macaroon),
             Err(Error::Limit(LimitError::TokenTooLarge {
                 limit: n,
                 found: n + 2
@@ -1396,7 +1397,7 @@ fn token_too_large() {
     let v2 = m.to_v2_bytes();
     let n = v2.len();
     assert_eq!(
-        Macaroon::from_bytes(&v2, &limits(|l| l.max_token_bytes = n - 1)).map(|_| ()),
+        Parsed::from_bytes(&v2, &limits(|l| l.max_token_bytes = n - 1)).map(|_| ()),
         Err(Error::Limit(LimitError::TokenTooLarge {
             limit: n - 1,
             found: n
@@ -1404,13 +1405,13 @@ fn token_too_large() {
         "TV1 raw v2 one over"
     );
     assert!(
-        Macaroon::from_bytes(&v2, &limits(|l| l.max_token_bytes = n)).is_ok(),
+        Parsed::from_bytes(&v2, &limits(|l| l.max_token_bytes = n)).is_ok(),
         "TV1 raw v2 at the limit"
     );
     let v1 = m.to_v1_bytes().expect("v1");
     let n = v1.len();
     assert_eq!(
-        Macaroon::from_v1_bytes(&v1, &limits(|l| l.max_token_bytes = n - 1)),
+        Parsed::from_bytes(&v1, &limits(|l| l.max_token_bytes = n - 1)).map(|p| p.macaroon),
         Err(Error::Limit(LimitError::TokenTooLarge {
             limit: n - 1,
             found: n
@@ -1418,7 +1419,9 @@ fn token_too_large() {
         "TV1 raw v1 one over"
     );
     assert!(
-        Macaroon::from_v1_bytes(&v1, &limits(|l| l.max_token_bytes = n)).is_ok(),
+        Parsed::from_bytes(&v1, &limits(|l| l.max_token_bytes = n))
+            .map(|p| p.macaroon)
+            .is_ok(),
         "TV1 raw v1 at the limit"
     );
     // Default: 1 MiB.
@@ -1497,12 +1500,12 @@ fn field_too_large() {
         };
         let ctx = format!("{field} of {found} bytes, max_field_bytes {limit}");
         assert_eq!(
-            Macaroon::from_v1_bytes(&v1, &l),
+            Parsed::from_bytes(&v1, &l).map(|p| p.macaroon),
             want(v1_at),
             "[{ctx}] raw v1"
         );
         assert_eq!(
-            Macaroon::parse_with_limits(&v1_text, &l),
+            Parsed::from_text(&v1_text, &l).map(|p| p.macaroon),
             want(v1_at),
             "[{ctx}] v1 text"
         );
@@ -1517,17 +1520,17 @@ fn field_too_large() {
             _ => None,
         };
         assert_eq!(
-            no_name(Macaroon::from_bytes(&v2, &l).map(|p| p.macaroon)),
+            no_name(Parsed::from_bytes(&v2, &l).map(|p| p.macaroon)),
             Some((limit, found, v2_at)),
             "[{ctx}] raw v2: FieldTooLarge (limit, found, offset)"
         );
         assert_eq!(
-            no_name(Macaroon::parse_with_limits(&v2_text, &l)),
+            no_name(Parsed::from_text(&v2_text, &l).map(|p| p.macaroon)),
             Some((limit, found, v2_at)),
             "[{ctx}] v2 text: FieldTooLarge (limit, found, offset)"
         );
         assert_eq!(
-            Macaroon::parse_with_limits(&json, &l),
+            Parsed::from_text(&json, &l).map(|p| p.macaroon),
             want(json_at),
             "[{ctx}] v2 JSON"
         );
@@ -1536,13 +1539,13 @@ fn field_too_large() {
     let at = limits(|l| l.max_field_bytes = 72);
     for text in [&v1_text, &v2_text, &json] {
         assert_eq!(
-            Macaroon::parse_with_limits(text, &at).as_ref(),
+            Parsed::from_text(text, &at).map(|p| p.macaroon).as_ref(),
             Ok(&m),
             "fields exactly at max_field_bytes: {text}"
         );
     }
     assert_eq!(
-        Macaroon::from_v1_bytes(&v1, &at).as_ref(),
+        Parsed::from_bytes(&v1, &at).map(|p| p.macaroon).as_ref(),
         Ok(&m),
         "raw v1 at the limit"
     );
@@ -1600,7 +1603,7 @@ fn field_too_large_names_are_consistent_across_formats() {
         let l = limits(|l| l.max_field_bytes = limit);
         for format in [Format::V1, Format::V2, Format::V2Json] {
             let text = serialize_ok(m, format, field);
-            match Macaroon::parse_with_limits(&text, &l) {
+            match Parsed::from_text(&text, &l).map(|p| p.macaroon) {
                 Err(Error::Limit(LimitError::FieldTooLarge { field: got, .. })) => {
                     if got != field {
                         wrong.push(format!("oversized {field} in {format} is named {got:?}"));
@@ -1641,7 +1644,7 @@ fn too_many_caveats() {
         let text = serialize_ok(&m, format, "6 caveats");
         let ctx = format!("6 caveats in {format}");
         assert_eq!(
-            Macaroon::parse_with_limits(&text, &at).as_ref(),
+            Parsed::from_text(&text, &at).map(|p| p.macaroon).as_ref(),
             Ok(&m),
             "[{ctx}] exactly at max_caveats"
         );
@@ -1651,7 +1654,7 @@ fn too_many_caveats() {
             _ => text.match_indices("{\"i\"").nth(5).expect("sixth caveat").0,
         };
         assert_eq!(
-            Macaroon::parse_with_limits(&text, &below),
+            Parsed::from_text(&text, &below).map(|p| p.macaroon),
             Err(Error::Limit(LimitError::TooManyCaveats {
                 limit: n - 1,
                 offset
@@ -1661,7 +1664,7 @@ fn too_many_caveats() {
         );
     }
     assert_eq!(
-        Macaroon::from_bytes(&m.to_v2_bytes(), &below).map(|_| ()),
+        Parsed::from_bytes(&m.to_v2_bytes(), &below).map(|_| ()),
         Err(Error::Limit(LimitError::TooManyCaveats {
             limit: n - 1,
             offset: v2_offset
@@ -1669,7 +1672,7 @@ fn too_many_caveats() {
         "6 caveats raw v2"
     );
     assert_eq!(
-        Macaroon::from_v1_bytes(&m.to_v1_bytes().expect("v1"), &below).map(|_| ()),
+        Parsed::from_bytes(&m.to_v1_bytes().expect("v1"), &below).map(|_| ()),
         Err(Error::Limit(LimitError::TooManyCaveats {
             limit: n - 1,
             offset: v1_offset
@@ -2265,8 +2268,8 @@ fn debug_redacts_keys_and_signatures() {
     let verified = tp_verifier()
         .verify(&t.key, &t.root, &ds)
         .expect("verifies");
-    let parsed = Macaroon::parse_detailed(&serialize_ok(&m, Format::V1, "TV1"), &Limits::default())
-        .expect("parse");
+    let parsed =
+        Parsed::from_text(&serialize_ok(&m, Format::V1, "TV1"), &Limits::default()).expect("parse");
     for (what, dbg, sig) in [
         ("Macaroon", format!("{m:?} {m:#?}"), sig.clone()),
         ("Parsed", format!("{parsed:?}"), sig.clone()),
@@ -2532,7 +2535,7 @@ fn inspect_recovers_completed_fields_of_v2_and_json() {
         ("v2 JSON", json.as_bytes()[..cut_json].to_vec()),
     ] {
         let ctx = format!("inspect of TV1 {what} cut inside caveat 2");
-        let report = macaroon_mint::inspect_bytes(&input);
+        let report = macaroon_mint::Inspection::of_bytes(&input);
         assert!(report.parsed.is_err(), "[{ctx}] strict parse fails");
         let r = report
             .recovered

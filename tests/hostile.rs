@@ -15,9 +15,10 @@ use std::cell::Cell;
 
 use common::*;
 use macaroon_mint::{
-    inspect, inspect_bytes, DecodeError, DecodeErrorKind, Error, Format, Layer, LimitError, Limits,
-    Macaroon, MacaroonRole, RootKey, Verifier, VerifyError,
+    DecodeError, DecodeErrorKind, Error, Format, Layer, LimitError, Limits, Macaroon, MacaroonRole,
+    RootKey, Verifier, VerifyError,
 };
+use macaroon_mint::{Inspection, Parsed};
 
 // ---------------------------------------------------------------------------------------------
 // Counting allocator
@@ -144,16 +145,19 @@ fn parse_everywhere(m: &Macaroon, l: &Limits) -> Vec<(String, Result<Macaroon, E
         .iter()
         .map(|&f| {
             let text = serialize_ok(m, f, "parse_everywhere");
-            (f.to_string(), Macaroon::parse_with_limits(&text, l))
+            (
+                f.to_string(),
+                Parsed::from_text(&text, l).map(|p| p.macaroon),
+            )
         })
         .collect();
     out.push((
         "raw v2".into(),
-        Macaroon::from_bytes(&m.to_v2_bytes(), l).map(|p| p.macaroon),
+        Parsed::from_bytes(&m.to_v2_bytes(), l).map(|p| p.macaroon),
     ));
     out.push((
         "raw v1".into(),
-        Macaroon::from_v1_bytes(&m.to_v1_bytes().expect("v1"), l),
+        Parsed::from_bytes(&m.to_v1_bytes().expect("v1"), l).map(|p| p.macaroon),
     ));
     out
 }
@@ -229,7 +233,7 @@ fn token_size_default_limit_in_every_format() {
             "{name} 1 MiB + 1, verify_token"
         );
         assert_eq!(u.total, 0, "{name}: verify_token rejects before allocating");
-        let report = inspect(&over);
+        let report = Inspection::of_text(&over);
         assert!(
             report.recovered.is_none(),
             "{name}: inspect does not decode an oversized token"
@@ -261,9 +265,9 @@ fn token_size_default_limit_in_every_format() {
         let at = |max| limits(|l| l.max_token_bytes = max);
         let read = |l: &Limits| {
             if name == "raw v2" {
-                Macaroon::from_bytes(&bytes, l).map(|p| p.macaroon)
+                Parsed::from_bytes(&bytes, l).map(|p| p.macaroon)
             } else {
-                Macaroon::from_v1_bytes(&bytes, l)
+                Parsed::from_bytes(&bytes, l).map(|p| p.macaroon)
             }
         };
         assert_eq!(
@@ -313,7 +317,7 @@ fn token_size_custom_limit_in_every_format() {
         ] {
             let l = limits(|l| l.max_token_bytes = limit);
             assert_eq!(
-                Macaroon::parse_with_limits(&text, &l),
+                Parsed::from_text(&text, &l).map(|p| p.macaroon),
                 want,
                 "{format}, max_token_bytes {limit}"
             );
@@ -333,7 +337,8 @@ fn token_size_custom_limit_in_every_format() {
     }
     // Empty input with a zero limit is just empty.
     assert_eq!(
-        Macaroon::parse_with_limits("", &limits(|l| l.max_token_bytes = 0))
+        Parsed::from_text("", &limits(|l| l.max_token_bytes = 0))
+            .map(|p| p.macaroon)
             .map_err(|e| decode_err::<()>(Err(e), "empty").kind),
         Err(DecodeErrorKind::Empty)
     );
@@ -593,7 +598,7 @@ fn field_size_default_limit_in_v2_and_json() {
             let results = [
                 (
                     "raw v2",
-                    Macaroon::from_bytes(&bytes, &Limits::default()).map(|p| p.macaroon),
+                    Parsed::from_bytes(&bytes, &Limits::default()).map(|p| p.macaroon),
                     v2_offset,
                 ),
                 ("v2", Macaroon::parse(&b64), v2_offset),
@@ -635,7 +640,7 @@ fn field_size_default_limit_in_v2_and_json() {
         }))
     };
     assert_eq!(
-        Macaroon::from_bytes(&bytes, &Limits::default()).map(|_| ()),
+        Parsed::from_bytes(&bytes, &Limits::default()).map(|_| ()),
         want(11),
         "vid of 65,538 bytes, raw v2"
     );
@@ -1042,9 +1047,9 @@ fn many_twins() {
 fn read_measured(input: &[u8], l: &Limits, v1: bool) -> (Result<Macaroon, Error>, Usage) {
     measure(|| {
         if v1 {
-            Macaroon::from_v1_bytes(input, l)
+            Parsed::from_bytes(input, l).map(|p| p.macaroon)
         } else {
-            Macaroon::from_bytes(input, l).map(|p| p.macaroon)
+            Parsed::from_bytes(input, l).map(|p| p.macaroon)
         }
     })
 }
@@ -1120,7 +1125,7 @@ fn v1_headers_that_lie() {
     // A header that is not hex.
     assert_eq!(
         decode_kind(
-            Macaroon::from_v1_bytes(b"00x0location \n", &Limits::default()),
+            Parsed::from_bytes(b"00x0location \n", &Limits::default()).map(|p| p.macaroon),
             "hex"
         ),
         (Layer::V1, 0, DecodeErrorKind::BadPacketHeader)
@@ -1175,7 +1180,7 @@ fn v2_varints_that_lie() {
     max.extend(varint(u64::MAX));
     assert_eq!(max.len(), 12);
     assert_eq!(
-        Macaroon::from_bytes(&max, &Limits::default()).map(|_| ()),
+        Parsed::from_bytes(&max, &Limits::default()).map(|_| ()),
         Err(Error::Limit(LimitError::FieldTooLarge {
             field: "identifier",
             limit: 65_535,
@@ -1188,7 +1193,7 @@ fn v2_varints_that_lie() {
     overflow.push(0x01);
     assert_eq!(
         decode_kind(
-            Macaroon::from_bytes(&overflow, &Limits::default()).map(|p| p.macaroon),
+            Parsed::from_bytes(&overflow, &Limits::default()).map(|p| p.macaroon),
             "11-byte varint"
         ),
         (Layer::V2, 2, DecodeErrorKind::InvalidVarint)
@@ -1228,7 +1233,7 @@ fn v2_varints_that_lie() {
     );
     assert_bounded(u, text.len(), "2^60 identifier as text");
     // Lenient inspection of the same input is bounded too.
-    let (report, u) = measure(|| inspect_bytes(&huge));
+    let (report, u) = measure(|| Inspection::of_bytes(&huge));
     assert!(report.parsed.is_err() && report.recovered.is_some());
     assert_bounded(u, huge.len(), "inspect 2^60 identifier");
 }
@@ -1420,7 +1425,7 @@ fn long_text_and_packet_floods_are_bounded() {
         let e = decode_err(r, name);
         assert!(e.offset <= text.len(), "{name}: {e}");
         assert_bounded(u, text.len(), name);
-        let (report, u) = measure(|| inspect(&text));
+        let (report, u) = measure(|| Inspection::of_text(&text));
         assert!(report.recovered.is_some());
         assert_bounded(u, text.len(), &format!("inspect {name}"));
     }
@@ -1538,9 +1543,8 @@ fn secrets_never_appear_in_debug_display_or_errors() {
         .verify(&k, &root, std::slice::from_ref(&bound))
         .expect("verifies");
     texts.push(("Verified", format!("{ok:?} {ok:#?}")));
-    let parsed =
-        Macaroon::parse_detailed(&serialize_ok(&root, Format::V1, "root"), &Limits::default())
-            .expect("parse");
+    let parsed = Parsed::from_text(&serialize_ok(&root, Format::V1, "root"), &Limits::default())
+        .expect("parse");
     texts.push(("Parsed", format!("{parsed:?}")));
 
     // Every error of a failing verification, as Display and Debug.
@@ -1623,7 +1627,7 @@ fn secrets_never_appear_in_debug_display_or_errors() {
         serialize_ok(&bound, Format::V2Json, "bound"),
         serialize_ok(&root, Format::Onedata, "root")[..60].to_owned(),
     ] {
-        let report = inspect(&token);
+        let report = Inspection::of_text(&token);
         assert_secret_free(&format!("{report:?} {report:#?}"), &key_secrets, "inspect");
     }
 }
@@ -1744,7 +1748,7 @@ fn mismatch_position_is_not_revealed() {
         let mut bytes = m.to_v2_bytes();
         let n = bytes.len();
         bytes[n - 32 + at] ^= 0x01;
-        Macaroon::from_bytes(&bytes, &Limits::default())
+        Parsed::from_bytes(&bytes, &Limits::default())
             .expect("parse")
             .macaroon
     };

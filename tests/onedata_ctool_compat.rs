@@ -19,10 +19,11 @@ use macaroon_mint::onedata::{
     Persistence, Subject, TokenType, INVITE_CAVEATS,
 };
 use macaroon_mint::{
-    base62_escape, base62_unescape, inspect, ApiCall, AuthContext, Clock, Consumer, DataAccess,
-    Encoding, Error, Format, Limits, Macaroon, MacaroonRole, RootKey, Service, TypedCaveat,
-    Verifier, VerifyError,
+    base62_escape, base62_unescape, ApiCall, AuthContext, Clock, Consumer, DataAccess, Encoding,
+    Error, Format, Limits, Macaroon, MacaroonRole, RootKey, Service, TypedCaveat, Verifier,
+    VerifyError,
 };
+use macaroon_mint::{Inspection, Parsed};
 
 const FILE: &str = "ctool_compat_tokens.json";
 const LOCATION: &str = "domain.example.com";
@@ -602,7 +603,7 @@ fn every_vector_parses_and_inspects_to_its_fields() {
     for case in cases() {
         let name = &case.name;
         let m = case.parse();
-        let parsed = Macaroon::parse_detailed(&case.token, &Limits::default())
+        let parsed = Parsed::from_text(&case.token, &Limits::default())
             .unwrap_or_else(|e| panic!("[{name}] parse_detailed: {e}"));
         assert_eq!(
             parsed.encoding,
@@ -613,7 +614,7 @@ fn every_vector_parses_and_inspects_to_its_fields() {
             parsed.macaroon, m,
             "[{name}] parse_detailed gives parse's macaroon"
         );
-        let inspection = inspect(&case.token);
+        let inspection = Inspection::of_text(&case.token);
         assert_eq!(
             inspection.parsed.map(|p| p.macaroon).ok(),
             Some(m.clone()),

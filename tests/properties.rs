@@ -10,9 +10,10 @@ mod common;
 
 use common::*;
 use macaroon_mint::{
-    base62_escape, base62_unescape, inspect, inspect_bytes, DecodeErrorKind, Encoding, Error,
-    Format, Layer, LimitError, Limits, Macaroon, MacaroonRole, RootKey, Verifier, VerifyError,
+    base62_escape, base62_unescape, DecodeErrorKind, Encoding, Error, Format, Layer, LimitError,
+    Limits, Macaroon, MacaroonRole, RootKey, Verifier, VerifyError,
 };
+use macaroon_mint::{Inspection, Parsed};
 use proptest::collection::vec;
 use proptest::prelude::*;
 
@@ -175,7 +176,7 @@ impl Parts {
     }
 
     fn build(&self) -> Macaroon {
-        Macaroon::from_bytes(&self.to_v2(), &Limits::default())
+        Parsed::from_bytes(&self.to_v2(), &Limits::default())
             .unwrap_or_else(|e| panic!("hand-built v2 must parse: {e} ({self:?})"))
             .macaroon
     }
@@ -216,9 +217,9 @@ fn encodings(m: &Macaroon) -> Vec<(String, Vec<u8>, bool)> {
 /// through detection.
 fn parse_input(name: &str, input: &[u8]) -> Result<Macaroon, Error> {
     if name == "raw v1" {
-        Macaroon::from_v1_bytes(input, &Limits::default())
+        Parsed::from_bytes(input, &Limits::default()).map(|p| p.macaroon)
     } else {
-        Macaroon::from_bytes(input, &Limits::default()).map(|p| p.macaroon)
+        Parsed::from_bytes(input, &Limits::default()).map(|p| p.macaroon)
     }
 }
 
@@ -331,7 +332,7 @@ fn check_round_trips(m: &Macaroon, ctx: &str) -> Result<(), TestCaseError> {
         let text = m
             .serialize(format)
             .map_err(|e| TestCaseError::fail(format!("[{ctx}] serialize {format}: {e}")))?;
-        let parsed = Macaroon::parse_detailed(&text, &Limits::default())
+        let parsed = Parsed::from_text(&text, &Limits::default())
             .map_err(|e| TestCaseError::fail(format!("[{ctx}] parse {format} {text:?}: {e}")))?;
         prop_assert_eq!(
             &parsed.macaroon,
@@ -361,7 +362,7 @@ fn check_round_trips(m: &Macaroon, ctx: &str) -> Result<(), TestCaseError> {
     }
     let onedata = m.serialize(Format::Onedata).expect("fits");
     for service in ["opw", "opp"] {
-        let parsed = Macaroon::parse_detailed(&format!("{service}-{onedata}"), &Limits::default())
+        let parsed = Parsed::from_text(&format!("{service}-{onedata}"), &Limits::default())
             .map_err(|e| TestCaseError::fail(format!("[{ctx}] {service}-: {e}")))?;
         prop_assert_eq!(&parsed.macaroon, m);
         prop_assert_eq!(
@@ -372,13 +373,14 @@ fn check_round_trips(m: &Macaroon, ctx: &str) -> Result<(), TestCaseError> {
         );
     }
     let v2 = m.to_v2_bytes();
-    let parsed = Macaroon::from_bytes(&v2, &Limits::default())
+    let parsed = Parsed::from_bytes(&v2, &Limits::default())
         .map_err(|e| TestCaseError::fail(format!("[{ctx}] raw v2: {e}")))?;
     prop_assert_eq!(&parsed.macaroon, m, "[{}] raw v2", ctx);
     prop_assert_eq!(parsed.encoding, Encoding::V2Binary);
     prop_assert_eq!(parsed.macaroon.to_v2_bytes(), v2);
     let v1 = m.to_v1_bytes().expect("fits");
-    let back = Macaroon::from_v1_bytes(&v1, &Limits::default())
+    let back = Parsed::from_bytes(&v1, &Limits::default())
+        .map(|p| p.macaroon)
         .map_err(|e| TestCaseError::fail(format!("[{ctx}] raw v1: {e}")))?;
     prop_assert_eq!(&back, m, "[{}] raw v1", ctx);
     prop_assert_eq!(back.to_v1_bytes().ok(), Some(v1));
@@ -1342,7 +1344,7 @@ proptest! {
                 };
                 check_error_inside(&e, prefix, raw, &ctx)?;
                 if name != "raw v1" {
-                    prop_assert_eq!(&inspect_bytes(prefix).parsed.map(|p| p.macaroon), &r, "[{}] inspect", ctx);
+                    prop_assert_eq!(&Inspection::of_bytes(prefix).parsed.map(|p| p.macaroon), &r, "[{}] inspect", ctx);
                 }
                 if !raw {
                     let text = std::str::from_utf8(prefix).expect("char boundary");
@@ -1414,10 +1416,10 @@ proptest! {
             }
         }
         // Lenient inspection never panics either.
-        let report = inspect_bytes(&spliced);
+        let report = Inspection::of_bytes(&spliced);
         prop_assert_eq!(report.parsed.is_ok(), report.recovered.is_none());
         if let Ok(text) = std::str::from_utf8(&spliced) {
-            let _ = inspect(text);
+            let _ = Inspection::of_text(text);
         }
     }
 }
@@ -1460,7 +1462,7 @@ proptest! {
         if let Err(e) = &r {
             check_error_inside(e, text.as_bytes(), raw, &format!("{text:?}"))?;
         }
-        let report = inspect(&text);
+        let report = Inspection::of_text(&text);
         prop_assert_eq!(&report.parsed.clone().map(|p| p.macaroon), &r);
         prop_assert_eq!(report.recovered.is_some(), r.is_err());
         let k = key("k");
@@ -1509,8 +1511,8 @@ proptest! {
     ) {
         let input = [head, &body[..]].concat();
         for (name, r) in [
-            ("detect", Macaroon::from_bytes(&input, &Limits::default()).map(|p| p.macaroon)),
-            ("raw v1", Macaroon::from_v1_bytes(&input, &Limits::default())),
+            ("detect", Parsed::from_bytes(&input, &Limits::default()).map(|p| p.macaroon)),
+            ("raw v1", Parsed::from_bytes(&input, &Limits::default()).map(|p| p.macaroon)),
         ] {
             match r {
                 Ok(m) => {
@@ -1522,6 +1524,6 @@ proptest! {
                 Err(e) => check_error_inside(&e, &input, true, name)?,
             }
         }
-        let _ = inspect_bytes(&input);
+        let _ = Inspection::of_bytes(&input);
     }
 }

@@ -5,6 +5,7 @@
 mod common;
 
 use common::*;
+use macaroon_mint::Parsed;
 use macaroon_mint::{
     base62_escape, base62_unescape, DecodeErrorKind, Encoding, Error, Format, Layer, Limits,
     Macaroon, MacaroonRole, RootKey, Verifier, VerifyError,
@@ -36,7 +37,7 @@ fn apply_step(m: Macaroon, step: &Value, ctx: &str) -> Macaroon {
 /// Parses `text`, checks the detected encoding and that it equals `expected` (every field and the
 /// signature), and that serializing `expected` in `format` reproduces `text` byte for byte.
 fn check_serialization(text: &str, format: Format, expected: &Macaroon, ctx: &str) {
-    let parsed = Macaroon::parse_detailed(text, &Limits::default())
+    let parsed = Parsed::from_text(text, &Limits::default())
         .unwrap_or_else(|e| panic!("[{ctx}] parse of {format} text failed: {e} ({e:?})"));
     let want_encoding = match format {
         Format::V1 => Encoding::V1,
@@ -96,7 +97,7 @@ fn check_conversions(m: &Macaroon, ctx: &str) {
         }
     }
     let v2 = m.to_v2_bytes();
-    let raw = Macaroon::from_bytes(&v2, &Limits::default())
+    let raw = Parsed::from_bytes(&v2, &Limits::default())
         .unwrap_or_else(|e| panic!("[{ctx}] raw v2 bytes: {e}"));
     assert_eq!(raw.encoding, Encoding::V2Binary, "[{ctx}] raw v2 encoding");
     assert_eq!(&raw.macaroon, m, "[{ctx}] raw v2 round trip");
@@ -701,7 +702,7 @@ fn tv1_wrapped_standard_base64_negative() {
 Y3JldCBrZXkKMDAxZGNpZCBhY2NvdW50ID0gMzczNTkyODU1OQowMDIwY2lkIHRpbWUgPCAyMDIw\n\
 LTAxLTAxVDAwOjAwCjAwMjJjaWQgZW1haWwgPSBhbGljZUBleGFtcGxlLm9yZwowMDJmc2lnbmF0\n\
 dXJlID8f19FL+bkC9p/aoMmIecC7GxdOcLVyUnrv6lJMM7NSCg==";
-    let parsed = Macaroon::parse_detailed(text, &Limits::default())
+    let parsed = Parsed::from_text(text, &Limits::default())
         .unwrap_or_else(|e| panic!("[{name}] must parse: {e}"));
     assert_eq!(parsed.encoding, Encoding::V1, "[{name}] encoding");
     let m = parsed.macaroon;
@@ -742,7 +743,7 @@ fn tv7_onedata_tokens() {
             continue; // the identity token's caveats were not transcribed
         };
         let caveats = strings(t.get("caveats").expect("caveats"), name);
-        let parsed = Macaroon::parse_detailed(text, &Limits::default())
+        let parsed = Parsed::from_text(text, &Limits::default())
             .unwrap_or_else(|e| panic!("[{name}] parse: {e}"));
         assert_eq!(
             parsed.encoding,
@@ -793,7 +794,7 @@ fn tv7_onedata_tokens() {
         // With a service indication.
         for service in ["opw", "opp"] {
             let prefixed = format!("{service}-{text}");
-            let p = Macaroon::parse_detailed(&prefixed, &Limits::default())
+            let p = Parsed::from_text(&prefixed, &Limits::default())
                 .unwrap_or_else(|e| panic!("[{name}] {service}- parse: {e}"));
             assert_eq!(
                 p.encoding,
@@ -952,7 +953,7 @@ fn micro_detection() {
         let name = s(d, "name", "micro.json detection");
         let text = s(d, "text", name);
         let want = encoding_named(s(d, "expect", name), opt_s(d, "service"), name);
-        let p = Macaroon::parse_detailed(text, &Limits::default())
+        let p = Parsed::from_text(text, &Limits::default())
             .unwrap_or_else(|e| panic!("[{name}] parse: {e} ({e:?})"));
         assert_eq!(p.encoding, want, "[{name}] detected encoding");
         let m = &p.macaroon;
@@ -1004,7 +1005,7 @@ fn v2_text_round_trips_for_every_first_field_length() {
             ),
         ] {
             let text = serialize_ok(&m, Format::V2, what);
-            match Macaroon::parse_detailed(&text, &Limits::default()) {
+            match Parsed::from_text(&text, &Limits::default()) {
                 Ok(p) if p.macaroon == m && p.encoding == Encoding::V2 => {}
                 other => failures.push(format!(
                     "{what} of {len} bytes, text {:?}…: {other:?}",
@@ -1205,7 +1206,7 @@ fn v2j_accepted_variants() {
         b64_encode(vid, false, true),
         tp.signature_hex().to_uppercase()
     );
-    let p = Macaroon::parse_detailed(&legacy, &Limits::default())
+    let p = Parsed::from_text(&legacy, &Limits::default())
         .unwrap_or_else(|e| panic!("[legacy V1 JSON] {e}"));
     assert_eq!(p.encoding, Encoding::V1Json, "[legacy V1 JSON] encoding");
     assert_eq!(p.macaroon, tp, "[legacy V1 JSON] fields");

@@ -18,10 +18,10 @@ use macaroon_mint::onedata::{
     InviteType, OnedataError, OnedataIdentifier, OnedataToken, ParsedIdentifier, Persistence,
     Subject, TokenType, DEFAULT_TEMPORARY_MAX_TTL,
 };
+use macaroon_mint::Inspection;
 use macaroon_mint::{
-    inspect_bytes, ApiCall, AuthContext, CaveatError, Consumer, DataAccess, Encoding, Error,
-    Format, Limits, Macaroon, Parsed, Recovered, RecoveredField, RootKey, Service, TypedCaveat,
-    Verifier,
+    ApiCall, AuthContext, CaveatError, Consumer, DataAccess, Encoding, Error, Format, Limits,
+    Macaroon, Parsed, Recovered, RecoveredField, RootKey, Service, TypedCaveat, Verifier,
 };
 use macaroon_mint_server::store::MasterKey;
 use serde_json::{json, Value};
@@ -800,7 +800,7 @@ fn stdin_at_most_once<'a>(tokens: impl IntoIterator<Item = &'a str>) -> Result<(
 }
 
 fn parse_token(arg: &str) -> Result<Parsed, Failure> {
-    Ok(Macaroon::from_bytes(&token_input(arg)?, &Limits::DEFAULT)?)
+    Ok(Parsed::from_bytes(&token_input(arg)?, &Limits::DEFAULT)?)
 }
 
 /// The admin's `USER:PASSWORD`: from `--admin` (with a warning: the process list shows it),
@@ -1400,7 +1400,7 @@ fn encoding_json(encoding: &Encoding) -> Value {
 }
 
 fn inspect(input: &[u8], as_json: bool, force_onedata: bool) -> Result<String, Failure> {
-    let report = inspect_bytes(input);
+    let report = Inspection::of_bytes(input);
     let parsed = match report.parsed {
         Ok(parsed) => parsed,
         Err(e) => {

@@ -4,22 +4,22 @@
 //! success into a `LimitError`, never into a different macaroon.
 
 use macaroon_mint::onedata::{OnedataError, OnedataIdentifier, OnedataToken};
-use macaroon_mint::{inspect, inspect_bytes, Encoding, Error, LimitError, Limits, Macaroon};
+use macaroon_mint::{Encoding, Error, Inspection, LimitError, Limits, Macaroon, Parsed};
 
 use crate::check_error;
 
 /// The `parse_any` oracle.
 pub fn parse_any(data: &[u8]) {
-    let detected = Macaroon::from_bytes(data, &Limits::default());
+    let detected = Parsed::from_bytes(data, &Limits::default());
     if let Err(e) = &detected {
         check_error(e, data.len(), "from_bytes");
     }
 
     // The inspector runs the same strict parse, and recovers something only on failure.
-    let inspection = inspect_bytes(data);
+    let inspection = Inspection::of_bytes(data);
     assert_eq!(
         inspection.parsed, detected,
-        "inspect disagrees with from_bytes"
+        "Inspection::of_bytes disagrees with Parsed::from_bytes"
     );
     match (&inspection.parsed, &inspection.recovered) {
         (Ok(_), Some(_)) => panic!("inspect recovered fields from a valid token"),
@@ -37,22 +37,23 @@ pub fn parse_any(data: &[u8]) {
         _ => {}
     }
 
-    let v1 = Macaroon::from_v1_bytes(data, &Limits::default());
-    if let Err(e) = &v1 {
-        check_error(e, data.len(), "from_v1_bytes");
-    }
+    assert_eq!(
+        Macaroon::parse_bytes(data),
+        detected.clone().map(|p| p.macaroon),
+        "Macaroon::parse_bytes disagrees with Parsed::from_bytes"
+    );
 
     if let Ok(text) = core::str::from_utf8(data) {
         let parsed = Macaroon::parse(text);
         let expected = detected.clone().map(|p| p.macaroon);
         assert_eq!(
             parsed, expected,
-            "Macaroon::parse disagrees with from_bytes"
+            "Macaroon::parse disagrees with Parsed::from_bytes"
         );
         assert_eq!(
-            inspect(text).parsed,
+            Inspection::of_text(text).parsed,
             detected,
-            "inspect(str) != inspect_bytes"
+            "Inspection::of_text(str) != Inspection::of_bytes"
         );
         onedata_token(text, &detected);
     }
@@ -124,7 +125,7 @@ fn tight_limits(data: &[u8], detected: &Result<macaroon_mint::Parsed, Error>) {
         max_caveats: pick(2, 1) % 8,
         ..Limits::default()
     };
-    match Macaroon::from_bytes(data, &limits) {
+    match Parsed::from_bytes(data, &limits) {
         Ok(p) => {
             assert_eq!(Ok(&p), detected.as_ref(), "tight limits changed the result");
             let m = &p.macaroon;

@@ -18,6 +18,7 @@
 //! parse-then-[`Verifier::verify`] returns.
 
 use arbitrary::Arbitrary;
+use macaroon_mint::Parsed;
 use macaroon_mint::{Error, Format, Limits, Macaroon, RootKey, Verifier};
 
 use crate::wire::{self, Parts, V2Chunk};
@@ -94,10 +95,10 @@ pub fn random(data: &[u8]) {
     let discharges: Vec<Macaroon> = discharge_bytes
         .iter()
         .take(8)
-        .filter_map(|d| Macaroon::from_bytes(d, &limits).ok().map(|p| p.macaroon))
+        .filter_map(|d| Parsed::from_bytes(d, &limits).ok().map(|p| p.macaroon))
         .collect();
     let key = RootKey::new(ORACLE_KEY);
-    let parsed = Macaroon::from_bytes(root_bytes, &limits).map(|p| p.macaroon);
+    let parsed = Parsed::from_bytes(root_bytes, &limits).map(|p| p.macaroon);
     let full = parsed.as_ref().map_err(Clone::clone).and_then(|root| {
         for verifier in [accept_all(), accept_all().ignore_unused_discharges()] {
             let result = verifier.verify(&key, root, &discharges);
@@ -438,8 +439,8 @@ fn encode(wire: Wire, raw: &[u8]) -> Vec<u8> {
 
 fn decode(wire: Wire, bytes: &[u8]) -> Result<Macaroon, Error> {
     match wire {
-        Wire::V1Raw => Macaroon::from_v1_bytes(bytes, &Limits::default()),
-        _ => Macaroon::from_bytes(bytes, &Limits::default()).map(|p| p.macaroon),
+        Wire::V1Raw => Parsed::from_bytes(bytes, &Limits::default()).map(|p| p.macaroon),
+        _ => Parsed::from_bytes(bytes, &Limits::default()).map(|p| p.macaroon),
     }
 }
 

@@ -3,6 +3,7 @@
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use macaroon_mint::Parsed;
 use macaroon_mint::{base62_escape, Limits, Macaroon};
 
 /// One caveat as plain parts: id, vid (third-party), location.
@@ -55,7 +56,9 @@ pub fn assemble(
     sig: &[u8; 32],
 ) -> Option<Macaroon> {
     let bytes = v1_bytes(location, identifier, caveats, sig);
-    Macaroon::from_v1_bytes(&bytes, &Limits::default()).ok()
+    Parsed::from_bytes(&bytes, &Limits::default())
+        .map(|p| p.macaroon)
+        .ok()
 }
 
 /// URL-safe unpadded base64, the form the library emits.

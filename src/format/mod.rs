@@ -139,7 +139,8 @@ pub enum Encoding {
     V2,
     /// Raw v2 bytes (libmacaroons' v2 API).
     V2Binary,
-    /// Raw v1 packets (only through [`Macaroon::from_v1_bytes`]).
+    /// Raw v1 packets (libmacaroons' and Go's binary form): four hex digits, then `location ` or
+    /// `identifier `.
     V1Binary,
     /// v2 JSON.
     V2Json,
@@ -265,7 +266,8 @@ impl fmt::Debug for Recovered {
     }
 }
 
-/// The result of [`inspect`]: the strict parse, and on failure what could be recovered.
+/// The result of [`Inspection::of_text`] or [`Inspection::of_bytes`]: the strict parse, and on
+/// failure what could be recovered.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct Inspection {
@@ -534,6 +536,12 @@ pub(crate) fn parse_detect(input: &[u8], limits: &Limits) -> Result<Parsed, Erro
             encoding: Encoding::V2Binary,
         });
     }
+    if v1::looks_raw(input) {
+        return Ok(Parsed {
+            macaroon: v1::parse(input, limits)?,
+            encoding: Encoding::V1Binary,
+        });
+    }
     let (start, end) = trim_bounds(input);
     let text = input.get(start..end).unwrap_or_default();
     match text.first() {
@@ -685,43 +693,80 @@ fn base62_defects(text: &[u8]) -> (Vec<(usize, String)>, usize) {
     (defects, total)
 }
 
-/// Parses a token strictly and, if that fails, decodes it leniently to show what survived.
-///
-/// `inspect` never verifies anything.
-///
-/// ```
-/// use macaroon_mint::inspect;
-///
-/// // The damaged registration token printed in Onedata's docs (SPEC §14 A).
-/// let report = inspect("MDAxNmxvY2F00aW9uIHJlZ2lzdHJ5CjAwM2JpZGVudGlmaW-0Y8");
-/// assert_eq!(
-///     report.parsed.unwrap_err().to_string(),
-///     "base62: character '-' at offset 47 is not allowed"
-/// );
-/// let recovered = report.recovered.unwrap();
-/// assert_eq!(recovered.location.unwrap().bytes, b"registry");
-/// assert!(recovered.identifier.is_none());
-/// ```
-pub fn inspect(input: &str) -> Inspection {
-    inspect_bytes(input.as_bytes())
+impl Inspection {
+    /// Parses text strictly (default [`Limits`]) and, if that fails, decodes it leniently to
+    /// show what survived. Never verifies anything, never fails.
+    ///
+    /// ```
+    /// use macaroon_mint::Inspection;
+    ///
+    /// // The damaged registration token printed in Onedata's docs (SPEC §14 A).
+    /// let report = Inspection::of_text("MDAxNmxvY2F00aW9uIHJlZ2lzdHJ5CjAwM2JpZGVudGlmaW-0Y8");
+    /// assert_eq!(
+    ///     report.parsed.unwrap_err().to_string(),
+    ///     "base62: character '-' at offset 47 is not allowed"
+    /// );
+    /// let recovered = report.recovered.unwrap();
+    /// assert_eq!(recovered.location.unwrap().bytes, b"registry");
+    /// assert!(recovered.identifier.is_none());
+    /// ```
+    pub fn of_text(input: &str) -> Inspection {
+        Inspection::of_bytes(input.as_bytes())
+    }
+
+    /// [`Inspection::of_text`] for input that may be raw bytes (v2 binary, v1 packets).
+    pub fn of_bytes(input: &[u8]) -> Inspection {
+        let parsed = parse_detect(input, &Limits::DEFAULT);
+        let recovered = match &parsed {
+            Ok(_) | Err(Error::Limit(LimitError::TokenTooLarge { .. })) => None,
+            Err(_) => Some(recover(input)),
+        };
+        Inspection { parsed, recovered }
+    }
 }
 
-/// [`inspect`] for input that may be raw bytes (v2 binary).
-pub fn inspect_bytes(input: &[u8]) -> Inspection {
-    let parsed = parse_detect(input, &Limits::DEFAULT);
-    let recovered = match &parsed {
-        Ok(_) | Err(Error::Limit(LimitError::TokenTooLarge { .. })) => None,
-        Err(_) => Some(recover(input)),
-    };
-    Inspection { parsed, recovered }
+impl Parsed {
+    /// Parses text in any format under explicit `limits`, reporting the encoding found.
+    ///
+    /// ```
+    /// use macaroon_mint::{Encoding, Limits, Parsed};
+    ///
+    /// let p = Parsed::from_text("AgEOaHR0cDovL215YmFuay8CFndlIHVzZWQgb3VyIHNlY3JldCBrZXkAAhRhY2NvdW50ID0gMzczNTkyODU1OQAABiAe_kdj8pDbzgwdCEdzZ-EfTu5FamSTPPZi15dy27ghKA", &Limits::default())?;
+    /// assert_eq!(p.encoding, Encoding::V2);
+    /// assert_eq!(p.macaroon.identifier(), b"we used our secret key");
+    /// # Ok::<(), macaroon_mint::Error>(())
+    /// ```
+    pub fn from_text(text: &str, limits: &Limits) -> Result<Parsed, Error> {
+        parse_detect(text.as_bytes(), limits)
+    }
+
+    /// [`Parsed::from_text`] for bytes: raw v2 binary (first byte `0x02`), raw v1 packets (as
+    /// Go's binary API passes them), or any text format.
+    ///
+    /// ```
+    /// use macaroon_mint::{Encoding, Limits, Macaroon, Parsed, RootKey};
+    ///
+    /// let m = Macaroon::mint(&RootKey::new("k"), "loc", [0u8, 159, 146, 150])?;
+    /// let v2 = Parsed::from_bytes(&m.to_v2_bytes(), &Limits::default())?;
+    /// assert_eq!((v2.encoding, v2.macaroon), (Encoding::V2Binary, m.clone()));
+    /// let v1 = Parsed::from_bytes(&m.to_v1_bytes()?, &Limits::default())?;
+    /// assert_eq!((v1.encoding, v1.macaroon), (Encoding::V1Binary, m));
+    /// # Ok::<(), macaroon_mint::Error>(())
+    /// ```
+    pub fn from_bytes(bytes: &[u8], limits: &Limits) -> Result<Parsed, Error> {
+        parse_detect(bytes, limits)
+    }
 }
 
 impl Macaroon {
-    /// Parses a token in any supported format, with the default [`Limits`].
+    /// Parses a token in any supported text format, with the default [`Limits`].
     ///
     /// Detects v1 and v2 base64 text (either alphabet, padded or not, whitespace skipped),
     /// v2 JSON, legacy v1 JSON, Onedata base62 text (with or without an `opw-`/`opp-` service
-    /// indication), and raw v2 bytes. The result is untrusted until verified.
+    /// indication). The result is untrusted until verified. The other entry points, one per
+    /// need: [`Macaroon::parse_bytes`] for raw binary, [`Parsed::from_text`] /
+    /// [`Parsed::from_bytes`] for explicit limits and the encoding found, and
+    /// [`Inspection::of_text`] / [`Inspection::of_bytes`] to see what survives in damaged input.
     ///
     /// ```
     /// use macaroon_mint::Macaroon;
@@ -734,51 +779,22 @@ impl Macaroon {
     /// # Ok::<(), macaroon_mint::Error>(())
     /// ```
     pub fn parse(text: &str) -> Result<Macaroon, Error> {
-        Self::parse_with_limits(text, &Limits::DEFAULT)
+        parse_detect(text.as_bytes(), &Limits::DEFAULT).map(|p| p.macaroon)
     }
 
-    /// [`Macaroon::parse`] with explicit limits.
-    pub fn parse_with_limits(text: &str, limits: &Limits) -> Result<Macaroon, Error> {
-        parse_detect(text.as_bytes(), limits).map(|p| p.macaroon)
-    }
-
-    /// Parses like [`Macaroon::parse`] and also reports the detected encoding.
+    /// [`Macaroon::parse`] for bytes: raw v2 binary, raw v1 packets, or any text format, with the
+    /// default [`Limits`].
     ///
     /// ```
-    /// use macaroon_mint::{Encoding, Limits, Macaroon};
-    ///
-    /// let p = Macaroon::parse_detailed("AgEOaHR0cDovL215YmFuay8CFndlIHVzZWQgb3VyIHNlY3JldCBrZXkAAhRhY2NvdW50ID0gMzczNTkyODU1OQAABiAe_kdj8pDbzgwdCEdzZ-EfTu5FamSTPPZi15dy27ghKA", &Limits::default())?;
-    /// assert_eq!(p.encoding, Encoding::V2);
-    /// # Ok::<(), macaroon_mint::Error>(())
-    /// ```
-    pub fn parse_detailed(text: &str, limits: &Limits) -> Result<Parsed, Error> {
-        parse_detect(text.as_bytes(), limits)
-    }
-
-    /// Parses bytes: raw v2 binary when the first byte is `0x02`, otherwise text as in
-    /// [`Macaroon::parse`].
-    pub fn from_bytes(bytes: &[u8], limits: &Limits) -> Result<Parsed, Error> {
-        parse_detect(bytes, limits)
-    }
-
-    /// Parses raw v1 packets (not base64), as Go's binary API passes them.
-    ///
-    /// ```
-    /// use macaroon_mint::{Limits, Macaroon, RootKey};
+    /// use macaroon_mint::{Macaroon, RootKey};
     ///
     /// let m = Macaroon::mint(&RootKey::new("k"), "loc", "id")?;
-    /// assert_eq!(Macaroon::from_v1_bytes(&m.to_v1_bytes()?, &Limits::default())?, m);
+    /// assert_eq!(Macaroon::parse_bytes(&m.to_v1_bytes()?)?, m);
+    /// assert_eq!(Macaroon::parse_bytes(&m.to_v2_bytes())?, m);
     /// # Ok::<(), macaroon_mint::Error>(())
     /// ```
-    pub fn from_v1_bytes(bytes: &[u8], limits: &Limits) -> Result<Macaroon, Error> {
-        if bytes.len() > limits.max_token_bytes {
-            return Err(LimitError::TokenTooLarge {
-                limit: limits.max_token_bytes,
-                found: bytes.len(),
-            }
-            .into());
-        }
-        v1::parse(bytes, limits)
+    pub fn parse_bytes(bytes: &[u8]) -> Result<Macaroon, Error> {
+        parse_detect(bytes, &Limits::DEFAULT).map(|p| p.macaroon)
     }
 
     /// Serializes into one of the text formats.
@@ -812,12 +828,12 @@ impl Macaroon {
     /// Raw v2 binary (no base64).
     ///
     /// ```
-    /// use macaroon_mint::{Limits, Macaroon, RootKey};
+    /// use macaroon_mint::{Limits, Macaroon, Parsed, RootKey};
     ///
     /// let m = Macaroon::mint(&RootKey::new("k"), "", [0u8, 159, 146, 150])?;
     /// let bytes = m.to_v2_bytes();
     /// assert_eq!(bytes[0], 2);
-    /// assert_eq!(Macaroon::from_bytes(&bytes, &Limits::default())?.macaroon, m);
+    /// assert_eq!(Parsed::from_bytes(&bytes, &Limits::default())?.macaroon, m);
     /// # Ok::<(), macaroon_mint::Error>(())
     /// ```
     pub fn to_v2_bytes(&self) -> Vec<u8> {

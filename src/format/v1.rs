@@ -261,6 +261,15 @@ pub(crate) fn walk<'a>(
 }
 
 /// Parses raw v1 packets into an owned macaroon.
+/// Whether `data` starts like raw v1 packets rather than text: a 4-byte header (checked by the
+/// decoder, which names a bad one), then the `location` or `identifier` key and its space. No
+/// base64 or JSON text can start so (base64 has no space; every text token starts `MDAx`, `Ag`,
+/// `{` or `"`).
+pub(crate) fn looks_raw(data: &[u8]) -> bool {
+    let rest = data.get(HEADER..).unwrap_or_default();
+    rest.starts_with(b"location ") || rest.starts_with(b"identifier ")
+}
+
 pub(crate) fn parse(data: &[u8], limits: &Limits) -> Result<Macaroon, Error> {
     let mut builder = Builder::default();
     let signature = walk(data, limits, &mut builder)?;

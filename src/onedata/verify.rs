@@ -2,7 +2,7 @@
 //! the token to find its secret, then verify it.
 
 use crate::caveat::TypedCaveat;
-use crate::format::Encoding;
+use crate::format::{Encoding, Parsed};
 use crate::key::RootKey;
 use crate::limits::Limits;
 use crate::macaroon::Macaroon;
@@ -183,7 +183,7 @@ impl OnedataToken {
     /// assert!(matches!(err, OnedataError::Macaroon(Error::Limit(LimitError::TokenTooLarge { .. }))));
     /// ```
     pub fn parse_with_limits(text: &str, limits: &Limits) -> Result<OnedataToken, OnedataError> {
-        let parsed = Macaroon::parse_detailed(text, limits)?;
+        let parsed = Parsed::from_text(text, limits)?;
         let service = match parsed.encoding {
             Encoding::Onedata { service } => service,
             other => {

@@ -638,7 +638,8 @@ impl<'a> Verifier<'a> {
 
     /// Parses `token` (any format) and verifies it: the server's hot path.
     ///
-    /// Same result as [`Macaroon::parse_with_limits`] followed by [`Verifier::verify`], but for
+    /// Same result as [`Parsed::from_text`](crate::Parsed::from_text) (under the verifier's
+    /// limits) followed by [`Verifier::verify`], but for
     /// v1, v2 and Onedata text whose root has only first-party caveats it works on borrowed slices
     /// of one decoded buffer, which the returned [`Verified`] keeps: with exact satisfiers and
     /// `time <` checks, the decode is its only allocation (typed checking of list-valued caveats

@@ -9,6 +9,7 @@
 
 use std::path::PathBuf;
 
+use macaroon_mint::Parsed;
 use macaroon_mint::{
     DecodeError, Encoding, Error, Format, Limits, Macaroon, MacaroonRole, RootKey, VerifyError,
 };
@@ -230,12 +231,12 @@ pub fn v1_packet(key: &str, value: &[u8]) -> Vec<u8> {
 
 /// Parses raw v1 bytes with default limits.
 pub fn from_v1(bytes: &[u8]) -> Result<Macaroon, Error> {
-    Macaroon::from_v1_bytes(bytes, &Limits::default())
+    Parsed::from_bytes(bytes, &Limits::default()).map(|p| p.macaroon)
 }
 
 /// Parses raw bytes (v2 binary when the first byte is 2) with default limits.
 pub fn from_bytes(bytes: &[u8]) -> Result<Macaroon, Error> {
-    Macaroon::from_bytes(bytes, &Limits::default()).map(|p| p.macaroon)
+    Parsed::from_bytes(bytes, &Limits::default()).map(|p| p.macaroon)
 }
 
 /// Appends a v2 unsigned varint (LEB128), for hand-built v2 bytes.
