@@ -95,8 +95,8 @@ impl Serialize for CaveatObject<'_> {
 /// The value is written back as compact JSON text, keeping the order of its members and any
 /// repeated key, and that text is parsed: the parser's rules and limits apply as they are, and a
 /// failure is the parser's error (layer, offset, what was wrong) as a custom error of the
-/// deserializer. Offsets count characters of that compact text, which for compact input (what
-/// every peer writes) is the input itself. Only a self-describing format (JSON, or a format that
+/// deserializer. Offsets count characters of that compact text, which for compact input without
+/// escapes (what libmacaroons and Go write) is the input itself. Only a self-describing format (JSON, or a format that
 /// can say what each value is) can be read; other values than an object or a string are a type
 /// error. A value nested deeper than 128 levels is refused without being walked further.
 ///

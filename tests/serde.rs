@@ -390,7 +390,7 @@ fn format_and_encoding_by_name() {
         }
     }
     // What detection reports serializes under the same names.
-    let onedata = "opw-".to_owned() + &tricky_free_onedata();
+    let onedata = "opw-".to_owned() + &onedata_text();
     let parsed = Macaroon::parse_detailed(&onedata, &Limits::default()).expect("onedata");
     assert_eq!(
         serde_json::to_string(&parsed.encoding).expect("to_string"),
@@ -410,7 +410,7 @@ fn format_and_encoding_by_name() {
 }
 
 /// Onedata text of a small first-party token.
-fn tricky_free_onedata() -> String {
+fn onedata_text() -> String {
     Macaroon::mint(&key("k"), "domain.example.com", "2/nmd/usr-a/act/id")
         .and_then(|m| m.serialize(Format::Onedata))
         .expect("onedata")
