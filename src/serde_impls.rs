@@ -99,6 +99,8 @@ impl Serialize for CaveatObject<'_> {
 /// escapes (what libmacaroons and Go write) is the input itself. Only a self-describing format (JSON, or a format that
 /// can say what each value is) can be read; other values than an object or a string are a type
 /// error. A value nested deeper than 128 levels is refused without being walked further.
+/// serde_json's `arbitrary_precision` feature hands numbers over as maps, so with it a numeric
+/// `"v":2` is refused (`"v":"2"` and no `"v"` still read).
 ///
 /// ```
 /// use macaroon_mint::Macaroon;
