@@ -32,6 +32,14 @@
 //! one [`Error`] type, nested by domain, with byte or character offsets for malformed input.
 //! Untrusted input is bounded by [`Limits`].
 //!
+//! ## Optional features
+//!
+//! - `serde` (off by default): `Serialize` and `Deserialize` for [`Macaroon`] as its v2 JSON
+//!   object (deserializing runs the token parser on it, so it accepts exactly what
+//!   [`Macaroon::parse`] does), for [`Format`] and [`Encoding`] by name, and `Serialize` for
+//!   [`Error`] and the errors it nests as `{"kind", "reason", "message", …}` objects; each impl's
+//!   documentation gives the shape.
+//!
 //! [macaroons]: https://research.google/pubs/macaroons-cookies-with-contextual-caveats-for-decentralized-authorization-in-the-cloud/
 
 // No unsafe code: memory safety of the parser holds by construction.
@@ -60,6 +68,8 @@ mod limits;
 mod macaroon;
 pub mod onedata;
 mod reader;
+#[cfg(feature = "serde")]
+mod serde_impls;
 mod util;
 mod verify;
 

@@ -1307,30 +1307,6 @@ fn onedata_exit_code(e: &OnedataError) -> u8 {
     }
 }
 
-/// A short machine-readable name for each Onedata profile error.
-fn onedata_reason(e: &OnedataError) -> &'static str {
-    match e {
-        OnedataError::Macaroon(_) => "macaroon",
-        OnedataError::Identifier(_) => "identifier",
-        OnedataError::NotOnedataText { .. } => "not_onedata_text",
-        OnedataError::LegacyToken { .. } => "legacy_token",
-        OnedataError::WrongTokenType { .. } => "wrong_token_type",
-        OnedataError::WrongInviteType { .. } => "wrong_invite_type",
-        OnedataError::UnknownInviteType { .. } => "unknown_invite_type",
-        OnedataError::Revoked { .. } => "revoked",
-        OnedataError::GenerationUnknown { .. } => "generation_unknown",
-        OnedataError::ThirdPartyCaveat { .. } => "third_party_caveat",
-        OnedataError::TemporaryWithoutExpiry => "temporary_without_expiry",
-        OnedataError::ZeroTtl => "zero_ttl",
-        OnedataError::TtlWithoutNow => "ttl_without_now",
-        OnedataError::ExpiryOverflow { .. } => "expiry_overflow",
-        OnedataError::UnsupportedCaveat { .. } => "unsupported_caveat",
-        OnedataError::UnknownCaveat { .. } => "unknown_caveat",
-        OnedataError::InvalidCaveat { .. } => "invalid_caveat",
-        _ => "onedata",
-    }
-}
-
 /// The one-line message of an Onedata profile error, with a hint for the CLI option to use.
 fn onedata_message(e: &OnedataError) -> String {
     match e {
@@ -1342,37 +1318,11 @@ fn onedata_message(e: &OnedataError) -> String {
     }
 }
 
+/// The library's JSON shape of the error, with the CLI's message (which names the option to use).
 fn onedata_error_json(e: &OnedataError) -> Value {
-    let mut v = match e {
-        OnedataError::Macaroon(inner) => error_json(inner),
-        OnedataError::Identifier(i) => json!({
-            "kind": "decode",
-            "layer": "onedata-identifier",
-            "segment": i.segment.to_string(),
-            "offset": i.offset,
-        }),
-        _ => json!({ "kind": "onedata" }),
-    };
+    let mut v = serde_json::to_value(e).unwrap_or_else(|j| internal_json_error(&j));
     if let Some(obj) = v.as_object_mut() {
         obj.insert("message".into(), json!(onedata_message(e)));
-        obj.insert("reason".into(), json!(onedata_reason(e)));
-        match e {
-            OnedataError::WrongInviteType { expected, found } => {
-                obj.insert("expected".into(), json!(expected.code()));
-                obj.insert("found".into(), json!(found.code()));
-            }
-            OnedataError::Revoked {
-                generation,
-                current,
-            } => {
-                obj.insert("generation".into(), json!(generation));
-                obj.insert("current".into(), json!(current));
-            }
-            OnedataError::WrongTokenType { found } => {
-                obj.insert("found".into(), json!(found.to_string()));
-            }
-            _ => {}
-        }
     }
     v
 }
@@ -1389,13 +1339,6 @@ fn bytes_json(bytes: &[u8]) -> Value {
     match std::str::from_utf8(bytes) {
         Ok(s) => json!({ "text": s }),
         Err(_) => json!({ "hex": hex::encode(bytes) }),
-    }
-}
-
-fn encoding_json(encoding: &Encoding) -> Value {
-    match encoding {
-        Encoding::Onedata { service } => json!({ "name": encoding.name(), "service": service }),
-        other => json!({ "name": other.name() }),
     }
 }
 
@@ -1459,12 +1402,11 @@ fn inspect(input: &[u8], as_json: bool, force_onedata: bool) -> Result<String, F
         onedata_view(Some((m.identifier(), false)), &caveats)
     });
     if as_json {
-        let macaroon: Value = serde_json::from_str(&m.serialize(Format::V2Json)?)
-            .map_err(|e| input_error(format!("internal JSON error: {e}")))?;
+        let internal = |e: serde_json::Error| input_error(format!("internal JSON error: {e}"));
         let mut out = json!({
             "format": parsed.encoding.output_format().name(),
-            "encoding": encoding_json(&parsed.encoding),
-            "macaroon": macaroon,
+            "encoding": serde_json::to_value(&parsed.encoding).map_err(internal)?,
+            "macaroon": serde_json::to_value(m).map_err(internal)?,
             "signature_hex": m.signature_hex(),
         });
         if let (Encoding::Onedata { service: Some(s) }, Some(obj)) =
@@ -1765,31 +1707,14 @@ fn recovered_json(r: &Recovered) -> Value {
     })
 }
 
+/// The library's JSON shape of the error: `kind`, `reason`, `message` and the fields locating it.
 fn error_json(e: &Error) -> Value {
-    let mut v = json!({ "message": e.to_string() });
-    let Some(obj) = v.as_object_mut() else {
-        return v;
-    };
-    match e {
-        Error::Decode(d) => {
-            obj.insert("kind".into(), json!("decode"));
-            obj.insert("layer".into(), json!(d.layer.to_string()));
-            obj.insert("offset".into(), json!(d.offset));
-            if let Some(t) = d.text_offset {
-                obj.insert("text_offset".into(), json!(t));
-            }
-        }
-        Error::Limit(_) => {
-            obj.insert("kind".into(), json!("limit"));
-        }
-        Error::Verify(_) => {
-            obj.insert("kind".into(), json!("verify"));
-        }
-        _ => {
-            obj.insert("kind".into(), json!("encode"));
-        }
-    }
-    v
+    serde_json::to_value(e).unwrap_or_else(|j| internal_json_error(&j))
+}
+
+/// Serializing the library's errors cannot fail (string keys only); should it ever, say so.
+fn internal_json_error(e: &serde_json::Error) -> Value {
+    json!({ "kind": "internal", "message": format!("internal JSON error: {e}") })
 }
 
 /// Writes `text` and a line feed to standard output; a failed write is an input/output error.

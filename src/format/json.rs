@@ -4,6 +4,8 @@
 //! offsets, reject duplicate keys, and bound nesting, and the token shapes need nothing more than
 //! objects, one array level, strings, numbers and `null`.
 
+use std::borrow::Cow;
+
 use crate::error::{DecodeError, DecodeErrorKind, Error, Layer, LimitError};
 use crate::limits::Limits;
 use crate::macaroon::{Caveat, Macaroon};
@@ -11,7 +13,7 @@ use crate::macaroon::{Caveat, Macaroon};
 use super::base64;
 
 /// The deepest nesting a token needs: object → caveat array → caveat object → value.
-const MAX_DEPTH: usize = 3;
+pub(crate) const MAX_DEPTH: usize = 3;
 /// The most members a token object can have without an unknown or repeated key (`v`, `l`, `l64`,
 /// `i`, `i64`, `c`, `s`, `s64`); checked while reading, so no input costs more than linear time.
 const MAX_MEMBERS: usize = 8;
@@ -755,50 +757,95 @@ fn decode_hex(s: &str) -> Option<Vec<u8>> {
 }
 
 /// Plain JSON text is used only when LM, which does not unescape, would read it right.
-fn is_plain(bytes: &[u8]) -> bool {
-    core::str::from_utf8(bytes).is_ok()
-        && !bytes.iter().any(|&b| b == b'"' || b == b'\\' || b < 0x20)
+fn is_plain(text: &str) -> bool {
+    !text.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20)
 }
 
-fn push_field(out: &mut String, key: &str, bytes: &[u8], force_b64: bool) {
-    out.push('"');
-    out.push_str(key);
-    if force_b64 || !is_plain(bytes) {
-        out.push_str("64\":\"");
-        out.push_str(&base64::encode_url(bytes));
-    } else {
-        out.push_str("\":\"");
-        out.push_str(core::str::from_utf8(bytes).unwrap_or_default());
+/// One string member of a macaroon's v2 JSON object as we emit it (SPEC §8.3): the plain key and
+/// the bytes' text, or the `64` key and URL-safe unpadded base64. [`serialize`] and the serde
+/// `Serialize` impl both write the members these functions give, so their output cannot differ.
+pub(crate) struct Member<'a> {
+    /// `i`, `i64`, `l`, `l64`, `v64` or `s64`.
+    pub(crate) key: &'static str,
+    /// The string's content; never needs JSON escaping.
+    pub(crate) text: Cow<'a, str>,
+}
+
+fn member<'a>(
+    plain: &'static str,
+    b64: &'static str,
+    bytes: &'a [u8],
+    force_b64: bool,
+) -> Member<'a> {
+    match core::str::from_utf8(bytes) {
+        Ok(text) if !force_b64 && is_plain(text) => Member {
+            key: plain,
+            text: Cow::Borrowed(text),
+        },
+        _ => Member {
+            key: b64,
+            text: Cow::Owned(base64::encode_url(bytes)),
+        },
     }
+}
+
+/// The members before `"c"`: the location when it is not empty, then the identifier.
+pub(crate) fn head_members(m: &Macaroon) -> impl Iterator<Item = Member<'_>> {
+    let location = (!m.location.is_empty()).then(|| member("l", "l64", &m.location, false));
+    location
+        .into_iter()
+        .chain(core::iter::once(member("i", "i64", &m.identifier, false)))
+}
+
+/// A caveat object's members: the id, and for a third-party caveat the vid (always base64) and
+/// the location.
+pub(crate) fn caveat_members(c: &Caveat) -> impl Iterator<Item = Member<'_>> {
+    let third_party = c.verification_id.as_deref().map(|vid| {
+        [
+            member("v", "v64", vid, true),
+            member("l", "l64", &c.location, false),
+        ]
+    });
+    core::iter::once(member("i", "i64", &c.id, false)).chain(third_party.into_iter().flatten())
+}
+
+/// The last member: the signature, always `s64`.
+pub(crate) fn signature_member(m: &Macaroon) -> Member<'_> {
+    member("s", "s64", &m.signature, true)
+}
+
+fn push_member(out: &mut String, member: &Member<'_>) {
+    out.push('"');
+    out.push_str(member.key);
+    out.push_str("\":\"");
+    out.push_str(&member.text);
     out.push('"');
 }
 
 /// Serializes `m` as v2 JSON (SPEC §8.3).
 pub(crate) fn serialize(m: &Macaroon) -> String {
     let mut out = String::with_capacity(64 + m.location.len() + m.identifier.len());
-    out.push_str("{\"v\":2,");
-    if !m.location.is_empty() {
-        push_field(&mut out, "l", &m.location, false);
+    out.push_str("{\"v\":2");
+    for member in head_members(m) {
         out.push(',');
+        push_member(&mut out, &member);
     }
-    push_field(&mut out, "i", &m.identifier, false);
     out.push_str(",\"c\":[");
     for (n, c) in m.caveats.iter().enumerate() {
         if n > 0 {
             out.push(',');
         }
         out.push('{');
-        push_field(&mut out, "i", &c.id, false);
-        if let Some(vid) = &c.verification_id {
-            out.push(',');
-            push_field(&mut out, "v", vid, true);
-            out.push(',');
-            push_field(&mut out, "l", &c.location, false);
+        for (k, member) in caveat_members(c).enumerate() {
+            if k > 0 {
+                out.push(',');
+            }
+            push_member(&mut out, &member);
         }
         out.push('}');
     }
     out.push_str("],");
-    push_field(&mut out, "s", &m.signature, true);
+    push_member(&mut out, &signature_member(m));
     out.push('}');
     out
 }

@@ -493,16 +493,22 @@ impl Packets {
     }
 }
 
-/// The text layers of a v1, v2 or Onedata token, decoded into one buffer; `None` for the
-/// formats that go through the full parser (JSON, a quoted token, raw bytes).
-pub(crate) fn decode_packets(input: &[u8], limits: &Limits) -> Result<Option<Packets>, Error> {
-    if input.len() > limits.max_token_bytes {
+/// The first check on any token (SPEC §9 step 1): its size as given, before anything is decoded.
+pub(crate) fn check_token_size(len: usize, limits: &Limits) -> Result<(), Error> {
+    if len > limits.max_token_bytes {
         return Err(LimitError::TokenTooLarge {
             limit: limits.max_token_bytes,
-            found: input.len(),
+            found: len,
         }
         .into());
     }
+    Ok(())
+}
+
+/// The text layers of a v1, v2 or Onedata token, decoded into one buffer; `None` for the
+/// formats that go through the full parser (JSON, a quoted token, raw bytes).
+pub(crate) fn decode_packets(input: &[u8], limits: &Limits) -> Result<Option<Packets>, Error> {
+    check_token_size(input.len(), limits)?;
     let (start, end) = trim_bounds(input);
     let text = input.get(start..end).unwrap_or_default();
     if matches!(text.first(), None | Some(2 | b'{' | b'"')) {
@@ -522,13 +528,7 @@ pub(crate) fn decode_packets(input: &[u8], limits: &Limits) -> Result<Option<Pac
 
 /// Parses a token in any supported format (SPEC §9).
 pub(crate) fn parse_detect(input: &[u8], limits: &Limits) -> Result<Parsed, Error> {
-    if input.len() > limits.max_token_bytes {
-        return Err(LimitError::TokenTooLarge {
-            limit: limits.max_token_bytes,
-            found: input.len(),
-        }
-        .into());
-    }
+    check_token_size(input.len(), limits)?;
     if input.first() == Some(&2) {
         let macaroon = v2::parse(input, limits)?;
         return Ok(Parsed {
