@@ -139,35 +139,50 @@ fn finish(mut state: [u32; 8], message: &[u8]) -> [u8; 32] {
     }
     let rest = blocks.remainder();
     let bits = ((BLOCK + message.len()) as u64).wrapping_mul(8);
-    // The tail, 0x80, zeros and the 64-bit length fill one block, or two if the tail is long.
-    let mut tail = [0u8; 2 * BLOCK];
-    let used = if rest.len() < BLOCK - 8 {
-        BLOCK
+    if rest.len() < BLOCK - 8 {
+        // The common case (every chain link's second pass, short predicates): one padded block.
+        let mut tail = [0u8; BLOCK];
+        pad_into(&mut tail, rest, bits);
+        compress(&mut state, &tail);
+        wipe(&mut tail);
     } else {
-        2 * BLOCK
-    };
+        // The tail, 0x80, zeros and the 64-bit length fill two blocks.
+        let mut tail = [0u8; 2 * BLOCK];
+        pad_into(&mut tail, rest, bits);
+        let (first, second) = tail.split_at(BLOCK);
+        for block in [first, second] {
+            if let Ok(block) = <&[u8; BLOCK]>::try_from(block) {
+                compress(&mut state, block);
+            }
+        }
+        wipe(&mut tail);
+    }
+    let mut out = [0u8; 32];
+    for (chunk, word) in out.chunks_exact_mut(4).zip(state.iter()) {
+        chunk.copy_from_slice(&word.to_be_bytes());
+    }
+    wipe_words(&mut state);
+    out
+}
+
+/// Writes `rest`, the 0x80 marker and the big-endian bit length into a zeroed `tail` of one or
+/// two blocks.
+fn pad_into(tail: &mut [u8], rest: &[u8], bits: u64) {
+    let end = tail.len();
     if let Some(dst) = tail.get_mut(..rest.len()) {
         dst.copy_from_slice(rest);
     }
     if let Some(b) = tail.get_mut(rest.len()) {
         *b = 0x80;
     }
-    if let Some(dst) = tail.get_mut(used - 8..used) {
+    if let Some(dst) = tail.get_mut(end - 8..) {
         dst.copy_from_slice(&bits.to_be_bytes());
     }
-    let (first, second) = tail.split_at(BLOCK);
-    for block in [first, second].into_iter().take(used / BLOCK) {
-        if let Ok(block) = <&[u8; BLOCK]>::try_from(block) {
-            compress(&mut state, block);
-        }
-    }
-    let mut out = [0u8; 32];
-    for (chunk, word) in out.chunks_exact_mut(4).zip(state.iter()) {
-        chunk.copy_from_slice(&word.to_be_bytes());
-    }
-    wipe(&mut tail);
-    state.zeroize();
-    out
+}
+
+/// Wipes a working state as one slice (see [`wipe`]).
+fn wipe_words(state: &mut [u32; 8]) {
+    state.as_mut_slice().zeroize();
 }
 
 #[cfg(test)]

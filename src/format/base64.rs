@@ -46,6 +46,40 @@ const TABLE: [u8; 256] = {
     t
 };
 
+/// Set in a [`GROUP`] entry for a byte that is not a data character.
+const NOT_DATA: u32 = 0x8000_0000;
+
+/// For each position in a group of four, every byte's 6-bit value already shifted into place (or
+/// [`NOT_DATA`]): a group decodes as the OR of four independent lookups.
+// Evaluated at compile time: an out-of-bounds index would fail the build, not panic.
+#[allow(clippy::indexing_slicing)]
+const GROUP: [[u32; 256]; 4] = {
+    let mut g = [[NOT_DATA; 256]; 4];
+    let mut position = 0;
+    while position < 4 {
+        let mut c = 0;
+        while c < 256 {
+            let v = TABLE[c];
+            if v < 64 {
+                g[position][c] = (v as u32) << (18 - 6 * position);
+            }
+            c += 1;
+        }
+        position += 1;
+    }
+    g
+};
+
+/// Character `c`'s bits at `position` in its group, or [`NOT_DATA`] (a `u8` always indexes the
+/// table, so the check compiles away).
+fn bits(position: usize, c: u8) -> u32 {
+    GROUP
+        .get(position)
+        .and_then(|table| table.get(usize::from(c)))
+        .copied()
+        .unwrap_or(NOT_DATA)
+}
+
 /// The 6-bit value of a base64 character in either alphabet.
 fn sextet(c: u8) -> Option<u8> {
     let v = TABLE.get(usize::from(c)).copied().unwrap_or(INVALID);
@@ -101,38 +135,22 @@ pub(crate) fn decode_in_place(buf: &mut [u8]) -> Result<usize, DecodeError> {
     let err = |at: usize, kind| DecodeError::new(Layer::Base64, at, kind);
     let mut write = 0usize;
     let mut read = 0usize;
-    // Fast path: eight data characters (two groups) at a time, then whole groups of four.
-    let lookup = |x: u8| TABLE.get(usize::from(x)).copied().unwrap_or(INVALID);
-    while let Some(chunk) = buf.get(read..read + 8) {
-        let mut acc = 0u64;
-        let mut bad = 0u8;
-        for &c in chunk {
-            let v = lookup(c);
-            bad |= v;
-            acc = (acc << 6) | u64::from(v);
-        }
-        if bad >= 64 {
+    // Fast path: two groups (eight data characters, six bytes) at a time, each character's bits
+    // placed by its own table so the lookups are independent; anything else (whitespace,
+    // padding, an invalid character) sets a flag bit and leaves the rest to the slow path. The
+    // eight bytes written (six decoded, two scratch) end before the next unread character.
+    while let Some(&[a, b, c, d, e, f, g, h]) = buf.get(read..read + 8) {
+        let hi = bits(0, a) | bits(1, b) | bits(2, c) | bits(3, d);
+        let lo = bits(0, e) | bits(1, f) | bits(2, g) | bits(3, h);
+        if (hi | lo) & NOT_DATA != 0 {
             break;
         }
-        let bytes = acc.to_be_bytes();
-        if let (Some(dst), Some(src)) = (buf.get_mut(write..write + 6), bytes.get(2..8)) {
-            dst.copy_from_slice(src);
+        let six = (u64::from(hi) << 40) | (u64::from(lo) << 16);
+        if let Some(dst) = buf.get_mut(write..write + 8) {
+            dst.copy_from_slice(&six.to_be_bytes());
         }
         write += 6;
         read += 8;
-    }
-    while let Some(&[a, b, c, d]) = buf.get(read..read + 4) {
-        let (a, b, c, d) = (lookup(a), lookup(b), lookup(c), lookup(d));
-        if (a | b | c | d) >= 64 {
-            break;
-        }
-        let v = (u32::from(a) << 18) | (u32::from(b) << 12) | (u32::from(c) << 6) | u32::from(d);
-        let [_, x, y, z] = v.to_be_bytes();
-        if let Some(dst) = buf.get_mut(write..write + 3) {
-            dst.copy_from_slice(&[x, y, z]);
-        }
-        write += 3;
-        read += 4;
     }
     // Slow path: whitespace, padding, the final partial group and errors.
     let mut acc: u32 = 0;
