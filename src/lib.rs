@@ -87,7 +87,8 @@ pub use crate::key::RootKey;
 pub use crate::limits::Limits;
 pub use crate::macaroon::{Caveat, Macaroon, MAX_FIELD_BYTES};
 pub use crate::verify::{
-    ApiCall, AuthContext, Clock, Consumer, DataAccess, ExactPredicate, Service, Verified, Verifier,
+    ApiCall, AuthContext, Clock, Consumer, DataAccess, DeferredCaveat, ExactPredicate, Service,
+    Verified, Verifier,
 };
 
 // The README's examples are compiled and run as doc tests.

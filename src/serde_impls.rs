@@ -951,7 +951,7 @@ impl Shaped for OnedataError {
             OnedataError::UnsupportedCaveat { index, form, text } => s
                 .reason("unsupported_caveat")
                 .size("index", *index)
-                .text("form", *form)
+                .text("form", form.name())
                 .text("text", text.as_str()),
             OnedataError::UnknownCaveat { index, text } => s
                 .reason("unknown_caveat")

@@ -2,8 +2,8 @@
 //! malformed text with its reason and offset, and checks against the context at its edges.
 
 use macaroon_mint::caveat::{
-    ApiService, CaveatErrorKind, ConsumerKind, CountryCode, DataPath, Interface, IpMask, Operation,
-    Region, ScopeSpelling, ServiceKind, TypedCaveat, Unmet,
+    ApiService, CaveatErrorKind, ConsumerKind, CountryCode, DataPath, Form, Interface, IpMask,
+    Operation, Region, ScopeSpelling, ServiceKind, TypedCaveat, Unmet,
 };
 use macaroon_mint::{
     ApiCall, AuthContext, Clock, Consumer, DataAccess, Error, Macaroon, MacaroonRole, RootKey,
@@ -148,7 +148,7 @@ fn text_of_no_form_is_unknown() {
         let caveat = TypedCaveat::parse(text).unwrap();
         assert_eq!(caveat, TypedCaveat::Unknown(text.to_vec()));
         assert_eq!(caveat.to_bytes(), text);
-        assert_eq!(caveat.form(), "unknown");
+        assert_eq!(caveat.form(), None);
         assert_eq!(caveat.check(&AuthContext::new(), None), Err(Unmet::Unknown));
     }
 }
@@ -1146,7 +1146,7 @@ fn supported_set_is_a_veto_not_a_satisfier() {
             .unwrap();
         let err = Verifier::new()
             .with_context(&ctx)
-            .with_supported_caveats(&["time", "ip"], "invite")
+            .with_supported_caveats(&[Form::Time, Form::Ip], "invite")
             .satisfy_general(|_| true)
             .satisfy_exact(caveat)
             .verify(&key, &m, &[])
@@ -1170,7 +1170,7 @@ fn supported_set_is_a_veto_not_a_satisfier() {
         .with_first_party("account = 1")
         .unwrap();
     Verifier::new()
-        .with_supported_caveats(&["time"], "invite")
+        .with_supported_caveats(&[Form::Time], "invite")
         .satisfy_exact("account = 1")
         .verify(&key, &m, &[])
         .unwrap();
@@ -1239,4 +1239,137 @@ fn ipv4_mapped_networks_match_ipv4_clients() {
     );
     assert_eq!(check("ip = ::ffff:10.1.2.3", &at("10.1.2.3")), Ok(()));
     assert_eq!(check("ip = ::/0", &at("10.1.2.3")), Err(Unmet::NotAllowed));
+}
+
+/// Deferred forms (Onedata's `api` caveats, checked per operation): authenticated, parsed and
+/// returned, never judged by the verifier; on both verification paths.
+#[test]
+fn deferred_forms_come_back_for_the_caller() {
+    let key = RootKey::new("k");
+    let m = Macaroon::mint(&key, "", "id")
+        .unwrap()
+        .with_first_party("time < 2000")
+        .unwrap()
+        .with_first_party("api = ozw/get/user.*.*:*")
+        .unwrap()
+        .with_first_party("api = ozw/delete/space.s1.*:*")
+        .unwrap();
+    let text = m.serialize(macaroon_mint::Format::V2).unwrap();
+    let ctx = AuthContext::new();
+    let verifier = Verifier::new()
+        .at_time(1000)
+        .with_context(&ctx)
+        .defer(&[Form::Api]);
+    let by_parse = verifier.verify(&key, &m, &[]).unwrap();
+    let by_text = verifier.verify_token(&key, &text, &[]).unwrap();
+    for verified in [&by_parse, &by_text] {
+        let deferred: Vec<(usize, String)> = verified
+            .deferred()
+            .iter()
+            .map(|d| {
+                assert_eq!(d.macaroon, MacaroonRole::Root);
+                (d.index, d.caveat.to_string())
+            })
+            .collect();
+        assert_eq!(
+            deferred,
+            [
+                (1, "api = ozw/get/user.*.*:*".to_owned()),
+                (2, "api = ozw/delete/space.s1.*:*".to_owned())
+            ]
+        );
+        // The caller's check: an operation neither allows fails at the first, naming it.
+        let get_user = AuthContext::new().with_api(ApiCall {
+            service: ServiceKind::OnezoneWorker,
+            operation: Operation::Get,
+            entity_type: "user".into(),
+            id: "u1".into(),
+            aspect: "instance".into(),
+            scope: "private".into(),
+        });
+        assert_eq!(
+            verified.check_deferred(&get_user, None),
+            Err(Error::Verify(VerifyError::CaveatNotSatisfied {
+                macaroon: MacaroonRole::Root,
+                index: 2,
+                caveat: b"api = ozw/delete/space.s1.*:*".to_vec(),
+                reason: Unmet::NotAllowed,
+            }))
+        );
+    }
+    // Without deferral the context (no API call) fails the first api caveat.
+    assert!(matches!(
+        Verifier::new()
+            .at_time(1000)
+            .with_context(&ctx)
+            .verify(&key, &m, &[]),
+        Err(Error::Verify(VerifyError::CaveatNotSatisfied {
+            index: 1,
+            reason: Unmet::Missing(_),
+            ..
+        }))
+    ));
+    // A satisfier is not asked about a deferred form: it still comes back.
+    let accepting = Verifier::new()
+        .at_time(1000)
+        .satisfy_general(|_| true)
+        .defer(&[Form::Api]);
+    assert_eq!(accepting.verify(&key, &m, &[]).unwrap().deferred().len(), 2);
+    // Nothing deferred: nothing comes back.
+    let plain = Verifier::new().satisfy_general(|_| true);
+    assert!(plain.verify(&key, &m, &[]).unwrap().deferred().is_empty());
+}
+
+#[test]
+fn deferred_forms_still_fail_closed_when_malformed_or_unsupported() {
+    let key = RootKey::new("k");
+    let malformed = Macaroon::mint(&key, "", "id")
+        .unwrap()
+        .with_first_party("api = nonsense")
+        .unwrap();
+    assert!(matches!(
+        Verifier::new()
+            .defer(&[Form::Api])
+            .verify(&key, &malformed, &[]),
+        Err(Error::Verify(VerifyError::MalformedCaveat { index: 0, .. }))
+    ));
+    let api = Macaroon::mint(&key, "", "id")
+        .unwrap()
+        .with_first_party("api = ozw/get/user.*.*:*")
+        .unwrap();
+    assert!(matches!(
+        Verifier::new()
+            .with_supported_caveats(&[Form::Time], "invite")
+            .defer(&[Form::Api])
+            .verify(&key, &api, &[]),
+        Err(Error::Verify(VerifyError::CaveatNotSatisfied {
+            reason: Unmet::NotSupported {
+                token_kind: "invite"
+            },
+            ..
+        }))
+    ));
+    // A forged token never reaches deferral.
+    assert!(matches!(
+        Verifier::new()
+            .defer(&[Form::Api])
+            .verify(&RootKey::new("other"), &api, &[]),
+        Err(Error::Verify(VerifyError::SignatureMismatch { .. }))
+    ));
+}
+
+#[test]
+fn forms_have_one_name_each() {
+    for form in Form::ALL {
+        assert_eq!(form.name().parse::<Form>(), Ok(form));
+        assert_eq!(form.to_string(), form.name());
+    }
+    assert!("scope".parse::<Form>().is_err());
+    // Every form a parsed caveat reports is in ALL, and the withdrawn spelling is `authorization`.
+    assert_eq!(
+        TypedCaveat::parse(b"scope = identity_token")
+            .unwrap()
+            .form(),
+        Some(Form::Authorization)
+    );
 }

@@ -960,11 +960,11 @@ fn every_form_outside_the_invite_set_is_refused_at_mint() {
             err,
             OnedataError::UnsupportedCaveat {
                 index: 1,
-                form: caveat.form(),
+                form: caveat.form().expect("typed"),
                 text: caveat.to_string()
             }
         );
-        assert!(!INVITE_CAVEATS.contains(&caveat.form()));
+        assert!(!INVITE_CAVEATS.contains(&caveat.form().expect("typed")));
     }
 }
 

@@ -11,7 +11,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 use macaroon_mint::caveat::{
-    ApiService, ApiSpec, ConsumerKind, CountryCode, Interface, Operation, Region, ServiceKind,
+    ApiService, ApiSpec, ConsumerKind, CountryCode, Form, Interface, Operation, Region, ServiceKind,
 };
 use macaroon_mint::onedata::{
     provider_registration_token, space_support_token, InviteClaims, InviteOptions, InvitePolicy,
@@ -1630,8 +1630,9 @@ fn caveat_view(index: usize, c: &CaveatView<'_>) -> (Value, String) {
     }
     let line = match TypedCaveat::parse(c.id) {
         Ok(typed) => {
-            obj.insert("form".into(), json!(typed.form()));
-            typed.form().to_owned()
+            let form = typed.form().map_or("unknown", Form::name);
+            obj.insert("form".into(), json!(form));
+            form.to_owned()
         }
         Err(e) => {
             obj.insert("form".into(), json!(e.form));

@@ -36,6 +36,107 @@ use core::net::IpAddr;
 pub use self::checkers::Unmet;
 pub(crate) use self::parse::{number as decimal, typed_form};
 
+/// The form of a typed caveat (SPEC §10.4): what a token kind's supported set
+/// ([`Verifier::with_supported_caveats`](crate::Verifier::with_supported_caveats)) and a
+/// verifier's deferred set ([`Verifier::defer`](crate::Verifier::defer)) are made of.
+///
+/// ```
+/// use macaroon_mint::caveat::{Form, TypedCaveat};
+///
+/// assert_eq!(TypedCaveat::parse(b"geo.country != PL")?.form(), Some(Form::GeoCountry));
+/// assert_eq!(Form::GeoCountry.name(), "geo.country");
+/// assert_eq!("data.path".parse::<Form>(), Ok(Form::DataPath));
+/// assert_eq!(TypedCaveat::parse(b"user = alice")?.form(), None);
+/// # Ok::<(), macaroon_mint::caveat::CaveatError>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum Form {
+    /// `time < N`.
+    Time,
+    /// `ip = …`.
+    Ip,
+    /// `asn = …`.
+    Asn,
+    /// `geo.country = …` / `!=`.
+    GeoCountry,
+    /// `geo.region = …` / `!=`.
+    GeoRegion,
+    /// `authorization = none` (SPEC's "scope"; also `scope = identity_token`).
+    Authorization,
+    /// `service = …`.
+    Service,
+    /// `consumer = …`.
+    Consumer,
+    /// `interface = …`.
+    Interface,
+    /// `api = …`.
+    Api,
+    /// `data.readonly`.
+    DataReadonly,
+    /// `data.path = …`.
+    DataPath,
+    /// `data.objectid = …`.
+    DataObjectId,
+}
+
+impl Form {
+    /// Every form, in SPEC order.
+    pub const ALL: [Form; 13] = [
+        Form::Time,
+        Form::Ip,
+        Form::Asn,
+        Form::GeoCountry,
+        Form::GeoRegion,
+        Form::Authorization,
+        Form::Service,
+        Form::Consumer,
+        Form::Interface,
+        Form::Api,
+        Form::DataReadonly,
+        Form::DataPath,
+        Form::DataObjectId,
+    ];
+
+    /// The form's name as errors write it: `time`, `ip`, `asn`, `geo.country`, `geo.region`,
+    /// `authorization`, `service`, `consumer`, `interface`, `api`, `data.readonly`,
+    /// `data.path`, `data.objectid`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Form::Time => "time",
+            Form::Ip => "ip",
+            Form::Asn => "asn",
+            Form::GeoCountry => "geo.country",
+            Form::GeoRegion => "geo.region",
+            Form::Authorization => "authorization",
+            Form::Service => "service",
+            Form::Consumer => "consumer",
+            Form::Interface => "interface",
+            Form::Api => "api",
+            Form::DataReadonly => "data.readonly",
+            Form::DataPath => "data.path",
+            Form::DataObjectId => "data.objectid",
+        }
+    }
+}
+
+impl fmt::Display for Form {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl core::str::FromStr for Form {
+    type Err = String;
+
+    fn from_str(name: &str) -> Result<Form, String> {
+        Form::ALL
+            .into_iter()
+            .find(|form| form.name() == name)
+            .ok_or_else(|| format!("unknown caveat form \"{}\"", name.escape_debug()))
+    }
+}
+
 /// A first-party caveat of the Onedata caveat language (SPEC §10.4).
 ///
 /// `Display` writes the caveat text; for every value returned by [`TypedCaveat::parse`] it is
@@ -167,7 +268,7 @@ impl TypedCaveat {
             Ok(bytes)
         } else {
             Err(CaveatError {
-                form: self.form(),
+                form: self.form_name(),
                 offset: 0,
                 kind: CaveatErrorKind::NotRepresentable,
             })
@@ -197,31 +298,35 @@ impl TypedCaveat {
             .min()
     }
 
-    /// The form's name as used in errors: `time`, `ip`, `asn`, `geo.country`, `geo.region`,
-    /// `authorization`, `service`, `consumer`, `interface`, `api`, `data.readonly`, `data.path`,
-    /// `data.objectid`, or `unknown`.
+    /// The caveat's typed form; `None` for [`TypedCaveat::Unknown`].
     ///
     /// ```
-    /// use macaroon_mint::caveat::TypedCaveat;
-    /// assert_eq!(TypedCaveat::DataReadonly.form(), "data.readonly");
+    /// use macaroon_mint::caveat::{Form, TypedCaveat};
+    /// assert_eq!(TypedCaveat::DataReadonly.form(), Some(Form::DataReadonly));
+    /// assert_eq!(TypedCaveat::Unknown(b"x".to_vec()).form(), None);
     /// ```
-    pub fn form(&self) -> &'static str {
-        match self {
-            TypedCaveat::Time(_) => "time",
-            TypedCaveat::Ip(_) => "ip",
-            TypedCaveat::Asn(_) => "asn",
-            TypedCaveat::Country { .. } => "geo.country",
-            TypedCaveat::Region { .. } => "geo.region",
-            TypedCaveat::IdentityScope(_) => "authorization",
-            TypedCaveat::Service(_) => "service",
-            TypedCaveat::Consumer(_) => "consumer",
-            TypedCaveat::Interface(_) => "interface",
-            TypedCaveat::Api(_) => "api",
-            TypedCaveat::DataReadonly => "data.readonly",
-            TypedCaveat::DataPath(_) => "data.path",
-            TypedCaveat::DataObjectId(_) => "data.objectid",
-            TypedCaveat::Unknown(_) => "unknown",
-        }
+    pub fn form(&self) -> Option<Form> {
+        Some(match self {
+            TypedCaveat::Time(_) => Form::Time,
+            TypedCaveat::Ip(_) => Form::Ip,
+            TypedCaveat::Asn(_) => Form::Asn,
+            TypedCaveat::Country { .. } => Form::GeoCountry,
+            TypedCaveat::Region { .. } => Form::GeoRegion,
+            TypedCaveat::IdentityScope(_) => Form::Authorization,
+            TypedCaveat::Service(_) => Form::Service,
+            TypedCaveat::Consumer(_) => Form::Consumer,
+            TypedCaveat::Interface(_) => Form::Interface,
+            TypedCaveat::Api(_) => Form::Api,
+            TypedCaveat::DataReadonly => Form::DataReadonly,
+            TypedCaveat::DataPath(_) => Form::DataPath,
+            TypedCaveat::DataObjectId(_) => Form::DataObjectId,
+            TypedCaveat::Unknown(_) => return None,
+        })
+    }
+
+    /// The form's name as errors write it ([`Form::name`]), or `unknown`.
+    pub(crate) fn form_name(&self) -> &'static str {
+        self.form().map_or("unknown", Form::name)
     }
 }
 

@@ -44,8 +44,9 @@ fn head_of(caveat: &[u8]) -> Option<(&'static str, &'static str)> {
 }
 
 /// The form of a caveat that starts like a typed one (parsed or malformed), without allocating.
-pub(crate) fn typed_form(caveat: &[u8]) -> Option<&'static str> {
-    head_of(caveat).map(|(_, form)| form)
+pub(crate) fn typed_form(caveat: &[u8]) -> Option<super::Form> {
+    let (_, name) = head_of(caveat)?;
+    name.parse().ok()
 }
 
 pub(super) fn parse(caveat: &[u8]) -> Result<TypedCaveat, CaveatError> {

@@ -144,8 +144,8 @@ pub enum OnedataError {
     UnsupportedCaveat {
         /// The caveat's index among the caveats given.
         index: usize,
-        /// The caveat's form (as in [`TypedCaveat::form`](crate::TypedCaveat::form)).
-        form: &'static str,
+        /// The caveat's form.
+        form: crate::caveat::Form,
         /// The caveat text.
         text: String,
     },

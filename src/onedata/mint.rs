@@ -3,7 +3,7 @@
 
 use core::fmt;
 
-use crate::caveat::TypedCaveat;
+use crate::caveat::{Form, TypedCaveat};
 use crate::error::{EncodeError, Error};
 use crate::format::Format;
 use crate::key::RootKey;
@@ -12,18 +12,68 @@ use crate::macaroon::Macaroon;
 use super::error::OnedataError;
 use super::identifier::{InviteType, OnedataIdentifier, Persistence, Subject, TokenType};
 
-/// The caveat forms an invite token supports (SPEC §10.4), as named by
-/// [`TypedCaveat::form`]: `time`, `ip`, `asn`, `geo.country`, `geo.region`, `consumer`.
+/// The caveat forms an invite token supports (SPEC §10.4): `time`, `ip`, `asn`, `geo.country`,
+/// `geo.region`, `consumer`.
 ///
 /// ```
+/// use macaroon_mint::caveat::Form;
 /// use macaroon_mint::onedata::INVITE_CAVEATS;
-/// use macaroon_mint::TypedCaveat;
 ///
-/// assert!(INVITE_CAVEATS.contains(&TypedCaveat::Time(1).form()));
-/// assert!(!INVITE_CAVEATS.contains(&"interface"));
+/// assert!(INVITE_CAVEATS.contains(&Form::Time));
+/// assert!(!INVITE_CAVEATS.contains(&Form::Interface));
 /// ```
-pub const INVITE_CAVEATS: [&str; 6] =
-    ["time", "ip", "asn", "geo.country", "geo.region", "consumer"];
+pub const INVITE_CAVEATS: [Form; 6] = [
+    Form::Time,
+    Form::Ip,
+    Form::Asn,
+    Form::GeoCountry,
+    Form::GeoRegion,
+    Form::Consumer,
+];
+
+/// The caveat forms an access token supports (SPEC §10.4), but `authorization = none`: it only
+/// holds in identity scope, which an access token is not used in.
+///
+/// ```
+/// use macaroon_mint::caveat::Form;
+/// use macaroon_mint::onedata::ACCESS_CAVEATS;
+///
+/// assert!(ACCESS_CAVEATS.contains(&Form::Api));
+/// assert!(!ACCESS_CAVEATS.contains(&Form::Authorization));
+/// ```
+pub const ACCESS_CAVEATS: [Form; 12] = [
+    Form::Time,
+    Form::Ip,
+    Form::Asn,
+    Form::GeoCountry,
+    Form::GeoRegion,
+    Form::Service,
+    Form::Consumer,
+    Form::Interface,
+    Form::Api,
+    Form::DataReadonly,
+    Form::DataPath,
+    Form::DataObjectId,
+];
+
+/// The caveat forms an identity token supports (SPEC §10.4).
+///
+/// ```
+/// use macaroon_mint::caveat::Form;
+/// use macaroon_mint::onedata::IDENTITY_CAVEATS;
+///
+/// assert!(IDENTITY_CAVEATS.contains(&Form::Interface));
+/// assert!(!IDENTITY_CAVEATS.contains(&Form::Api));
+/// ```
+pub const IDENTITY_CAVEATS: [Form; 7] = [
+    Form::Time,
+    Form::Ip,
+    Form::Asn,
+    Form::GeoCountry,
+    Form::GeoRegion,
+    Form::Consumer,
+    Form::Interface,
+];
 
 /// Length in lowercase hex characters of a generated token id (16 random bytes).
 const TOKEN_ID_HEX_LEN: usize = 32;
@@ -235,7 +285,7 @@ pub fn space_support_token(
 ///
 /// ```
 /// use macaroon_mint::onedata::{invite_token, InviteOptions, InviteType, OnedataError, Persistence, Subject};
-/// use macaroon_mint::caveat::Interface;
+/// use macaroon_mint::caveat::{Form, Interface};
 /// use macaroon_mint::{RootKey, TypedCaveat};
 ///
 /// let key = RootKey::new("0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef");
@@ -249,7 +299,7 @@ pub fn space_support_token(
 ///
 /// let rest_only = InviteOptions { caveats: vec![TypedCaveat::Interface(Interface::Rest)], ..InviteOptions::default() };
 /// let err = invite_token(&key, "oz", user(), InviteType::UserJoinGroup, "group1", &rest_only).unwrap_err();
-/// assert!(matches!(err, OnedataError::UnsupportedCaveat { index: 0, form: "interface", .. }));
+/// assert!(matches!(err, OnedataError::UnsupportedCaveat { index: 0, form: Form::Interface, .. }));
 /// # Ok::<(), macaroon_mint::onedata::OnedataError>(())
 /// ```
 pub fn invite_token(
@@ -325,7 +375,12 @@ fn check_caveats(caveats: &[TypedCaveat]) -> Result<Vec<Vec<u8>>, OnedataError> 
                     text: String::from_utf8_lossy(bytes).into_owned(),
                 });
             }
-            let form = caveat.form();
+            let Some(form) = caveat.form() else {
+                return Err(OnedataError::UnknownCaveat {
+                    index,
+                    text: caveat.to_string(),
+                });
+            };
             if !INVITE_CAVEATS.contains(&form) {
                 return Err(OnedataError::UnsupportedCaveat {
                     index,

@@ -69,6 +69,6 @@ pub use self::identifier::{
 };
 pub use self::mint::{
     invite_token, provider_registration_token, space_support_token, InviteOptions, MintedToken,
-    INVITE_CAVEATS,
+    ACCESS_CAVEATS, IDENTITY_CAVEATS, INVITE_CAVEATS,
 };
 pub use self::verify::{InviteClaims, InvitePolicy, OnedataToken, DEFAULT_TEMPORARY_MAX_TTL};

@@ -6,7 +6,7 @@ pub use self::context::{ApiCall, AuthContext, Clock, Consumer, DataAccess, Servi
 
 use std::borrow::Cow;
 
-use crate::caveat::{TypedCaveat, Unmet};
+use crate::caveat::{Form, TypedCaveat, Unmet};
 use crate::crypto;
 use crate::error::{Error, LimitError, MacaroonRole, VerifyError};
 use crate::format::{self, Builder, CaveatRef, Packets, Visitor};
@@ -103,6 +103,7 @@ pub struct Verifier<'a> {
     clock: Option<Clock>,
     context: Option<&'a AuthContext>,
     supported: Option<SupportedCaveats<'a>>,
+    deferred: &'a [Form],
     limits: Limits,
     ignore_unused: bool,
 }
@@ -115,6 +116,7 @@ impl core::fmt::Debug for Verifier<'_> {
             .field("clock", &self.clock)
             .field("context", &self.context.is_some())
             .field("supported", &self.supported)
+            .field("deferred", &self.deferred)
             .field("limits", &self.limits)
             .field("ignore_unused", &self.ignore_unused)
             .finish()
@@ -124,7 +126,7 @@ impl core::fmt::Debug for Verifier<'_> {
 /// The typed forms a token kind allows (SPEC §10.4 "supported sets").
 #[derive(Debug, Clone, Copy)]
 struct SupportedCaveats<'a> {
-    forms: &'a [&'a str],
+    forms: &'a [Form],
     token_kind: &'static str,
 }
 
@@ -149,6 +151,7 @@ struct SupportedCaveats<'a> {
 pub struct Verified<'m> {
     root: VerifiedRoot<'m>,
     discharges: Vec<&'m Macaroon>,
+    deferred: Vec<DeferredCaveat>,
 }
 
 enum VerifiedRoot<'m> {
@@ -226,6 +229,7 @@ impl<'m> Verified<'m> {
             root @ VerifiedRoot::Decoded(..) => Verified {
                 root,
                 discharges: Vec::new(),
+                deferred: Vec::new(),
             }
             .macaroon()
             .into_owned(),
@@ -263,6 +267,62 @@ impl<'m> Verified<'m> {
     /// The discharges that were used, in verification order.
     pub fn discharges(&self) -> &[&'m Macaroon] {
         &self.discharges
+    }
+
+    /// The caveats of the deferred forms ([`Verifier::defer`]), in verification order: the
+    /// verifier did not judge them; the caller must, e.g. with
+    /// [`Verified::check_deferred`].
+    pub fn deferred(&self) -> &[DeferredCaveat] {
+        &self.deferred
+    }
+
+    /// Checks the deferred caveats against `context` (and `time <` against `clock`), failing
+    /// closed with the error verification would have given for the first that does not hold.
+    ///
+    /// ```
+    /// use macaroon_mint::caveat::{Form, Operation, ServiceKind};
+    /// use macaroon_mint::{ApiCall, AuthContext, Error, Macaroon, RootKey, Verifier, VerifyError};
+    ///
+    /// let key = RootKey::new("secret");
+    /// let token = Macaroon::mint(&key, "", "id")?.with_first_party("api = ozw/get/user.*.*:*")?;
+    /// // Verify once: the signature and every other caveat; `api` is left for each operation.
+    /// let verified = Verifier::new()
+    ///     .with_context(&AuthContext::new())
+    ///     .defer(&[Form::Api])
+    ///     .verify(&key, &token, &[])?;
+    /// assert_eq!(verified.deferred().len(), 1);
+    ///
+    /// let call = |operation| ApiCall {
+    ///     service: ServiceKind::OnezoneWorker,
+    ///     operation,
+    ///     entity_type: "user".into(),
+    ///     id: "u1".into(),
+    ///     aspect: "instance".into(),
+    ///     scope: "private".into(),
+    /// };
+    /// verified.check_deferred(&AuthContext::new().with_api(call(Operation::Get)), None)?;
+    /// let err = verified
+    ///     .check_deferred(&AuthContext::new().with_api(call(Operation::Delete)), None)
+    ///     .unwrap_err();
+    /// assert!(matches!(err, Error::Verify(VerifyError::CaveatNotSatisfied { index: 0, .. })));
+    /// # Ok::<(), macaroon_mint::Error>(())
+    /// ```
+    pub fn check_deferred(
+        &self,
+        context: &AuthContext,
+        clock: Option<&Clock>,
+    ) -> Result<(), Error> {
+        for d in &self.deferred {
+            if let Err(unmet) = d.caveat.check(context, clock) {
+                return Err(unmet_error(
+                    d.macaroon.clone(),
+                    d.index,
+                    d.caveat.to_bytes(),
+                    unmet,
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// Every first-party predicate that was checked: the root's, then each discharge's.
@@ -310,11 +370,57 @@ impl core::fmt::Debug for Verified<'_> {
     }
 }
 
+/// A caveat of a deferred form ([`Verifier::defer`]): authenticated, parsed, and left for the
+/// caller to check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct DeferredCaveat {
+    /// The macaroon holding it.
+    pub macaroon: MacaroonRole,
+    /// Its index within that macaroon.
+    pub index: usize,
+    /// The parsed caveat.
+    pub caveat: TypedCaveat,
+}
+
+/// What checking a macaroon's caveats gathers: the earliest expiry (for the lifetime cap) and
+/// the deferred caveats.
+#[derive(Default)]
+struct Tally {
+    earliest_expiry: Option<u64>,
+    deferred: Vec<DeferredCaveat>,
+}
+
 /// The `N` of a `time < N` caveat, if the caveat is one, by the same rule as the typed parser
 /// (canonical decimal, fits u64) and without allocating.
 fn time_before(predicate: &[u8]) -> Option<u64> {
     let digits = predicate.strip_prefix(b"time < ")?;
     crate::caveat::decimal(core::str::from_utf8(digits).ok()?, u64::MAX).ok()
+}
+
+/// The verification error for a caveat that does not hold, by reason.
+fn unmet_error(macaroon: MacaroonRole, index: usize, caveat: Vec<u8>, unmet: Unmet) -> Error {
+    match unmet {
+        Unmet::Expired { expiry, now } => VerifyError::Expired {
+            macaroon,
+            index,
+            caveat,
+            expiry,
+            now,
+        },
+        Unmet::Unknown => VerifyError::UnknownCaveat {
+            macaroon,
+            index,
+            caveat,
+        },
+        reason => VerifyError::CaveatNotSatisfied {
+            macaroon,
+            index,
+            caveat,
+            reason,
+        },
+    }
+    .into()
 }
 
 fn role_of(frame: &Frame<'_>) -> MacaroonRole {
@@ -364,7 +470,7 @@ impl<'a> Visitor<'a> for Chain<'_, 'a> {
 struct Predicates<'v, 'a> {
     verifier: &'v Verifier<'a>,
     index: usize,
-    earliest_expiry: Option<u64>,
+    tally: Tally,
 }
 
 impl<'c> Visitor<'c> for Predicates<'_, '_> {
@@ -375,12 +481,8 @@ impl<'c> Visitor<'c> for Predicates<'_, '_> {
     fn caveat(&mut self, caveat: CaveatRef<'c>) -> Result<(), Error> {
         let index = self.index;
         self.index += 1;
-        self.verifier.check_caveat(
-            &MacaroonRole::Root,
-            index,
-            caveat,
-            &mut self.earliest_expiry,
-        )
+        self.verifier
+            .check_caveat(&MacaroonRole::Root, index, caveat, &mut self.tally)
     }
 }
 
@@ -518,12 +620,13 @@ impl<'a> Verifier<'a> {
     /// naming `token_kind`, before any satisfier is asked, so no exact or general satisfier can
     /// let it through. Text of no typed form is left to the satisfiers.
     ///
-    /// Form names are those of [`TypedCaveat::form`]: `time`, `ip`, `asn`, `geo.country`,
-    /// `geo.region`, `authorization` (SPEC's "scope"), `service`, `consumer`, `interface`, `api`,
-    /// `data.readonly`, `data.path`, `data.objectid`.
+    /// The forms are [`Form`]s, as [`TypedCaveat::form`] gives them; the Onedata token kinds'
+    /// sets are [`onedata::ACCESS_CAVEATS`](crate::onedata::ACCESS_CAVEATS),
+    /// [`IDENTITY_CAVEATS`](crate::onedata::IDENTITY_CAVEATS) and
+    /// [`INVITE_CAVEATS`](crate::onedata::INVITE_CAVEATS).
     ///
     /// ```
-    /// use macaroon_mint::caveat::{Interface, Unmet};
+    /// use macaroon_mint::caveat::{Form, Interface, Unmet};
     /// use macaroon_mint::{AuthContext, Error, Macaroon, RootKey, Verifier, VerifyError};
     ///
     /// let key = RootKey::new("secret");
@@ -531,7 +634,7 @@ impl<'a> Verifier<'a> {
     /// let ctx = AuthContext::new().with_interface(Interface::Rest);
     /// let err = Verifier::new()
     ///     .with_context(&ctx)
-    ///     .with_supported_caveats(&["time", "ip"], "invite")
+    ///     .with_supported_caveats(&[Form::Time, Form::Ip], "invite")
     ///     .verify(&key, &token, &[])
     ///     .unwrap_err();
     /// assert!(matches!(
@@ -543,12 +646,35 @@ impl<'a> Verifier<'a> {
     /// ));
     /// # Ok::<(), macaroon_mint::Error>(())
     /// ```
-    pub fn with_supported_caveats(
-        mut self,
-        forms: &'a [&'a str],
-        token_kind: &'static str,
-    ) -> Self {
+    pub fn with_supported_caveats(mut self, forms: &'a [Form], token_kind: &'static str) -> Self {
         self.supported = Some(SupportedCaveats { forms, token_kind });
+        self
+    }
+
+    /// Leaves caveats of `forms` to the caller: they are authenticated and parsed (a malformed
+    /// one fails as [`VerifyError::MalformedCaveat`]) but not judged, and
+    /// [`Verified::deferred`] returns them for the caller to check later, e.g. per operation
+    /// with [`Verified::check_deferred`]. This is how Onedata treats `api` caveats: ctool's
+    /// `tokens:verify` checks everything else and each API call checks them. A deferred form
+    /// still obeys [`with_supported_caveats`](Verifier::with_supported_caveats), and no
+    /// satisfier is asked about it: every caveat of the form comes back.
+    ///
+    /// ```
+    /// use macaroon_mint::caveat::{Form, TypedCaveat};
+    /// use macaroon_mint::{Macaroon, RootKey, Verifier};
+    ///
+    /// let key = RootKey::new("secret");
+    /// let token = Macaroon::mint(&key, "", "id")?
+    ///     .with_first_party("time < 1700003600")?
+    ///     .with_first_party("api = ozw/get/user.*.*:*")?;
+    /// let verified = Verifier::new().at_time(1_700_000_000).defer(&[Form::Api]).verify(&key, &token, &[])?;
+    /// let [deferred] = verified.deferred() else { panic!("one api caveat") };
+    /// assert_eq!(deferred.index, 1);
+    /// assert_eq!(deferred.caveat.form(), Some(Form::Api));
+    /// # Ok::<(), macaroon_mint::Error>(())
+    /// ```
+    pub fn defer(mut self, forms: &'a [Form]) -> Self {
+        self.deferred = forms;
         self
     }
 
@@ -580,20 +706,21 @@ impl<'a> Verifier<'a> {
         root: &'m Macaroon,
         discharges: &'m [Macaroon],
     ) -> Result<Verified<'m>, Error> {
-        let discharges = self.verify_root(key, root, discharges)?;
+        let (discharges, deferred) = self.verify_root(key, root, discharges)?;
         Ok(Verified {
             root: VerifiedRoot::Borrowed(root),
             discharges,
+            deferred,
         })
     }
 
-    /// [`Verifier::verify`], returning the discharges used.
+    /// [`Verifier::verify`], returning the discharges used and the deferred caveats.
     fn verify_root<'m>(
         &self,
         key: &RootKey,
         root: &Macaroon,
         discharges: &'m [Macaroon],
-    ) -> Result<Vec<&'m Macaroon>, Error> {
+    ) -> Result<(Vec<&'m Macaroon>, Vec<DeferredCaveat>), Error> {
         self.check_discharge_count(discharges)?;
         if !root.caveats.iter().any(|c| c.is_third_party()) {
             // The same one-pass path as `verify_token`: fold, compare, then the predicates.
@@ -603,37 +730,33 @@ impl<'a> Verifier<'a> {
                 .fold(key.sign_identifier(&root.identifier), |signature, c| {
                     crypto::fold(&signature, CaveatRef::from(c))
                 });
-            self.settle_first_party_root(
+            let deferred = self.settle_first_party_root(
                 &computed,
                 &root.signature,
                 discharges,
                 root.caveats.iter().map(CaveatRef::from),
             )?;
-            return Ok(Vec::new());
+            return Ok((Vec::new(), deferred));
         }
         let order = self.authenticate(key, root, discharges)?;
         self.check_unused(discharges, &order)?;
         let used: Vec<&'m Macaroon> = order.iter().filter_map(|&j| discharges.get(j)).collect();
-        let mut earliest_expiry = None;
+        let mut tally = Tally::default();
         self.check_caveats(
             MacaroonRole::Root,
             root.caveats.iter().map(CaveatRef::from),
-            &mut earliest_expiry,
+            &mut tally,
         )?;
         // The lifetime cap applies to the root: a fresh discharge must not stretch it.
-        let mut discharge_expiry = None;
+        let root_expiry = tally.earliest_expiry;
         for d in &used {
             let role = MacaroonRole::Discharge {
                 identifier: d.identifier.clone(),
             };
-            self.check_caveats(
-                role,
-                d.caveats.iter().map(CaveatRef::from),
-                &mut discharge_expiry,
-            )?;
+            self.check_caveats(role, d.caveats.iter().map(CaveatRef::from), &mut tally)?;
         }
-        self.check_lifetime(earliest_expiry)?;
-        Ok(used)
+        self.check_lifetime(root_expiry)?;
+        Ok((used, tally.deferred))
     }
 
     /// Parses `token` (any format) and verifies it: the server's hot path.
@@ -666,10 +789,11 @@ impl<'a> Verifier<'a> {
     ) -> Result<Verified<'m>, Error> {
         let full = || -> Result<Verified<'m>, Error> {
             let parsed = format::parse_detect(token.as_bytes(), &self.limits)?;
-            let discharges = self.verify_root(key, &parsed.macaroon, discharges)?;
+            let (discharges, deferred) = self.verify_root(key, &parsed.macaroon, discharges)?;
             Ok(Verified {
                 root: VerifiedRoot::Parsed(parsed.macaroon),
                 discharges,
+                deferred,
             })
         };
         let Some(packets) = format::decode_packets(token.as_bytes(), &self.limits)? else {
@@ -690,29 +814,29 @@ impl<'a> Verifier<'a> {
             return full();
         }
         self.check_discharge_count(discharges)?;
-        if chain.count <= CACHED_CAVEATS {
+        let deferred = if chain.count <= CACHED_CAVEATS {
             let first_party = chain.seen.iter().take(chain.count).map(|id| CaveatRef {
                 id,
                 vid: None,
                 location: &[],
             });
-            self.settle_first_party_root(&chain.signature, &signature, discharges, first_party)?;
+            self.settle_first_party_root(&chain.signature, &signature, discharges, first_party)?
         } else {
             // A long caveat list: the predicates come from a second walk, once authenticated.
-            self.settle_first_party_root(&chain.signature, &signature, discharges, [].into_iter())
-                .and_then(|()| {
-                    let mut predicates = Predicates {
-                        verifier: self,
-                        index: 0,
-                        earliest_expiry: None,
-                    };
-                    packets.walk(&self.limits, &mut predicates)?;
-                    self.check_lifetime(predicates.earliest_expiry)
-                })?;
-        }
+            self.settle_first_party_root(&chain.signature, &signature, discharges, [].into_iter())?;
+            let mut predicates = Predicates {
+                verifier: self,
+                index: 0,
+                tally: Tally::default(),
+            };
+            packets.walk(&self.limits, &mut predicates)?;
+            self.check_lifetime(predicates.tally.earliest_expiry)?;
+            predicates.tally.deferred
+        };
         Ok(Verified {
             root: VerifiedRoot::Decoded(packets, self.limits),
             discharges: Vec::new(),
+            deferred,
         })
     }
 
@@ -725,7 +849,7 @@ impl<'a> Verifier<'a> {
         claimed: &[u8; 32],
         discharges: &[Macaroon],
         caveats: impl Iterator<Item = CaveatRef<'c>>,
-    ) -> Result<(), Error> {
+    ) -> Result<Vec<DeferredCaveat>, Error> {
         if !crypto::signatures_equal(computed, claimed) {
             return Err(VerifyError::SignatureMismatch {
                 macaroon: MacaroonRole::Root,
@@ -734,9 +858,10 @@ impl<'a> Verifier<'a> {
             .into());
         }
         self.check_unused(discharges, &[])?;
-        let mut earliest_expiry = None;
-        self.check_caveats(MacaroonRole::Root, caveats, &mut earliest_expiry)?;
-        self.check_lifetime(earliest_expiry)
+        let mut tally = Tally::default();
+        self.check_caveats(MacaroonRole::Root, caveats, &mut tally)?;
+        self.check_lifetime(tally.earliest_expiry)?;
+        Ok(tally.deferred)
     }
 
     fn check_discharge_count(&self, discharges: &[Macaroon]) -> Result<(), Error> {
@@ -772,22 +897,22 @@ impl<'a> Verifier<'a> {
         &self,
         role: MacaroonRole,
         caveats: impl Iterator<Item = CaveatRef<'c>>,
-        earliest_expiry: &mut Option<u64>,
+        tally: &mut Tally,
     ) -> Result<(), Error> {
         for (index, caveat) in caveats.enumerate() {
-            self.check_caveat(&role, index, caveat, earliest_expiry)?;
+            self.check_caveat(&role, index, caveat, tally)?;
         }
         Ok(())
     }
 
     /// Fails closed: a first-party caveat no satisfier accepts is an error naming it and why.
-    /// Notes the earliest `time < N` seen, for the lifetime policy.
+    /// Notes the earliest `time < N` seen, for the lifetime policy, and the deferred caveats.
     fn check_caveat(
         &self,
         role: &MacaroonRole,
         index: usize,
         caveat: CaveatRef<'_>,
-        earliest_expiry: &mut Option<u64>,
+        tally: &mut Tally,
     ) -> Result<(), Error> {
         if caveat.vid.is_some() {
             return Ok(());
@@ -795,12 +920,16 @@ impl<'a> Verifier<'a> {
         let predicate = caveat.id;
         let expiry = time_before(predicate);
         if let Some(n) = expiry {
-            *earliest_expiry = Some(earliest_expiry.map_or(n, |e| e.min(n)));
+            tally.earliest_expiry = Some(tally.earliest_expiry.map_or(n, |e| e.min(n)));
         }
-        if let Some(supported) = self.supported {
+        let form = match (self.supported, self.deferred) {
+            (None, []) => None,
+            _ => crate::caveat::typed_form(predicate),
+        };
+        if let (Some(supported), Some(form)) = (self.supported, form) {
             // The supported set is the token kind's policy, not one more satisfier: a typed form
             // outside it fails even if an exact or general satisfier would accept it.
-            if let Some(form) = crate::caveat::typed_form(predicate) {
+            {
                 if !supported.forms.contains(&form) {
                     return Err(VerifyError::CaveatNotSatisfied {
                         macaroon: role.clone(),
@@ -813,6 +942,22 @@ impl<'a> Verifier<'a> {
                     .into());
                 }
             }
+        }
+        if form.is_some_and(|form| self.deferred.contains(&form)) {
+            // Deferred: parsed (a malformed one fails here, closed) and handed to the caller.
+            let caveat =
+                TypedCaveat::parse(predicate).map_err(|error| VerifyError::MalformedCaveat {
+                    macaroon: role.clone(),
+                    index,
+                    caveat: predicate.to_vec(),
+                    error,
+                })?;
+            tally.deferred.push(DeferredCaveat {
+                macaroon: role.clone(),
+                index,
+                caveat,
+            });
+            return Ok(());
         }
         if self.exact.iter().any(|e| e.as_bytes() == predicate)
             || self.general.iter().any(|g| g(predicate))
@@ -847,29 +992,7 @@ impl<'a> Verifier<'a> {
                 None => Unmet::NoRule,
             }
         };
-        let macaroon = role.clone();
-        let caveat = predicate.to_vec();
-        Err(match unmet {
-            Unmet::Expired { expiry, now } => VerifyError::Expired {
-                macaroon,
-                index,
-                caveat,
-                expiry,
-                now,
-            },
-            Unmet::Unknown => VerifyError::UnknownCaveat {
-                macaroon,
-                index,
-                caveat,
-            },
-            reason => VerifyError::CaveatNotSatisfied {
-                macaroon,
-                index,
-                caveat,
-                reason,
-            },
-        }
-        .into())
+        Err(unmet_error(role.clone(), index, predicate.to_vec(), unmet))
     }
 
     /// Applies [`Clock::max_ttl`] to the earliest expiry of the verified token.

@@ -2,6 +2,7 @@
 //! or, as our extension, the serialized text (`"time < N"`). Both end as a [`TypedCaveat`]
 //! parsed strictly by `macaroon_mint`, so what is minted is exactly what the verifier reads.
 
+use macaroon_mint::caveat::Form;
 use macaroon_mint::TypedCaveat;
 use serde_json::{json, Map, Value};
 
@@ -131,7 +132,7 @@ fn json_of_text(text: &str) -> Option<Value> {
 /// description.
 pub(crate) fn from_value(
     caveats: Option<&Value>,
-    allowed: &[&str],
+    allowed: &[Form],
 ) -> Result<Vec<TypedCaveat>, ApiError> {
     let items = match caveats {
         None | Some(Value::Null) => return Ok(Vec::new()),
@@ -168,11 +169,14 @@ pub(crate) fn from_value(
             if let TypedCaveat::Unknown(_) = caveat {
                 return Err(bad(format!("\"{text}\" is no known caveat")));
             }
-            if !allowed.contains(&caveat.form()) {
-                return Err(bad(format!(
-                    "a {} caveat is not allowed here",
-                    caveat.form()
-                )));
+            match caveat.form() {
+                Some(form) if allowed.contains(&form) => {}
+                form => {
+                    return Err(bad(format!(
+                        "a {} caveat is not allowed here",
+                        form.map_or("unknown", Form::name)
+                    )))
+                }
             }
             Ok(caveat)
         })

@@ -3,7 +3,7 @@
 
 use std::net::IpAddr;
 
-use macaroon_mint::caveat::{ConsumerKind, Interface, Operation, ServiceKind};
+use macaroon_mint::caveat::{ConsumerKind, Form, Interface, Operation, ServiceKind};
 use macaroon_mint::onedata::{
     OnedataError, OnedataIdentifier, OnedataToken, ParsedIdentifier, Persistence, Subject,
     TokenType,
@@ -23,33 +23,9 @@ use crate::store::RootKeyRecord;
 /// Onedata's `max_token_size` (SPEC §10.1).
 pub const MAX_TOKEN_SIZE: usize = 1_048_576;
 
-/// The caveat forms an access token may carry (SPEC §10.4; `authorization = none` only in
-/// identity scope, which this service never grants).
-pub const ACCESS_CAVEATS: [&str; 12] = [
-    "time",
-    "ip",
-    "asn",
-    "geo.country",
-    "geo.region",
-    "service",
-    "consumer",
-    "interface",
-    "api",
-    "data.readonly",
-    "data.path",
-    "data.objectid",
-];
-
-/// The caveat forms an identity token may carry (SPEC §10.4).
-pub const IDENTITY_CAVEATS: [&str; 7] = [
-    "time",
-    "ip",
-    "asn",
-    "geo.country",
-    "geo.region",
-    "consumer",
-    "interface",
-];
+/// The caveat forms an access and an identity token may carry (SPEC §10.4), as the library
+/// defines them.
+pub use macaroon_mint::onedata::{ACCESS_CAVEATS, IDENTITY_CAVEATS};
 
 /// The request an access token's caveats are checked against: the client and the API call
 /// (`ozw/<operation>/<entity type>.<entity id>.<aspect>`, what `api` caveats match).
@@ -257,7 +233,7 @@ impl Service {
         &self,
         token: &OnedataToken,
         kind: &str,
-        forms: &[&str],
+        forms: &[Form],
         bearer: &Bearer,
     ) -> Result<VerifiedToken> {
         let (id, principal) = self.token_principal(token)?;
@@ -286,20 +262,19 @@ impl Service {
             }
             _ => {}
         }
-        let deferred = |caveat: &[u8]| match TypedCaveat::parse(caveat) {
-            Ok(TypedCaveat::Api(_)) => true,
-            Ok(TypedCaveat::Service(_) | TypedCaveat::Interface(_)) => {
-                bearer.ignore_service_and_interface
-            }
-            Ok(
-                TypedCaveat::DataReadonly | TypedCaveat::DataPath(_) | TypedCaveat::DataObjectId(_),
-            ) => bearer.allow_data_access_caveats,
-            _ => false,
-        };
+        // Left to each operation, as Onedata does: `api` always, data access and the service and
+        // interface when the bearer asks for it.
+        let mut deferred = vec![Form::Api];
+        if bearer.ignore_service_and_interface {
+            deferred.extend([Form::Service, Form::Interface]);
+        }
+        if bearer.allow_data_access_caveats {
+            deferred.extend([Form::DataReadonly, Form::DataPath, Form::DataObjectId]);
+        }
         let verifier = Verifier::new()
             .with_context(&context)
             .with_supported_caveats(forms, if kind == "act" { "access" } else { "identity" })
-            .satisfy_general(deferred)
+            .defer(&deferred)
             .with_clock(clock(self.now(), secret.max_ttl));
         let checked = verifier
             .verify(&secret.key, token.macaroon(), &[])

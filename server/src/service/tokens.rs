@@ -20,6 +20,7 @@
 use std::collections::BTreeSet;
 use std::net::IpAddr;
 
+use macaroon_mint::caveat::Form;
 use macaroon_mint::onedata::{
     provider_registration_token, space_support_token, InviteOptions, InvitePolicy, InviteType,
     MintedToken, OnedataError, OnedataIdentifier, ParsedIdentifier, Persistence, Subject,
@@ -161,12 +162,13 @@ impl NewTokenType {
     /// The caveat forms a token of this type may carry (SPEC §10.4).
     ///
     /// ```
+    /// use macaroon_mint::caveat::Form;
     /// use macaroon_mint_server::service::tokens::NewTokenType;
-    /// assert!(NewTokenType::Access.caveat_forms().contains(&"api"));
-    /// assert!(NewTokenType::Identity.caveat_forms().contains(&"interface"));
-    /// assert!(!NewTokenType::Identity.caveat_forms().contains(&"api"));
+    /// assert!(NewTokenType::Access.caveat_forms().contains(&Form::Api));
+    /// assert!(NewTokenType::Identity.caveat_forms().contains(&Form::Interface));
+    /// assert!(!NewTokenType::Identity.caveat_forms().contains(&Form::Api));
     /// ```
-    pub fn caveat_forms(&self) -> &'static [&'static str] {
+    pub fn caveat_forms(&self) -> &'static [Form] {
         match self {
             NewTokenType::Access => &ACCESS_CAVEATS,
             NewTokenType::Identity => &IDENTITY_CAVEATS,
@@ -524,12 +526,15 @@ impl Service {
         }
         let caveats = self.inherited_caveats(minter.token, spec.caveats.clone())?;
         let forms = spec.token_type.caveat_forms();
-        if let Some(other) = caveats.iter().find(|c| !forms.contains(&c.form())) {
+        if let Some(other) = caveats
+            .iter()
+            .find(|c| !c.form().is_some_and(|f| forms.contains(&f)))
+        {
             return Err(Error::forbidden_because(format!(
                 "the authenticating token has a {form} caveat, which {label} token cannot carry \
                  (it would be broader than the token); use a token without {form} caveats or a \
                  password",
-                form = other.form(),
+                form = form_name(other),
                 label = spec.token_type.label(),
             )));
         }
@@ -759,12 +764,15 @@ impl Service {
         mint: impl FnOnce(&RootKey, &str, &InviteOptions) -> Result<MintedToken, OnedataError>,
     ) -> Result<String> {
         let caveats = self.inherited_caveats(caller.token.as_ref(), Vec::new())?;
-        if let Some(other) = caveats.iter().find(|c| !INVITE_CAVEATS.contains(&c.form())) {
+        if let Some(other) = caveats
+            .iter()
+            .find(|c| !c.form().is_some_and(|f| INVITE_CAVEATS.contains(&f)))
+        {
             return Err(Error::forbidden_because(format!(
-                "the authenticating token has a {} caveat, which an invite token cannot carry \
-                 (it would be broader than the token); use a token without {} caveats or a password",
-                other.form(),
-                other.form()
+                "the authenticating token has a {form} caveat, which an invite token cannot carry \
+                 (it would be broader than the token); use a token without {form} caveats or a \
+                 password",
+                form = form_name(other),
             )));
         }
         let root = ensure_root_key(&*self.store, self.now())?;
@@ -930,6 +938,11 @@ impl Caller {
     pub fn has(&self, privilege: OzPrivilege) -> bool {
         privilege.held_in(&self.user.oz_privileges)
     }
+}
+
+/// A caveat's form for messages: its name, or `unknown`.
+fn form_name(caveat: &TypedCaveat) -> &'static str {
+    caveat.form().map_or("unknown", Form::name)
 }
 
 #[cfg(test)]
