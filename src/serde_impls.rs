@@ -943,7 +943,6 @@ impl Shaped for OnedataError {
             }
             OnedataError::TemporaryWithoutExpiry => s.reason("temporary_without_expiry"),
             OnedataError::ZeroTtl => s.reason("zero_ttl"),
-            OnedataError::TtlWithoutNow => s.reason("ttl_without_now"),
             OnedataError::ExpiryOverflow { now, ttl } => s
                 .reason("expiry_overflow")
                 .number("now", *now)

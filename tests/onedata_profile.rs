@@ -4,7 +4,7 @@
 
 use macaroon_mint::caveat::{ConsumerKind, ConsumerSpec, CountryCode, Interface, IpMask, Unmet};
 use macaroon_mint::onedata::{
-    invite_token, provider_registration_token, space_support_token, IdentifierErrorKind,
+    invite_token, provider_registration_token, space_support_token, Expiry, IdentifierErrorKind,
     InviteClaims, InviteOptions, InvitePolicy, InviteType, OnedataError, OnedataToken, Persistence,
     Segment, Subject, TokenType, DEFAULT_TEMPORARY_MAX_TTL, INVITE_CAVEATS,
 };
@@ -192,8 +192,7 @@ fn service_indication_is_read_and_reported() {
 #[test]
 fn provider_registration_token_round_trip_with_caveats() {
     let options = InviteOptions {
-        ttl: Some(3600),
-        now: Some(NOW),
+        expiry: Some(Expiry::after(3600, NOW)),
         caveats: vec![
             TypedCaveat::Ip(vec!["10.0.0.0/8".parse().expect("mask")]),
             TypedCaveat::Asn(vec![322]),
@@ -602,8 +601,7 @@ fn wrong_key_is_a_signature_mismatch() {
 fn temporary(generation: u64, ttl: u64) -> InviteOptions {
     InviteOptions {
         persistence: Persistence::Temporary { generation },
-        ttl: Some(ttl),
-        now: Some(NOW),
+        expiry: Some(Expiry::after(ttl, NOW)),
         ..InviteOptions::default()
     }
 }
@@ -804,8 +802,7 @@ fn temporary_token_without_expiry_is_refused_at_verify() {
 #[test]
 fn named_lifetime_cap_applies_when_set() {
     let options = InviteOptions {
-        ttl: Some(7200),
-        now: Some(NOW),
+        expiry: Some(Expiry::after(7200, NOW)),
         ..InviteOptions::default()
     };
     let minted = provider_registration_token(&key(), LOCATION, "a", "a", &options).expect("mint");
@@ -831,8 +828,7 @@ fn named_lifetime_cap_applies_when_set() {
 #[test]
 fn expiry_holds_until_the_second_before() {
     let options = InviteOptions {
-        ttl: Some(100),
-        now: Some(NOW),
+        expiry: Some(Expiry::after(100, NOW)),
         ..InviteOptions::default()
     };
     let minted = space_support_token(&key(), LOCATION, alice(), "space1", &options).expect("mint");
@@ -875,24 +871,25 @@ fn expiry_holds_until_the_second_before() {
 #[test]
 fn ttl_errors() {
     let zero = InviteOptions {
-        ttl: Some(0),
-        now: Some(NOW),
+        expiry: Some(Expiry::after(0, NOW)),
         ..InviteOptions::default()
     };
     let err = provider_registration_token(&key(), LOCATION, "a", "a", &zero).unwrap_err();
     assert_eq!(err, OnedataError::ZeroTtl);
-    // The library never reads the clock: a ttl needs an injected `now`.
-    let no_clock = InviteOptions {
-        ttl: Some(60),
-        now: None,
+    // A fixed expiry is written as given (a ttl cannot come without its `now`: the type says so).
+    let at = InviteOptions {
+        expiry: Some(Expiry::At(NOW + 5)),
         ..InviteOptions::default()
     };
-    let err = provider_registration_token(&key(), LOCATION, "a", "a", &no_clock).unwrap_err();
-    assert_eq!(err, OnedataError::TtlWithoutNow);
+    let minted = provider_registration_token(&key(), LOCATION, "a", "a", &at).expect("mints");
+    assert_eq!(minted.expiry, Some(NOW + 5));
+    assert_eq!(
+        minted.macaroon.caveats()[0].id(),
+        format!("time < {}", NOW + 5).as_bytes()
+    );
 
     let overflow = InviteOptions {
-        ttl: Some(u64::MAX),
-        now: Some(NOW),
+        expiry: Some(Expiry::after(u64::MAX, NOW)),
         ..InviteOptions::default()
     };
     let err = provider_registration_token(&key(), LOCATION, "a", "a", &overflow).unwrap_err();

@@ -14,9 +14,9 @@ use macaroon_mint::caveat::{
     ApiService, ApiSpec, ConsumerKind, CountryCode, Form, Interface, Operation, Region, ServiceKind,
 };
 use macaroon_mint::onedata::{
-    provider_registration_token, space_support_token, InviteClaims, InviteOptions, InvitePolicy,
-    InviteType, OnedataError, OnedataIdentifier, OnedataToken, ParsedIdentifier, Persistence,
-    Subject, TokenType, DEFAULT_TEMPORARY_MAX_TTL,
+    provider_registration_token, space_support_token, Expiry, InviteClaims, InviteOptions,
+    InvitePolicy, InviteType, OnedataError, OnedataIdentifier, OnedataToken, ParsedIdentifier,
+    Persistence, Subject, TokenType, DEFAULT_TEMPORARY_MAX_TTL,
 };
 use macaroon_mint::Inspection;
 use macaroon_mint::{
@@ -1241,8 +1241,9 @@ impl InviteMintArgs {
                 None => Persistence::Named,
             },
             token_id: self.token_id.clone(),
-            ttl: self.ttl,
-            now: Some(self.now.unwrap_or_else(system_now)),
+            expiry: self
+                .ttl
+                .map(|ttl| Expiry::after(ttl, self.now.unwrap_or_else(system_now))),
             caveats,
         })
     }
@@ -1298,7 +1299,6 @@ fn onedata_exit_code(e: &OnedataError) -> u8 {
         | OnedataError::NotOnedataText { .. }
         | OnedataError::TemporaryWithoutExpiry
         | OnedataError::ZeroTtl
-        | OnedataError::TtlWithoutNow
         | OnedataError::ExpiryOverflow { .. }
         | OnedataError::UnsupportedCaveat { .. }
         | OnedataError::UnknownCaveat { .. }

@@ -113,7 +113,7 @@ pub enum OnedataError {
     /// Minting a temporary token without an expiry (Onezone requires a `time <` caveat on
     /// temporary tokens).
     #[error(
-        "a temporary token needs an expiry: give a ttl (Onezone requires a \"time < N\" caveat on \
+        "a temporary token needs an expiry: give one (Onezone requires a \"time < N\" caveat on \
          temporary tokens)"
     )]
     TemporaryWithoutExpiry,
@@ -122,11 +122,6 @@ pub enum OnedataError {
         "the ttl must be at least 1 second (a ttl of 0 gives a token that is already expired)"
     )]
     ZeroTtl,
-    /// A `ttl` was given without the minting time `now` to count it from.
-    #[error(
-        "a ttl needs the minting time (InviteOptions::now); the library never reads the clock"
-    )]
-    TtlWithoutNow,
     /// `now + ttl` does not fit in a `u64`.
     #[error("the expiry now + ttl ({now} + {ttl}) overflows a 64-bit number of seconds")]
     ExpiryOverflow {

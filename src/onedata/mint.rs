@@ -84,31 +84,30 @@ const TOKEN_ID_HEX_LEN: usize = 32;
 /// random 32-character lowercase hex token id, no expiry and no caveats.
 ///
 /// - `persistence`: [`Persistence::Named`] (default) or [`Persistence::Temporary`] with the
-///   subject's current generation. A temporary token needs an expiry (`ttl`, or a
+///   subject's current generation. A temporary token needs an expiry (`expiry`, or a
 ///   [`TypedCaveat::Time`] among `caveats`): Onezone requires one.
 /// - `token_id`: `None` (default) draws 32 random lowercase hex characters from the operating
 ///   system's CSPRNG.
-/// - `ttl`: adds `time < now + ttl` as the first caveat; `None` (default) adds no expiry.
-/// - `now`: the minting time for `ttl`, Unix seconds; required with `ttl` (the library never
-///   reads the clock).
-///   Only used with `ttl`.
+/// - `expiry`: adds `time < N` as the first caveat, `N` given ([`Expiry::At`]) or counted from
+///   the minting time ([`Expiry::after`]: the library never reads the clock, so a ttl always
+///   comes with its `now`); `None` (default) adds no expiry.
 /// - `caveats`: further caveats, in order, after the expiry. Only the invite token's supported
 ///   forms ([`INVITE_CAVEATS`]) are accepted.
 ///
 /// ```
-/// use macaroon_mint::onedata::{InviteOptions, Persistence};
+/// use macaroon_mint::onedata::{Expiry, InviteOptions, Persistence};
 ///
 /// let defaults = InviteOptions::default();
 /// assert_eq!(defaults.persistence, Persistence::Named);
-/// assert_eq!((defaults.token_id, defaults.ttl, defaults.now), (None, None, None));
+/// assert_eq!((defaults.token_id, defaults.expiry), (None, None));
 /// assert!(defaults.caveats.is_empty());
 ///
 /// let temporary = InviteOptions {
 ///     persistence: Persistence::Temporary { generation: 3 },
-///     ttl: Some(3600),
+///     expiry: Some(Expiry::after(3600, 1_700_000_000)),
 ///     ..InviteOptions::default()
 /// };
-/// # let _ = temporary;
+/// assert_eq!(temporary.expiry.unwrap().time(), Ok(1_700_003_600));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct InviteOptions {
@@ -116,12 +115,57 @@ pub struct InviteOptions {
     pub persistence: Persistence,
     /// The token id; `None` generates 32 random lowercase hex characters.
     pub token_id: Option<String>,
-    /// Lifetime in seconds: adds `time < now + ttl` first. `None`: no expiry.
-    pub ttl: Option<u64>,
-    /// Minting time (Unix seconds) for `ttl`; `None` reads the system clock.
-    pub now: Option<u64>,
+    /// The expiry, written as the first caveat; `None`: none.
+    pub expiry: Option<Expiry>,
     /// Further caveats, in order (invite-supported forms only).
     pub caveats: Vec<TypedCaveat>,
+}
+
+/// When a minted token expires: the `N` of its `time < N` caveat.
+///
+/// ```
+/// use macaroon_mint::onedata::{Expiry, OnedataError};
+///
+/// assert_eq!(Expiry::At(1_700_000_000).time(), Ok(1_700_000_000));
+/// assert_eq!(Expiry::after(60, 1_700_000_000).time(), Ok(1_700_000_060));
+/// assert_eq!(Expiry::after(0, 1_700_000_000).time(), Err(OnedataError::ZeroTtl));
+/// assert!(matches!(Expiry::after(u64::MAX, 1).time(), Err(OnedataError::ExpiryOverflow { .. })));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Expiry {
+    /// At this time (Unix seconds).
+    At(u64),
+    /// `ttl` seconds after the minting time `now` (Unix seconds).
+    After {
+        /// The lifetime in seconds (at least 1).
+        ttl: u64,
+        /// The minting time.
+        now: u64,
+    },
+}
+
+impl Expiry {
+    /// `ttl` seconds after `now`.
+    pub const fn after(ttl: u64, now: u64) -> Expiry {
+        Expiry::After { ttl, now }
+    }
+
+    /// The expiry time.
+    ///
+    /// # Errors
+    ///
+    /// [`OnedataError::ZeroTtl`] for a ttl of 0 (the token would be expired when minted);
+    /// [`OnedataError::ExpiryOverflow`] when `now + ttl` does not fit in a `u64`.
+    pub fn time(self) -> Result<u64, OnedataError> {
+        match self {
+            Expiry::At(time) => Ok(time),
+            Expiry::After { ttl: 0, .. } => Err(OnedataError::ZeroTtl),
+            Expiry::After { ttl, now } => now
+                .checked_add(ttl)
+                .ok_or(OnedataError::ExpiryOverflow { now, ttl }),
+        }
+    }
 }
 
 impl Default for Persistence {
@@ -157,7 +201,7 @@ pub struct MintedToken {
     pub macaroon: Macaroon,
     /// The identifier written into it.
     pub identifier: OnedataIdentifier,
-    /// The expiry (`time < N`) added from the ttl, if any.
+    /// The expiry (`time < N`) added from [`InviteOptions::expiry`], if any.
     pub expiry: Option<u64>,
 }
 
@@ -232,10 +276,10 @@ pub fn provider_registration_token(
 /// As [`provider_registration_token`].
 ///
 /// ```
-/// use macaroon_mint::onedata::{space_support_token, InviteOptions, InviteType, Subject};
+/// use macaroon_mint::onedata::{space_support_token, Expiry, InviteOptions, InviteType, Subject};
 /// use macaroon_mint::RootKey;
 ///
-/// let options = InviteOptions { ttl: Some(86_400), now: Some(1_700_000_000), ..InviteOptions::default() };
+/// let options = InviteOptions { expiry: Some(Expiry::after(86_400, 1_700_000_000)), ..InviteOptions::default() };
 /// let minted = space_support_token(
 ///     &RootKey::new("0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"),
 ///     "onezone.example",
@@ -268,7 +312,7 @@ pub fn space_support_token(
 /// Mints an invite token of any known kind: subject `issuer`, type `<code>:<target>:<parameters>`
 /// with the parameters Onedata writes for `invite` ([`InviteType::default_parameters`]).
 ///
-/// The caveats are, in order: `time < now + ttl` when `options.ttl` is set, then
+/// The caveats are, in order: `time < N` when `options.expiry` is set, then
 /// `options.caveats`. The token text is Onedata's base62 form without a service prefix.
 ///
 /// # Errors
@@ -277,7 +321,8 @@ pub fn space_support_token(
 /// - [`OnedataError::Identifier`] for a subject, target or token id that cannot be written into
 ///   an identifier;
 /// - [`OnedataError::TemporaryWithoutExpiry`] for a temporary token with neither a ttl nor a
-///   `time` caveat; [`OnedataError::ZeroTtl`]; [`OnedataError::ExpiryOverflow`];
+///   `time` caveat; [`OnedataError::ZeroTtl`]; [`OnedataError::ExpiryOverflow`] (see
+///   [`Expiry::time`]);
 /// - [`OnedataError::UnknownCaveat`], [`OnedataError::UnsupportedCaveat`] and
 ///   [`OnedataError::InvalidCaveat`] for a caveat that is not a well-formed invite caveat;
 /// - [`OnedataError::Macaroon`] when the operating system's random number generator fails or a
@@ -314,18 +359,7 @@ pub fn invite_token(
         return Err(OnedataError::UnknownInviteType { code: code.clone() });
     }
     let caveats = check_caveats(&options.caveats)?;
-    let expiry = match options.ttl {
-        None => None,
-        Some(0) => return Err(OnedataError::ZeroTtl),
-        Some(ttl) => {
-            // Time is injected: the library never reads the clock.
-            let now = options.now.ok_or(OnedataError::TtlWithoutNow)?;
-            Some(
-                now.checked_add(ttl)
-                    .ok_or(OnedataError::ExpiryOverflow { now, ttl })?,
-            )
-        }
-    };
+    let expiry = options.expiry.map(Expiry::time).transpose()?;
     let has_time_caveat = options
         .caveats
         .iter()

@@ -28,15 +28,15 @@
 //!
 //! ```
 //! use macaroon_mint::onedata::{
-//!     provider_registration_token, space_support_token, InviteOptions, InvitePolicy, InviteType,
-//!     OnedataError, OnedataToken, Subject,
+//!     provider_registration_token, space_support_token, Expiry, InviteOptions, InvitePolicy,
+//!     InviteType, OnedataError, OnedataToken, Subject,
 //! };
 //! use macaroon_mint::{AuthContext, RootKey};
 //!
 //! // Onezone mints (Onedata secrets are 64 lowercase hex characters; the text is the key).
 //! let key = RootKey::new("5f2b1c0e9d8a7b6c5d4e3f2a1b0c9d8e7f6a5b4c3d2e1f0a9b8c7d6e5f4a3b2c");
 //! let now = 1_700_000_000;
-//! let opts = InviteOptions { ttl: Some(3600), now: Some(now), ..InviteOptions::default() };
+//! let opts = InviteOptions { expiry: Some(Expiry::after(3600, now)), ..InviteOptions::default() };
 //! let rop = provider_registration_token(&key, "onezone.example", "alice", "alice", &opts)?;
 //! let alice = Subject::User("alice".into());
 //! let ssp = space_support_token(&key, "onezone.example", alice, "space1", &opts)?;
@@ -68,7 +68,7 @@ pub use self::identifier::{
     Persistence, Segment, Subject, TokenType,
 };
 pub use self::mint::{
-    invite_token, provider_registration_token, space_support_token, InviteOptions, MintedToken,
-    ACCESS_CAVEATS, IDENTITY_CAVEATS, INVITE_CAVEATS,
+    invite_token, provider_registration_token, space_support_token, Expiry, InviteOptions,
+    MintedToken, ACCESS_CAVEATS, IDENTITY_CAVEATS, INVITE_CAVEATS,
 };
 pub use self::verify::{InviteClaims, InvitePolicy, OnedataToken, DEFAULT_TEMPORARY_MAX_TTL};

@@ -307,7 +307,7 @@ impl OnedataToken {
     ///
     /// ```
     /// use macaroon_mint::onedata::{
-    ///     provider_registration_token, space_support_token, InviteOptions, InvitePolicy, InviteType,
+    ///     provider_registration_token, space_support_token, Expiry, InviteOptions, InvitePolicy, InviteType,
     ///     OnedataError, OnedataToken, Persistence, Subject,
     /// };
     /// use macaroon_mint::{AuthContext, Error, RootKey, VerifyError};
@@ -333,8 +333,7 @@ impl OnedataToken {
     /// // A temporary token after its subject's temporary tokens were revoked (generation 2 → 3).
     /// let options = InviteOptions {
     ///     persistence: Persistence::Temporary { generation: 2 },
-    ///     ttl: Some(3600),
-    ///     now: Some(now),
+    ///     expiry: Some(Expiry::after(3600, now)),
     ///     ..InviteOptions::default()
     /// };
     /// let rop = provider_registration_token(&key, "oz", "alice", "alice", &options)?;
