@@ -389,6 +389,7 @@ pub enum LimitError {
 
 /// Which macaroon of a verification request an error is about.
 #[derive(Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum MacaroonRole {
     /// The root macaroon presented for authorization.
     Root,

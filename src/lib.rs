@@ -85,7 +85,7 @@ pub use crate::format::{
 };
 pub use crate::key::RootKey;
 pub use crate::limits::Limits;
-pub use crate::macaroon::{Caveat, Macaroon, MAX_FIELD_BYTES};
+pub use crate::macaroon::{AsPredicate, Caveat, Macaroon, MAX_FIELD_BYTES};
 pub use crate::verify::{
     ApiCall, AuthContext, Clock, Consumer, DataAccess, DeferredCaveat, ExactPredicate, Service,
     Verified, Verifier,

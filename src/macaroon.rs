@@ -1,6 +1,7 @@
 //! The macaroon value: minting, attenuation and discharge binding.
 
 use core::fmt;
+use std::borrow::Cow;
 
 use crate::crypto::{self, NONCE_LEN};
 use crate::error::{EncodeError, Error};
@@ -107,6 +108,54 @@ impl fmt::Debug for DebugBytes<'_> {
     }
 }
 
+/// What [`Macaroon::with_first_party`] takes: predicate bytes (`&str`, `String`, `&[u8]`, …) as
+/// they are, or a [`TypedCaveat`](crate::TypedCaveat) (or a reference to one), written with
+/// [`TypedCaveat::encode`](crate::TypedCaveat::encode) so a hand-built value that would not parse
+/// back to itself never reaches a token.
+///
+/// ```
+/// use macaroon_mint::caveat::{Interface, List, TypedCaveat};
+/// use macaroon_mint::{Error, Macaroon, RootKey};
+///
+/// let key = RootKey::new("k");
+/// let m = Macaroon::mint(&key, "", "id")?
+///     .with_first_party(TypedCaveat::Time(1_700_003_600))?
+///     .with_first_party(&TypedCaveat::Interface(Interface::Rest))?
+///     .with_first_party("user = alice")?;
+/// assert_eq!(m.caveats()[0].id(), b"time < 1700003600");
+///
+/// // A typed value that does not print back to itself is refused, not written.
+/// let hidden = TypedCaveat::Unknown(b"ip = 10.0.0.1".to_vec());
+/// assert!(matches!(m.with_first_party(hidden), Err(Error::Caveat(_))));
+/// # Ok::<(), macaroon_mint::Error>(())
+/// ```
+pub trait AsPredicate {
+    /// The predicate's bytes.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Caveat`] for a typed caveat that does not encode.
+    fn predicate(&self) -> Result<Cow<'_, [u8]>, Error>;
+}
+
+impl<T: AsRef<[u8]> + ?Sized> AsPredicate for T {
+    fn predicate(&self) -> Result<Cow<'_, [u8]>, Error> {
+        Ok(Cow::Borrowed(self.as_ref()))
+    }
+}
+
+impl AsPredicate for crate::TypedCaveat {
+    fn predicate(&self) -> Result<Cow<'_, [u8]>, Error> {
+        self.encode().map(Cow::Owned).map_err(Error::Caveat)
+    }
+}
+
+impl AsPredicate for &crate::TypedCaveat {
+    fn predicate(&self) -> Result<Cow<'_, [u8]>, Error> {
+        (**self).predicate()
+    }
+}
+
 fn check_field(field: &'static str, value: &[u8]) -> Result<(), Error> {
     if value.len() > MAX_FIELD_BYTES {
         return Err(EncodeError::FieldTooLarge {
@@ -152,7 +201,8 @@ impl Macaroon {
         })
     }
 
-    /// Adds a first-party caveat (a predicate the verifier must satisfy).
+    /// Adds a first-party caveat (a predicate the verifier must satisfy): bytes or text as given,
+    /// or a [`TypedCaveat`](crate::TypedCaveat) in its checked encoding (see [`AsPredicate`]).
     ///
     /// ```
     /// use macaroon_mint::{Macaroon, RootKey};
@@ -163,8 +213,9 @@ impl Macaroon {
     /// assert_eq!(m.caveats().len(), 1);
     /// # Ok::<(), macaroon_mint::Error>(())
     /// ```
-    pub fn with_first_party(mut self, predicate: impl AsRef<[u8]>) -> Result<Macaroon, Error> {
-        let predicate = predicate.as_ref();
+    pub fn with_first_party(mut self, predicate: impl AsPredicate) -> Result<Macaroon, Error> {
+        let predicate = predicate.predicate()?;
+        let predicate: &[u8] = &predicate;
         check_field("caveat id", predicate)?;
         let caveat = Caveat {
             id: predicate.to_vec(),

@@ -3,13 +3,20 @@
 
 use macaroon_mint::caveat::{
     ApiService, CaveatErrorKind, ConsumerKind, CountryCode, DataPath, Form, Interface, IpMask,
-    Operation, Region, ScopeSpelling, ServiceKind, TypedCaveat, Unmet,
+    List, Operation, Region, ScopeSpelling, ServiceKind, TypedCaveat, Unmet,
 };
 use macaroon_mint::{
     ApiCall, AuthContext, Clock, Consumer, DataAccess, Error, Macaroon, MacaroonRole, RootKey,
     Service, Verifier, VerifyError,
 };
 use proptest::prelude::*;
+
+/// A non-empty caveat list from literal entries.
+macro_rules! list {
+    ($($entry:expr),+ $(,)?) => {
+        macaroon_mint::caveat::List::try_from(vec![$($entry),+]).expect("a non-empty list")
+    };
+}
 
 fn parse(text: &str) -> TypedCaveat {
     TypedCaveat::parse(text.as_bytes()).unwrap_or_else(|e| panic!("{text:?}: {e}"))
@@ -75,14 +82,14 @@ fn parsed_values() {
         parse("geo.country != PL"),
         TypedCaveat::Country {
             negated: true,
-            codes: vec![CountryCode::new("PL").unwrap()]
+            codes: list![CountryCode::new("PL").unwrap()]
         }
     );
     assert_eq!(
         parse("geo.region = EU"),
         TypedCaveat::Region {
             negated: false,
-            regions: vec![Region::EU]
+            regions: list![Region::EU]
         }
     );
     assert_eq!(
@@ -378,12 +385,10 @@ fn malformed_caveats_name_form_offset_and_reason() {
 
 #[test]
 fn hand_built_values_that_break_the_grammar_do_not_encode() {
+    // An empty list cannot even be built.
+    assert!(List::<IpMask>::try_from(vec![]).is_err());
     assert_eq!(
-        TypedCaveat::Ip(vec![]).encode().unwrap_err().kind,
-        CaveatErrorKind::EmptyList
-    );
-    assert_eq!(
-        TypedCaveat::DataObjectId(vec!["zz".into()])
+        TypedCaveat::DataObjectId(list!["zz".into()])
             .encode()
             .unwrap_err()
             .kind,
@@ -900,8 +905,9 @@ fn lifetime_policy() {
     );
 }
 
-fn list<S: Strategy>(item: S) -> impl Strategy<Value = Vec<S::Value>> {
+fn list<S: Strategy>(item: S) -> impl Strategy<Value = List<S::Value>> {
     proptest::collection::vec(item, 1..4)
+        .prop_map(|items| List::try_from(items).expect("1 to 3 entries"))
 }
 
 fn arb_id() -> impl Strategy<Value = String> {
@@ -983,14 +989,22 @@ fn arb_typed() -> impl Strategy<Value = TypedCaveat> {
         ])
         .prop_map(TypedCaveat::IdentityScope),
         list((service_kind, proptest::option::of(arb_id()))).prop_map(|v| TypedCaveat::Service(
-            v.into_iter()
-                .map(|(kind, id)| ServiceSpec { kind, id })
-                .collect()
+            List::try_from(
+                v.into_vec()
+                    .into_iter()
+                    .map(|(kind, id)| ServiceSpec { kind, id })
+                    .collect::<Vec<_>>()
+            )
+            .expect("as many entries")
         )),
         list((consumer_kind, proptest::option::of(arb_id()))).prop_map(|v| TypedCaveat::Consumer(
-            v.into_iter()
-                .map(|(kind, id)| ConsumerSpec { kind, id })
-                .collect()
+            List::try_from(
+                v.into_vec()
+                    .into_iter()
+                    .map(|(kind, id)| ConsumerSpec { kind, id })
+                    .collect::<Vec<_>>()
+            )
+            .expect("as many entries")
         )),
         proptest::sample::select(vec![
             Interface::Rest,

@@ -25,6 +25,13 @@ use macaroon_mint::{
 };
 use macaroon_mint::{Inspection, Parsed};
 
+/// A non-empty caveat list from literal entries.
+macro_rules! list {
+    ($($entry:expr),+ $(,)?) => {
+        macaroon_mint::caveat::List::try_from(vec![$($entry),+]).expect("a non-empty list")
+    };
+}
+
 const FILE: &str = "ctool_compat_tokens.json";
 const LOCATION: &str = "domain.example.com";
 /// The `N` of every `time < N` caveat in the vectors (a date in 2235).
@@ -359,7 +366,7 @@ fn code(country: &str) -> CountryCode {
 /// The typed value of each caveat text of the vectors, written out by hand.
 fn expected_typed(caveat: &[u8], name: &str) -> TypedCaveat {
     let ip = |address: &str| {
-        TypedCaveat::Ip(vec![
+        TypedCaveat::Ip(list![
             IpMask::new(address.parse().expect("IP"), 32).expect("mask")
         ])
     };
@@ -369,34 +376,34 @@ fn expected_typed(caveat: &[u8], name: &str) -> TypedCaveat {
         "time < 8374891234" => TypedCaveat::Time(EXPIRY),
         "ip = 172.98.11.23/32" => ip("172.98.11.23"),
         "ip = 11.101.11.234/32" => ip("11.101.11.234"),
-        "asn = 322" => TypedCaveat::Asn(vec![322]),
-        "asn = 112" => TypedCaveat::Asn(vec![112]),
+        "asn = 322" => TypedCaveat::Asn(list![322]),
+        "asn = 112" => TypedCaveat::Asn(list![112]),
         "geo.country = PL|FR" => TypedCaveat::Country {
             negated: false,
-            codes: vec![code("PL"), code("FR")],
+            codes: list![code("PL"), code("FR")],
         },
         "geo.country = DE|PT" => TypedCaveat::Country {
             negated: false,
-            codes: vec![code("DE"), code("PT")],
+            codes: list![code("DE"), code("PT")],
         },
         "geo.region = Asia|EU" => TypedCaveat::Region {
             negated: false,
-            regions: vec![Region::Asia, Region::EU],
+            regions: list![Region::Asia, Region::EU],
         },
         "geo.region = Africa" => TypedCaveat::Region {
             negated: false,
-            regions: vec![Region::Africa],
+            regions: list![Region::Africa],
         },
         "authorization = none" => TypedCaveat::IdentityScope(ScopeSpelling::AuthorizationNone),
-        "service = ozw-onezone" => TypedCaveat::Service(vec![ServiceSpec::new(
+        "service = ozw-onezone" => TypedCaveat::Service(list![ServiceSpec::new(
             ServiceKind::OnezoneWorker,
             "onezone",
         )]),
-        "consumer = usr-user-id|grp-group-id" => TypedCaveat::Consumer(vec![user(), group()]),
-        "consumer = grp-group-id|usr-user-id" => TypedCaveat::Consumer(vec![group(), user()]),
+        "consumer = usr-user-id|grp-group-id" => TypedCaveat::Consumer(list![user(), group()]),
+        "consumer = grp-group-id|usr-user-id" => TypedCaveat::Consumer(list![group(), user()]),
         "interface = graphsync" => TypedCaveat::Interface(Interface::Graphsync),
         "interface = rest" => TypedCaveat::Interface(Interface::Rest),
-        "api = all/all/*.*.*:*" => TypedCaveat::Api(vec![ApiSpec {
+        "api = all/all/*.*.*:*" => TypedCaveat::Api(list![ApiSpec {
             service: ApiService::All,
             operation: Operation::All,
             gri: GriPattern {
@@ -408,13 +415,13 @@ fn expected_typed(caveat: &[u8], name: &str) -> TypedCaveat {
         }]),
         "data.readonly" => TypedCaveat::DataReadonly,
         "data.path = L3NwYWNlMS9maWxlMS50eHQ=|L3NwYWNlMi9kaXIvZmlsZTIudHh0" => {
-            TypedCaveat::DataPath(vec![
+            TypedCaveat::DataPath(list![
                 DataPath::new("/space1/file1.txt").expect("path"),
                 DataPath::new("/space2/dir/file2.txt").expect("path"),
             ])
         }
         "data.objectid = 00000000000CDBDA677569642331323323616263" => {
-            TypedCaveat::DataObjectId(vec![OBJECT_ID.into()])
+            TypedCaveat::DataObjectId(list![OBJECT_ID.into()])
         }
         other => panic!("[{name}] caveat {other:?} is not in expected_typed"),
     }

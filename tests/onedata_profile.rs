@@ -12,6 +12,13 @@ use macaroon_mint::{
     AuthContext, Consumer, Error, Format, Macaroon, RootKey, TypedCaveat, VerifyError,
 };
 
+/// A non-empty caveat list from literal entries.
+macro_rules! list {
+    ($($entry:expr),+ $(,)?) => {
+        macaroon_mint::caveat::List::try_from(vec![$($entry),+]).expect("a non-empty list")
+    };
+}
+
 // --- SPEC §11.7 (TV7) -----------------------------------------------------------------------
 
 const TV7_SECRET: &str = "verySecretSecret5";
@@ -194,13 +201,13 @@ fn provider_registration_token_round_trip_with_caveats() {
     let options = InviteOptions {
         expiry: Some(Expiry::after(3600, NOW)),
         caveats: vec![
-            TypedCaveat::Ip(vec!["10.0.0.0/8".parse().expect("mask")]),
-            TypedCaveat::Asn(vec![322]),
+            TypedCaveat::Ip(list!["10.0.0.0/8".parse().expect("mask")]),
+            TypedCaveat::Asn(list![322]),
             TypedCaveat::Country {
                 negated: false,
-                codes: vec![CountryCode::new("PL").expect("code")],
+                codes: list![CountryCode::new("PL").expect("code")],
             },
-            TypedCaveat::Consumer(vec![ConsumerSpec::new(ConsumerKind::User, "bob")]),
+            TypedCaveat::Consumer(list![ConsumerSpec::new(ConsumerKind::User, "bob")]),
         ],
         ..InviteOptions::default()
     };
@@ -949,7 +956,7 @@ fn every_form_outside_the_invite_set_is_refused_at_mint() {
     ];
     for caveat in outside {
         let options = InviteOptions {
-            caveats: vec![TypedCaveat::Asn(vec![1]), caveat.clone()],
+            caveats: vec![TypedCaveat::Asn(list![1]), caveat.clone()],
             ..InviteOptions::default()
         };
         let err = provider_registration_token(&key(), LOCATION, "a", "a", &options).unwrap_err();
@@ -996,13 +1003,17 @@ fn unknown_caveat_is_refused_at_mint_and_at_verify() {
 
 #[test]
 fn malformed_caveat_is_refused_at_mint_and_at_verify() {
+    // A hand-built consumer whose id would split into two entries does not encode.
     let options = InviteOptions {
-        caveats: vec![TypedCaveat::Asn(vec![])],
+        caveats: vec![TypedCaveat::Consumer(list![ConsumerSpec::new(
+            ConsumerKind::User,
+            "bob|eve"
+        )])],
         ..InviteOptions::default()
     };
     let err = provider_registration_token(&key(), LOCATION, "a", "a", &options).unwrap_err();
     assert!(
-        matches!(&err, OnedataError::InvalidCaveat { index: 0, error } if error.form == "asn"),
+        matches!(&err, OnedataError::InvalidCaveat { index: 0, error } if error.form == "consumer"),
         "{err:?}"
     );
 
@@ -1024,7 +1035,7 @@ fn malformed_caveat_is_refused_at_mint_and_at_verify() {
 fn ip_mask_caveat_from_parts() {
     // Hand-built caveats are checked by `encode` before they go into the token.
     let options = InviteOptions {
-        caveats: vec![TypedCaveat::Ip(vec![IpMask::host(
+        caveats: vec![TypedCaveat::Ip(list![IpMask::host(
             "192.168.1.7".parse().expect("ip"),
         )])],
         ..InviteOptions::default()

@@ -182,15 +182,6 @@ impl Parts {
     }
 }
 
-fn encoding_of(format: Format) -> Encoding {
-    match format {
-        Format::V1 => Encoding::V1,
-        Format::V2 => Encoding::V2,
-        Format::V2Json => Encoding::V2Json,
-        Format::Onedata => Encoding::Onedata { service: None },
-    }
-}
-
 /// Every encoding of `m`: (name, input bytes, is raw binary).
 fn encodings(m: &Macaroon) -> Vec<(String, Vec<u8>, bool)> {
     let mut out: Vec<(String, Vec<u8>, bool)> = FORMATS
@@ -341,7 +332,7 @@ fn check_round_trips(m: &Macaroon, ctx: &str) -> Result<(), TestCaseError> {
             ctx,
             format
         );
-        prop_assert_eq!(parsed.encoding, encoding_of(format), "[{}] {}", ctx, format);
+        prop_assert_eq!(parsed.encoding, format.encoding(), "[{}] {}", ctx, format);
         // The canonical text is a fixed point.
         prop_assert_eq!(
             parsed.macaroon.serialize(format).ok(),

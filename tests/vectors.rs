@@ -39,12 +39,7 @@ fn apply_step(m: Macaroon, step: &Value, ctx: &str) -> Macaroon {
 fn check_serialization(text: &str, format: Format, expected: &Macaroon, ctx: &str) {
     let parsed = Parsed::from_text(text, &Limits::default())
         .unwrap_or_else(|e| panic!("[{ctx}] parse of {format} text failed: {e} ({e:?})"));
-    let want_encoding = match format {
-        Format::V1 => Encoding::V1,
-        Format::V2 => Encoding::V2,
-        Format::V2Json => Encoding::V2Json,
-        Format::Onedata => Encoding::Onedata { service: None },
-    };
+    let want_encoding = format.encoding();
     assert_eq!(parsed.encoding, want_encoding, "[{ctx}] detected encoding");
     let m = parsed.macaroon;
     assert_eq!(m.location(), expected.location(), "[{ctx}] location");

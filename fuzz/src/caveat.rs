@@ -8,7 +8,7 @@ use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use arbitrary::Arbitrary;
 use macaroon_mint::caveat::{
     ApiService, ApiSpec, ConsumerKind, ConsumerSpec, CountryCode, DataPath, GriPattern, Interface,
-    IpMask, Operation, Region, ScopeSpelling, ServiceKind, ServiceSpec, TypedCaveat,
+    IpMask, List, Operation, Region, ScopeSpelling, ServiceKind, ServiceSpec, TypedCaveat,
 };
 use macaroon_mint::{AuthContext, Clock};
 
@@ -161,9 +161,9 @@ fn build(b: &Built) -> Option<(TypedCaveat, bool)> {
                 })
                 .collect::<Option<Vec<_>>>()?;
             let ok = !masks.is_empty();
-            (TypedCaveat::Ip(masks), ok)
+            (TypedCaveat::Ip(List::try_from(masks).ok()?), ok)
         }
-        Built::Asn(v) => (TypedCaveat::Asn(v.clone()), !v.is_empty()),
+        Built::Asn(v) => (TypedCaveat::Asn(List::try_from(v.clone()).ok()?), true),
         Built::Country(negated, codes) => {
             let codes = codes
                 .iter()
@@ -171,6 +171,7 @@ fn build(b: &Built) -> Option<(TypedCaveat, bool)> {
                 .collect::<Option<Vec<_>>>()?;
             let ok = !codes.is_empty();
             let negated = *negated;
+            let codes = List::try_from(codes).ok()?;
             (TypedCaveat::Country { negated, codes }, ok)
         }
         Built::Region(negated, regions) => {
@@ -180,6 +181,7 @@ fn build(b: &Built) -> Option<(TypedCaveat, bool)> {
                 .collect();
             let ok = !regions.is_empty();
             let negated = *negated;
+            let regions = List::try_from(regions).ok()?;
             (TypedCaveat::Region { negated, regions }, ok)
         }
         Built::Scope(old) => {
@@ -201,8 +203,8 @@ fn build(b: &Built) -> Option<(TypedCaveat, bool)> {
                         None => ServiceSpec::any(kind),
                     }
                 })
-                .collect();
-            (TypedCaveat::Service(specs), ok)
+                .collect::<Vec<_>>();
+            (TypedCaveat::Service(List::try_from(specs).ok()?), ok)
         }
         Built::Consumer(v) => {
             let ok = !v.is_empty() && v.iter().all(|(_, id)| simple_id(id));
@@ -215,8 +217,8 @@ fn build(b: &Built) -> Option<(TypedCaveat, bool)> {
                         None => ConsumerSpec::any(kind),
                     }
                 })
-                .collect();
-            (TypedCaveat::Consumer(specs), ok)
+                .collect::<Vec<_>>();
+            (TypedCaveat::Consumer(List::try_from(specs).ok()?), ok)
         }
         Built::Interface(i) => (
             TypedCaveat::Interface(interfaces[pick(*i, interfaces.len())]),
@@ -238,8 +240,8 @@ fn build(b: &Built) -> Option<(TypedCaveat, bool)> {
                         scope: scope.clone(),
                     },
                 })
-                .collect();
-            (TypedCaveat::Api(specs), false)
+                .collect::<Vec<_>>();
+            (TypedCaveat::Api(List::try_from(specs).ok()?), false)
         }
         Built::DataReadonly => (TypedCaveat::DataReadonly, true),
         Built::DataPath(paths) => {
@@ -248,9 +250,12 @@ fn build(b: &Built) -> Option<(TypedCaveat, bool)> {
                 .map(|p| DataPath::new(p).ok())
                 .collect::<Option<Vec<_>>>()?;
             let ok = !paths.is_empty();
-            (TypedCaveat::DataPath(paths), ok)
+            (TypedCaveat::DataPath(List::try_from(paths).ok()?), ok)
         }
-        Built::DataObjectId(ids) => (TypedCaveat::DataObjectId(ids.clone()), false),
+        Built::DataObjectId(ids) => (
+            TypedCaveat::DataObjectId(List::try_from(ids.clone()).ok()?),
+            false,
+        ),
         Built::Unknown(bytes) => (TypedCaveat::Unknown(bytes.clone()), false),
     })
 }

@@ -43,15 +43,6 @@ fn exceeds_v1(m: &Macaroon) -> bool {
         })
 }
 
-fn expected_encoding(format: Format) -> Encoding {
-    match format {
-        Format::V1 => Encoding::V1,
-        Format::V2 => Encoding::V2,
-        Format::V2Json => Encoding::V2Json,
-        Format::Onedata => Encoding::Onedata { service: None },
-    }
-}
-
 /// The `roundtrip` oracle.
 pub fn roundtrip(data: &[u8]) {
     if let Ok(p) = Parsed::from_bytes(data, &Limits::default()) {
@@ -79,7 +70,7 @@ pub fn check(m: &Macaroon) {
             .unwrap_or_else(|e| panic!("our own {format} text does not parse: {e}\n{text}"));
         assert_eq!(
             again.encoding,
-            expected_encoding(format),
+            format.encoding(),
             "{format} text detected as another format: {text}"
         );
         assert_eq!(

@@ -137,6 +137,76 @@ impl core::str::FromStr for Form {
     }
 }
 
+/// The non-empty list a list-valued caveat holds (`ip = a|b`, `asn = 1|2`, …): the grammar has
+/// no empty list, so neither does the type. It reads as a slice.
+///
+/// ```
+/// use macaroon_mint::caveat::{List, TypedCaveat};
+///
+/// let asns = List::of(322, [1, 7]);
+/// assert_eq!(asns.len(), 3);
+/// assert_eq!(asns[0], 322);
+/// assert_eq!(TypedCaveat::Asn(asns).to_string(), "asn = 322|1|7");
+/// assert!(List::<u32>::try_from(vec![]).is_err());
+/// assert_eq!(List::try_from(vec![5u32])?.into_vec(), [5]);
+/// # Ok::<(), macaroon_mint::caveat::EmptyList>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct List<T>(Vec<T>);
+
+/// The error of making a [`List`] from an empty vector.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("a caveat's list needs at least one entry")]
+pub struct EmptyList;
+
+impl<T> List<T> {
+    /// A list of `first` and then `rest`.
+    pub fn of(first: T, rest: impl IntoIterator<Item = T>) -> List<T> {
+        let mut items = vec![first];
+        items.extend(rest);
+        List(items)
+    }
+
+    /// The entries, as a slice.
+    pub fn as_slice(&self) -> &[T] {
+        &self.0
+    }
+
+    /// The entries, as a vector (never empty).
+    pub fn into_vec(self) -> Vec<T> {
+        self.0
+    }
+}
+
+impl<T> TryFrom<Vec<T>> for List<T> {
+    type Error = EmptyList;
+
+    fn try_from(items: Vec<T>) -> Result<List<T>, EmptyList> {
+        if items.is_empty() {
+            Err(EmptyList)
+        } else {
+            Ok(List(items))
+        }
+    }
+}
+
+impl<T> core::ops::Deref for List<T> {
+    type Target = [T];
+
+    fn deref(&self) -> &[T] {
+        &self.0
+    }
+}
+
+impl<'a, T> IntoIterator for &'a List<T> {
+    type Item = &'a T;
+    type IntoIter = core::slice::Iter<'a, T>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter()
+    }
+}
+
 /// A first-party caveat of the Onedata caveat language (SPEC §10.4).
 ///
 /// `Display` writes the caveat text; for every value returned by [`TypedCaveat::parse`] it is
@@ -146,19 +216,19 @@ impl core::str::FromStr for Form {
 /// value before it is put into a token.
 ///
 /// ```
-/// use macaroon_mint::caveat::{ServiceKind, ServiceSpec, TypedCaveat};
+/// use macaroon_mint::caveat::{List, ServiceKind, ServiceSpec, TypedCaveat};
 /// use macaroon_mint::{Macaroon, RootKey};
 ///
-/// let only_providers = TypedCaveat::Service(vec![
+/// let only_providers = TypedCaveat::Service(List::of(
 ///     ServiceSpec::any(ServiceKind::OneproviderWorker),
-///     ServiceSpec::new(ServiceKind::OnezoneWorker, "onezone"),
-/// ]);
+///     [ServiceSpec::new(ServiceKind::OnezoneWorker, "onezone")],
+/// ));
 /// assert_eq!(only_providers.to_string(), "service = opw-*|ozw-onezone");
 ///
 /// let key = RootKey::new("secret");
 /// let token = Macaroon::mint(&key, "onezone.example", "token-id")?
-///     .with_first_party(only_providers.encode()?)?
-///     .with_first_party(TypedCaveat::Time(1_700_003_600).encode()?)?;
+///     .with_first_party(&only_providers)?
+///     .with_first_party(TypedCaveat::Time(1_700_003_600))?;
 /// assert_eq!(token.caveats()[1].id(), b"time < 1700003600");
 /// # Ok::<(), macaroon_mint::Error>(())
 /// ```
@@ -168,40 +238,40 @@ pub enum TypedCaveat {
     /// `time < N`: valid while `now < N` (Unix seconds); at `now == N` it has expired.
     Time(u64),
     /// `ip = mask|…`: the client IP is inside one of the masks.
-    Ip(Vec<IpMask>),
+    Ip(List<IpMask>),
     /// `asn = n|…`: the client IP's autonomous system number is listed.
-    Asn(Vec<u32>),
+    Asn(List<u32>),
     /// `geo.country = CC|…` (or `!=`): the client's country is (not) listed.
     Country {
         /// `true` for `!=`: the country must not be listed.
         negated: bool,
         /// Two-letter upper-case country codes.
-        codes: Vec<CountryCode>,
+        codes: List<CountryCode>,
     },
     /// `geo.region = R|…` (or `!=`): the client's region is (not) listed.
     Region {
         /// `true` for `!=`: no region of the client may be listed.
         negated: bool,
         /// The listed regions.
-        regions: Vec<Region>,
+        regions: List<Region>,
     },
     /// `authorization = none` (or the withdrawn spelling `scope = identity_token`): the token only
     /// proves identity; it holds only in identity scope.
     IdentityScope(ScopeSpelling),
     /// `service = svc|…`: the service the request comes through is listed.
-    Service(Vec<ServiceSpec>),
+    Service(List<ServiceSpec>),
     /// `consumer = subj|…`: the consumer of the token is listed.
-    Consumer(Vec<ConsumerSpec>),
+    Consumer(List<ConsumerSpec>),
     /// `interface = rest|oneclient|graphsync`: the request interface.
     Interface(Interface),
     /// `api = spec|…`: the API operation is allowed by one of the specs.
-    Api(Vec<ApiSpec>),
+    Api(List<ApiSpec>),
     /// `data.readonly`: only read-only data access.
     DataReadonly,
     /// `data.path = b64|…`: data access under one of the paths (each written in standard base64).
-    DataPath(Vec<DataPath>),
+    DataPath(List<DataPath>),
     /// `data.objectid = id|…`: data access to one of the CDMI object ids (hexadecimal).
-    DataObjectId(Vec<String>),
+    DataObjectId(List<String>),
     /// Text that matches no form, kept byte for byte. No typed checker accepts it.
     Unknown(Vec<u8>),
 }
@@ -257,9 +327,12 @@ impl TypedCaveat {
     /// ```
     /// use macaroon_mint::caveat::{CaveatErrorKind, TypedCaveat};
     ///
-    /// assert_eq!(TypedCaveat::Asn(vec![322, 1]).encode()?, b"asn = 322|1");
-    /// let err = TypedCaveat::Asn(vec![]).encode().unwrap_err();
-    /// assert_eq!(err.kind, CaveatErrorKind::EmptyList);
+    /// use macaroon_mint::caveat::{DataPath, List};
+    ///
+    /// assert_eq!(TypedCaveat::Asn(List::of(322, [1])).encode()?, b"asn = 322|1");
+    /// // Text of a typed form cannot hide in an Unknown caveat.
+    /// let err = TypedCaveat::Unknown(b"asn = 1".to_vec()).encode().unwrap_err();
+    /// assert_eq!(err.kind, CaveatErrorKind::NotRepresentable);
     /// # Ok::<(), macaroon_mint::caveat::CaveatError>(())
     /// ```
     pub fn encode(&self) -> Result<Vec<u8>, CaveatError> {
@@ -578,6 +651,7 @@ impl fmt::Display for CountryCode {
 
 /// A geographic region of the `geo.region` caveat.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Region {
     /// `Africa`
     Africa,
@@ -643,6 +717,7 @@ impl fmt::Display for Region {
 
 /// How an identity-scope caveat is spelled: both parse, each prints back as it was written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ScopeSpelling {
     /// `authorization = none`: what every released Onedata version writes (and what we mint).
     AuthorizationNone,
@@ -652,6 +727,7 @@ pub enum ScopeSpelling {
 
 /// A Onedata service kind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ServiceKind {
     /// `ozw`: Onezone worker.
     OnezoneWorker,
@@ -726,6 +802,7 @@ impl fmt::Display for ServiceSpec {
 
 /// The kind of a token consumer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ConsumerKind {
     /// `usr-`
     User,
@@ -783,6 +860,7 @@ impl fmt::Display for ConsumerSpec {
 
 /// The interface a request arrives through.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Interface {
     /// `rest`
     Rest,
@@ -811,6 +889,7 @@ impl fmt::Display for Interface {
 
 /// The service part of an `api` spec: `all` or one service kind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ApiService {
     /// `all`
     All,
@@ -829,6 +908,7 @@ impl fmt::Display for ApiService {
 
 /// An API operation, as requested (never `All`) or as allowed by an `api` spec.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Operation {
     /// `create`
     Create,

@@ -129,7 +129,7 @@ fn list<T>(
     at: usize,
     form: &'static str,
     item: impl Fn(&str, usize) -> Result<T, CaveatError>,
-) -> Result<Vec<T>, CaveatError> {
+) -> Result<super::List<T>, CaveatError> {
     if body.is_empty() {
         return Err(CaveatError {
             form,
@@ -150,7 +150,12 @@ fn list<T>(
         out.push(item(entry, offset)?);
         offset += entry.len() + 1;
     }
-    Ok(out)
+    // `split` yields at least one entry, so this is never the empty list.
+    super::List::try_from(out).map_err(|_| CaveatError {
+        form,
+        offset: at,
+        kind: CaveatErrorKind::EmptyList,
+    })
 }
 
 /// A canonical decimal number (no sign, no leading zeros) of at most `max`.

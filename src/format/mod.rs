@@ -78,6 +78,7 @@ impl<'a> Visitor<'a> for Builder {
 /// | `V2Json` | v2 JSON object, `{"v":2,…}` | libmacaroons HEAD, pymacaroons, js, Go |
 /// | `Onedata` | Onedata's base62 escape of the V1 text | Onedata (Onezone, Oneprovider) |
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Format {
     /// libmacaroons v1 packets as URL-safe base64 text.
     V1,
@@ -103,6 +104,29 @@ impl Format {
             Format::V2 => "v2",
             Format::V2Json => "v2j",
             Format::Onedata => "onedata",
+        }
+    }
+}
+
+impl Format {
+    /// The encoding [`Parsed::from_text`] finds in this format's text.
+    ///
+    /// ```
+    /// use macaroon_mint::{Encoding, Format, Limits, Macaroon, Parsed, RootKey};
+    ///
+    /// let m = Macaroon::mint(&RootKey::new("k"), "", "id")?;
+    /// for format in [Format::V1, Format::V2, Format::V2Json, Format::Onedata] {
+    ///     let parsed = Parsed::from_text(&m.serialize(format)?, &Limits::default())?;
+    ///     assert_eq!(parsed.encoding, format.encoding());
+    /// }
+    /// # Ok::<(), macaroon_mint::Error>(())
+    /// ```
+    pub fn encoding(self) -> Encoding {
+        match self {
+            Format::V1 => Encoding::V1,
+            Format::V2 => Encoding::V2,
+            Format::V2Json => Encoding::V2Json,
+            Format::Onedata => Encoding::Onedata { service: None },
         }
     }
 }

@@ -22,6 +22,8 @@ const VERSION: u32 = 2;
 /// assert_eq!(Persistence::Temporary { generation: 7 }.to_string(), "tmp-7");
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+// Not `#[non_exhaustive]`: the identifier grammar has exactly these two (SPEC §10.2), and a
+// server picks a token's secret by matching on them, which must stay exhaustive.
 pub enum Persistence {
     /// A named token (`nmd`): its own secret, stored with the token record.
     Named,

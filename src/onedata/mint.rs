@@ -383,7 +383,7 @@ pub fn invite_token(
 
     let mut macaroon = Macaroon::mint(key, location, identifier.to_string())?;
     if let Some(n) = expiry {
-        macaroon = macaroon.with_first_party(TypedCaveat::Time(n).to_bytes())?;
+        macaroon = macaroon.with_first_party(TypedCaveat::Time(n))?;
     }
     for caveat in caveats {
         macaroon = macaroon.with_first_party(caveat)?;

@@ -832,9 +832,7 @@ impl Service {
         let mut macaroon = Macaroon::mint(key, &self.settings.domain, identifier.to_string())
             .map_err(|e| fail(&e))?;
         for caveat in caveats {
-            macaroon = macaroon
-                .with_first_party(caveat.to_bytes())
-                .map_err(|e| fail(&e))?;
+            macaroon = macaroon.with_first_party(caveat).map_err(|e| fail(&e))?;
         }
         macaroon.serialize(Format::Onedata).map_err(|e| fail(&e))
     }
@@ -861,9 +859,7 @@ impl Service {
         }
         let fail = |e: &dyn std::fmt::Display| Error::internal("confining a token", e);
         for caveat in caveats {
-            macaroon = macaroon
-                .with_first_party(caveat.to_bytes())
-                .map_err(|e| fail(&e))?;
+            macaroon = macaroon.with_first_party(caveat).map_err(|e| fail(&e))?;
         }
         macaroon.serialize(Format::Onedata).map_err(|e| fail(&e))
     }
