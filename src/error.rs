@@ -8,7 +8,9 @@
 
 use core::fmt;
 
-use crate::caveat::{CaveatError, Unmet};
+#[cfg(feature = "caveats")]
+use crate::caveat::CaveatError;
+use crate::verify::Unmet;
 
 /// The crate's error type.
 ///
@@ -35,6 +37,7 @@ pub enum Error {
     #[error(transparent)]
     Encode(#[from] EncodeError),
     /// A typed caveat that is malformed or cannot be written as given.
+    #[cfg(feature = "caveats")]
     #[error(transparent)]
     Caveat(#[from] CaveatError),
 }
@@ -470,6 +473,7 @@ pub enum VerifyError {
         /// The caveat's predicate.
         caveat: Vec<u8>,
     },
+    #[cfg(feature = "caveats")]
     /// With typed checking on, a first-party caveat that starts like a typed form but does not
     /// parse (`time < abc`), and that no other satisfier accepted.
     #[error(

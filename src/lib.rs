@@ -58,6 +58,7 @@
 // Nothing may skip the zeroizing drop of a key.
 #![deny(clippy::mem_forget)]
 
+#[cfg(feature = "caveats")]
 pub mod caveat;
 mod crypto;
 mod error;
@@ -66,6 +67,7 @@ mod hmac_sha256;
 mod key;
 mod limits;
 mod macaroon;
+#[cfg(feature = "onedata")]
 pub mod onedata;
 mod reader;
 #[cfg(feature = "serde")]
@@ -74,6 +76,7 @@ mod util;
 mod verify;
 
 // The public interface is:
+#[cfg(feature = "caveats")]
 pub use crate::caveat::{CaveatError, TypedCaveat};
 pub use crate::crypto::{NONCE_LEN, SIGNATURE_LEN, VID_LEN};
 pub use crate::error::{
@@ -86,12 +89,11 @@ pub use crate::format::{
 pub use crate::key::RootKey;
 pub use crate::limits::Limits;
 pub use crate::macaroon::{AsPredicate, Caveat, Macaroon, MAX_FIELD_BYTES};
-pub use crate::verify::{
-    ApiCall, AuthContext, Clock, Consumer, DataAccess, DeferredCaveat, ExactPredicate, Service,
-    Verified, Verifier,
-};
+#[cfg(feature = "caveats")]
+pub use crate::verify::{ApiCall, AuthContext, Consumer, DataAccess, DeferredCaveat, Service};
+pub use crate::verify::{Clock, ExactPredicate, Unmet, Verified, Verifier};
 
 // The README's examples are compiled and run as doc tests.
-#[cfg(doctest)]
+#[cfg(all(doctest, feature = "onedata"))]
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;

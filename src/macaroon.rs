@@ -144,12 +144,14 @@ impl<T: AsRef<[u8]> + ?Sized> AsPredicate for T {
     }
 }
 
+#[cfg(feature = "caveats")]
 impl AsPredicate for crate::TypedCaveat {
     fn predicate(&self) -> Result<Cow<'_, [u8]>, Error> {
         self.encode().map(Cow::Owned).map_err(Error::Caveat)
     }
 }
 
+#[cfg(feature = "caveats")]
 impl AsPredicate for &crate::TypedCaveat {
     fn predicate(&self) -> Result<Cow<'_, [u8]>, Error> {
         (**self).predicate()

@@ -14,14 +14,17 @@ use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde::ser::{SerializeMap, SerializeSeq};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::caveat::{CaveatError, CaveatErrorKind, Unmet};
+#[cfg(feature = "caveats")]
+use crate::caveat::{CaveatError, CaveatErrorKind};
 use crate::error::{
     DecodeError, DecodeErrorKind, EncodeError, Error, LimitError, MacaroonRole, VerifyError,
 };
 use crate::format::{self, base64, json, Encoding, Format};
 use crate::limits::Limits;
 use crate::macaroon::{Caveat, Macaroon};
+#[cfg(feature = "onedata")]
 use crate::onedata::{IdentifierError, IdentifierErrorKind, OnedataError};
+use crate::verify::Unmet;
 
 // ---------------------------------------------------------------------------------------------
 // Macaroon
@@ -624,6 +627,7 @@ impl Shaped for Error {
             Error::Limit(e) => e.shape(),
             Error::Verify(e) => e.shape(),
             Error::Encode(e) => e.shape(),
+            #[cfg(feature = "caveats")]
             Error::Caveat(e) => e.shape(),
         }
     }
@@ -753,6 +757,7 @@ impl Shaped for VerifyError {
                 .role(macaroon)
                 .size("index", *index)
                 .bytes("caveat", caveat),
+            #[cfg(feature = "caveats")]
             VerifyError::MalformedCaveat {
                 macaroon,
                 index,
@@ -846,6 +851,7 @@ impl Shaped for EncodeError {
     }
 }
 
+#[cfg(feature = "caveats")]
 impl Shaped for CaveatError {
     fn shape(&self) -> Shape<'_> {
         use CaveatErrorKind as K;
@@ -870,6 +876,7 @@ impl Shaped for CaveatError {
     }
 }
 
+#[cfg(feature = "onedata")]
 impl Shaped for IdentifierError {
     fn shape(&self) -> Shape<'_> {
         use IdentifierErrorKind as K;
@@ -905,6 +912,7 @@ impl Shaped for IdentifierError {
     }
 }
 
+#[cfg(feature = "onedata")]
 impl Shaped for OnedataError {
     fn shape(&self) -> Shape<'_> {
         let s = Shape::new("onedata", self);
@@ -1031,13 +1039,8 @@ macro_rules! serialize_as_shape {
     )*};
 }
 
-serialize_as_shape!(
-    DecodeError,
-    LimitError,
-    VerifyError,
-    EncodeError,
-    CaveatError,
-    Unmet,
-    IdentifierError,
-    OnedataError,
-);
+serialize_as_shape!(DecodeError, LimitError, VerifyError, EncodeError, Unmet);
+#[cfg(feature = "caveats")]
+serialize_as_shape!(CaveatError);
+#[cfg(feature = "onedata")]
+serialize_as_shape!(IdentifierError, OnedataError);

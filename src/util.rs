@@ -44,3 +44,26 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
 pub(crate) fn hex_digit(nibble: u8) -> char {
     char::from_digit(u32::from(nibble & 0x0f), 16).unwrap_or('0')
 }
+
+/// Why text is not a canonical decimal number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum DecimalError {
+    NotDigits,
+    LeadingZeros,
+    OutOfRange,
+}
+
+/// A canonical decimal number (digits only, no sign, no leading zero but `0` itself) of at most
+/// `max`: the one rule for `time < N` and every number in the caveat language.
+pub(crate) fn decimal(text: &str, max: u64) -> Result<u64, DecimalError> {
+    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(DecimalError::NotDigits);
+    }
+    if text.len() > 1 && text.starts_with('0') {
+        return Err(DecimalError::LeadingZeros);
+    }
+    match text.parse::<u64>() {
+        Ok(n) if n <= max => Ok(n),
+        _ => Err(DecimalError::OutOfRange),
+    }
+}

@@ -553,7 +553,7 @@ fn lm_issue_48() {
             macaroon: discharge_role(cid),
             index: 0,
             caveat: b"splendid".to_vec(),
-            reason: macaroon_mint::caveat::Unmet::NoRule,
+            reason: macaroon_mint::Unmet::NoRule,
         },
         &format!("{name}: reversed order uses the first given"),
     );
@@ -709,7 +709,7 @@ fn tv5_tree_verifies() {
             macaroon: discharge_role("celine"),
             index: 0,
             caveat: b"celine ok".to_vec(),
-            reason: macaroon_mint::caveat::Unmet::NoRule,
+            reason: macaroon_mint::Unmet::NoRule,
         },
         ctx,
     );
@@ -924,7 +924,7 @@ fn time_caveat_expiry() {
             macaroon: MacaroonRole::Root,
             index: 1,
             caveat: format!("time < {n}").into_bytes(),
-            reason: macaroon_mint::caveat::Unmet::NoRule,
+            reason: macaroon_mint::Unmet::NoRule,
         },
         "time caveat without at_time",
     );
@@ -951,7 +951,7 @@ fn time_caveat_expiry() {
                 macaroon: MacaroonRole::Root,
                 index: 0,
                 caveat: bad.as_bytes().to_vec(),
-                reason: macaroon_mint::caveat::Unmet::NoRule,
+                reason: macaroon_mint::Unmet::NoRule,
             },
             &format!("malformed time caveat {bad:?}"),
         );
@@ -1006,7 +1006,7 @@ fn caveat_not_satisfied() {
             macaroon: MacaroonRole::Root,
             index: 2,
             caveat: b"b = 2".to_vec(),
-            reason: macaroon_mint::caveat::Unmet::NoRule,
+            reason: macaroon_mint::Unmet::NoRule,
         },
         "root caveat 2 unsatisfied",
     );
@@ -1019,7 +1019,7 @@ fn caveat_not_satisfied() {
             macaroon: discharge_role("tp-cid"),
             index: 1,
             caveat: b"d = 4".to_vec(),
-            reason: macaroon_mint::caveat::Unmet::NoRule,
+            reason: macaroon_mint::Unmet::NoRule,
         },
         "discharge caveat 1 unsatisfied",
     );
@@ -1033,7 +1033,7 @@ fn caveat_not_satisfied() {
             macaroon: MacaroonRole::Root,
             index: 0,
             caveat: b"a = 1".to_vec(),
-            reason: macaroon_mint::caveat::Unmet::NoRule,
+            reason: macaroon_mint::Unmet::NoRule,
         },
         "first unsatisfied is the root's",
     );
@@ -1047,7 +1047,7 @@ fn caveat_not_satisfied() {
             macaroon: discharge_role("tp-cid"),
             index: 0,
             caveat: b"d = 3".to_vec(),
-            reason: macaroon_mint::caveat::Unmet::NoRule,
+            reason: macaroon_mint::Unmet::NoRule,
         },
         "general satisfier rejects d = 3",
     );

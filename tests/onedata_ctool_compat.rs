@@ -7,6 +7,8 @@
 //! identifier's parts, the request facts that satisfy its caveats and, for each fact, the caveat
 //! that fails first without it. Every test walks all 18 vectors and names the one it checks.
 
+#![cfg(feature = "onedata")]
+
 mod common;
 
 use common::*;

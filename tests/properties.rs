@@ -683,7 +683,7 @@ proptest! {
                     macaroon: MacaroonRole::Root,
                     index: caveats.len(),
                     caveat: PREDICATES[extra].as_bytes().to_vec(),
-                    reason: macaroon_mint::caveat::Unmet::NoRule,
+                    reason: macaroon_mint::Unmet::NoRule,
                 }))
             ),
         }
@@ -719,7 +719,7 @@ proptest! {
                         macaroon: discharge_role("tp-cid"),
                         index: 0,
                         caveat: PREDICATES[i].as_bytes().to_vec(),
-                        reason: macaroon_mint::caveat::Unmet::NoRule,
+                        reason: macaroon_mint::Unmet::NoRule,
                     }))
                 ),
                 (Ok(()), _) => prop_assert_eq!(with_discharge, Ok(())),

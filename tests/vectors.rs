@@ -482,7 +482,7 @@ fn tv2_third_party_discharge_and_binding() {
             macaroon: discharge_role(s(d, "identifier", name)),
             index: 0,
             caveat: preds[1].as_bytes().to_vec(),
-            reason: macaroon_mint::caveat::Unmet::NoRule,
+            reason: macaroon_mint::Unmet::NoRule,
         },
         "[{name}] discharge caveat unsatisfied"
     );
@@ -655,7 +655,7 @@ fn negative_vectors() {
                     macaroon: role,
                     index: u(expect, "index", name),
                     caveat: s(expect, "caveat", name).as_bytes().to_vec(),
-                    reason: macaroon_mint::caveat::Unmet::NoRule,
+                    reason: macaroon_mint::Unmet::NoRule,
                 },
                 "[{name}] CaveatNotSatisfied"
             ),

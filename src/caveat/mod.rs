@@ -33,8 +33,8 @@ mod parse;
 use core::fmt;
 use core::net::IpAddr;
 
-pub use self::checkers::Unmet;
-pub(crate) use self::parse::{number as decimal, typed_form};
+pub(crate) use self::parse::typed_form;
+pub use crate::verify::Unmet;
 
 /// The form of a typed caveat (SPEC §10.4): what a token kind's supported set
 /// ([`Verifier::with_supported_caveats`](crate::Verifier::with_supported_caveats)) and a

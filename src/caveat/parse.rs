@@ -160,16 +160,11 @@ fn list<T>(
 
 /// A canonical decimal number (no sign, no leading zeros) of at most `max`.
 pub(crate) fn number(text: &str, max: u64) -> Result<u64, CaveatErrorKind> {
-    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(CaveatErrorKind::Expected("decimal digits"));
-    }
-    if text.len() > 1 && text.starts_with('0') {
-        return Err(CaveatErrorKind::LeadingZeros);
-    }
-    match text.parse::<u64>() {
-        Ok(n) if n <= max => Ok(n),
-        _ => Err(CaveatErrorKind::OutOfRange { max }),
-    }
+    crate::util::decimal(text, max).map_err(|e| match e {
+        crate::util::DecimalError::NotDigits => CaveatErrorKind::Expected("decimal digits"),
+        crate::util::DecimalError::LeadingZeros => CaveatErrorKind::LeadingZeros,
+        crate::util::DecimalError::OutOfRange => CaveatErrorKind::OutOfRange { max },
+    })
 }
 
 pub(super) fn ip_mask(text: &str, at: usize) -> Result<IpMask, CaveatError> {

@@ -1,12 +1,23 @@
 //! Verification: recompute every signature, match discharges, then evaluate predicates (SPEC §5).
+#![cfg_attr(
+    not(feature = "caveats"),
+    allow(clippy::let_unit_value, clippy::unit_arg)
+)]
 
+mod clock;
+#[cfg(feature = "caveats")]
 mod context;
+mod unmet;
 
-pub use self::context::{ApiCall, AuthContext, Clock, Consumer, DataAccess, Service};
+pub use self::clock::Clock;
+#[cfg(feature = "caveats")]
+pub use self::context::{ApiCall, AuthContext, Consumer, DataAccess, Service};
+pub use self::unmet::Unmet;
 
 use std::borrow::Cow;
 
-use crate::caveat::{Form, TypedCaveat, Unmet};
+#[cfg(feature = "caveats")]
+use crate::caveat::{Form, TypedCaveat};
 use crate::crypto;
 use crate::error::{Error, LimitError, MacaroonRole, VerifyError};
 use crate::format::{self, Builder, CaveatRef, Packets, Visitor};
@@ -101,9 +112,8 @@ pub struct Verifier<'a> {
     exact: Vec<ExactPredicate<'a>>,
     general: Vec<GeneralSatisfier<'a>>,
     clock: Option<Clock>,
-    context: Option<&'a AuthContext>,
-    supported: Option<SupportedCaveats<'a>>,
-    deferred: &'a [Form],
+    #[cfg(feature = "caveats")]
+    typed: Typed<'a>,
     limits: Limits,
     ignore_unused: bool,
 }
@@ -114,16 +124,24 @@ impl core::fmt::Debug for Verifier<'_> {
             .field("exact", &self.exact.len())
             .field("general", &self.general.len())
             .field("clock", &self.clock)
-            .field("context", &self.context.is_some())
-            .field("supported", &self.supported)
-            .field("deferred", &self.deferred)
             .field("limits", &self.limits)
             .field("ignore_unused", &self.ignore_unused)
             .finish()
     }
 }
 
+/// What typed checking adds to a verifier: the request context, the token kind's supported forms
+/// and the deferred forms.
+#[cfg(feature = "caveats")]
+#[derive(Default, Clone, Copy)]
+struct Typed<'a> {
+    context: Option<&'a AuthContext>,
+    supported: Option<SupportedCaveats<'a>>,
+    deferred: &'a [Form],
+}
+
 /// The typed forms a token kind allows (SPEC §10.4 "supported sets").
+#[cfg(feature = "caveats")]
 #[derive(Debug, Clone, Copy)]
 struct SupportedCaveats<'a> {
     forms: &'a [Form],
@@ -151,8 +169,15 @@ struct SupportedCaveats<'a> {
 pub struct Verified<'m> {
     root: VerifiedRoot<'m>,
     discharges: Vec<&'m Macaroon>,
-    deferred: Vec<DeferredCaveat>,
+    #[cfg_attr(not(feature = "caveats"), allow(dead_code))]
+    deferred: Deferred,
 }
+
+/// The caveats a verification left to the caller (none without typed caveats).
+#[cfg(feature = "caveats")]
+type Deferred = Vec<DeferredCaveat>;
+#[cfg(not(feature = "caveats"))]
+type Deferred = ();
 
 enum VerifiedRoot<'m> {
     /// What [`Verifier::verify`] was given.
@@ -229,7 +254,7 @@ impl<'m> Verified<'m> {
             root @ VerifiedRoot::Decoded(..) => Verified {
                 root,
                 discharges: Vec::new(),
-                deferred: Vec::new(),
+                deferred: Deferred::default(),
             }
             .macaroon()
             .into_owned(),
@@ -272,6 +297,7 @@ impl<'m> Verified<'m> {
     /// The caveats of the deferred forms ([`Verifier::defer`]), in verification order: the
     /// verifier did not judge them; the caller must, e.g. with
     /// [`Verified::check_deferred`].
+    #[cfg(feature = "caveats")]
     pub fn deferred(&self) -> &[DeferredCaveat] {
         &self.deferred
     }
@@ -307,6 +333,7 @@ impl<'m> Verified<'m> {
     /// assert!(matches!(err, Error::Verify(VerifyError::CaveatNotSatisfied { index: 0, .. })));
     /// # Ok::<(), macaroon_mint::Error>(())
     /// ```
+    #[cfg(feature = "caveats")]
     pub fn check_deferred(
         &self,
         context: &AuthContext,
@@ -372,6 +399,7 @@ impl core::fmt::Debug for Verified<'_> {
 
 /// A caveat of a deferred form ([`Verifier::defer`]): authenticated, parsed, and left for the
 /// caller to check.
+#[cfg(feature = "caveats")]
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct DeferredCaveat {
@@ -388,14 +416,14 @@ pub struct DeferredCaveat {
 #[derive(Default)]
 struct Tally {
     earliest_expiry: Option<u64>,
-    deferred: Vec<DeferredCaveat>,
+    deferred: Deferred,
 }
 
 /// The `N` of a `time < N` caveat, if the caveat is one, by the same rule as the typed parser
 /// (canonical decimal, fits u64) and without allocating.
 fn time_before(predicate: &[u8]) -> Option<u64> {
     let digits = predicate.strip_prefix(b"time < ")?;
-    crate::caveat::decimal(core::str::from_utf8(digits).ok()?, u64::MAX).ok()
+    crate::util::decimal(core::str::from_utf8(digits).ok()?, u64::MAX).ok()
 }
 
 /// The verification error for a caveat that does not hold, by reason.
@@ -609,8 +637,9 @@ impl<'a> Verifier<'a> {
     /// ));
     /// # Ok::<(), macaroon_mint::Error>(())
     /// ```
+    #[cfg(feature = "caveats")]
     pub fn with_context(mut self, context: &'a AuthContext) -> Self {
-        self.context = Some(context);
+        self.typed.context = Some(context);
         self
     }
 
@@ -646,8 +675,9 @@ impl<'a> Verifier<'a> {
     /// ));
     /// # Ok::<(), macaroon_mint::Error>(())
     /// ```
+    #[cfg(feature = "caveats")]
     pub fn with_supported_caveats(mut self, forms: &'a [Form], token_kind: &'static str) -> Self {
-        self.supported = Some(SupportedCaveats { forms, token_kind });
+        self.typed.supported = Some(SupportedCaveats { forms, token_kind });
         self
     }
 
@@ -673,8 +703,9 @@ impl<'a> Verifier<'a> {
     /// assert_eq!(deferred.caveat.form(), Some(Form::Api));
     /// # Ok::<(), macaroon_mint::Error>(())
     /// ```
+    #[cfg(feature = "caveats")]
     pub fn defer(mut self, forms: &'a [Form]) -> Self {
-        self.deferred = forms;
+        self.typed.deferred = forms;
         self
     }
 
@@ -720,7 +751,7 @@ impl<'a> Verifier<'a> {
         key: &RootKey,
         root: &Macaroon,
         discharges: &'m [Macaroon],
-    ) -> Result<(Vec<&'m Macaroon>, Vec<DeferredCaveat>), Error> {
+    ) -> Result<(Vec<&'m Macaroon>, Deferred), Error> {
         self.check_discharge_count(discharges)?;
         if !root.caveats.iter().any(|c| c.is_third_party()) {
             // The same one-pass path as `verify_token`: fold, compare, then the predicates.
@@ -849,7 +880,7 @@ impl<'a> Verifier<'a> {
         claimed: &[u8; 32],
         discharges: &[Macaroon],
         caveats: impl Iterator<Item = CaveatRef<'c>>,
-    ) -> Result<Vec<DeferredCaveat>, Error> {
+    ) -> Result<Deferred, Error> {
         if !crypto::signatures_equal(computed, claimed) {
             return Err(VerifyError::SignatureMismatch {
                 macaroon: MacaroonRole::Root,
@@ -922,41 +953,8 @@ impl<'a> Verifier<'a> {
         if let Some(n) = expiry {
             tally.earliest_expiry = Some(tally.earliest_expiry.map_or(n, |e| e.min(n)));
         }
-        let form = match (self.supported, self.deferred) {
-            (None, []) => None,
-            _ => crate::caveat::typed_form(predicate),
-        };
-        if let (Some(supported), Some(form)) = (self.supported, form) {
-            // The supported set is the token kind's policy, not one more satisfier: a typed form
-            // outside it fails even if an exact or general satisfier would accept it.
-            {
-                if !supported.forms.contains(&form) {
-                    return Err(VerifyError::CaveatNotSatisfied {
-                        macaroon: role.clone(),
-                        index,
-                        caveat: predicate.to_vec(),
-                        reason: Unmet::NotSupported {
-                            token_kind: supported.token_kind,
-                        },
-                    }
-                    .into());
-                }
-            }
-        }
-        if form.is_some_and(|form| self.deferred.contains(&form)) {
-            // Deferred: parsed (a malformed one fails here, closed) and handed to the caller.
-            let caveat =
-                TypedCaveat::parse(predicate).map_err(|error| VerifyError::MalformedCaveat {
-                    macaroon: role.clone(),
-                    index,
-                    caveat: predicate.to_vec(),
-                    error,
-                })?;
-            tally.deferred.push(DeferredCaveat {
-                macaroon: role.clone(),
-                index,
-                caveat,
-            });
+        #[cfg(feature = "caveats")]
+        if self.settled_by_form(role, index, predicate, tally)? {
             return Ok(());
         }
         if self.exact.iter().any(|e| e.as_bytes() == predicate)
@@ -964,35 +962,97 @@ impl<'a> Verifier<'a> {
         {
             return Ok(());
         }
-        // Without a context nothing here allocates until the caveat is known to fail; typed
-        // checking builds the parsed lists of list-valued caveats.
-        let unmet = if let Some(context) = self.context {
-            match TypedCaveat::parse(predicate) {
-                Ok(typed) => match typed.check(context, self.clock.as_ref()) {
-                    Ok(()) => return Ok(()),
-                    Err(unmet) => unmet,
-                },
-                Err(error) => {
-                    return Err(VerifyError::MalformedCaveat {
-                        macaroon: role.clone(),
-                        index,
-                        caveat: predicate.to_vec(),
-                        error,
-                    }
-                    .into())
-                }
-            }
-        } else {
-            match expiry.zip(self.clock) {
-                Some((expiry, clock)) if clock.holds(expiry) => return Ok(()),
-                Some((expiry, clock)) => Unmet::Expired {
-                    expiry,
-                    now: clock.now,
-                },
-                None => Unmet::NoRule,
-            }
+        #[cfg(feature = "caveats")]
+        if let Some(context) = self.typed.context {
+            return self.check_typed(context, role, index, predicate);
+        }
+        // Nothing here allocates until the caveat is known to fail.
+        let unmet = match expiry.zip(self.clock) {
+            Some((expiry, clock)) if clock.holds(expiry) => return Ok(()),
+            Some((expiry, clock)) => Unmet::Expired {
+                expiry,
+                now: clock.now,
+            },
+            None => Unmet::NoRule,
         };
         Err(unmet_error(role.clone(), index, predicate.to_vec(), unmet))
+    }
+
+    /// The token kind's policy on typed forms, before any satisfier: a form outside the supported
+    /// set fails (even if a satisfier would accept it), a deferred form is parsed and handed to
+    /// the caller (`Ok(true)`).
+    #[cfg(feature = "caveats")]
+    fn settled_by_form(
+        &self,
+        role: &MacaroonRole,
+        index: usize,
+        predicate: &[u8],
+        tally: &mut Tally,
+    ) -> Result<bool, Error> {
+        let Typed {
+            supported,
+            deferred,
+            ..
+        } = self.typed;
+        if supported.is_none() && deferred.is_empty() {
+            return Ok(false);
+        }
+        let Some(form) = crate::caveat::typed_form(predicate) else {
+            return Ok(false);
+        };
+        if let Some(supported) = supported {
+            if !supported.forms.contains(&form) {
+                return Err(VerifyError::CaveatNotSatisfied {
+                    macaroon: role.clone(),
+                    index,
+                    caveat: predicate.to_vec(),
+                    reason: Unmet::NotSupported {
+                        token_kind: supported.token_kind,
+                    },
+                }
+                .into());
+            }
+        }
+        if !deferred.contains(&form) {
+            return Ok(false);
+        }
+        let caveat =
+            TypedCaveat::parse(predicate).map_err(|error| VerifyError::MalformedCaveat {
+                macaroon: role.clone(),
+                index,
+                caveat: predicate.to_vec(),
+                error,
+            })?;
+        tally.deferred.push(DeferredCaveat {
+            macaroon: role.clone(),
+            index,
+            caveat,
+        });
+        Ok(true)
+    }
+
+    /// Typed checking of a caveat no satisfier accepted; typed checking builds the parsed lists
+    /// of list-valued caveats.
+    #[cfg(feature = "caveats")]
+    fn check_typed(
+        &self,
+        context: &AuthContext,
+        role: &MacaroonRole,
+        index: usize,
+        predicate: &[u8],
+    ) -> Result<(), Error> {
+        match TypedCaveat::parse(predicate) {
+            Ok(typed) => typed
+                .check(context, self.clock.as_ref())
+                .map_err(|unmet| unmet_error(role.clone(), index, predicate.to_vec(), unmet)),
+            Err(error) => Err(VerifyError::MalformedCaveat {
+                macaroon: role.clone(),
+                index,
+                caveat: predicate.to_vec(),
+                error,
+            }
+            .into()),
+        }
     }
 
     /// Applies [`Clock::max_ttl`] to the earliest expiry of the verified token.
