@@ -235,7 +235,9 @@ impl<'a, T> IntoIterator for &'a List<T> {
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum TypedCaveat {
-    /// `time < N`: valid while `now < N` (Unix seconds); at `now == N` it has expired.
+    /// `time < N`: valid while `now < N` (Unix seconds); at `now == N` it has expired. `N` is a
+    /// `u64`: Onedata's Erlang reads any integer, but a larger `N` is malformed here (fail closed;
+    /// Onezone never mints one).
     Time(u64),
     /// `ip = mask|…`: the client IP is inside one of the masks.
     Ip(List<IpMask>),
