@@ -32,8 +32,35 @@
 //! one [`Error`] type, nested by domain, with byte or character offsets for malformed input.
 //! Untrusted input is bounded by [`Limits`].
 //!
-//! ## Optional features
+//! ## Reading tokens
 //!
+//! Six entry points, one per need: text or bytes by what you hold, then how much you want back.
+//!
+//! | | text (`&str`) | bytes (also raw v2 binary and raw v1 packets) |
+//! |---|---|---|
+//! | the macaroon, default [`Limits`] | [`Macaroon::parse`] | [`Macaroon::parse_bytes`] |
+//! | with the [`Encoding`] found, explicit [`Limits`] | [`Parsed::from_text`] | [`Parsed::from_bytes`] |
+//! | lenient: on failure, what survived (never fails) | [`Inspection::of_text`] | [`Inspection::of_bytes`] |
+//!
+//! A server that only needs to know whether a token authorizes a request calls
+//! [`Verifier::verify_token`], which parses and verifies in one pass and returns the same
+//! [`Verified`] as [`Verifier::verify`].
+//!
+//! ## Verifying
+//!
+//! A [`Verifier`] has one clock ([`Verifier::at_time`], or [`Verifier::with_clock`] with a
+//! [`Clock`]'s leeway and lifetime cap), exact and general satisfiers, and with the `caveats`
+//! feature typed checking against an `AuthContext`, a token kind's supported caveat forms and
+//! deferred forms (returned in [`Verified`] for the caller to check per operation). It fails
+//! closed: a caveat nothing accepts is an error naming the macaroon, the caveat's index and why.
+//!
+//! ## Features
+//!
+//! - `caveats` (default): the typed caveat language (`caveat` module, `TypedCaveat`,
+//!   `AuthContext`, `Verifier::with_context`, supported and deferred forms).
+//! - `onedata` (default, needs `caveats`): the Onedata token profile (`onedata` module).
+//! - Without either, the core mints, attenuates, serializes, parses, inspects and verifies
+//!   (exact and general satisfiers, `time < N` against the clock) in every format.
 //! - `serde` (off by default): `Serialize` and `Deserialize` for [`Macaroon`] as its v2 JSON
 //!   object (deserializing runs the token parser on it, so it accepts exactly what
 //!   [`Macaroon::parse`] does), for [`Format`] and [`Encoding`] by name, and `Serialize` for
@@ -42,8 +69,12 @@
 //!
 //! [macaroons]: https://research.google/pubs/macaroons-cookies-with-contextual-caveats-for-decentralized-authorization-in-the-cloud/
 
-// No unsafe code: memory safety of the parser holds by construction.
+// No unsafe code here: memory safety of the parser holds by construction. (The dependencies'
+// own unsafe code is theirs: sha2's and base64-simd's SIMD kernels.)
 #![forbid(unsafe_code)]
+// The core's docs name the typed items it works with when the `caveats` feature is on; without
+// it those links have nothing to point at (docs.rs and CI document every feature).
+#![cfg_attr(not(feature = "caveats"), allow(rustdoc::broken_intra_doc_links))]
 #![warn(missing_docs)]
 // Library code reports errors; it never panics on input.
 #![cfg_attr(

@@ -914,7 +914,7 @@ fn time_caveat_expiry() {
             &format!("time < N at now = {now}"),
         );
     }
-    // Without a clock the caveat is simply not satisfied.
+    // Without a clock the caveat cannot hold, and the error says why.
     expect_verify(
         &Verifier::new().satisfy_exact("user = alice"),
         &k,
@@ -924,7 +924,7 @@ fn time_caveat_expiry() {
             macaroon: MacaroonRole::Root,
             index: 1,
             caveat: format!("time < {n}").into_bytes(),
-            reason: macaroon_mint::Unmet::NoRule,
+            reason: macaroon_mint::Unmet::NoClock,
         },
         "time caveat without at_time",
     );
@@ -1169,11 +1169,11 @@ fn damaged_onedata_examples_parse() {
             s(want, "message", name),
             "[{name}] Error Display"
         );
-        // Verification never gets that far: parse_detailed fails identically.
+        // Verification never gets that far: Parsed::from_text fails identically.
         assert_eq!(
             Parsed::from_text(text, &Limits::default()).map(|_| ()),
             Err(err),
-            "[{name}] parse_detailed"
+            "[{name}] Parsed::from_text"
         );
     }
 }
@@ -2559,5 +2559,54 @@ fn inspect_recovers_completed_fields_of_v2_and_json() {
             "[{ctx}] the two completed caveats"
         );
         assert!(r.signature.is_none(), "[{ctx}] no signature");
+    }
+}
+
+/// A token with more caveats than the one-pass path keeps (17 and more) under a lifetime cap:
+/// `verify` and `verify_token` agree, and the cap reads the `time <` caveat from the second walk.
+#[test]
+fn long_caveat_lists_meet_the_lifetime_cap_on_both_paths() {
+    use macaroon_mint::Clock;
+    let k = key("k");
+    let now = 1_700_000_000;
+    for (extra, expiry, want) in [
+        (16usize, now + 3600, Ok(())),
+        (40, now + 3600, Ok(())),
+        (
+            16,
+            now + 9000,
+            Err(Error::Verify(VerifyError::LifetimeTooLong {
+                expiry: now + 9000,
+                now,
+                max_ttl: 7200,
+            })),
+        ),
+    ] {
+        let predicates: Vec<String> = (0..extra).map(|i| format!("p = {i}")).collect();
+        let mut m = Macaroon::mint(&k, "", "id")
+            .expect("mint")
+            .with_first_party(format!("time < {expiry}"))
+            .expect("time");
+        for p in &predicates {
+            m = m.with_first_party(p).expect("caveat");
+        }
+        let verifier = Verifier::new()
+            .satisfy_exact_all(&predicates)
+            .with_clock(Clock::at(now).with_max_ttl(7200));
+        assert_eq!(
+            verifier.verify(&k, &m, &[]).map(|_| ()),
+            want,
+            "{} caveats, verify",
+            extra + 1
+        );
+        for format in [Format::V1, Format::V2] {
+            let text = m.serialize(format).expect("serialize");
+            assert_eq!(
+                verifier.verify_token(&k, &text, &[]).map(|_| ()),
+                want,
+                "{} caveats, verify_token {format}",
+                extra + 1
+            );
+        }
     }
 }

@@ -598,7 +598,7 @@ fn every_vector_parses_and_inspects_to_its_fields() {
         let name = &case.name;
         let m = case.parse();
         let parsed = Parsed::from_text(&case.token, &Limits::default())
-            .unwrap_or_else(|e| panic!("[{name}] parse_detailed: {e}"));
+            .unwrap_or_else(|e| panic!("[{name}] Parsed::from_text: {e}"));
         assert_eq!(
             parsed.encoding,
             Encoding::Onedata { service: None },
@@ -606,7 +606,7 @@ fn every_vector_parses_and_inspects_to_its_fields() {
         );
         assert_eq!(
             parsed.macaroon, m,
-            "[{name}] parse_detailed gives parse's macaroon"
+            "[{name}] Parsed::from_text gives parse's macaroon"
         );
         let inspection = Inspection::of_text(&case.token);
         assert_eq!(

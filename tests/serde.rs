@@ -1,4 +1,4 @@
-#![cfg(feature = "serde")]
+#![cfg(all(feature = "serde", feature = "onedata"))]
 //! The `serde` feature: the macaroon as its v2 JSON object (written exactly as
 //! `serialize(Format::V2Json)`, read exactly as `Macaroon::parse`), `Format` and `Encoding` by
 //! name, and the errors' JSON shape.

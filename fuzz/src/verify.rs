@@ -18,8 +18,7 @@
 //! parse-then-[`Verifier::verify`] returns.
 
 use arbitrary::Arbitrary;
-use macaroon_mint::Parsed;
-use macaroon_mint::{Error, Format, Limits, Macaroon, RootKey, Verifier};
+use macaroon_mint::{Clock, Error, Format, Limits, Macaroon, Parsed, RootKey, Verifier};
 
 use crate::wire::{self, Parts, V2Chunk};
 use crate::{check_error, semantic, Semantic};
@@ -113,12 +112,25 @@ pub fn random(data: &[u8]) {
         check_error(e, root_bytes.len(), "verify random");
     }
     if let Ok(text) = core::str::from_utf8(root_bytes) {
-        let fast = accept_all().verify_token(&key, text, &discharges);
-        check_fast_path(fast, &full, &parsed);
+        // `verify_token` reads text, as `Parsed::from_text` does (raw v1 packets are bytes).
+        let parsed = Parsed::from_text(text, &limits).map(|p| p.macaroon);
+        for verifier in [accept_all(), capped()] {
+            let full = parsed
+                .as_ref()
+                .map_err(Clone::clone)
+                .and_then(|root| verifier.verify(&key, root, &discharges).map(|_| ()));
+            let fast = verifier.verify_token(&key, text, &discharges);
+            check_fast_path(fast, &full, &parsed);
+        }
     }
     if let Ok(root) = &parsed {
         positive_control(root);
     }
+}
+
+/// Accepts every predicate but caps the lifetime: `time <` caveats decide, on both paths.
+fn capped<'a>() -> Verifier<'a> {
+    accept_all().with_clock(Clock::at(1_700_000_000).with_max_ttl(86_400))
 }
 
 /// Re-mints `m`'s content under a known key; the copy must verify by every path.
@@ -175,7 +187,7 @@ pub enum Wire {
     Onedata,
     /// Onedata text with the `opw-` service indication.
     OnedataOpw,
-    /// Raw v1 packets (`from_v1_bytes`).
+    /// Raw v1 packets (`Parsed::from_bytes`).
     V1Raw,
     /// Raw v2 bytes.
     V2Raw,

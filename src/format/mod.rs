@@ -550,6 +550,18 @@ pub(crate) fn decode_packets(input: &[u8], limits: &Limits) -> Result<Option<Pac
     }))
 }
 
+/// Parses bytes: raw v1 packets, or anything [`parse_detect`] reads.
+pub(crate) fn parse_detect_bytes(input: &[u8], limits: &Limits) -> Result<Parsed, Error> {
+    if v1::looks_raw(input) {
+        check_token_size(input.len(), limits)?;
+        return Ok(Parsed {
+            macaroon: v1::parse(input, limits)?,
+            encoding: Encoding::V1Binary,
+        });
+    }
+    parse_detect(input, limits)
+}
+
 /// Parses a token in any supported format (SPEC §9).
 pub(crate) fn parse_detect(input: &[u8], limits: &Limits) -> Result<Parsed, Error> {
     check_token_size(input.len(), limits)?;
@@ -558,12 +570,6 @@ pub(crate) fn parse_detect(input: &[u8], limits: &Limits) -> Result<Parsed, Erro
         return Ok(Parsed {
             macaroon,
             encoding: Encoding::V2Binary,
-        });
-    }
-    if v1::looks_raw(input) {
-        return Ok(Parsed {
-            macaroon: v1::parse(input, limits)?,
-            encoding: Encoding::V1Binary,
         });
     }
     let (start, end) = trim_bounds(input);
@@ -735,12 +741,16 @@ impl Inspection {
     /// assert!(recovered.identifier.is_none());
     /// ```
     pub fn of_text(input: &str) -> Inspection {
-        Inspection::of_bytes(input.as_bytes())
+        Inspection::of(input.as_bytes(), parse_detect)
     }
 
     /// [`Inspection::of_text`] for input that may be raw bytes (v2 binary, v1 packets).
     pub fn of_bytes(input: &[u8]) -> Inspection {
-        let parsed = parse_detect(input, &Limits::DEFAULT);
+        Inspection::of(input, parse_detect_bytes)
+    }
+
+    fn of(input: &[u8], parse: fn(&[u8], &Limits) -> Result<Parsed, Error>) -> Inspection {
+        let parsed = parse(input, &Limits::DEFAULT);
         let recovered = match &parsed {
             Ok(_) | Err(Error::Limit(LimitError::TokenTooLarge { .. })) => None,
             Err(_) => Some(recover(input)),
@@ -778,7 +788,7 @@ impl Parsed {
     /// # Ok::<(), macaroon_mint::Error>(())
     /// ```
     pub fn from_bytes(bytes: &[u8], limits: &Limits) -> Result<Parsed, Error> {
-        parse_detect(bytes, limits)
+        parse_detect_bytes(bytes, limits)
     }
 }
 
@@ -787,7 +797,7 @@ impl Macaroon {
     ///
     /// Detects v1 and v2 base64 text (either alphabet, padded or not, whitespace skipped),
     /// v2 JSON, legacy v1 JSON, Onedata base62 text (with or without an `opw-`/`opp-` service
-    /// indication). The result is untrusted until verified. The other entry points, one per
+    /// indication), and raw v2 bytes that happen to be valid UTF-8 (first byte `0x02`). The result is untrusted until verified. The other entry points, one per
     /// need: [`Macaroon::parse_bytes`] for raw binary, [`Parsed::from_text`] /
     /// [`Parsed::from_bytes`] for explicit limits and the encoding found, and
     /// [`Inspection::of_text`] / [`Inspection::of_bytes`] to see what survives in damaged input.
@@ -818,7 +828,7 @@ impl Macaroon {
     /// # Ok::<(), macaroon_mint::Error>(())
     /// ```
     pub fn parse_bytes(bytes: &[u8]) -> Result<Macaroon, Error> {
-        parse_detect(bytes, &Limits::DEFAULT).map(|p| p.macaroon)
+        parse_detect_bytes(bytes, &Limits::DEFAULT).map(|p| p.macaroon)
     }
 
     /// Serializes into one of the text formats.

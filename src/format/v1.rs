@@ -260,16 +260,19 @@ pub(crate) fn walk<'a>(
     }
 }
 
-/// Parses raw v1 packets into an owned macaroon.
-/// Whether `data` starts like raw v1 packets rather than text: a 4-byte header (checked by the
-/// decoder, which names a bad one), then the `location` or `identifier` key and its space. No
-/// base64 or JSON text can start so (base64 has no space; every text token starts `MDAx`, `Ag`,
-/// `{` or `"`).
+/// Whether `data` starts like raw v1 packets: a header of four hex digits, then the `location`
+/// or `identifier` key and its space. Only the byte entry points ask: no v1, v2, JSON or Onedata
+/// text token can start so (their text starts `MDAx`, `Ag`, `{`, `"` or a service indication), so
+/// a text given as bytes reads as it does as text.
 pub(crate) fn looks_raw(data: &[u8]) -> bool {
-    let rest = data.get(HEADER..).unwrap_or_default();
-    rest.starts_with(b"location ") || rest.starts_with(b"identifier ")
+    let (Some(header), Some(rest)) = (data.get(..HEADER), data.get(HEADER..)) else {
+        return false;
+    };
+    header.iter().all(u8::is_ascii_hexdigit)
+        && (rest.starts_with(b"location ") || rest.starts_with(b"identifier "))
 }
 
+/// Parses raw v1 packets into an owned macaroon.
 pub(crate) fn parse(data: &[u8], limits: &Limits) -> Result<Macaroon, Error> {
     let mut builder = Builder::default();
     let signature = walk(data, limits, &mut builder)?;

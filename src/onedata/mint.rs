@@ -134,7 +134,8 @@ pub struct InviteOptions {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Expiry {
-    /// At this time (Unix seconds).
+    /// At this time (Unix seconds). Not checked against any clock (the library has none when
+    /// minting): a time already past mints a token that is expired from the start.
     At(u64),
     /// `ttl` seconds after the minting time `now` (Unix seconds).
     After {

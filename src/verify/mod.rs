@@ -854,7 +854,7 @@ impl<'a> Verifier<'a> {
             self.settle_first_party_root(&chain.signature, &signature, discharges, first_party)?
         } else {
             // A long caveat list: the predicates come from a second walk, once authenticated.
-            self.settle_first_party_root(&chain.signature, &signature, discharges, [].into_iter())?;
+            self.authenticate_first_party_root(&chain.signature, &signature, discharges)?;
             let mut predicates = Predicates {
                 verifier: self,
                 index: 0,
@@ -881,6 +881,21 @@ impl<'a> Verifier<'a> {
         discharges: &[Macaroon],
         caveats: impl Iterator<Item = CaveatRef<'c>>,
     ) -> Result<Deferred, Error> {
+        self.authenticate_first_party_root(computed, claimed, discharges)?;
+        let mut tally = Tally::default();
+        self.check_caveats(MacaroonRole::Root, caveats, &mut tally)?;
+        self.check_lifetime(tally.earliest_expiry)?;
+        Ok(tally.deferred)
+    }
+
+    /// The first half of [`Verifier::settle_first_party_root`]: the signature (constant time)
+    /// and the unused discharges, before any predicate is looked at.
+    fn authenticate_first_party_root(
+        &self,
+        computed: &[u8; 32],
+        claimed: &[u8; 32],
+        discharges: &[Macaroon],
+    ) -> Result<(), Error> {
         if !crypto::signatures_equal(computed, claimed) {
             return Err(VerifyError::SignatureMismatch {
                 macaroon: MacaroonRole::Root,
@@ -888,11 +903,7 @@ impl<'a> Verifier<'a> {
             }
             .into());
         }
-        self.check_unused(discharges, &[])?;
-        let mut tally = Tally::default();
-        self.check_caveats(MacaroonRole::Root, caveats, &mut tally)?;
-        self.check_lifetime(tally.earliest_expiry)?;
-        Ok(tally.deferred)
+        self.check_unused(discharges, &[])
     }
 
     fn check_discharge_count(&self, discharges: &[Macaroon]) -> Result<(), Error> {
@@ -967,13 +978,14 @@ impl<'a> Verifier<'a> {
             return self.check_typed(context, role, index, predicate);
         }
         // Nothing here allocates until the caveat is known to fail.
-        let unmet = match expiry.zip(self.clock) {
-            Some((expiry, clock)) if clock.holds(expiry) => return Ok(()),
-            Some((expiry, clock)) => Unmet::Expired {
+        let unmet = match (expiry, self.clock) {
+            (Some(expiry), Some(clock)) if clock.holds(expiry) => return Ok(()),
+            (Some(expiry), Some(clock)) => Unmet::Expired {
                 expiry,
                 now: clock.now,
             },
-            None => Unmet::NoRule,
+            (Some(_), None) => Unmet::NoClock,
+            (None, _) => Unmet::NoRule,
         };
         Err(unmet_error(role.clone(), index, predicate.to_vec(), unmet))
     }

@@ -13,8 +13,9 @@ pub enum Unmet {
     /// The context's value is not one the caveat allows.
     #[error("the request is outside what it allows")]
     NotAllowed,
-    /// A `time < N` caveat checked by a verifier without a clock
-    /// ([`Verifier::at_time`](crate::Verifier::at_time)): it cannot hold.
+    /// A `time < N` caveat that no satisfier accepted, checked by a verifier without a clock
+    /// ([`Verifier::at_time`](crate::Verifier::at_time)): it cannot hold. Reported with or
+    /// without typed checking.
     #[error("the verifier has no clock")]
     NoClock,
     /// A `time < N` caveat at or after `N` (plus the clock's leeway).
