@@ -332,6 +332,46 @@ impl fmt::Display for DecodeError {
     }
 }
 
+/// What kind of failure an error is: the one classification a CLI's exit codes and a server's
+/// HTTP statuses can both follow.
+///
+/// ```
+/// use macaroon_mint::{ErrorClass, Macaroon, RootKey, Verifier};
+///
+/// assert_eq!(Macaroon::parse("not a token").unwrap_err().class(), ErrorClass::Malformed);
+/// let key = RootKey::new("k");
+/// let m = Macaroon::mint(&key, "", "id")?.with_first_party("user = alice")?;
+/// let refused = Verifier::new().verify(&key, &m, &[]).unwrap_err();
+/// assert_eq!(refused.class(), ErrorClass::NotAuthorized);
+/// # Ok::<(), macaroon_mint::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorClass {
+    /// The input is not a well-formed token, or exceeds a limit (HTTP 400, exit 2).
+    Malformed,
+    /// A well-formed token that does not authorize the request: a signature, a caveat, a
+    /// discharge, a revoked or wrong kind of token (HTTP 401 or 403, exit 1).
+    NotAuthorized,
+    /// The caller asked for something that cannot be done: a value a format cannot hold, a typed
+    /// caveat that does not encode, minting options that do not fit (HTTP 500 for a server that
+    /// built the request itself, exit 2).
+    Misuse,
+}
+
+impl Error {
+    /// This error's [`ErrorClass`].
+    pub fn class(&self) -> ErrorClass {
+        match self {
+            Error::Decode(_) | Error::Limit(_) => ErrorClass::Malformed,
+            Error::Verify(_) => ErrorClass::NotAuthorized,
+            Error::Encode(_) => ErrorClass::Misuse,
+            #[cfg(feature = "caveats")]
+            Error::Caveat(_) => ErrorClass::Misuse,
+        }
+    }
+}
+
 /// A configured [`Limits`](crate::Limits) value was exceeded.
 ///
 /// ```

@@ -111,7 +111,8 @@ mod verify;
 pub use crate::caveat::{CaveatError, TypedCaveat};
 pub use crate::crypto::{NONCE_LEN, SIGNATURE_LEN, VID_LEN};
 pub use crate::error::{
-    DecodeError, DecodeErrorKind, EncodeError, Error, Layer, LimitError, MacaroonRole, VerifyError,
+    DecodeError, DecodeErrorKind, EncodeError, Error, ErrorClass, Layer, LimitError, MacaroonRole,
+    VerifyError,
 };
 pub use crate::format::base62::{escape as base62_escape, unescape as base62_unescape};
 pub use crate::format::{

@@ -41,6 +41,11 @@ fn check_serialization(text: &str, format: Format, expected: &Macaroon, ctx: &st
         .unwrap_or_else(|e| panic!("[{ctx}] parse of {format} text failed: {e} ({e:?})"));
     let want_encoding = format.encoding();
     assert_eq!(parsed.encoding, want_encoding, "[{ctx}] detected encoding");
+    assert_eq!(
+        macaroon_mint::Encoding::sniff(text.as_bytes()).as_ref(),
+        Some(&want_encoding),
+        "[{ctx}] sniffed encoding"
+    );
     let m = parsed.macaroon;
     assert_eq!(m.location(), expected.location(), "[{ctx}] location");
     assert_eq!(m.identifier(), expected.identifier(), "[{ctx}] identifier");

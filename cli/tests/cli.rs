@@ -1817,3 +1817,64 @@ fn inspect_text_shows_first_party_caveat_location() {
         "{out}"
     );
 }
+
+/// Shell completions and the man page come from the same definitions as --help: every
+/// subcommand is in each.
+#[test]
+fn completions_and_man_page_cover_every_subcommand() {
+    let subcommands = [
+        "mint",
+        "inspect",
+        "verify",
+        "attenuate",
+        "third-party",
+        "discharge",
+        "bind",
+        "convert",
+        "onedata",
+        "completions",
+    ];
+    for shell in ["bash", "zsh", "fish"] {
+        let script = ok(&["completions", shell]);
+        for sub in subcommands {
+            assert!(script.contains(sub), "{shell} completion lacks {sub}");
+        }
+    }
+    // fish completions name the option values clap knows (formats are free text here, so look
+    // for a flag instead).
+    assert!(ok(&["completions", "fish"]).contains("ignore-unused-discharges"));
+    let man = ok(&["man"]);
+    assert!(man.contains(".TH macaroon-mint 1"), "roff header");
+    for sub in subcommands {
+        assert!(
+            man.contains(&sub.replace('-', "\\-")),
+            "the man page lists {sub}"
+        );
+    }
+    let o = run(&["completions", "tcsh"]);
+    assert!(
+        fails(&o, 2).contains("tcsh"),
+        "an unknown shell is a usage error"
+    );
+}
+
+/// Without the `server` feature the token tool has no `serve` or `keys`: they are unknown
+/// subcommands, not a crash or a stub.
+#[cfg(not(feature = "server"))]
+#[test]
+fn serve_and_keys_need_the_server_feature() {
+    for sub in ["serve", "keys"] {
+        let o = run(&[sub]);
+        assert!(
+            fails(&o, 2).contains(sub),
+            "{sub} is unknown without the server feature"
+        );
+    }
+}
+
+#[cfg(feature = "server")]
+#[test]
+fn serve_and_keys_are_listed_with_the_server_feature() {
+    let help = ok(&["--help"]);
+    assert!(help.contains("serve") && help.contains("keys"), "{help}");
+}

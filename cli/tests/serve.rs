@@ -1,6 +1,8 @@
 //! `macaroon-mint serve` and `macaroon-mint keys` end to end: the real binary on 127.0.0.1, a
 //! plain HTTP/1.1 client over a TCP socket, as a newcomer following the README would use it.
 
+#![cfg(feature = "server")]
+
 mod common;
 
 use std::io::{BufRead, BufReader, Read, Write};

@@ -14,6 +14,14 @@ pub fn parse_any(data: &[u8]) {
     if let Err(e) = &detected {
         check_error(e, data.len(), "from_bytes");
     }
+    // Sniffing from the first characters names the encoding a full parse finds.
+    if let Ok(p) = &detected {
+        assert_eq!(
+            Encoding::sniff(data).as_ref(),
+            Some(&p.encoding),
+            "Encoding::sniff disagrees with detection"
+        );
+    }
 
     // The inspector runs the same strict parse, and recovers something only on failure.
     let inspection = Inspection::of_bytes(data);

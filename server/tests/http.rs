@@ -15,7 +15,7 @@ use macaroon_mint::onedata::{
     Persistence, Subject, TokenType,
 };
 use macaroon_mint::{AuthContext, RootKey};
-use macaroon_mint_server::store::{KeyProtection, SQLITE_FILE};
+use macaroon_mint_server::store::{KeyProtection, Retirement, SQLITE_FILE};
 use macaroon_mint_server::{
     AdminStatus, Config, HttpLimits, PostgresStore, RegistrationPolicy, Server, SqliteStore, Store,
 };
@@ -1496,10 +1496,13 @@ fn rotated_keys_verify_old_tokens_until_retired(backend: Backend) {
     assert_eq!(verify(&old_rop).0, 200);
 
     // Retire the first key: everything minted under it stops verifying.
-    assert!(server
-        .store
-        .retire_root_key(first.id, server.now())
-        .unwrap());
+    assert_eq!(
+        server
+            .store
+            .retire_root_key(first.id, server.now())
+            .unwrap(),
+        Retirement::Retired
+    );
     for token in [&old_named, &old_temporary] {
         assert_eq!(
             who_am_i(&server, "X-Auth-Token", token),

@@ -4,8 +4,8 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use macaroon_mint_server::store::{
-    Consumed, KeyProtection, NamedToken, NamedTokenChange, Provider, ProviderChange, RootKeyRecord,
-    Space, TemporaryGeneration, User,
+    Consumed, KeyProtection, NamedToken, NamedTokenChange, Provider, ProviderChange, Retirement,
+    RootKeyRecord, Space, TemporaryGeneration, User,
 };
 use macaroon_mint_server::{Config, Server, SqliteStore, Store, StoreError};
 use serde_json::json;
@@ -152,7 +152,7 @@ impl Store for Failing {
     fn root_key(&self, id: i64) -> Result<Option<RootKeyRecord>, StoreError> {
         self.0.root_key(id)
     }
-    fn retire_root_key(&self, id: i64, at: u64) -> Result<bool, StoreError> {
+    fn retire_root_key(&self, id: i64, at: u64) -> Result<Retirement, StoreError> {
         self.0.retire_root_key(id, at)
     }
 }

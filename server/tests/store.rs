@@ -15,8 +15,8 @@ use std::sync::Arc;
 
 use macaroon_mint_server::store::{
     current_root_key, ensure_root_key, random_hex, Consumed, KeyProtection, MasterKey, NamedToken,
-    NamedTokenChange, PostgresStore, Provider, ProviderChange, RootKeyRecord, SqliteStore, Store,
-    StoreError, SubjectKind, TemporaryGeneration, SQLITE_FILE,
+    NamedTokenChange, PostgresStore, Provider, ProviderChange, Retirement, RootKeyRecord,
+    SqliteStore, Store, StoreError, SubjectKind, TemporaryGeneration, SQLITE_FILE,
 };
 
 use common::PgTestSchema;
@@ -546,9 +546,12 @@ fn root_keys(store: &dyn Store) {
     assert_eq!(current_root_key(store).unwrap(), Some(k3.clone()));
 
     // Retire once only.
-    assert!(store.retire_root_key(3, 350).unwrap());
-    assert!(!store.retire_root_key(3, 360).unwrap());
-    assert!(!store.retire_root_key(99, 360).unwrap());
+    assert_eq!(store.retire_root_key(3, 350).unwrap(), Retirement::Retired);
+    assert_eq!(
+        store.retire_root_key(3, 360).unwrap(),
+        Retirement::AlreadyRetired
+    );
+    assert_eq!(store.retire_root_key(99, 360).unwrap(), Retirement::Unknown);
     let retired = store.root_key(3).unwrap().unwrap();
     assert_eq!(retired.retired, Some(350));
     assert!(
@@ -578,16 +581,21 @@ fn root_keys(store: &dyn Store) {
 
     // The last active key is never retired.
     for id in [1, 2] {
-        assert!(store.retire_root_key(id, 500).unwrap());
+        assert_eq!(store.retire_root_key(id, 500).unwrap(), Retirement::Retired);
     }
-    assert!(
-        !store.retire_root_key(4, 500).unwrap(),
+    assert_eq!(
+        store.retire_root_key(4, 500).unwrap(),
+        Retirement::LastActive,
         "the last active key"
     );
     assert_eq!(current_root_key(store).unwrap().map(|k| k.id), Some(4));
     assert_eq!(ensure_root_key(store, 600).unwrap().id, 4);
     let k5 = store.insert_root_key(&[5; 32], 600).unwrap();
-    assert!(store.retire_root_key(4, 700).unwrap(), "no longer the last");
+    assert_eq!(
+        store.retire_root_key(4, 700).unwrap(),
+        Retirement::Retired,
+        "no longer the last"
+    );
     assert_eq!(current_root_key(store).unwrap(), Some(k5));
     let retired: Vec<_> = store
         .root_keys()
@@ -1377,7 +1385,10 @@ fn concurrent_space_creations_respect_the_quota(store: &dyn Store) {
 fn retired_key_material_is_wiped(store: &dyn Store) {
     let k1 = store.insert_root_key(&[0x11; 32], 1).unwrap();
     let k2 = store.insert_root_key(&[0x22; 32], 2).unwrap();
-    assert!(store.retire_root_key(k1.id, 3).unwrap());
+    assert_eq!(
+        store.retire_root_key(k1.id, 3).unwrap(),
+        Retirement::Retired
+    );
     let retired = store.root_key(k1.id).unwrap().unwrap();
     assert_eq!(retired.retired, Some(3));
     assert!(retired.material.is_empty());
@@ -1385,7 +1396,10 @@ fn retired_key_material_is_wiped(store: &dyn Store) {
     assert!(all[0].material.is_empty());
     assert_eq!(all[1], k2, "the active key keeps its material");
     // A refused retirement (the last active key) wipes nothing.
-    assert!(!store.retire_root_key(k2.id, 4).unwrap());
+    assert_eq!(
+        store.retire_root_key(k2.id, 4).unwrap(),
+        Retirement::LastActive
+    );
     assert_eq!(
         *store.root_key(k2.id).unwrap().unwrap().material,
         vec![0x22; 32]
@@ -1482,8 +1496,11 @@ fn postgres_two_instances_share_one_database() {
     ));
     assert!(b.set_named_token_revoked(&t.id, true).unwrap());
     assert!(a.named_token(&t.id).unwrap().unwrap().revoked);
-    assert!(a.retire_root_key(1, 30).unwrap());
-    assert!(!b.retire_root_key(1, 31).unwrap());
+    assert_eq!(a.retire_root_key(1, 30).unwrap(), Retirement::Retired);
+    assert_eq!(
+        b.retire_root_key(1, 31).unwrap(),
+        Retirement::AlreadyRetired
+    );
 
     // Concurrent writes through both instances.
     let stores: [&dyn Store; 2] = [&a, &b];
@@ -1887,7 +1904,10 @@ fn keys_at_rest(place: &Place) {
     let store = (place.open)(sealed()).unwrap();
     assert_eq!(store.root_keys().unwrap(), vec![k1.clone(), k2.clone()]);
     // Retiring the sealed key wipes it: then the plain store reads everything again.
-    assert!(store.retire_root_key(k1.id, 40).unwrap());
+    assert_eq!(
+        store.retire_root_key(k1.id, 40).unwrap(),
+        Retirement::Retired
+    );
     assert_eq!((place.raw_material)(k1.id), "");
     let keys = plain.root_keys().unwrap();
     assert!(keys[0].material.is_empty() && keys[0].retired == Some(40));

@@ -178,6 +178,77 @@ pub enum Encoding {
 }
 
 impl Encoding {
+    /// The encoding detection (SPEC §9) takes `input` for, from its first characters alone,
+    /// without decoding it: what a damaged token was meant to be. `None` for empty input and for
+    /// text that starts like no token.
+    ///
+    /// ```
+    /// use macaroon_mint::Encoding;
+    ///
+    /// // The damaged registration token printed in Onedata's docs still sniffs as Onedata.
+    /// let damaged = "MDAxNmxvY2F00aW9uIHJlZ2lzdHJ5CjAwM2JpZGVudGlmaW-0Y8";
+    /// assert_eq!(Encoding::sniff(damaged.as_bytes()), Some(Encoding::Onedata { service: None }));
+    /// assert_eq!(Encoding::sniff(b"opw-MDAx"), Some(Encoding::Onedata { service: Some("opw".into()) }));
+    /// assert_eq!(Encoding::sniff(b"MDAxY2xvY2F0aW9u"), Some(Encoding::V1));
+    /// assert_eq!(Encoding::sniff(b"AgEOaHR0cDovL215YmFuay8"), Some(Encoding::V2));
+    /// assert_eq!(Encoding::sniff(br#"{"v":2}"#), Some(Encoding::V2Json));
+    /// assert_eq!(Encoding::sniff(b"  "), None);
+    /// ```
+    pub fn sniff(input: &[u8]) -> Option<Encoding> {
+        if input.first() == Some(&2) {
+            return Some(Encoding::V2Binary);
+        }
+        if v1::looks_raw(input) {
+            return Some(Encoding::V1Binary);
+        }
+        let (start, end) = trim_bounds(input);
+        let mut text = input.get(start..end).unwrap_or_default();
+        // Go's JSON for a bare token: a string holding the token text (one level, as detection).
+        if let Some(inner) = text.strip_prefix(b"\"") {
+            text = inner;
+            if text.first() == Some(&b'"') {
+                return None;
+            }
+        }
+        // Legacy v1 JSON is the one with an `identifier` key (as the JSON reader decides).
+        let json = |text: &[u8]| {
+            let has_identifier_key = text.windows(12).enumerate().any(|(i, w)| {
+                w == b"\"identifier\""
+                    && text
+                        .get(i + 12..)
+                        .and_then(|rest| rest.iter().find(|b| !b.is_ascii_whitespace()))
+                        == Some(&b':')
+            });
+            if has_identifier_key {
+                Encoding::V1Json
+            } else {
+                Encoding::V2Json
+            }
+        };
+        match text.first()? {
+            b'{' => Some(json(text)),
+            _ => match service_prefix(text) {
+                Ok(Some(service)) => Some(Encoding::Onedata {
+                    service: Some(service),
+                }),
+                Err(_) => None,
+                Ok(None) if text.first() != Some(&b'A') && looks_base62(text) => {
+                    Some(Encoding::Onedata { service: None })
+                }
+                Ok(None) => {
+                    // What the first characters decode to says which binary form follows.
+                    let head = base64::decode_lenient(text.get(..SNIFFED_CHARS).unwrap_or(text));
+                    match head.first()? {
+                        2 => Some(Encoding::V2),
+                        // LM 0.3.0's base64-wrapped JSON: the keys can be anywhere in it.
+                        b'{' => Some(json(&base64::decode_lenient(text))),
+                        _ => Some(Encoding::V1),
+                    }
+                }
+            },
+        }
+    }
+
     /// The format to write a token back in so its reader gets what it sent.
     ///
     /// ```
@@ -681,6 +752,9 @@ fn recover(input: &[u8]) -> Recovered {
     out.decoded = bytes;
     out
 }
+
+/// How many characters of base64 text [`Encoding::sniff`] decodes to tell v1 from v2 and JSON.
+const SNIFFED_CHARS: usize = 20;
 
 /// How many defects lenient inspection describes one by one; the rest are counted.
 const MAX_LISTED_DEFECTS: usize = 16;

@@ -168,6 +168,42 @@ pub enum OnedataError {
     },
 }
 
+impl OnedataError {
+    /// This error's [`ErrorClass`](crate::ErrorClass): a token that does not read is
+    /// `Malformed`, one that reads but does not grant what was asked `NotAuthorized`, minting
+    /// options that cannot be honoured `Misuse`.
+    ///
+    /// ```
+    /// use macaroon_mint::onedata::{OnedataError, OnedataToken};
+    /// use macaroon_mint::ErrorClass;
+    ///
+    /// let err = OnedataToken::parse("MDAxNmxvY2F00aW9uIHJlZ2lzdHJ5CjAwM2JpZGVudGlmaW-0Y8").unwrap_err();
+    /// assert_eq!(err.class(), ErrorClass::Malformed);
+    /// assert_eq!(OnedataError::Revoked { generation: 1, current: 2 }.class(), ErrorClass::NotAuthorized);
+    /// assert_eq!(OnedataError::ZeroTtl.class(), ErrorClass::Misuse);
+    /// ```
+    pub fn class(&self) -> crate::ErrorClass {
+        use crate::ErrorClass as C;
+        match self {
+            OnedataError::Macaroon(e) => e.class(),
+            OnedataError::Identifier(_) | OnedataError::NotOnedataText { .. } => C::Malformed,
+            OnedataError::TemporaryWithoutExpiry
+            | OnedataError::ZeroTtl
+            | OnedataError::ExpiryOverflow { .. }
+            | OnedataError::UnsupportedCaveat { .. }
+            | OnedataError::UnknownCaveat { .. }
+            | OnedataError::InvalidCaveat { .. } => C::Misuse,
+            OnedataError::LegacyToken { .. }
+            | OnedataError::WrongTokenType { .. }
+            | OnedataError::WrongInviteType { .. }
+            | OnedataError::UnknownInviteType { .. }
+            | OnedataError::Revoked { .. }
+            | OnedataError::GenerationUnknown { .. }
+            | OnedataError::ThirdPartyCaveat { .. } => C::NotAuthorized,
+        }
+    }
+}
+
 /// `access` / `identity` / `an invite` for a token type.
 fn type_kind(t: &TokenType) -> &'static str {
     match t {

@@ -9,8 +9,8 @@ use macaroon_mint::onedata::{
     TokenType,
 };
 use macaroon_mint::{
-    ApiCall, AuthContext, Clock, Consumer, Error as MacaroonError, Limits, RootKey, TypedCaveat,
-    Verifier, VerifyError,
+    ApiCall, AuthContext, Clock, Consumer, Error as MacaroonError, ErrorClass, Limits, RootKey,
+    TypedCaveat, Verifier, VerifyError,
 };
 
 use super::tokens::{Parent, MAX_LINEAGE};
@@ -544,7 +544,11 @@ pub(crate) fn macaroon_error(e: &MacaroonError) -> TokenError {
         MacaroonError::Verify(
             VerifyError::NoExpiry { max_ttl } | VerifyError::LifetimeTooLong { max_ttl, .. },
         ) => TokenError::TimeCaveatRequired { max_ttl: *max_ttl },
-        _ => TokenError::Invalid,
+        // The rest by the library's classification (the one the CLI's exit codes follow).
+        other => match other.class() {
+            ErrorClass::Malformed => TokenError::Malformed,
+            _ => TokenError::Invalid,
+        },
     }
 }
 

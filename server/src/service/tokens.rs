@@ -1114,10 +1114,13 @@ mod tests {
             .create_named_token(&by_t1, "child", Vec::new())
             .unwrap();
         assert!(as_token(&service, &t2).is_ok() && as_token(&service, &n2.token).is_ok());
-        assert!(service
-            .store()
-            .retire_root_key(old_key.id, service.now())
-            .unwrap());
+        assert_eq!(
+            service
+                .store()
+                .retire_root_key(old_key.id, service.now())
+                .unwrap(),
+            crate::store::Retirement::Retired
+        );
         for token in [&t1, &t2, &n2.token] {
             assert!(revoked(&service, token), "{token}");
         }

@@ -269,6 +269,21 @@ pub struct RootKeyRecord {
     pub retired: Option<u64>,
 }
 
+/// What [`Store::retire_root_key`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[must_use]
+pub enum Retirement {
+    /// The key is retired now.
+    Retired,
+    /// There is no root key with that id.
+    Unknown,
+    /// The key was retired before.
+    AlreadyRetired,
+    /// The key is the only active one: retiring it would leave nothing to mint with (rotate
+    /// first).
+    LastActive,
+}
+
 impl fmt::Debug for RootKeyRecord {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RootKeyRecord")
@@ -451,11 +466,12 @@ pub trait Store: Send + Sync + 'static {
     fn root_keys(&self) -> Result<Vec<RootKeyRecord>, StoreError>;
     /// The root key with this id.
     fn root_key(&self, id: i64) -> Result<Option<RootKeyRecord>, StoreError>;
-    /// Retires an active root key at time `at`; whether it did. It refuses (`false`) an unknown
-    /// or retired key, and the last active one (atomically, so concurrent retirements cannot
-    /// leave none). The key's material is wiped from the store in the same statement: a retired
-    /// key reads back with empty `material` (it verifies nothing anyway).
-    fn retire_root_key(&self, id: i64, at: u64) -> Result<bool, StoreError>;
+    /// Retires an active root key at time `at`, or says why not: an unknown key, a retired one,
+    /// or the last active one (decided atomically, so concurrent retirements cannot leave none,
+    /// and the reason is read under the same lock). The key's material is wiped from the store
+    /// in the same statement: a retired key reads back with empty `material` (it verifies
+    /// nothing anyway).
+    fn retire_root_key(&self, id: i64, at: u64) -> Result<Retirement, StoreError>;
 }
 
 /// The current root key: the newest one not retired.

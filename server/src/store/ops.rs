@@ -13,7 +13,7 @@ use super::sql;
 use super::{
     apply, caveats_from_json, caveats_to_json, check_quota, join, random_hex, split, to_i64,
     to_u64, Consumed, KeyProtection, NamedToken, NamedTokenChange, Provider, ProviderChange,
-    RootKeyRecord, Space, StoreError, SubjectKind, TemporaryGeneration, User,
+    Retirement, RootKeyRecord, Space, StoreError, SubjectKind, TemporaryGeneration, User,
 };
 
 /// A statement parameter.
@@ -757,12 +757,28 @@ pub(super) fn root_key(b: &impl Backend, id: i64) -> Result<Option<RootKeyRecord
     })
 }
 
-pub(super) fn retire_root_key(b: &impl Backend, id: i64, at: u64) -> Result<bool, StoreError> {
+pub(super) fn retire_root_key(
+    b: &impl Backend,
+    id: i64,
+    at: u64,
+) -> Result<Retirement, StoreError> {
     let at = to_i64(at)?;
     b.write(|db| {
-        // Serializes with other retirements, so two at once cannot leave no active key.
+        // Serializes with other retirements, so two at once cannot leave no active key; the
+        // refusal's reason is read under the same lock, so it is the reason.
         db.lock_root_keys()?;
-        Ok(db.execute(sql::RETIRE_ROOT_KEY, &[Int(id), Int(at)])? > 0)
+        if db.execute(sql::RETIRE_ROOT_KEY, &[Int(id), Int(at)])? > 0 {
+            return Ok(Retirement::Retired);
+        }
+        let key = db
+            .query_opt(sql::ROOT_KEY, &[Int(id)])?
+            .map(|row| key_from_row(b.protection(), row))
+            .transpose()?;
+        Ok(match key {
+            None => Retirement::Unknown,
+            Some(key) if key.retired.is_some() => Retirement::AlreadyRetired,
+            Some(_) => Retirement::LastActive,
+        })
     })
 }
 
@@ -1014,7 +1030,11 @@ macro_rules! store_via_backend {
                 super::ops::root_key(self, id)
             }
 
-            fn retire_root_key(&self, id: i64, at: u64) -> Result<bool, $crate::store::StoreError> {
+            fn retire_root_key(
+                &self,
+                id: i64,
+                at: u64,
+            ) -> Result<$crate::store::Retirement, $crate::store::StoreError> {
                 super::ops::retire_root_key(self, id, at)
             }
         }
