@@ -298,6 +298,11 @@ pub(crate) fn caveat_view(index: usize, c: &CaveatView<'_>) -> (Value, String) {
         Ok(typed) => {
             let form = typed.form().map_or("unknown", Form::name);
             obj.insert("form".into(), json!(form));
+            if typed.form().is_some() {
+                // The parsed value as Onezone's caveat JSON: it can be fed back to the
+                // service's `caveats` fields as it is.
+                obj.insert("onezone".into(), typed.onezone_json());
+            }
             form.to_owned()
         }
         Err(e) => {

@@ -960,7 +960,12 @@ fn inspect_damaged_c_is_plain_base64_and_read_as_onedata_on_request() {
     );
     assert_eq!(
         v["onedata"]["caveats"],
-        serde_json::json!([{"index": 0, "text": "time < 1496140144", "form": "time"}])
+        serde_json::json!([{
+            "index": 0,
+            "text": "time < 1496140144",
+            "form": "time",
+            "onezone": {"type": "time", "validUntil": 1_496_140_144u64},
+        }])
     );
     assert_eq!(
         v["recovered"]["identifier"]["text"],
@@ -974,4 +979,55 @@ fn inspect_damaged_c_is_plain_base64_and_read_as_onedata_on_request() {
         "{}",
         o.stdout
     );
+}
+
+/// `inspect --json` gives each typed caveat's parsed value in Onezone's caveat JSON (the shape
+/// the service's `caveats` fields take), beside its text.
+#[test]
+fn inspect_json_shows_typed_caveats_in_onezone_json() {
+    let token = raw_token(
+        "2/nmd/usr-alice/act/tok",
+        &[
+            "time < 1700000600",
+            "ip = 10.0.0.0/8|192.168.1.7",
+            "asn = 322",
+            "geo.country != PL|DE",
+            "interface = rest",
+            "data.readonly",
+            "authorization = none",
+            "user = alice",
+        ],
+    );
+    let v = json(&ok(&["--json", "inspect", &token]));
+    let caveats = &v["onedata"]["caveats"];
+    let onezone = |i: usize| caveats[i]["onezone"].clone();
+    assert_eq!(
+        onezone(0),
+        serde_json::json!({"type": "time", "validUntil": 1_700_000_600u64})
+    );
+    assert_eq!(
+        onezone(1),
+        serde_json::json!({"type": "ip", "whitelist": ["10.0.0.0/8", "192.168.1.7"]})
+    );
+    assert_eq!(
+        onezone(2),
+        serde_json::json!({"type": "asn", "whitelist": [322]})
+    );
+    assert_eq!(
+        onezone(3),
+        serde_json::json!({"type": "geo.country", "filter": "blacklist", "list": ["PL", "DE"]})
+    );
+    assert_eq!(
+        onezone(4),
+        serde_json::json!({"type": "interface", "interface": "rest"})
+    );
+    assert_eq!(onezone(5), serde_json::json!({"type": "data.readonly"}));
+    // Onezone writes identity scope, and text of no form, as the text itself.
+    assert_eq!(onezone(6), serde_json::json!("authorization = none"));
+    assert_eq!(
+        caveats[7]["onezone"],
+        Value::Null,
+        "an unknown caveat has no typed value"
+    );
+    assert_eq!(caveats[1]["text"], "ip = 10.0.0.0/8|192.168.1.7");
 }

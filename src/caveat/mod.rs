@@ -405,6 +405,71 @@ impl TypedCaveat {
     }
 }
 
+#[cfg(feature = "serde")]
+impl TypedCaveat {
+    /// The caveat in Onezone's caveat JSON (the REST API's `caveats` fields): the form and its
+    /// parsed value, e.g. `{"type":"time","validUntil":N}`, `{"type":"ip","whitelist":[…]}`,
+    /// `{"type":"geo.country","filter":"blacklist","list":[…]}`, `{"type":"interface",
+    /// "interface":"rest"}`. A caveat Onezone has no object for (`authorization = none`, text of
+    /// no form) is its text, as Onezone writes it. Feature `serde`.
+    ///
+    /// ```
+    /// use macaroon_mint::TypedCaveat;
+    ///
+    /// let ip = TypedCaveat::parse(b"ip = 10.0.0.0/8|192.168.1.7")?;
+    /// assert_eq!(
+    ///     ip.onezone_json().to_string(),
+    ///     r#"{"type":"ip","whitelist":["10.0.0.0/8","192.168.1.7"]}"#
+    /// );
+    /// let outside = TypedCaveat::parse(b"geo.country != PL|DE")?;
+    /// assert_eq!(
+    ///     outside.onezone_json().to_string(),
+    ///     r#"{"filter":"blacklist","list":["PL","DE"],"type":"geo.country"}"#
+    /// );
+    /// # Ok::<(), macaroon_mint::caveat::CaveatError>(())
+    /// ```
+    pub fn onezone_json(&self) -> serde_json::Value {
+        use serde_json::{json, Value};
+        fn texts<T: fmt::Display>(items: &[T]) -> Vec<String> {
+            items.iter().map(ToString::to_string).collect()
+        }
+        let filter = |negated: bool| if negated { "blacklist" } else { "whitelist" };
+        match self {
+            TypedCaveat::Time(n) => json!({ "type": "time", "validUntil": n }),
+            TypedCaveat::Ip(masks) => json!({ "type": "ip", "whitelist": texts(masks) }),
+            TypedCaveat::Asn(numbers) => json!({ "type": "asn", "whitelist": numbers.as_slice() }),
+            TypedCaveat::Country { negated, codes } => json!({
+                "type": "geo.country",
+                "filter": filter(*negated),
+                "list": texts(codes),
+            }),
+            TypedCaveat::Region { negated, regions } => json!({
+                "type": "geo.region",
+                "filter": filter(*negated),
+                "list": texts(regions),
+            }),
+            TypedCaveat::Service(specs) => json!({ "type": "service", "whitelist": texts(specs) }),
+            TypedCaveat::Consumer(specs) => {
+                json!({ "type": "consumer", "whitelist": texts(specs) })
+            }
+            TypedCaveat::Interface(interface) => {
+                json!({ "type": "interface", "interface": interface.to_string() })
+            }
+            TypedCaveat::Api(specs) => json!({ "type": "api", "whitelist": texts(specs) }),
+            TypedCaveat::DataReadonly => json!({ "type": "data.readonly" }),
+            TypedCaveat::DataPath(paths) => {
+                json!({ "type": "data.path", "whitelist": texts(paths) })
+            }
+            TypedCaveat::DataObjectId(ids) => {
+                json!({ "type": "data.objectid", "whitelist": texts(ids) })
+            }
+            TypedCaveat::IdentityScope(_) | TypedCaveat::Unknown(_) => {
+                Value::String(self.to_string())
+            }
+        }
+    }
+}
+
 /// Writes `items` separated by `|`.
 fn write_list<T: fmt::Display>(f: &mut fmt::Formatter<'_>, items: &[T]) -> fmt::Result {
     for (i, item) in items.iter().enumerate() {

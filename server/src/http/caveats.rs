@@ -4,7 +4,7 @@
 
 use macaroon_mint::caveat::Form;
 use macaroon_mint::TypedCaveat;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 use super::error::ApiError;
 
@@ -85,42 +85,11 @@ fn text_of_object(object: &Map<String, Value>) -> Result<String, String> {
 /// assert_eq!(caveat_json("colour = red"), json!("colour = red"));
 /// ```
 pub fn caveat_json(text: &str) -> Value {
-    let known =
-        TypedCaveat::parse(text.as_bytes()).is_ok_and(|c| !matches!(c, TypedCaveat::Unknown(_)));
-    let parsed = known.then(|| json_of_text(text)).flatten();
-    parsed.unwrap_or_else(|| Value::String(text.to_owned()))
-}
-
-fn json_of_text(text: &str) -> Option<Value> {
-    if text == "data.readonly" {
-        return Some(json!({ "type": "data.readonly" }));
+    match TypedCaveat::parse(text.as_bytes()) {
+        // The library writes Onezone's caveat JSON (the CLI's `inspect --json` uses it too).
+        Ok(typed) if typed.form().is_some() => typed.onezone_json(),
+        _ => Value::String(text.to_owned()),
     }
-    if let Some(n) = text.strip_prefix("time < ") {
-        return Some(json!({ "type": "time", "validUntil": n.parse::<u64>().ok()? }));
-    }
-    let (kind, rest) = text.split_once(' ')?;
-    let (negated, list) = match rest.split_once(' ')? {
-        ("=", list) => (false, list),
-        ("!=", list) => (true, list),
-        _ => return None,
-    };
-    let items = || list.split('|').map(str::to_owned).collect::<Vec<_>>();
-    Some(match kind {
-        "asn" => {
-            let numbers: Option<Vec<u64>> = list.split('|').map(|n| n.parse().ok()).collect();
-            json!({ "type": "asn", "whitelist": numbers? })
-        }
-        "geo.country" | "geo.region" => json!({
-            "type": kind,
-            "filter": if negated { "blacklist" } else { "whitelist" },
-            "list": items(),
-        }),
-        "interface" => json!({ "type": "interface", "interface": list }),
-        "ip" | "service" | "consumer" | "api" | "data.path" | "data.objectid" => {
-            json!({ "type": kind, "whitelist": items() })
-        }
-        _ => return None,
-    })
 }
 
 /// Reads the `caveats` list of a body: absent means none. Every caveat must parse into a form
