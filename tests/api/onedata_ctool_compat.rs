@@ -9,9 +9,7 @@
 
 #![cfg(feature = "onedata")]
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use macaroon_mint::caveat::{
     ApiService, ApiSpec, ConsumerKind, ConsumerSpec, CountryCode, DataPath, Form, GriPattern,
     Interface, IpMask, Operation, Region, ScopeSpelling, ServiceKind, ServiceSpec, Unmet,

@@ -1,8 +1,6 @@
 //! Negative cases: every failure must be the specific error variant with the right fields.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use macaroon_mint::{
     DecodeErrorKind, Error, Format, Layer, LimitError, Limits, Macaroon, MacaroonRole, RootKey,
     Verifier, VerifyError,

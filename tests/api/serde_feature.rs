@@ -3,11 +3,9 @@
 //! `serialize(Format::V2Json)`, read exactly as `Macaroon::parse`), `Format` and `Encoding` by
 //! name, and the errors' JSON shape.
 
-mod common;
-
 use std::path::PathBuf;
 
-use common::{b64_encode, key, load};
+use crate::common::{b64_encode, key, load};
 use macaroon_mint::caveat::TypedCaveat;
 use macaroon_mint::onedata::{InviteType, OnedataError, OnedataToken};
 use macaroon_mint::{
@@ -157,7 +155,7 @@ fn json_vector_texts() -> Vec<(String, String)> {
 
 /// The §8.2 variants every peer writes, on TV4 (signature 4be967cd…), and legacy v1 JSON.
 fn accepted_variants() -> Vec<(String, String)> {
-    let sig = common::unhex(
+    let sig = crate::common::unhex(
         "4be967cd1ea0c6b26baf6a4a94ee9b05b15886da0ba85e8c42a93c8d0e125efc",
         "TV4",
     );

@@ -8,12 +8,10 @@
 //! each test on its own thread), so the measurements are not disturbed by tests running in
 //! parallel.
 
-mod common;
-
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
-use common::*;
+use crate::common::*;
 use macaroon_mint::{
     DecodeError, DecodeErrorKind, Error, Format, Layer, LimitError, Limits, Macaroon, MacaroonRole,
     RootKey, Verifier, VerifyError,

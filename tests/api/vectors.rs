@@ -2,9 +2,7 @@
 //!
 //! Every assertion names the vector it checks.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use macaroon_mint::Parsed;
 use macaroon_mint::{
     base62_escape, base62_unescape, DecodeErrorKind, Encoding, Error, Format, Layer, Limits,
