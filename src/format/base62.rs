@@ -120,3 +120,93 @@ mod tests {
         assert_eq!(escaped_index(b"a00b01", 3), 4);
     }
 }
+
+/// Malformed input this decoder meets, through the public entry points: each error names its
+/// layer, offset and kind, raw and through the text layers above.
+#[cfg(test)]
+mod decode_errors {
+    use super::*;
+    use crate::error::{DecodeErrorKind, Layer};
+    use crate::format::testing::*;
+    use crate::macaroon::Macaroon;
+
+    #[test]
+    fn base62_escape_errors() {
+        let text = &tv7_register_oneprovider_text();
+        // Escapes of this text start at 11, 128, 192 (01) and 200 (02).
+        for at in [11usize, 128, 192, 200] {
+            assert_eq!(&text[at..at + 1], "0", "TV7 escape at {at}");
+        }
+        for (prefix, shift) in [("", 0usize), ("opw-", 4), ("  ", 2)] {
+            for at in [128usize, 192, 200] {
+                let bad = format!("{prefix}{}9{}", &text[..at + 1], &text[at + 2..]);
+                let ctx = format!("TV7 with escape 09 at {at}, prefix {prefix:?}");
+                let e = decode_err(Macaroon::parse(&bad), &ctx);
+                assert_eq!(
+                    (e.layer, e.offset, e.kind),
+                    (
+                        Layer::Base62,
+                        at + shift,
+                        DecodeErrorKind::InvalidEscape { pair: ['0', '9'] }
+                    ),
+                    "[{ctx}]"
+                );
+            }
+            let bad = format!("{prefix}{text}0");
+            let ctx = format!("TV7 with a dangling 0, prefix {prefix:?}");
+            let e = decode_err(Macaroon::parse(&bad), &ctx);
+            assert_eq!(
+                (e.layer, e.offset, e.kind),
+                (
+                    Layer::Base62,
+                    text.len() + shift,
+                    DecodeErrorKind::DanglingEscape
+                ),
+                "[{ctx}]"
+            );
+            let bad = format!("{prefix}{}_{}", &text[..150], &text[151..]);
+            let ctx = format!("TV7 with '_' at 150, prefix {prefix:?}");
+            let e = decode_err(Macaroon::parse(&bad), &ctx);
+            assert_eq!(
+                (e.layer, e.offset, e.kind),
+                (
+                    Layer::Base62,
+                    150 + shift,
+                    DecodeErrorKind::InvalidCharacter { ch: '_' }
+                ),
+                "[{ctx}]"
+            );
+        }
+        // A service indication other than opw/opp.
+        for svc in ["ozw", "ozp", "abc"] {
+            let ctx = format!("TV7 with service {svc}-");
+            let e = decode_err(Macaroon::parse(&format!("{svc}-{text}")), &ctx);
+            assert_eq!(
+                (e.layer, e.offset, e.kind),
+                (
+                    Layer::Base62,
+                    0,
+                    DecodeErrorKind::InvalidServicePrefix { prefix: svc.into() }
+                ),
+                "[{ctx}]"
+            );
+        }
+        // The public unescape reports the same.
+        let e = unescape("ab09").unwrap_err();
+        assert_eq!(
+            (e.layer, e.offset, e.kind),
+            (
+                Layer::Base62,
+                2,
+                DecodeErrorKind::InvalidEscape { pair: ['0', '9'] }
+            ),
+            "base62_unescape(ab09)"
+        );
+        let e = unescape("0").unwrap_err();
+        assert_eq!(
+            (e.layer, e.offset, e.kind),
+            (Layer::Base62, 0, DecodeErrorKind::DanglingEscape),
+            "base62_unescape(0)"
+        );
+    }
+}

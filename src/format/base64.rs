@@ -400,3 +400,65 @@ mod fast_path_tests {
         }
     }
 }
+
+/// Malformed input this decoder meets, through the public entry points: each error names its
+/// layer, offset and kind, raw and through the text layers above.
+#[cfg(test)]
+mod decode_errors {
+    use crate::error::{DecodeErrorKind, Layer};
+    use crate::format::testing::*;
+    use crate::macaroon::Macaroon;
+
+    #[test]
+    fn base64_bad_padding() {
+        // TV3 "test = acaveat": 136 bytes, so the text needs exactly two '='.
+        let text = "MDAxY2xvY2F0aW9uIGh0dHA6Ly9teWJhbmsvCjAwMjZpZGVudGlmaWVyIHdlIHVzZWQgb3VyIHNlY3JldCBrZXkKMDAxN2NpZCB0ZXN0ID0gYWNhdmVhdAowMDJmc2lnbmF0dXJlIJRJ_V3WNJQnqlVq5eez7spnltwU_AXs8NIRY739sHooCg";
+        let n = text.len();
+        assert_eq!(n % 4, 2, "TV3 padding case");
+        parse_ok(&format!("{text}=="), "TV3 with correct padding");
+        for (what, bad, at) in [
+            ("one '='", format!("{text}="), n),
+            ("three '='", format!("{text}==="), n),
+            ("'=' inside", format!("{}={}", &text[..8], &text[8..]), 8),
+            (
+                "'==' then data",
+                format!("{}=={}", &text[..n - 2], &text[n - 2..]),
+                n - 2,
+            ),
+        ] {
+            let ctx = format!("base64 with {what}");
+            let e = decode_err(Macaroon::parse(&bad), &ctx);
+            assert_eq!(
+                (e.layer, e.offset, e.kind),
+                (Layer::Base64, at, DecodeErrorKind::InvalidPadding),
+                "[{ctx}]"
+            );
+        }
+        // A 180-character text needs no padding at all (SPEC §11.3 RS note).
+        let full = "MDAxY2xvY2F0aW9uIGh0dHA6Ly9teWJhbmsvCjAwMjZpZGVudGlmaWVyIHdlIHVzZWQgb3VyIHNlY3JldCBrZXkKMDAxNmNpZCB0ZXN0ID0gY2F2ZWF0CjAwMmZzaWduYXR1cmUgGXusegRK8zMyhluSZuJtSTvdZopmDkTYjOGpmMI9vWcK";
+        let e = decode_err(Macaroon::parse(&format!("{full}==")), "base64 180 + '=='");
+        assert_eq!(
+            (e.layer, e.offset, e.kind),
+            (Layer::Base64, 180, DecodeErrorKind::InvalidPadding),
+            "base64 180 characters + '=='"
+        );
+        // A final group of one character, and a character outside both alphabets.
+        let e = decode_err(Macaroon::parse(&format!("{full}Q")), "base64 length");
+        assert_eq!(
+            (e.layer, e.offset, e.kind),
+            (Layer::Base64, 180, DecodeErrorKind::Base64Length),
+            "base64 length 1 mod 4"
+        );
+        let bad = format!("{}*{}", &full[..20], &full[21..]);
+        let e = decode_err(Macaroon::parse(&bad), "base64 '*'");
+        assert_eq!(
+            (e.layer, e.offset, e.kind),
+            (
+                Layer::Base64,
+                20,
+                DecodeErrorKind::InvalidCharacter { ch: '*' }
+            ),
+            "base64 '*'"
+        );
+    }
+}

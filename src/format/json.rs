@@ -849,3 +849,216 @@ pub(crate) fn serialize(m: &Macaroon) -> String {
     out.push('}');
     out
 }
+
+/// Malformed input this decoder meets, through the public entry points: each error names its
+/// layer, offset and kind, raw and through the text layers above.
+#[cfg(test)]
+mod decode_errors {
+    use crate::error::{DecodeErrorKind, Layer};
+    use crate::format::testing::*;
+    use crate::macaroon::Macaroon;
+
+    const TV4_V2J: &str = r#"{"v":2,"l":"http://example.org/","i":"keyid","c":[{"i":"account = 3735928559"},{"i":"user = alice"}],"s64":"S-lnzR6gxrJrr2pKlO6bBbFYhtoLqF6MQqk8jQ4SXvw"}"#;
+
+    fn json_error(text: &str, at: usize, kind: DecodeErrorKind, ctx: &str) {
+        let e = decode_err(Macaroon::parse(text), ctx);
+        assert_eq!(
+            (e.layer, e.offset, &e.kind),
+            (Layer::Json, at, &kind),
+            "[{ctx}] {text}"
+        );
+    }
+
+    #[test]
+    fn json_malformed() {
+        parse_ok(TV4_V2J, "TV4 V2J");
+        let insert =
+            |after: &str, what: &str| TV4_V2J.replacen(after, &format!("{after}{what}"), 1);
+
+        let t = insert(r#""l":"http://example.org/","#, r#""l":"x","#);
+        let at = t.match_indices(r#""l":"#).nth(1).expect("second l").0;
+        json_error(
+            &t,
+            at,
+            DecodeErrorKind::Duplicate { field: "l".into() },
+            "JSON duplicate field l",
+        );
+
+        let t = insert(r#""i":"keyid","#, r#""i64":"a2V5aWQ","#);
+        let at = t.find(r#""i64""#).expect("i64");
+        json_error(
+            &t,
+            at,
+            DecodeErrorKind::Duplicate {
+                field: "i/i64".into(),
+            },
+            "JSON both i and i64",
+        );
+
+        let t = insert(
+            r#""s64":"S-lnzR6gxrJrr2pKlO6bBbFYhtoLqF6MQqk8jQ4SXvw""#,
+            r#","s":"x""#,
+        );
+        let at = t.find(r#""s":"#).expect("s");
+        json_error(
+            &t,
+            at,
+            DecodeErrorKind::Duplicate {
+                field: "s/s64".into(),
+            },
+            "JSON both s and s64",
+        );
+
+        let t = insert(r#"{"v":2,"#, r#""x":1,"#);
+        json_error(
+            &t,
+            7,
+            DecodeErrorKind::UnknownField { field: "x".into() },
+            "JSON unknown top-level key",
+        );
+
+        let t = TV4_V2J.replacen(
+            r#"{"i":"user = alice"}"#,
+            r#"{"i":"user = alice","q":"z"}"#,
+            1,
+        );
+        let at = t.find(r#""q""#).expect("q");
+        json_error(
+            &t,
+            at,
+            DecodeErrorKind::UnknownField { field: "q".into() },
+            "JSON unknown caveat key",
+        );
+
+        for (v, found) in [("3", "3"), (r#""3""#, "3"), ("1", "1"), ("2.0", "2.0")] {
+            let t = TV4_V2J.replacen(r#""v":2"#, &format!(r#""v":{v}"#), 1);
+            json_error(
+                &t,
+                5,
+                DecodeErrorKind::UnsupportedVersion {
+                    found: found.into(),
+                },
+                &format!("JSON \"v\":{v}"),
+            );
+        }
+        // Accepted variants (§8.2): "v":"2", no v, null values.
+        for (what, t) in [
+            (
+                "string version",
+                TV4_V2J.replacen(r#""v":2"#, r#""v":"2""#, 1),
+            ),
+            ("no version", TV4_V2J.replacen(r#""v":2,"#, "", 1)),
+            ("null i64", insert(r#""i":"keyid","#, r#""i64":null,"#)),
+        ] {
+            assert_eq!(
+                parse_ok(&t, what).signature_hex(),
+                "4be967cd1ea0c6b26baf6a4a94ee9b05b15886da0ba85e8c42a93c8d0e125efc",
+                "JSON {what} accepted: {t}"
+            );
+        }
+
+        let t = format!("{TV4_V2J} x");
+        json_error(
+            &t,
+            TV4_V2J.len() + 1,
+            DecodeErrorKind::TrailingData,
+            "JSON trailing data",
+        );
+
+        let t = TV4_V2J.replacen(
+            r#""S-lnzR6gxrJrr2pKlO6bBbFYhtoLqF6MQqk8jQ4SXvw""#,
+            r#""S-lnzR6gxrJrr2pKlO6bBbFYhtoLqF6MQqk8jQ4SXg""#,
+            1,
+        );
+        let at = t.find(r#""S-"#).expect("s64");
+        json_error(
+            &t,
+            at,
+            DecodeErrorKind::SignatureLength { found: 31 },
+            "JSON signature of 31 bytes",
+        );
+
+        let t = TV4_V2J.replacen(r#"{"i":"user = alice"}"#, r#"{}"#, 1);
+        let e = decode_err(Macaroon::parse(&t), "JSON caveat without i");
+        assert_eq!(e.layer, Layer::Json, "JSON caveat without i: layer");
+        assert!(
+            matches!(e.kind, DecodeErrorKind::Missing { .. }),
+            "JSON caveat without i: {e:?}"
+        );
+
+        // Legacy v1 JSON with both identifier and i.
+        let t = r#"{"identifier":"id","i":"id","signature":"00"}"#;
+        let e = decode_err(Macaroon::parse(t), "JSON identifier and i");
+        assert_eq!(e.layer, Layer::Json, "JSON identifier and i: layer");
+        assert!(
+            matches!(&e.kind, DecodeErrorKind::Duplicate { .. }),
+            "JSON identifier and i: {e:?}"
+        );
+    }
+
+    #[test]
+    fn json_offsets_count_characters() {
+        // §0: text-layer offsets count characters, not bytes.
+        let t = TV4_V2J.replacen("http://example.org/", "http://ëxämple.org/", 1);
+        let t = t.replacen(r#""i":"keyid","#, r#""i":"keyid","x":1,"#, 1);
+        let byte_at = t.find(r#""x""#).expect("x");
+        let char_at = t[..byte_at].chars().count();
+        assert_eq!(byte_at - char_at, 2, "two 2-byte characters before the key");
+        json_error(
+            &t,
+            char_at,
+            DecodeErrorKind::UnknownField { field: "x".into() },
+            "JSON unknown key after non-ASCII",
+        );
+        // Leading whitespace counts.
+        let t = format!("  \n{}", TV4_V2J.replacen(r#""v":2"#, r#""v":3"#, 1));
+        json_error(
+            &t,
+            3 + 5,
+            DecodeErrorKind::UnsupportedVersion { found: "3".into() },
+            "JSON v:3 after leading whitespace",
+        );
+    }
+
+    #[test]
+    fn json_shape_errors() {
+        for (what, t) in [
+            (
+                "identifier is a number",
+                TV4_V2J.replacen(r#""i":"keyid""#, r#""i":5"#, 1),
+            ),
+            (
+                "c is an object",
+                TV4_V2J
+                    .replacen(r#""c":["#, r#""c":{"a":["#, 1)
+                    .replacen("],", "]},", 1),
+            ),
+            (
+                "caveat is an array",
+                TV4_V2J.replacen(r#"{"i":"user = alice"}"#, r#"["user = alice"]"#, 1),
+            ),
+            (
+                "nested arrays",
+                TV4_V2J.replacen(r#"{"i":"user = alice"}"#, r#"[[["x"]]]"#, 1),
+            ),
+            ("top level is an array", format!("[{TV4_V2J}]")),
+            ("unterminated", TV4_V2J[..TV4_V2J.len() - 1].to_owned()),
+            ("bad escape", TV4_V2J.replacen("keyid", r"key\qid", 1)),
+            (
+                "raw control character",
+                TV4_V2J.replacen("keyid", "key\u{1}id", 1),
+            ),
+        ] {
+            let e = decode_err(Macaroon::parse(&t), what);
+            assert!(
+                matches!(e.layer, Layer::Json | Layer::Base64 | Layer::V1),
+                "[JSON {what}] layer {:?}: {e}",
+                e.layer
+            );
+            if t.starts_with('{') {
+                assert_eq!(e.layer, Layer::Json, "[JSON {what}] layer: {e}");
+                assert!(e.offset <= t.chars().count(), "[JSON {what}] offset: {e}");
+            }
+        }
+    }
+}

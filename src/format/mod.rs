@@ -6,6 +6,9 @@ pub(crate) mod json;
 pub(crate) mod v1;
 pub(crate) mod v2;
 
+#[cfg(test)]
+mod testing;
+
 use core::fmt;
 
 use crate::error::{DecodeError, DecodeErrorKind, Error, Layer, LimitError};

@@ -430,3 +430,140 @@ pub(crate) fn recover(data: &[u8], out: &mut Recovered) {
         }
     }
 }
+
+/// Malformed input this decoder meets, through the public entry points: each error names its
+/// layer, offset and kind, raw and through the text layers above.
+#[cfg(test)]
+mod decode_errors {
+    use crate::error::{DecodeErrorKind, Layer};
+    use crate::format::testing::*;
+    use crate::macaroon::Macaroon;
+
+    fn v1_error(bytes: &[u8], at: usize, kind: DecodeErrorKind, ctx: &str) {
+        let e = decode_err(from_bytes(bytes), &format!("{ctx} (raw)"));
+        assert_eq!(
+            (e.layer, e.offset, &e.kind),
+            (Layer::V1, at, &kind),
+            "[{ctx}] raw bytes"
+        );
+        let e = decode_err(Macaroon::parse(&b64url(bytes)), &format!("{ctx} (base64)"));
+        assert_eq!(
+            (e.layer, e.offset, &e.kind, e.text_offset),
+            (Layer::V1, at, &kind, Some(at / 3 * 4)),
+            "[{ctx}] base64 text"
+        );
+    }
+
+    #[test]
+    fn v1_malformed() {
+        let v1 = tv1().to_v1_bytes().expect("v1");
+        let packets = v1_packets(&v1);
+        assert_eq!(packets.len(), 6, "TV1 v1 packets");
+        let sig_at = v1.len() - 47;
+        assert_eq!(sig_at, 161, "TV1 v1 layout");
+
+        let mut t = v1.clone();
+        t.push(b'\n');
+        v1_error(&t, v1.len(), DecodeErrorKind::TrailingData, "v1 + LF");
+        let mut t = v1.clone();
+        t.extend(&packets[2]);
+        v1_error(
+            &t,
+            v1.len(),
+            DecodeErrorKind::TrailingData,
+            "v1 + cid packet",
+        );
+
+        v1_error(
+            &v1[..sig_at],
+            sig_at,
+            DecodeErrorKind::Missing {
+                field: "signature packet",
+            },
+            "v1 without signature packet",
+        );
+
+        let mut t = v1[..sig_at].to_vec();
+        t.extend(v1_packet("signature", &[0xab; 31]));
+        v1_error(
+            &t,
+            sig_at,
+            DecodeErrorKind::SignatureLength { found: 31 },
+            "v1 signature of 31 bytes",
+        );
+        let mut t = v1[..sig_at].to_vec();
+        t.extend(v1_packet("signature", &[0xab; 33]));
+        v1_error(
+            &t,
+            sig_at,
+            DecodeErrorKind::SignatureLength { found: 33 },
+            "v1 signature of 33 bytes",
+        );
+
+        // Unknown key.
+        let mut t = packets[..2].concat();
+        let bogus_at = t.len();
+        t.extend(v1_packet("bogus", b"x"));
+        t.extend(&packets[5]);
+        v1_error(
+            &t,
+            bogus_at,
+            DecodeErrorKind::UnknownField {
+                field: "bogus".into(),
+            },
+            "v1 unknown key",
+        );
+
+        // Packet not ending in LF.
+        let mut t = v1.clone();
+        t[27] = b'x';
+        v1_error(
+            &t,
+            0,
+            DecodeErrorKind::MissingNewline,
+            "v1 location without LF",
+        );
+
+        // Header declaring more than remains.
+        v1_error(
+            &v1[..110],
+            95,
+            DecodeErrorKind::Truncated {
+                what: "cid packet",
+                declared: 32,
+                remaining: 15,
+            },
+            "v1 cut inside a cid packet",
+        );
+
+        // Two identifiers.
+        let mut t = packets[..2].concat();
+        t.extend(&packets[1]);
+        t.extend(&packets[5]);
+        let e = decode_err(from_bytes(&t), "v1 two identifiers");
+        assert_eq!(
+            (e.layer, e.offset),
+            (Layer::V1, 66),
+            "v1 two identifiers: position"
+        );
+        assert!(
+            matches!(e.kind, DecodeErrorKind::Unexpected { .. }),
+            "v1 two identifiers: {e:?}"
+        );
+
+        // Uppercase hex headers are accepted.
+        let upper = v1_packets(&sized().to_v1_bytes().expect("v1"))
+            .into_iter()
+            .map(|mut p| {
+                p[..4].make_ascii_uppercase();
+                p
+            })
+            .collect::<Vec<_>>()
+            .concat();
+        assert_eq!(
+            from_bytes(&upper).as_ref(),
+            Ok(&sized()),
+            "v1 uppercase hex headers accepted"
+        );
+    }
+}

@@ -407,3 +407,154 @@ mod tests {
         assert!(varint(&[0x80]).is_err());
     }
 }
+
+/// Malformed input this decoder meets, through the public entry points: each error names its
+/// layer, offset and kind, raw and through the text layers above.
+#[cfg(test)]
+mod decode_errors {
+    use crate::error::{DecodeErrorKind, Layer};
+    use crate::format::testing::*;
+    use crate::macaroon::Macaroon;
+
+    fn tv1_v2() -> Vec<u8> {
+        let v2 = tv1().to_v2_bytes();
+        // 02 | 01 0e "http://mybank/" | 02 16 "we used our secret key" | 00 | 02 14 "account…" 00 …
+        assert_eq!(&v2[..3], &[2, 1, 14], "TV1 v2 layout");
+        assert_eq!(&v2[17..19], &[2, 22], "TV1 v2 layout");
+        assert_eq!(&v2[41..44], &[0, 2, 20], "TV1 v2 layout");
+        v2
+    }
+
+    fn v2_error(bytes: &[u8], layer_offset: usize, kind: DecodeErrorKind, ctx: &str) {
+        let e = decode_err(from_bytes(bytes), &format!("{ctx} (raw)"));
+        assert_eq!(
+            (e.layer, e.offset, &e.kind, e.text_offset),
+            (Layer::V2, layer_offset, &kind, None),
+            "[{ctx}] raw bytes"
+        );
+        let text = b64url(bytes);
+        let e = decode_err(Macaroon::parse(&text), &format!("{ctx} (base64)"));
+        assert_eq!(
+            (e.layer, e.offset, &e.kind, e.text_offset),
+            (Layer::V2, layer_offset, &kind, Some(layer_offset / 3 * 4)),
+            "[{ctx}] base64 text"
+        );
+    }
+
+    #[test]
+    fn v2_non_minimal_varint() {
+        let v2 = tv1_v2();
+        // Location length 14 written as 8e 00.
+        let mut t = v2[..2].to_vec();
+        t.extend([0x8e, 0x00]);
+        t.extend(&v2[3..]);
+        v2_error(
+            &t,
+            2,
+            DecodeErrorKind::InvalidVarint,
+            "v2 location length 8e 00",
+        );
+        // Field type 2 written as 82 00.
+        let mut t = v2[..17].to_vec();
+        t.extend([0x82, 0x00]);
+        t.extend(&v2[18..]);
+        v2_error(
+            &t,
+            17,
+            DecodeErrorKind::InvalidVarint,
+            "v2 identifier type 82 00",
+        );
+        // A varint cut off by the end of input.
+        v2_error(
+            &[2, 2, 0x80],
+            2,
+            DecodeErrorKind::InvalidVarint,
+            "v2 varint cut off",
+        );
+    }
+
+    #[test]
+    fn v2_unknown_field_type() {
+        let v2 = tv1_v2();
+        for (at, ty) in [(1usize, 3u8), (1, 5), (1, 7), (42, 3), (42, 5)] {
+            let mut t = v2.clone();
+            t[at] = ty;
+            let ctx = format!("v2 field type {ty} at byte {at}");
+            let e = decode_err(from_bytes(&t), &ctx);
+            assert_eq!((e.layer, e.offset), (Layer::V2, at), "[{ctx}] position");
+            match &e.kind {
+                DecodeErrorKind::UnknownField { field } => assert!(
+                    field.ends_with(&ty.to_string()),
+                    "[{ctx}] UnknownField names type {ty}: {field:?}"
+                ),
+                other => panic!("[{ctx}] expected UnknownField, got {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn v2_trailing_bytes_and_bad_signature() {
+        let v2 = tv1_v2();
+        for extra in [&[0u8][..], &[2, 1, b'x'], &v2[..]] {
+            let mut t = v2.clone();
+            t.extend(extra);
+            v2_error(
+                &t,
+                v2.len(),
+                DecodeErrorKind::TrailingData,
+                &format!("v2 + {} trailing bytes", extra.len()),
+            );
+        }
+        // Signature of 31 bytes.
+        let sig_at = v2.len() - 34;
+        assert_eq!(&v2[sig_at..sig_at + 2], &[6, 32], "TV1 v2 signature field");
+        let mut t = v2[..sig_at].to_vec();
+        t.extend([6, 31]);
+        t.extend(&v2[sig_at + 2..v2.len() - 1]);
+        v2_error(
+            &t,
+            sig_at,
+            DecodeErrorKind::SignatureLength { found: 31 },
+            "v2 signature of 31 bytes",
+        );
+        // Wrong version byte (raw bytes starting with 0x02 only are v2; test via base64 text).
+        let mut t = v2.clone();
+        t[0] = 3;
+        let e = decode_err(Macaroon::parse(&b64url(&t)), "v2 version 3 as base64");
+        assert_eq!(e.offset, 0, "v2 version 3 as base64: offset ({e})");
+    }
+
+    #[test]
+    pub(crate) fn v2_field_order() {
+        let v2 = tv1_v2();
+        // Identifier before location in the header.
+        let mut t = vec![2u8];
+        t.extend(&v2[17..41]);
+        t.extend(&v2[1..17]);
+        t.extend(&v2[41..]);
+        let e = decode_err(from_bytes(&t), "v2 identifier before location");
+        assert_eq!(
+            (e.layer, e.offset),
+            (Layer::V2, 25),
+            "v2 identifier before location: {e}"
+        );
+        assert!(
+            matches!(e.kind, DecodeErrorKind::Unexpected { .. }),
+            "v2 identifier before location: {e:?}"
+        );
+        // No identifier in the header.
+        let mut t = v2[..17].to_vec();
+        t.extend(&v2[41..]);
+        let e = decode_err(from_bytes(&t), "v2 without identifier");
+        assert_eq!(
+            (e.layer, e.kind),
+            (
+                Layer::V2,
+                DecodeErrorKind::Missing {
+                    field: "identifier"
+                }
+            ),
+            "v2 without identifier"
+        );
+    }
+}

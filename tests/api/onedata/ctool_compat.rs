@@ -7,8 +7,6 @@
 //! identifier's parts, the request facts that satisfy its caveats and, for each fact, the caveat
 //! that fails first without it. Every test walks all 18 vectors and names the one it checks.
 
-#![cfg(feature = "onedata")]
-
 use crate::common::*;
 use macaroon_mint::caveat::{
     ApiService, ApiSpec, ConsumerKind, ConsumerSpec, CountryCode, DataPath, Form, GriPattern,

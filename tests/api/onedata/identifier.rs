@@ -1,8 +1,6 @@
 //! Onedata token identifiers (SPEC §10.2): TV7 identifiers (§11.7), legacy identifiers (§14),
 //! every error path, and round trips.
 
-#![cfg(feature = "onedata")]
-
 use macaroon_mint::onedata::{
     IdentifierError, IdentifierErrorKind, InviteType, OnedataIdentifier, ParsedIdentifier,
     Persistence, Segment, Subject, TokenType,

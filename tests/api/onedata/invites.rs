@@ -2,8 +2,6 @@
 //! §11.7, reproduced byte for byte), and verifying them the way Onezone does: token kind,
 //! revocation of temporary tokens, the invite caveat set, expiry and lifetime.
 
-#![cfg(feature = "onedata")]
-
 use macaroon_mint::caveat::{ConsumerKind, ConsumerSpec, CountryCode, Interface, IpMask, Unmet};
 use macaroon_mint::onedata::{
     invite_token, provider_registration_token, space_support_token, Expiry, IdentifierErrorKind,

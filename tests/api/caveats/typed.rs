@@ -1,8 +1,6 @@
 //! The typed caveat language (SPEC §10.4): every form parses, prints back byte for byte, rejects
 //! malformed text with its reason and offset, and checks against the context at its edges.
 
-#![cfg(feature = "caveats")]
-
 use macaroon_mint::caveat::{
     ApiService, CaveatErrorKind, ConsumerKind, CountryCode, DataPath, Form, Interface, IpMask,
     List, Operation, Region, ScopeSpelling, ServiceKind, TypedCaveat, Unmet,
