@@ -240,3 +240,44 @@ fn v2_emission_rules() {
     assert_eq!(packets[0], b"000elocation \n", "empty location packet");
     assert_eq!(packets[5], b"0008cl \n", "empty cl packet");
 }
+
+/// A declared field length beyond `max_field_bytes` is refused before anything is allocated; one
+/// within it but beyond the input is a truncation at the field.
+#[test]
+fn declared_field_lengths_beyond_the_limit_or_the_input() {
+    // A declared v2 length far beyond anything is rejected before allocating.
+    let mut huge = vec![2u8, 2];
+    huge.extend([0x80, 0x80, 0x80, 0x80, 0x80, 0x01]); // 2^35
+    assert_eq!(
+        from_bytes(&huge),
+        Err(Error::Limit(LimitError::FieldTooLarge {
+            field: "identifier",
+            limit: 65_535,
+            found: 1 << 35,
+            offset: 1
+        })),
+        "v2 identifier declaring 2^35 bytes"
+    );
+    // Default max_field_bytes 65,535: a declared length within it but beyond the input.
+    let mut short = vec![2u8, 2, 0xff, 0xff, 0x03];
+    short.extend(b"abc");
+    let e = decode_err(
+        from_bytes(&short),
+        "v2 identifier declaring 65,535 bytes, 3 present",
+    );
+    assert_eq!(
+        (e.layer, e.offset),
+        (Layer::V2, 1),
+        "v2 identifier declaring 65,535 bytes: position"
+    );
+    assert!(
+        matches!(
+            e.kind,
+            DecodeErrorKind::Truncated {
+                declared: 65_535,
+                ..
+            }
+        ),
+        "v2 identifier declaring 65,535 bytes: {e:?}"
+    );
+}
