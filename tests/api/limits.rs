@@ -345,13 +345,15 @@ fn field_offsets(m: &Macaroon, field: &str) -> (usize, usize, usize) {
     (v1_at, v2_at, json_at)
 }
 
+/// (field, token, field size, the token's largest field, (v1, v2, JSON) offsets)
+type FieldCase = (&'static str, Macaroon, usize, usize, (usize, usize, usize));
+
 /// `max_field_bytes` below the default: a token whose largest field is at the limit is
 /// accepted everywhere; one byte less and the first field over it is refused, named, with its
 /// offset in each encoding's unit.
 #[test]
 fn field_size_custom_limit_in_every_format() {
-    // (field, token, field size, the token's largest field, (v1, v2, JSON) offsets)
-    let mut cases: Vec<(&str, Macaroon, usize, usize, (usize, usize, usize))> = [
+    let mut cases: Vec<FieldCase> = [
         ("location", 80),
         ("identifier", 80),
         ("caveat id", 80),

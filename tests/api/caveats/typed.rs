@@ -436,45 +436,47 @@ fn time_boundary_is_exclusive_and_leeway_extends_it() {
 #[test]
 fn ip_masks_v4_v6_and_cidr_edges() {
     let at = |ip: &str| AuthContext::new().with_ip(ip.parse().unwrap());
-    // /0 matches every address of its family, and only its family.
-    assert_eq!(check("ip = 0.0.0.0/0", &at("255.255.255.255")), Ok(()));
-    assert_eq!(check("ip = 0.0.0.0/0", &at("::1")), Err(Unmet::NotAllowed));
-    assert_eq!(check("ip = ::/0", &at("2001:db8::9")), Ok(()));
-    assert_eq!(check("ip = ::/0", &at("10.0.0.1")), Err(Unmet::NotAllowed));
-    // /32 and a bare address match one host.
-    assert_eq!(check("ip = 172.98.11.23/32", &at("172.98.11.23")), Ok(()));
-    assert_eq!(
-        check("ip = 172.98.11.23/32", &at("172.98.11.24")),
-        Err(Unmet::NotAllowed)
-    );
-    assert_eq!(check("ip = 172.98.11.23", &at("172.98.11.23")), Ok(()));
-    assert_eq!(
-        check("ip = 172.98.11.23", &at("172.98.11.22")),
-        Err(Unmet::NotAllowed)
-    );
-    // Host bits in the mask are ignored; the boundary of a /31.
-    assert_eq!(check("ip = 10.0.0.7/31", &at("10.0.0.6")), Ok(()));
-    assert_eq!(
-        check("ip = 10.0.0.7/31", &at("10.0.0.8")),
-        Err(Unmet::NotAllowed)
-    );
-    // IPv6 prefixes, and an IPv4-mapped client compared as IPv4.
-    assert_eq!(check("ip = 2001:db8::/32", &at("2001:db8:ffff::1")), Ok(()));
-    assert_eq!(
-        check("ip = 2001:db8::/32", &at("2001:db9::1")),
-        Err(Unmet::NotAllowed)
-    );
-    assert_eq!(check("ip = ::1", &at("::1")), Ok(()));
-    assert_eq!(
-        check("ip = 192.168.0.0/16", &at("::ffff:192.168.3.4")),
-        Ok(())
-    );
-    // Any mask of a list.
-    assert_eq!(check("ip = 1.1.1.1|10.0.0.0/8", &at("10.200.0.1")), Ok(()));
-    assert_eq!(
-        check("ip = 10.0.0.0/8", &AuthContext::new()),
-        Err(Unmet::Missing("client IP"))
-    );
+    for (caveat, request, want) in [
+        // /0 matches every address of its family, and only its family.
+        ("ip = 0.0.0.0/0", &at("255.255.255.255"), Ok(())),
+        ("ip = 0.0.0.0/0", &at("::1"), Err(Unmet::NotAllowed)),
+        ("ip = ::/0", &at("2001:db8::9"), Ok(())),
+        ("ip = ::/0", &at("10.0.0.1"), Err(Unmet::NotAllowed)),
+        // /32 and a bare address match one host.
+        ("ip = 172.98.11.23/32", &at("172.98.11.23"), Ok(())),
+        (
+            "ip = 172.98.11.23/32",
+            &at("172.98.11.24"),
+            Err(Unmet::NotAllowed),
+        ),
+        ("ip = 172.98.11.23", &at("172.98.11.23"), Ok(())),
+        (
+            "ip = 172.98.11.23",
+            &at("172.98.11.22"),
+            Err(Unmet::NotAllowed),
+        ),
+        // Host bits in the mask are ignored; the boundary of a /31.
+        ("ip = 10.0.0.7/31", &at("10.0.0.6"), Ok(())),
+        ("ip = 10.0.0.7/31", &at("10.0.0.8"), Err(Unmet::NotAllowed)),
+        // IPv6 prefixes, and an IPv4-mapped client compared as IPv4.
+        ("ip = 2001:db8::/32", &at("2001:db8:ffff::1"), Ok(())),
+        (
+            "ip = 2001:db8::/32",
+            &at("2001:db9::1"),
+            Err(Unmet::NotAllowed),
+        ),
+        ("ip = ::1", &at("::1"), Ok(())),
+        ("ip = 192.168.0.0/16", &at("::ffff:192.168.3.4"), Ok(())),
+        // Any mask of a list.
+        ("ip = 1.1.1.1|10.0.0.0/8", &at("10.200.0.1"), Ok(())),
+        (
+            "ip = 10.0.0.0/8",
+            &AuthContext::new(),
+            Err(Unmet::Missing("client IP")),
+        ),
+    ] {
+        assert_eq!(check(caveat, request), want, "{caveat} against {request:?}");
+    }
 }
 
 #[test]
@@ -482,94 +484,85 @@ fn asn_country_and_region_including_negations() {
     let ctx = AuthContext::new()
         .with_asn(322)
         .with_geo(CountryCode::new("PL").unwrap(), Some(Region::Europe));
-    assert_eq!(check("asn = 1|322", &ctx), Ok(()));
-    assert_eq!(check("asn = 1|323", &ctx), Err(Unmet::NotAllowed));
-    assert_eq!(check("geo.country = PL|FR", &ctx), Ok(()));
-    assert_eq!(check("geo.country = FR", &ctx), Err(Unmet::NotAllowed));
-    assert_eq!(check("geo.country != FR|DE", &ctx), Ok(()));
-    assert_eq!(check("geo.country != FR|PL", &ctx), Err(Unmet::NotAllowed));
-    // An EU country is in Europe and EU.
-    assert_eq!(check("geo.region = EU", &ctx), Ok(()));
-    assert_eq!(check("geo.region = Europe", &ctx), Ok(()));
-    assert_eq!(
-        check("geo.region = Asia|Africa", &ctx),
-        Err(Unmet::NotAllowed)
-    );
-    assert_eq!(check("geo.region != Asia", &ctx), Ok(()));
-    assert_eq!(check("geo.region != EU", &ctx), Err(Unmet::NotAllowed));
-    assert_eq!(
-        check("geo.region != Asia|Europe", &ctx),
-        Err(Unmet::NotAllowed)
-    );
-    // A European country outside the EU is in Europe only.
     let ch = AuthContext::new().with_geo(CountryCode::new("CH").unwrap(), Some(Region::Europe));
-    assert_eq!(check("geo.region = EU", &ch), Err(Unmet::NotAllowed));
-    assert_eq!(check("geo.region != EU", &ch), Ok(()));
-    // Unknown facts fail closed, negated or not.
     let nothing = AuthContext::new();
-    assert_eq!(
-        check("geo.country != FR", &nothing),
-        Err(Unmet::Missing("client country"))
-    );
-    assert_eq!(
-        check("geo.region != Asia", &nothing),
-        Err(Unmet::Missing("client region"))
-    );
-    assert_eq!(
-        check("asn = 1", &nothing),
-        Err(Unmet::Missing("client ASN"))
-    );
+    for (caveat, request, want) in [
+        ("asn = 1|322", &ctx, Ok(())),
+        ("asn = 1|323", &ctx, Err(Unmet::NotAllowed)),
+        ("geo.country = PL|FR", &ctx, Ok(())),
+        ("geo.country = FR", &ctx, Err(Unmet::NotAllowed)),
+        ("geo.country != FR|DE", &ctx, Ok(())),
+        ("geo.country != FR|PL", &ctx, Err(Unmet::NotAllowed)),
+        // An EU country is in Europe and EU.
+        ("geo.region = EU", &ctx, Ok(())),
+        ("geo.region = Europe", &ctx, Ok(())),
+        ("geo.region = Asia|Africa", &ctx, Err(Unmet::NotAllowed)),
+        ("geo.region != Asia", &ctx, Ok(())),
+        ("geo.region != EU", &ctx, Err(Unmet::NotAllowed)),
+        ("geo.region != Asia|Europe", &ctx, Err(Unmet::NotAllowed)),
+        // A European country outside the EU is in Europe only.
+        ("geo.region = EU", &ch, Err(Unmet::NotAllowed)),
+        ("geo.region != EU", &ch, Ok(())),
+        // Unknown facts fail closed, negated or not.
+        (
+            "geo.country != FR",
+            &nothing,
+            Err(Unmet::Missing("client country")),
+        ),
+        (
+            "geo.region != Asia",
+            &nothing,
+            Err(Unmet::Missing("client region")),
+        ),
+        ("asn = 1", &nothing, Err(Unmet::Missing("client ASN"))),
+    ] {
+        assert_eq!(check(caveat, request), want, "{caveat} against {request:?}");
+    }
 }
 
 #[test]
 fn scope_service_consumer_interface() {
     let identity = AuthContext::new().in_identity_scope();
-    assert_eq!(check("authorization = none", &identity), Ok(()));
-    assert_eq!(check("scope = identity_token", &identity), Ok(()));
-    assert_eq!(
-        check("authorization = none", &AuthContext::new()),
-        Err(Unmet::NotAllowed)
-    );
-
     let via = AuthContext::new().with_service(Service::new(ServiceKind::OneproviderWorker, "p1"));
-    assert_eq!(check("service = opw-*", &via), Ok(()));
-    assert_eq!(check("service = opw-p1", &via), Ok(()));
-    assert_eq!(
-        check("service = opw-p2|opp-p1", &via),
-        Err(Unmet::NotAllowed)
-    );
-    assert_eq!(check("service = ozw-*", &via), Err(Unmet::NotAllowed));
-
     let user = AuthContext::new().with_consumer(
         Consumer::new(ConsumerKind::User, "u1"),
         vec!["g1".into(), "g2".into()],
     );
-    assert_eq!(check("consumer = usr-u1", &user), Ok(()));
-    assert_eq!(check("consumer = usr-*", &user), Ok(()));
-    assert_eq!(check("consumer = grp-g2", &user), Ok(()));
-    assert_eq!(check("consumer = grp-*", &user), Ok(()));
-    assert_eq!(
-        check("consumer = grp-g3|prv-u1", &user),
-        Err(Unmet::NotAllowed)
-    );
-    // Without a membership list, group caveats do not hold.
     let lone = AuthContext::new().with_consumer(Consumer::new(ConsumerKind::User, "u1"), vec![]);
-    assert_eq!(check("consumer = grp-*", &lone), Err(Unmet::NotAllowed));
     let provider =
         AuthContext::new().with_consumer(Consumer::new(ConsumerKind::Provider, "p"), vec![]);
-    assert_eq!(check("consumer = prv-p", &provider), Ok(()));
-    assert_eq!(check("consumer = usr-p", &provider), Err(Unmet::NotAllowed));
-
     let rest = AuthContext::new().with_interface(Interface::Rest);
-    assert_eq!(check("interface = rest", &rest), Ok(()));
-    assert_eq!(
-        check("interface = oneclient", &rest),
-        Err(Unmet::NotAllowed)
-    );
-    assert_eq!(
-        check("interface = rest", &AuthContext::new()),
-        Err(Unmet::Missing("interface"))
-    );
+    for (caveat, request, want) in [
+        ("authorization = none", &identity, Ok(())),
+        ("scope = identity_token", &identity, Ok(())),
+        (
+            "authorization = none",
+            &AuthContext::new(),
+            Err(Unmet::NotAllowed),
+        ),
+        ("service = opw-*", &via, Ok(())),
+        ("service = opw-p1", &via, Ok(())),
+        ("service = opw-p2|opp-p1", &via, Err(Unmet::NotAllowed)),
+        ("service = ozw-*", &via, Err(Unmet::NotAllowed)),
+        ("consumer = usr-u1", &user, Ok(())),
+        ("consumer = usr-*", &user, Ok(())),
+        ("consumer = grp-g2", &user, Ok(())),
+        ("consumer = grp-*", &user, Ok(())),
+        ("consumer = grp-g3|prv-u1", &user, Err(Unmet::NotAllowed)),
+        // Without a membership list, group caveats do not hold.
+        ("consumer = grp-*", &lone, Err(Unmet::NotAllowed)),
+        ("consumer = prv-p", &provider, Ok(())),
+        ("consumer = usr-p", &provider, Err(Unmet::NotAllowed)),
+        ("interface = rest", &rest, Ok(())),
+        ("interface = oneclient", &rest, Err(Unmet::NotAllowed)),
+        (
+            "interface = rest",
+            &AuthContext::new(),
+            Err(Unmet::Missing("interface")),
+        ),
+    ] {
+        assert_eq!(check(caveat, request), want, "{caveat} against {request:?}");
+    }
 }
 
 #[test]
@@ -591,49 +584,41 @@ fn api_patterns() {
         "user.u1.instance",
         "private",
     );
-    assert_eq!(check("api = all/all/*.*.*:*", &get_user), Ok(()));
-    assert_eq!(check("api = ozw/get/user.*.*", &get_user), Ok(()));
-    assert_eq!(
-        check("api = ozw/get/user.u1.instance:private", &get_user),
-        Ok(())
-    );
-    assert_eq!(
-        check("api = opw/get/user.*.*", &get_user),
-        Err(Unmet::NotAllowed)
-    );
-    assert_eq!(
-        check("api = all/update/user.*.*", &get_user),
-        Err(Unmet::NotAllowed)
-    );
-    assert_eq!(
-        check("api = all/get/user.u2.*", &get_user),
-        Err(Unmet::NotAllowed)
-    );
-    assert_eq!(
-        check("api = all/get/space.*.*", &get_user),
-        Err(Unmet::NotAllowed)
-    );
-    // An omitted scope means private.
     let shared = call(
         ServiceKind::OnezoneWorker,
         Operation::Get,
         "user.u1.instance",
         "shared",
     );
-    assert_eq!(
-        check("api = all/get/user.*.*", &shared),
-        Err(Unmet::NotAllowed)
-    );
-    assert_eq!(check("api = all/get/user.*.*:shared", &shared), Ok(()));
-    assert_eq!(check("api = all/get/user.*.*:*", &shared), Ok(()));
-    assert_eq!(
-        check("api = all/get/user.*.*|ozw/all/user.u1.*:shared", &shared),
-        Ok(())
-    );
-    assert_eq!(
-        check("api = all/all/*.*.*:*", &AuthContext::new()),
-        Err(Unmet::Missing("API operation"))
-    );
+    for (caveat, request, want) in [
+        ("api = all/all/*.*.*:*", &get_user, Ok(())),
+        ("api = ozw/get/user.*.*", &get_user, Ok(())),
+        ("api = ozw/get/user.u1.instance:private", &get_user, Ok(())),
+        ("api = opw/get/user.*.*", &get_user, Err(Unmet::NotAllowed)),
+        (
+            "api = all/update/user.*.*",
+            &get_user,
+            Err(Unmet::NotAllowed),
+        ),
+        ("api = all/get/user.u2.*", &get_user, Err(Unmet::NotAllowed)),
+        ("api = all/get/space.*.*", &get_user, Err(Unmet::NotAllowed)),
+        // An omitted scope means private.
+        ("api = all/get/user.*.*", &shared, Err(Unmet::NotAllowed)),
+        ("api = all/get/user.*.*:shared", &shared, Ok(())),
+        ("api = all/get/user.*.*:*", &shared, Ok(())),
+        (
+            "api = all/get/user.*.*|ozw/all/user.u1.*:shared",
+            &shared,
+            Ok(()),
+        ),
+        (
+            "api = all/all/*.*.*:*",
+            &AuthContext::new(),
+            Err(Unmet::Missing("API operation")),
+        ),
+    ] {
+        assert_eq!(check(caveat, request), want, "{caveat} against {request:?}");
+    }
 }
 
 #[test]
@@ -651,53 +636,60 @@ fn data_access_caveats_and_nested_paths() {
             DataPath::new(p).unwrap() // written in base64 by Display
         )
     };
-    assert_eq!(check("data.readonly", &access(true, None, None)), Ok(()));
-    assert_eq!(
-        check("data.readonly", &access(false, None, None)),
-        Err(Unmet::NotAllowed)
-    );
-    assert_eq!(
-        check("data.readonly", &AuthContext::new()),
-        Err(Unmet::Missing("data access"))
-    );
     let dir = path("/space1/dir");
-    assert_eq!(
-        check(&dir, &access(false, Some("/space1/dir"), None)),
-        Ok(())
-    );
-    assert_eq!(
-        check(&dir, &access(false, Some("/space1/dir/a/b.txt"), None)),
-        Ok(())
-    );
-    assert_eq!(
-        check(&dir, &access(false, Some("/space1/dirx"), None)),
-        Err(Unmet::NotAllowed)
-    );
-    assert_eq!(
-        check(&dir, &access(false, Some("/space1"), None)),
-        Err(Unmet::NotAllowed)
-    );
-    assert_eq!(
-        check(&dir, &access(false, None, Some("00AB"))),
-        Err(Unmet::Missing("data path"))
-    );
     let tv7 = "data.path = L3NwYWNlMS9maWxlMS50eHQ=|L3NwYWNlMi9kaXIvZmlsZTIudHh0";
-    assert_eq!(
-        check(tv7, &access(true, Some("/space2/dir/file2.txt"), None)),
-        Ok(())
-    );
     let ids = "data.objectid = 00000000000CDBDA677569642331323323616263";
-    assert_eq!(
-        check(
-            ids,
-            &access(true, None, Some("00000000000cdbda677569642331323323616263"))
+    for (caveat, request, want) in [
+        ("data.readonly", &access(true, None, None), Ok(())),
+        (
+            "data.readonly",
+            &access(false, None, None),
+            Err(Unmet::NotAllowed),
         ),
-        Ok(())
-    );
-    assert_eq!(
-        check(ids, &access(true, None, Some("00"))),
-        Err(Unmet::NotAllowed)
-    );
+        (
+            "data.readonly",
+            &AuthContext::new(),
+            Err(Unmet::Missing("data access")),
+        ),
+        (
+            dir.as_str(),
+            &access(false, Some("/space1/dir"), None),
+            Ok(()),
+        ),
+        (
+            dir.as_str(),
+            &access(false, Some("/space1/dir/a/b.txt"), None),
+            Ok(()),
+        ),
+        (
+            dir.as_str(),
+            &access(false, Some("/space1/dirx"), None),
+            Err(Unmet::NotAllowed),
+        ),
+        (
+            dir.as_str(),
+            &access(false, Some("/space1"), None),
+            Err(Unmet::NotAllowed),
+        ),
+        (
+            dir.as_str(),
+            &access(false, None, Some("00AB")),
+            Err(Unmet::Missing("data path")),
+        ),
+        (
+            tv7,
+            &access(true, Some("/space2/dir/file2.txt"), None),
+            Ok(()),
+        ),
+        (
+            ids,
+            &access(true, None, Some("00000000000cdbda677569642331323323616263")),
+            Ok(()),
+        ),
+        (ids, &access(true, None, Some("00")), Err(Unmet::NotAllowed)),
+    ] {
+        assert_eq!(check(caveat, request), want, "{caveat} against {request:?}");
+    }
 }
 
 /// TV7's access token (SPEC §11.7): all 13 caveats parse, and verify against a matching context.

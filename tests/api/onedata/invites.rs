@@ -349,108 +349,186 @@ fn other_known_invite_types_can_be_minted_and_verified() {
     assert_eq!(claims.target, "group1");
 }
 
-// --- token kind ---------------------------------------------------------------------------------
+// --- refusals --------------------------------------------------------------------------------
 
-#[test]
-fn support_space_token_is_refused_where_registration_is_required_and_vice_versa() {
-    let key = RootKey::new(TV7_SECRET);
-    let err = verify(
-        TV7_SSP,
-        &key,
-        InviteType::RegisterOneprovider,
-        &at(NOW),
-        &named_policy(),
-    )
-    .unwrap_err();
-    assert_eq!(
-        err,
-        OnedataError::WrongInviteType {
-            expected: InviteType::RegisterOneprovider,
-            found: InviteType::SupportSpace,
-        }
-    );
-    assert_eq!(
-        err.to_string(),
-        "wrong invite type: expected rop (register Oneprovider), found ssp (support space)"
-    );
-
-    let err = verify(
-        TV7_ROP,
-        &key,
-        InviteType::SupportSpace,
-        &at(NOW),
-        &named_policy(),
-    )
-    .unwrap_err();
-    assert_eq!(
-        err,
-        OnedataError::WrongInviteType {
-            expected: InviteType::SupportSpace,
-            found: InviteType::RegisterOneprovider,
-        }
-    );
+/// A token `verify_invite` must refuse, and how.
+struct Refusal {
+    why: &'static str,
+    token: String,
+    key: RootKey,
+    /// The invite type the caller asks for.
+    asked: InviteType,
+    policy: InvitePolicy,
+    error: OnedataError,
+    /// The error's text, where its wording matters to users.
+    text: Option<&'static str>,
 }
 
+/// Every way `verify_invite` refuses a token before or at its signature, with the error that
+/// says why (and, where the wording matters to users, its text). The kind, the generation and
+/// the caveat kinds are checked before the signature, so a wrong key does not hide them.
 #[test]
-fn wrong_invite_type_is_reported_before_the_signature() {
-    // Even under the wrong key the kind is the error: it is checked first.
-    let err = verify(
-        TV7_SSP,
-        &RootKey::new("not the secret"),
-        InviteType::RegisterOneprovider,
-        &at(NOW),
-        &named_policy(),
-    )
-    .unwrap_err();
-    assert!(
-        matches!(err, OnedataError::WrongInviteType { .. }),
-        "{err:?}"
-    );
-}
-
-#[test]
-fn access_and_identity_tokens_are_not_invites() {
-    let err = verify(
-        TV7_ACCESS,
-        &RootKey::new("verySecretSecret1"),
-        InviteType::RegisterOneprovider,
-        &at(NOW),
-        &temporary_policy(7),
-    )
-    .unwrap_err();
-    assert_eq!(
-        err,
-        OnedataError::WrongTokenType {
-            found: TokenType::Access {
-                session: Some("sessId".into())
-            }
-        }
-    );
-    assert_eq!(
-        err.to_string(),
-        "wrong token type: expected an invite token, found an access token (type \"act:sessId\")"
-    );
-
+fn invites_are_refused_with_the_error_that_says_why() {
     let identity = raw_token(
         &key(),
         "2/nmd/prv-pid/idn/1234567890example-id1234567890c",
         &[],
     );
-    let err = verify(
-        &identity,
-        &key(),
-        InviteType::SupportSpace,
-        &at(NOW),
-        &named_policy(),
-    )
-    .unwrap_err();
-    assert_eq!(
-        err,
-        OnedataError::WrongTokenType {
-            found: TokenType::Identity
+    let unknown_code = raw_token(&key(), "2/nmd/usr-alice/xyz:target:/tok", &[]);
+    let third_party = Macaroon::mint(&key(), LOCATION, "2/nmd/usr-alice/rop:alice:/tok")
+        .expect("mint")
+        .with_third_party("auth", &RootKey::new("caveat key"), "cid")
+        .expect("third party")
+        .serialize(Format::Onedata)
+        .expect("serialize");
+    let of_generation = |generation| {
+        space_support_token(
+            &key(),
+            LOCATION,
+            alice(),
+            "space1",
+            &temporary(generation, 600),
+        )
+        .expect("mint")
+        .token
+    };
+    let wrong_type = |expected, found| OnedataError::WrongInviteType { expected, found };
+    let table = vec![
+        Refusal {
+            why: "a support token where a registration is required",
+            token: TV7_SSP.into(),
+            key: RootKey::new(TV7_SECRET),
+            asked: InviteType::RegisterOneprovider,
+            policy: named_policy(),
+            error: wrong_type(InviteType::RegisterOneprovider, InviteType::SupportSpace),
+            text: Some("wrong invite type: expected rop (register Oneprovider), found ssp (support space)"),
+        },
+        Refusal {
+            why: "a registration token where a support is required",
+            token: TV7_ROP.into(),
+            key: RootKey::new(TV7_SECRET),
+            asked: InviteType::SupportSpace,
+            policy: named_policy(),
+            error: wrong_type(InviteType::SupportSpace, InviteType::RegisterOneprovider),
+            text: None,
+        },
+        Refusal {
+            why: "the wrong kind under the wrong key: the kind is checked first",
+            token: TV7_SSP.into(),
+            key: RootKey::new("not the secret"),
+            asked: InviteType::RegisterOneprovider,
+            policy: named_policy(),
+            error: wrong_type(InviteType::RegisterOneprovider, InviteType::SupportSpace),
+            text: None,
+        },
+        Refusal {
+            why: "an access token",
+            token: TV7_ACCESS.into(),
+            key: RootKey::new("verySecretSecret1"),
+            asked: InviteType::RegisterOneprovider,
+            policy: temporary_policy(7),
+            error: OnedataError::WrongTokenType {
+                found: TokenType::Access {
+                    session: Some("sessId".into()),
+                },
+            },
+            text: Some("wrong token type: expected an invite token, found an access token (type \"act:sessId\")"),
+        },
+        Refusal {
+            why: "an identity token",
+            token: identity,
+            key: key(),
+            asked: InviteType::SupportSpace,
+            policy: named_policy(),
+            error: OnedataError::WrongTokenType {
+                found: TokenType::Identity,
+            },
+            text: None,
+        },
+        Refusal {
+            why: "an unknown invite code",
+            token: unknown_code.clone(),
+            key: key(),
+            asked: InviteType::RegisterOneprovider,
+            policy: named_policy(),
+            error: OnedataError::UnknownInviteType { code: "xyz".into() },
+            text: None,
+        },
+        Refusal {
+            why: "an unknown invite code asked for, by a token that has it",
+            token: unknown_code,
+            key: key(),
+            asked: InviteType::Other("xyz".into()),
+            policy: named_policy(),
+            error: OnedataError::UnknownInviteType { code: "xyz".into() },
+            text: None,
+        },
+        Refusal {
+            why: "a third-party caveat",
+            token: third_party,
+            key: key(),
+            asked: InviteType::RegisterOneprovider,
+            policy: named_policy(),
+            error: OnedataError::ThirdPartyCaveat { index: 0 },
+            text: None,
+        },
+        Refusal {
+            why: "a temporary token of an old generation",
+            token: of_generation(2),
+            key: key(),
+            asked: InviteType::SupportSpace,
+            policy: temporary_policy(3),
+            error: OnedataError::Revoked {
+                generation: 2,
+                current: 3,
+            },
+            text: Some("temporary token of generation 2 has been revoked (the current generation is 3)"),
+        },
+        // The subject's new secret would fail the HMAC, but the error must still say "revoked".
+        Refusal {
+            why: "a temporary token of an old generation under the new secret",
+            token: of_generation(2),
+            key: RootKey::new("the new secret of generation 3"),
+            asked: InviteType::SupportSpace,
+            policy: temporary_policy(3),
+            error: OnedataError::Revoked {
+                generation: 2,
+                current: 3,
+            },
+            text: None,
+        },
+        Refusal {
+            why: "a temporary token whose generation the caller does not know",
+            token: of_generation(1),
+            key: key(),
+            asked: InviteType::SupportSpace,
+            policy: named_policy(),
+            error: OnedataError::GenerationUnknown { generation: 1 },
+            text: None,
+        },
+        Refusal {
+            why: "the wrong key",
+            token: TV7_ROP.into(),
+            key: RootKey::new("verySecretSecret6"),
+            asked: InviteType::RegisterOneprovider,
+            policy: named_policy(),
+            error: OnedataError::Macaroon(Error::Verify(VerifyError::SignatureMismatch {
+                macaroon: macaroon_mint::MacaroonRole::Root,
+                reason: None,
+            })),
+            text: None,
+        },
+    ];
+    for row in table {
+        let err = verify(&row.token, &row.key, row.asked, &at(NOW), &row.policy).unwrap_err();
+        assert_eq!(err, row.error, "{}", row.why);
+        if let Some(text) = row.text {
+            assert_eq!(err.to_string(), text, "{}: the error's text", row.why);
         }
-    );
+    }
 }
+
+// --- token kind ---------------------------------------------------------------------------------
 
 #[test]
 fn legacy_identifier_is_refused() {
@@ -484,30 +562,7 @@ fn legacy_identifier_is_refused() {
 }
 
 #[test]
-fn unknown_invite_codes_are_refused() {
-    let unknown = raw_token(&key(), "2/nmd/usr-alice/xyz:target:/tok", &[]);
-    let err = verify(
-        &unknown,
-        &key(),
-        InviteType::RegisterOneprovider,
-        &at(NOW),
-        &named_policy(),
-    )
-    .unwrap_err();
-    assert_eq!(err, OnedataError::UnknownInviteType { code: "xyz".into() });
-
-    // Asking for an unknown code is refused too, even for a token that has it.
-    let err = verify(
-        &unknown,
-        &key(),
-        InviteType::Other("xyz".into()),
-        &at(NOW),
-        &named_policy(),
-    )
-    .unwrap_err();
-    assert_eq!(err, OnedataError::UnknownInviteType { code: "xyz".into() });
-
-    // And minting one.
+fn unknown_invite_codes_are_refused_at_mint() {
     let err = invite_token(
         &key(),
         LOCATION,
@@ -571,37 +626,7 @@ fn damaged_text_is_a_decode_error() {
     );
 }
 
-#[test]
-fn third_party_caveats_are_refused() {
-    let m = Macaroon::mint(&key(), LOCATION, "2/nmd/usr-alice/rop:alice:/tok")
-        .expect("mint")
-        .with_third_party("auth", &RootKey::new("caveat key"), "cid")
-        .expect("third party");
-    let text = m.serialize(Format::Onedata).expect("serialize");
-    let err = verify(
-        &text,
-        &key(),
-        InviteType::RegisterOneprovider,
-        &at(NOW),
-        &named_policy(),
-    )
-    .unwrap_err();
-    assert_eq!(err, OnedataError::ThirdPartyCaveat { index: 0 });
-}
-
 // --- signature -----------------------------------------------------------------------------------
-
-#[test]
-fn wrong_key_is_a_signature_mismatch() {
-    let e = verify_error(verify(
-        TV7_ROP,
-        &RootKey::new("verySecretSecret6"),
-        InviteType::RegisterOneprovider,
-        &at(NOW),
-        &named_policy(),
-    ));
-    assert!(matches!(e, VerifyError::SignatureMismatch { .. }), "{e:?}");
-}
 
 // --- temporary tokens and revocation -----------------------------------------------------------
 
@@ -632,63 +657,6 @@ fn temporary_token_of_the_current_generation_verifies() {
     .expect("verifies");
     assert_eq!(claims.persistence, Persistence::Temporary { generation: 5 });
     assert_eq!(claims.expiry, Some(NOW + 600));
-}
-
-#[test]
-fn temporary_token_of_an_old_generation_is_revoked_before_the_signature_check() {
-    let minted =
-        space_support_token(&key(), LOCATION, alice(), "space1", &temporary(2, 600)).expect("mint");
-    let err = verify(
-        &minted.token,
-        &key(),
-        InviteType::SupportSpace,
-        &at(NOW),
-        &temporary_policy(3),
-    )
-    .unwrap_err();
-    assert_eq!(
-        err,
-        OnedataError::Revoked {
-            generation: 2,
-            current: 3
-        }
-    );
-    assert_eq!(
-        err.to_string(),
-        "temporary token of generation 2 has been revoked (the current generation is 3)"
-    );
-
-    // The subject's new secret would fail the HMAC, but the error must still say "revoked".
-    let err = verify(
-        &minted.token,
-        &RootKey::new("the new secret of generation 3"),
-        InviteType::SupportSpace,
-        &at(NOW),
-        &temporary_policy(3),
-    )
-    .unwrap_err();
-    assert_eq!(
-        err,
-        OnedataError::Revoked {
-            generation: 2,
-            current: 3
-        }
-    );
-}
-
-#[test]
-fn temporary_token_without_a_known_generation_is_refused() {
-    let minted =
-        space_support_token(&key(), LOCATION, alice(), "space1", &temporary(1, 600)).expect("mint");
-    let err = verify(
-        &minted.token,
-        &key(),
-        InviteType::SupportSpace,
-        &at(NOW),
-        &named_policy(),
-    )
-    .unwrap_err();
-    assert_eq!(err, OnedataError::GenerationUnknown { generation: 1 });
 }
 
 #[test]
