@@ -208,107 +208,84 @@ fn space_support_token_with_ttl_temporary_and_caveats() {
 
 #[test]
 fn minting_errors_exit_2() {
-    // A temporary token needs --ttl.
-    let o = run(&[
-        "onedata",
-        "space-support-token",
-        "--space",
-        "s",
-        "--issuer",
-        "alice",
-        "--key",
-        SECRET,
-        "--temporary",
-        "1",
-    ]);
-    let msg = fails(&o, 2);
-    assert!(
-        msg.contains("temporary token needs an expiry: give --ttl"),
-        "{msg}"
-    );
-    assert_eq!(o.stdout, "");
-
-    // Caveats outside the invite set, of no form, or malformed.
-    let base = [
-        "onedata",
-        "provider-registration-token",
-        "--user",
-        "u",
-        "--key",
-        SECRET,
-        "--caveat",
-    ];
+    let registration = |extra: &[&'static str]| {
+        let mut args = vec![
+            "onedata",
+            "provider-registration-token",
+            "--user",
+            "u",
+            "--key",
+            SECRET,
+        ];
+        args.extend_from_slice(extra);
+        args
+    };
+    // (case, arguments, the start of the message)
     let cases = [
         (
-            "interface = rest",
+            "temporary without --ttl",
+            vec![
+                "onedata",
+                "space-support-token",
+                "--space",
+                "s",
+                "--issuer",
+                "alice",
+                "--key",
+                SECRET,
+                "--temporary",
+                "1",
+            ],
+            "a temporary token needs an expiry: give --ttl",
+        ),
+        // Caveats outside the invite set, of no form, or malformed.
+        (
+            "interface caveat",
+            registration(&["--caveat", "interface = rest"]),
             "caveat 0 (\"interface = rest\"): the interface form is not supported on invite tokens",
         ),
         (
-            "user = alice",
+            "caveat of no form",
+            registration(&["--caveat", "user = alice"]),
             "caveat 0 (\"user = alice\") matches no Onedata caveat form",
         ),
         (
-            "time < abc",
+            "malformed caveat",
+            registration(&["--caveat", "time < abc"]),
             "--caveat \"time < abc\": time caveat: expected decimal digits at byte 7",
         ),
+        (
+            "token id with a '/'",
+            registration(&["--token-id", "a/b"]),
+            "onedata-identifier: token id",
+        ),
+        (
+            "--ttl 0",
+            registration(&["--ttl", "0"]),
+            "the ttl must be at least 1 second",
+        ),
+        (
+            "--now without --ttl",
+            registration(&["--now", NOW]),
+            "the following required arguments were not provided: --ttl",
+        ),
+        (
+            "no key",
+            vec!["onedata", "provider-registration-token", "--user", "u"],
+            "the following required arguments were not provided: <--key",
+        ),
+        (
+            "no --user",
+            vec!["onedata", "provider-registration-token", "--key", SECRET],
+            "the following required arguments were not provided: --user",
+        ),
     ];
-    for (caveat, expected) in cases {
-        let mut args = base.to_vec();
-        args.push(caveat);
-        let msg = fails(&run(&args), 2);
-        assert!(msg.starts_with(expected), "{caveat}: {msg}");
+    for (name, args, start) in cases {
+        let o = run(&args);
+        let msg = row_fails(name, &o, 2);
+        assert!(msg.starts_with(start), "{name}: {msg}");
+        assert_eq!(o.stdout, "", "{name}");
     }
-
-    // A token id with a '/'.
-    let msg = fails(
-        &run(&[
-            "onedata",
-            "provider-registration-token",
-            "--user",
-            "u",
-            "--key",
-            SECRET,
-            "--token-id",
-            "a/b",
-        ]),
-        2,
-    );
-    assert!(msg.starts_with("onedata-identifier: token id"), "{msg}");
-
-    // --ttl 0, --now without --ttl, no key, no --user.
-    let msg = fails(
-        &run(&[
-            "onedata",
-            "provider-registration-token",
-            "--user",
-            "u",
-            "--key",
-            SECRET,
-            "--ttl",
-            "0",
-        ]),
-        2,
-    );
-    assert!(msg.contains("at least 1 second"), "{msg}");
-    let o = run(&[
-        "onedata",
-        "provider-registration-token",
-        "--user",
-        "u",
-        "--key",
-        SECRET,
-        "--now",
-        NOW,
-    ]);
-    assert!(fails(&o, 2).contains("--ttl"), "{}", o.stderr);
-    fails(
-        &run(&["onedata", "provider-registration-token", "--user", "u"]),
-        2,
-    );
-    fails(
-        &run(&["onedata", "provider-registration-token", "--key", SECRET]),
-        2,
-    );
 }
 
 #[test]
@@ -890,95 +867,131 @@ fn inspect_marks_third_party_caveats() {
 
 // --- inspect: SPEC §14 damaged examples ------------------------------------------------------------
 
-/// `inspect --json` of damaged input: exit 2, the error on stderr, the report on stdout.
-fn inspect_damaged(args: &[&str], error: &str) -> Value {
-    let o = run(args);
-    let err = fails_json(&o, 2);
-    assert_eq!(err["message"], error);
-    json(o.stdout.trim_end())
+/// One SPEC §14 damaged example, inspected with `args` as text and again with `--json`.
+struct Damaged {
+    name: &'static str,
+    args: &'static [&'static str],
+    error: &'static str,
+    /// Fields of the `--json` report, by JSON pointer (Null: absent or null).
+    json: Vec<(&'static str, Value)>,
+    /// JSON pointers the report must not have at all.
+    json_absent: &'static [&'static str],
+    text: &'static [&'static str],
+    text_absent: &'static [&'static str],
 }
 
+/// Damaged input fails with the strict error (exit 2), and the report on stdout still reads
+/// what was recovered as Onedata where the text is Onedata's or `--onedata` asks for it.
 #[test]
-fn inspect_damaged_a_has_no_identifier_to_read() {
-    let v = inspect_damaged(&["--json", "inspect", DAMAGED_A], DAMAGED_A_ERROR);
-    assert_eq!(v["recovered"]["location"]["text"], "registry");
-    assert_eq!(
-        v["onedata"],
-        serde_json::json!({"identifier": null, "caveats": []}),
-        "base62 text, but no identifier was recovered"
-    );
-    let o = run(&["inspect", DAMAGED_A]);
-    assert_eq!(fails(&o, 2), DAMAGED_A_ERROR);
-    assert!(o.stdout.contains("location: registry\n"), "{}", o.stdout);
-    assert!(!o.stdout.contains("identifier:"), "{}", o.stdout);
-}
+fn inspect_damaged_examples() {
+    let cases = [
+        Damaged {
+            name: "A: no identifier to read",
+            args: &["inspect", DAMAGED_A],
+            error: DAMAGED_A_ERROR,
+            json: vec![
+                ("/recovered/location/text", serde_json::json!("registry")),
+                // Base62 text, but no identifier was recovered.
+                ("/onedata", serde_json::json!({"identifier": null, "caveats": []})),
+            ],
+            json_absent: &[],
+            text: &["location: registry\n"],
+            text_absent: &["identifier:"],
+        },
+        Damaged {
+            name: "B: a truncated legacy identifier",
+            args: &["inspect", DAMAGED_B],
+            error: DAMAGED_B_ERROR,
+            json: vec![
+                ("/recovered/location/text", serde_json::json!("registry")),
+                (
+                    "/onedata/identifier",
+                    serde_json::json!({
+                        "version": 1,
+                        "token_id": "vcPiHpi0xfmkVNtJtyCH5SoGm5Z",
+                        "truncated": true
+                    }),
+                ),
+                ("/onedata/caveats", serde_json::json!([])),
+            ],
+            json_absent: &[],
+            text: &[
+                "onedata identifier: legacy (version 1), token id vcPiHpi0xfmkVNtJtyCH5SoGm5Z (truncated)",
+                "identifier: vcPiHpi0xfmkVNtJtyCH5SoGm5Z (truncated: 27 bytes present)",
+            ],
+            text_absent: &[],
+        },
+        // Plain base64, not Onedata token text, and a legacy identifier: no Onedata reading...
+        Damaged {
+            name: "C: plain base64",
+            args: &["inspect", DAMAGED_C],
+            error: DAMAGED_C_ERROR,
+            json: vec![("/recovered/location/text", serde_json::json!("onezone"))],
+            json_absent: &["/onedata"],
+            text: &["location: onezone\n"],
+            text_absent: &["onedata"],
+        },
+        // ... unless asked for.
+        Damaged {
+            name: "C with --onedata",
+            args: &["inspect", "--onedata", DAMAGED_C],
+            error: DAMAGED_C_ERROR,
+            json: vec![
+                (
+                    "/onedata/identifier",
+                    serde_json::json!({"version": 1, "token_id": "8HfHARHgklqBkZVI4l6MBTvSSvt98ppp6948s8Q7SOk"}),
+                ),
+                (
+                    "/onedata/caveats",
+                    serde_json::json!([{
+                        "index": 0,
+                        "text": "time < 1496140144",
+                        "form": "time",
+                        "onezone": {"type": "time", "validUntil": 1_496_140_144u64},
+                    }]),
+                ),
+                (
+                    "/recovered/identifier/text",
+                    serde_json::json!("8HfHARHgklqBkZVI4l6MBTvSSvt98ppp6948s8Q7SOk"),
+                ),
+            ],
+            json_absent: &[],
+            text: &["location: onezone\n", "\nonedata caveat 0: time"],
+            text_absent: &[],
+        },
+    ];
+    for case in cases {
+        let name = case.name;
+        let mut json_args = vec!["--json"];
+        json_args.extend(case.args);
+        let o = run(&json_args);
+        let err = row_fails_json(name, &o, 2);
+        assert_eq!(err["message"], case.error, "{name}");
+        let v = json(o.stdout.trim_end());
+        for (pointer, expected) in &case.json {
+            assert_eq!(at(&v, pointer), expected, "{name}: {pointer}");
+        }
+        for pointer in case.json_absent {
+            assert!(v.pointer(pointer).is_none(), "{name}: has {pointer}: {v}");
+        }
 
-#[test]
-fn inspect_damaged_b_reads_a_truncated_legacy_identifier() {
-    let v = inspect_damaged(&["--json", "inspect", DAMAGED_B], DAMAGED_B_ERROR);
-    assert_eq!(v["recovered"]["location"]["text"], "registry");
-    assert_eq!(
-        v["onedata"]["identifier"],
-        serde_json::json!({
-            "version": 1,
-            "token_id": "vcPiHpi0xfmkVNtJtyCH5SoGm5Z",
-            "truncated": true
-        })
-    );
-    assert_eq!(v["onedata"]["caveats"], serde_json::json!([]));
-    let o = run(&["inspect", DAMAGED_B]);
-    assert_eq!(fails(&o, 2), DAMAGED_B_ERROR);
-    assert!(
-        o.stdout.contains(
-            "onedata identifier: legacy (version 1), token id vcPiHpi0xfmkVNtJtyCH5SoGm5Z (truncated)"
-        ),
-        "{}",
-        o.stdout
-    );
-    assert!(
-        o.stdout
-            .contains("identifier: vcPiHpi0xfmkVNtJtyCH5SoGm5Z (truncated: 27 bytes present)"),
-        "{}",
-        o.stdout
-    );
-}
-
-#[test]
-fn inspect_damaged_c_is_plain_base64_and_read_as_onedata_on_request() {
-    // Plain base64, not Onedata token text, and a legacy identifier: no Onedata reading...
-    let v = inspect_damaged(&["--json", "inspect", DAMAGED_C], DAMAGED_C_ERROR);
-    assert!(v.get("onedata").is_none(), "{v}");
-    assert_eq!(v["recovered"]["location"]["text"], "onezone");
-    // ... unless asked for.
-    let v = inspect_damaged(
-        &["--json", "inspect", "--onedata", DAMAGED_C],
-        DAMAGED_C_ERROR,
-    );
-    assert_eq!(
-        v["onedata"]["identifier"],
-        serde_json::json!({"version": 1, "token_id": "8HfHARHgklqBkZVI4l6MBTvSSvt98ppp6948s8Q7SOk"})
-    );
-    assert_eq!(
-        v["onedata"]["caveats"],
-        serde_json::json!([{
-            "index": 0,
-            "text": "time < 1496140144",
-            "form": "time",
-            "onezone": {"type": "time", "validUntil": 1_496_140_144u64},
-        }])
-    );
-    assert_eq!(
-        v["recovered"]["identifier"]["text"],
-        "8HfHARHgklqBkZVI4l6MBTvSSvt98ppp6948s8Q7SOk"
-    );
-    let o = run(&["inspect", "--onedata", DAMAGED_C]);
-    assert_eq!(fails(&o, 2), DAMAGED_C_ERROR);
-    assert!(o.stdout.contains("location: onezone\n"), "{}", o.stdout);
-    assert!(
-        o.stdout.contains("\nonedata caveat 0: time"),
-        "{}",
-        o.stdout
-    );
+        let o = run(case.args);
+        assert_eq!(row_fails(name, &o, 2), case.error, "{name}");
+        for text in case.text {
+            assert!(
+                o.stdout.contains(text),
+                "{name}: lacks {text:?}:\n{}",
+                o.stdout
+            );
+        }
+        for text in case.text_absent {
+            assert!(
+                !o.stdout.contains(text),
+                "{name}: has {text:?}:\n{}",
+                o.stdout
+            );
+        }
+    }
 }
 
 /// `inspect --json` gives each typed caveat's parsed value in Onezone's caveat JSON (the shape

@@ -198,36 +198,35 @@ fn unknown_malformed_and_exact() {
 #[test]
 fn bad_context_flags_are_usage_errors() {
     let t = mint(&["interface = rest"]);
-    usage(
-        &t,
-        &["--interface", "http"],
-        "--interface \"http\" is not rest, oneclient or graphsync",
-    );
-    usage(
-        &t,
-        &["--service", "xyz-1"],
-        "--service \"xyz-1\" is not ozw-ID, ozp-ID, opw-ID or opp-ID",
-    );
-    usage(
-        &t,
-        &["--api", "all/get/user.u.i"],
-        "--api \"all/get/user.u.i\": give one service, not all",
-    );
-    usage(
-        &t,
-        &["--api", "ozw/get/user.*.i"],
-        "--api \"ozw/get/user.*.i\": a call has no wildcards",
-    );
-    usage(
-        &t,
-        &["--country", "pl"],
-        "--country pl: geo.country caveat: expected a two-letter upper-case country code at byte 0",
-    );
-    usage(
-        &t,
-        &["--consumer-group", "g"],
-        "--consumer-group needs --consumer",
-    );
+    let cases: [(&[&str], &str); 6] = [
+        (
+            &["--interface", "http"],
+            "--interface \"http\" is not rest, oneclient or graphsync",
+        ),
+        (
+            &["--service", "xyz-1"],
+            "--service \"xyz-1\" is not ozw-ID, ozp-ID, opw-ID or opp-ID",
+        ),
+        (
+            &["--api", "all/get/user.u.i"],
+            "--api \"all/get/user.u.i\": give one service, not all",
+        ),
+        (
+            &["--api", "ozw/get/user.*.i"],
+            "--api \"ozw/get/user.*.i\": a call has no wildcards",
+        ),
+        (
+            &["--country", "pl"],
+            "--country pl: geo.country caveat: expected a two-letter upper-case country code at byte 0",
+        ),
+        (
+            &["--consumer-group", "g"],
+            "--consumer-group needs --consumer",
+        ),
+    ];
+    for (flags, message) in cases {
+        usage(&t, flags, message);
+    }
     let o = verify(&t, &["--ip", "not-an-ip"]);
     assert_eq!(o.code, 2);
 }

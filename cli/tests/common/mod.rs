@@ -70,47 +70,74 @@ pub fn check_ok(o: Out, args: &[&str]) -> String {
 /// Asserts the exit code and that stderr is exactly one line `macaroon-mint: …`; returns the
 /// message after the prefix.
 pub fn fails(o: &Out, code: i32) -> String {
+    row_fails("", o, code)
+}
+
+/// [`fails`] for one row of a table: every failure message starts with the row's name, so a
+/// failure says which case broke.
+pub fn row_fails(row: &str, o: &Out, code: i32) -> String {
+    let row = row_label(row);
     assert_eq!(
         o.code, code,
-        "expected exit {code}\nstdout: {}\nstderr: {}",
+        "{row}expected exit {code}\nstdout: {}\nstderr: {}",
         o.stdout, o.stderr
     );
-    let line = one_line(&o.stderr);
+    let line = one_line(&row, &o.stderr);
     line.strip_prefix("macaroon-mint: ")
-        .unwrap_or_else(|| panic!("stderr line starts with `macaroon-mint: `: {line:?}"))
+        .unwrap_or_else(|| panic!("{row}stderr line starts with `macaroon-mint: `: {line:?}"))
         .to_owned()
 }
 
-pub fn one_line(stderr: &str) -> &str {
+fn row_label(row: &str) -> String {
+    if row.is_empty() {
+        String::new()
+    } else {
+        format!("{row}: ")
+    }
+}
+
+fn one_line<'a>(row: &str, stderr: &'a str) -> &'a str {
     let line = stderr
         .strip_suffix('\n')
-        .unwrap_or_else(|| panic!("stderr ends with a newline: {stderr:?}"));
+        .unwrap_or_else(|| panic!("{row}stderr ends with a newline: {stderr:?}"));
     assert!(
         !line.is_empty() && !line.contains('\n'),
-        "stderr is exactly one line: {stderr:?}"
+        "{row}stderr is exactly one line: {stderr:?}"
     );
     line
 }
 
 /// Asserts the exit code and that stderr is exactly one JSON line `{"error": {...}}`.
 pub fn fails_json(o: &Out, code: i32) -> Value {
+    row_fails_json("", o, code)
+}
+
+/// [`fails_json`] for one row of a table, naming the row in every failure message.
+pub fn row_fails_json(row: &str, o: &Out, code: i32) -> Value {
+    let row = row_label(row);
     assert_eq!(
         o.code, code,
-        "expected exit {code}\nstdout: {}\nstderr: {}",
+        "{row}expected exit {code}\nstdout: {}\nstderr: {}",
         o.stdout, o.stderr
     );
-    let line = one_line(&o.stderr);
+    let line = one_line(&row, &o.stderr);
     let v: Value = serde_json::from_str(line)
-        .unwrap_or_else(|e| panic!("stderr is one JSON value ({e}): {line:?}"));
+        .unwrap_or_else(|e| panic!("{row}stderr is one JSON value ({e}): {line:?}"));
     let err = v
         .get("error")
-        .unwrap_or_else(|| panic!("stderr JSON has an `error` object: {v}"))
+        .unwrap_or_else(|| panic!("{row}stderr JSON has an `error` object: {v}"))
         .clone();
     assert!(
         err.get("message").and_then(Value::as_str).is_some(),
-        "error has a message: {err}"
+        "{row}error has a message: {err}"
     );
     err
+}
+
+/// The value at a JSON pointer, Null where there is none (as indexing a `Value` gives), so a
+/// table row can name a field deep in a report.
+pub fn at<'a>(v: &'a Value, pointer: &str) -> &'a Value {
+    v.pointer(pointer).unwrap_or(&Value::Null)
 }
 
 pub fn inspect_json(token: &str) -> Value {
