@@ -2,6 +2,9 @@
 //!
 //! Every scenario runs against both backends: SQLite (always) and PostgreSQL (when
 //! `MACAROON_MINT_TEST_DATABASE_URL` is set, as `.ci/run` does; each server gets a fresh schema).
+//!
+//! Requests that do not depend on one another are rows of a table ([`Case`], sent by
+//! [`check_cases`]); steps that change what later ones see are written out one by one.
 
 mod common;
 
@@ -281,6 +284,37 @@ fn call_with_header(
     (status, json)
 }
 
+/// One row of a request table: method, path, basic credentials, body, and the answer expected
+/// (the status and the exact JSON body).
+type Case<'a> = (
+    &'a str,
+    String,
+    Option<(&'a str, &'a str)>,
+    Option<Value>,
+    (u16, Value),
+);
+
+/// Sends each row, in order, through [`TestServer::call`] (so the swagger checks every answer)
+/// and compares the answer; a failure names the row. For requests that do not depend on one
+/// another: a step that changes what a later one sees is clearer written out.
+#[track_caller]
+fn check_cases(server: &TestServer, cases: Vec<Case>) {
+    for (method, path, auth, body, expected) in cases {
+        let who = auth.map_or_else(
+            || "without credentials".to_owned(),
+            |(user, password)| format!("as {user}:{password}"),
+        );
+        let sent = body
+            .as_ref()
+            .map_or_else(|| "no body".to_owned(), |body| format!("body {body}"));
+        assert_eq!(
+            server.call(method, &path, auth, body),
+            expected,
+            "{method} {path} {who}, {sent}"
+        );
+    }
+}
+
 fn unauthorized() -> Value {
     json!({ "error": {
         "id": "unauthorized",
@@ -475,34 +509,26 @@ fn provider_registration_token_401(backend: Backend) {
     let alice = server.create_user("alice", "pw-a");
     let url = server.url(&rop_path(&alice));
     for auth in [None, Some(("alice", "wrong")), Some(("nobody", "pw-a"))] {
-        assert_eq!(call(&url, "POST", auth, None), (401, refused(auth)));
+        assert_eq!(
+            call(&url, "POST", auth, None),
+            (401, refused(auth)),
+            "POST {url} as {auth:?}"
+        );
     }
-    assert_eq!(
-        call_with_header(
-            &url,
-            "POST",
-            Some(("Authorization", "Basic !!!".to_owned())),
-            None
-        ),
-        (401, bad_credentials())
-    );
-    assert_eq!(
-        call_with_header(
-            &url,
-            "POST",
-            Some(("Authorization", "Digest x".to_owned())),
-            None
-        ),
-        (401, unauthorized())
-    );
-    for header in [
-        ("Authorization", "Bearer abc".to_owned()),
-        ("X-Auth-Token", "abc".to_owned()),
-        ("Macaroon", "abc".to_owned()),
+    // Other schemes and headers: unreadable basic credentials are wrong ones, an unknown
+    // scheme is no credentials at all, and every token header is read as a token.
+    let not_a_token = unauthorized_because(bad_token());
+    for (header, value, expected) in [
+        ("Authorization", "Basic !!!", bad_credentials()),
+        ("Authorization", "Digest x", unauthorized()),
+        ("Authorization", "Bearer abc", not_a_token.clone()),
+        ("X-Auth-Token", "abc", not_a_token.clone()),
+        ("Macaroon", "abc", not_a_token),
     ] {
         assert_eq!(
-            call_with_header(&url, "POST", Some(header), None),
-            (401, unauthorized_because(bad_token()))
+            call_with_header(&url, "POST", Some((header, value.to_owned())), None),
+            (401, expected),
+            "POST {url} with {header}: {value}"
         );
     }
 }
@@ -510,21 +536,24 @@ fn provider_registration_token_401(backend: Backend) {
 fn provider_registration_token_404(backend: Backend) {
     let server = server!(backend, RegistrationPolicy::Open);
     server.create_user("alice", "pw-a");
-    for auth in [ADMIN, ("alice", "pw-a")] {
-        let (status, body) = server.call("POST", &rop_path("no-such-user"), Some(auth), None);
-        assert_eq!((status, body), (404, not_found()));
-    }
-    // Without credentials the user is looked up first (Onezone's order): 404; credentials
-    // that fail come first: 401.
-    let (status, body) = server.call("POST", &rop_path("no-such-user"), None, None);
-    assert_eq!((status, body), (404, not_found()));
-    let (status, body) = server.call(
-        "POST",
-        &rop_path("no-such-user"),
-        Some(("alice", "no")),
-        None,
+    let (path, a) = (rop_path("no-such-user"), Some(("alice", "pw-a")));
+    check_cases(
+        &server,
+        vec![
+            ("POST", path.clone(), Some(ADMIN), None, (404, not_found())),
+            ("POST", path.clone(), a, None, (404, not_found())),
+            // Without credentials the user is looked up first (Onezone's order): 404;
+            // credentials that fail come first: 401.
+            ("POST", path.clone(), None, None, (404, not_found())),
+            (
+                "POST",
+                path,
+                Some(("alice", "no")),
+                None,
+                (401, bad_credentials()),
+            ),
+        ],
     );
-    assert_eq!((status, body), (401, bad_credentials()));
 }
 
 fn space_support_token_200_for_member_and_admin(backend: Backend) {
@@ -597,78 +626,19 @@ fn space_support_token_404(backend: Backend) {
 fn verify_invite_token_checks_type_secret_and_revocation(backend: Backend) {
     let server = server!(backend, RegistrationPolicy::Restricted);
     let alice = server.create_user("alice", "pw-a");
+    let admin = server.user_id(ADMIN.0);
     let space = server.create_space(("alice", "pw-a"), "space one");
     let (status, body) = server.call("POST", &ssp_path(&space), Some(("alice", "pw-a")), None);
     let ssp = token_of(status, &body);
+    let ssp_id = OnedataToken::parse(&ssp).unwrap().token_id().to_owned();
     let (status, body) = server.call("POST", &rop_path(&alice), Some(ADMIN), None);
     let rop = token_of(status, &body);
-    let verify = |body: Value| server.call("POST", "/tokens/verify_invite_token", None, Some(body));
-
-    // A space support token where a registration token is expected.
-    assert_eq!(
-        verify(json!({ "token": ssp, "expectedInviteType": "registerOneprovider" })),
-        (
-            400,
-            json!({ "error": {
-                "id": "notAnInviteToken",
-                "details": {
-                    "expectedInviteType": "registerOneprovider",
-                    "received": { "inviteToken": { "inviteType": "supportSpace", "spaceId": space } },
-                },
-                "description": "Provided token is not an invite token of type \"registerOneprovider\".",
-            }})
-        )
-    );
-
-    // Accepted with its own type, given or not.
-    let ssp_id = OnedataToken::parse(&ssp).unwrap().token_id().to_owned();
-    // Onezone's VerifyTokenResponse: the subject, and no expiry (ttl null).
-    let expected_claims = json!({ "subject": { "type": "user", "id": alice }, "ttl": null });
-    assert_eq!(
-        verify(json!({ "token": ssp })),
-        (200, expected_claims.clone())
-    );
-    assert_eq!(
-        verify(json!({ "token": ssp, "expectedInviteType": "supportSpace" })),
-        (200, expected_claims)
-    );
-    let (status, body) =
-        verify(json!({ "token": rop, "expectedInviteType": "registerOneprovider" }));
-    assert_eq!(status, 200, "{body}");
-    let admin = server.user_id(ADMIN.0);
-    assert_eq!(
-        body,
-        json!({ "subject": { "type": "user", "id": admin }, "ttl": null })
-    );
-    // What the token says about itself, unverified: POST /tokens/examine.
-    let (status, body) = server.call(
-        "POST",
-        "/tokens/examine",
-        None,
-        Some(json!({ "token": ssp })),
-    );
-    assert_eq!(
-        (status, body),
-        (
-            200,
-            json!({
-                "onezoneDomain": DOMAIN,
-                "id": ssp_id,
-                "persistence": "named",
-                "subject": { "type": "user", "id": alice },
-                "type": { "inviteToken": { "inviteType": "supportSpace", "spaceId": space } },
-                "caveats": [],
-            })
-        )
-    );
-
-    // A forged token: the stored token id, another secret.
     let rop_id = OnedataToken::parse(&rop).unwrap().token_id().to_owned();
+    // A forged token: the stored token id, another secret.
     let options = InviteOptions {
         token_id: Some(rop_id.clone()),
         ..InviteOptions::default()
     };
-    let admin = server.user_id(ADMIN.0);
     let forged = provider_registration_token(
         &RootKey::new("0".repeat(64)),
         DOMAIN,
@@ -677,15 +647,6 @@ fn verify_invite_token_checks_type_secret_and_revocation(backend: Backend) {
         &options,
     )
     .unwrap();
-    let invalid = json!({ "error": {
-        "id": "tokenInvalid",
-        "description": "Provided token is not valid.",
-    }});
-    assert_eq!(
-        verify(json!({ "token": forged.token })),
-        (400, invalid.clone())
-    );
-
     // A token this server never issued.
     let unknown = provider_registration_token(
         &RootKey::new("1".repeat(64)),
@@ -695,7 +656,104 @@ fn verify_invite_token_checks_type_secret_and_revocation(backend: Backend) {
         &InviteOptions::default(),
     )
     .unwrap();
-    assert_eq!(verify(json!({ "token": unknown.token })), (400, invalid));
+
+    let verify = |body: Value, expected: (u16, Value)| -> Case<'static> {
+        (
+            "POST",
+            "/tokens/verify_invite_token".into(),
+            None,
+            Some(body),
+            expected,
+        )
+    };
+    // Onezone's VerifyTokenResponse: the subject, and no expiry (ttl null).
+    let claims = |user: &str| json!({ "subject": { "type": "user", "id": user }, "ttl": null });
+    let invalid = error("tokenInvalid", None, "Provided token is not valid.");
+    check_cases(
+        &server,
+        vec![
+            // A space support token where a registration token is expected.
+            verify(
+                json!({ "token": ssp, "expectedInviteType": "registerOneprovider" }),
+                (
+                    400,
+                    json!({ "error": {
+                        "id": "notAnInviteToken",
+                        "details": {
+                            "expectedInviteType": "registerOneprovider",
+                            "received": { "inviteToken": { "inviteType": "supportSpace", "spaceId": space } },
+                        },
+                        "description": "Provided token is not an invite token of type \"registerOneprovider\".",
+                    }}),
+                ),
+            ),
+            // Accepted with its own type, given or not.
+            verify(json!({ "token": ssp }), (200, claims(&alice))),
+            verify(
+                json!({ "token": ssp, "expectedInviteType": "supportSpace" }),
+                (200, claims(&alice)),
+            ),
+            verify(
+                json!({ "token": rop, "expectedInviteType": "registerOneprovider" }),
+                (200, claims(&admin)),
+            ),
+            // What the token says about itself, unverified.
+            (
+                "POST",
+                "/tokens/examine".into(),
+                None,
+                Some(json!({ "token": ssp })),
+                (
+                    200,
+                    json!({
+                        "onezoneDomain": DOMAIN,
+                        "id": ssp_id,
+                        "persistence": "named",
+                        "subject": { "type": "user", "id": alice },
+                        "type": { "inviteToken": { "inviteType": "supportSpace", "spaceId": space } },
+                        "caveats": [],
+                    }),
+                ),
+            ),
+            verify(json!({ "token": forged.token }), (400, invalid.clone())),
+            verify(json!({ "token": unknown.token }), (400, invalid)),
+            // Bad input.
+            verify(
+                json!({ "token": "not-a-token" }),
+                (
+                    400,
+                    error(
+                        "badValueToken",
+                        Some(json!({ "key": "token", "tokenError": bad_token() })),
+                        "Bad value: provided \"token\" is not a valid token.",
+                    ),
+                ),
+            ),
+            verify(
+                json!({}),
+                (
+                    400,
+                    error(
+                        "missingRequiredValue",
+                        Some(json!({ "key": "token" })),
+                        "Missing required value: \"token\".",
+                    ),
+                ),
+            ),
+        ],
+    );
+    let (status, body) = server.call(
+        "POST",
+        "/tokens/verify_invite_token",
+        None,
+        Some(json!({ "token": ssp, "expectedInviteType": "rop" })),
+    );
+    assert_eq!(status, 400);
+    assert_eq!(body["error"]["id"], json!("badValueInviteType"));
+    assert_eq!(
+        body["error"]["details"],
+        json!({ "key": "expectedInviteType" })
+    );
 
     // Revoked through the API by its subject (the admin issued it).
     let (status, body) = server.call(
@@ -713,94 +771,101 @@ fn verify_invite_token_checks_type_secret_and_revocation(backend: Backend) {
     );
     assert_eq!((status, body), (204, Value::Null));
     assert_eq!(
-        verify(json!({ "token": rop })),
+        server.call(
+            "POST",
+            "/tokens/verify_invite_token",
+            None,
+            Some(json!({ "token": rop }))
+        ),
         (
             400,
             json!({ "error": { "id": "tokenRevoked", "description": "Provided token has been revoked." }})
         )
-    );
-
-    // Bad input.
-    assert_eq!(
-        verify(json!({ "token": "not-a-token" })),
-        (
-            400,
-            json!({ "error": {
-                "id": "badValueToken",
-                "details": { "key": "token", "tokenError": {
-                    "id": "badToken",
-                    "description": "Provided token could not be understood by the server.",
-                } },
-                "description": "Bad value: provided \"token\" is not a valid token.",
-            }})
-        )
-    );
-    assert_eq!(
-        verify(json!({})),
-        (
-            400,
-            json!({ "error": {
-                "id": "missingRequiredValue",
-                "details": { "key": "token" },
-                "description": "Missing required value: \"token\".",
-            }})
-        )
-    );
-    let (status, body) = verify(json!({ "token": ssp, "expectedInviteType": "rop" }));
-    assert_eq!(status, 400);
-    assert_eq!(body["error"]["id"], json!("badValueInviteType"));
-    assert_eq!(
-        body["error"]["details"],
-        json!({ "key": "expectedInviteType" })
     );
 }
 
 fn create_user_and_privileges_validate_input(backend: Backend) {
     let server = server!(backend, RegistrationPolicy::Restricted);
     let alice = server.create_user("alice", "pw-a");
-    let (status, body) = server.call(
-        "POST",
-        "/users",
-        Some(ADMIN),
-        Some(json!({ "username": "alice", "password": "x" })),
-    );
-    assert_eq!(
-        (status, body),
-        (
-            400,
-            json!({ "error": {
-                "id": "badValueIdentifierOccupied",
-                "details": { "key": "username" },
-                "description": "Bad value: provided \"username\" is already occupied.",
-            }})
-        )
-    );
-    let (status, body) = server.call(
-        "POST",
-        "/users",
-        Some(ADMIN),
-        Some(json!({ "username": "carol", "password": 5 })),
-    );
-    assert_eq!(
-        (status, body),
-        (
-            400,
-            json!({ "error": {
-                "id": "badValueString",
-                "details": { "key": "password" },
-                "description": "Bad value: provided \"password\" must be a non-empty string.",
-            }})
-        )
-    );
-    let (status, body) = server.call(
-        "POST",
-        "/users",
-        Some(("alice", "pw-a")),
-        Some(json!({ "username": "carol", "password": "x" })),
-    );
-    assert_eq!((status, body), (403, forbidden()));
-
+    let a = Some(("alice", "pw-a"));
     let path = format!("/users/{alice}/privileges");
+    check_cases(
+        &server,
+        vec![
+            (
+                "POST",
+                "/users".into(),
+                Some(ADMIN),
+                Some(json!({ "username": "alice", "password": "x" })),
+                (
+                    400,
+                    error(
+                        "badValueIdentifierOccupied",
+                        Some(json!({ "key": "username" })),
+                        "Bad value: provided \"username\" is already occupied.",
+                    ),
+                ),
+            ),
+            (
+                "POST",
+                "/users".into(),
+                Some(ADMIN),
+                Some(json!({ "username": "carol", "password": 5 })),
+                (
+                    400,
+                    error(
+                        "badValueString",
+                        Some(json!({ "key": "password" })),
+                        "Bad value: provided \"password\" must be a non-empty string.",
+                    ),
+                ),
+            ),
+            (
+                "POST",
+                "/users".into(),
+                a,
+                Some(json!({ "username": "carol", "password": "x" })),
+                (403, forbidden()),
+            ),
+            // An empty change.
+            (
+                "PATCH",
+                path.clone(),
+                Some(ADMIN),
+                Some(json!({})),
+                (
+                    400,
+                    error(
+                        "missingAtLeastOneValue",
+                        Some(json!({ "keys": ["grant", "revoke"] })),
+                        "Missing data, you must provide at least one of: grant, revoke.",
+                    ),
+                ),
+            ),
+            (
+                "PATCH",
+                path.clone(),
+                a,
+                Some(json!({ "grant": ["oz_providers_invite"] })),
+                (403, forbidden()),
+            ),
+            (
+                "PATCH",
+                "/users/no-such-user/privileges".into(),
+                Some(ADMIN),
+                Some(json!({ "grant": [] })),
+                (404, not_found()),
+            ),
+            (
+                "POST",
+                "/no/such/route".into(),
+                None,
+                None,
+                (404, not_found()),
+            ),
+        ],
+    );
+
     let (status, body) = server.call(
         "PATCH",
         &path,
@@ -813,19 +878,7 @@ fn create_user_and_privileges_validate_input(backend: Backend) {
     let (status, body) = server.call("PATCH", &path, Some(ADMIN), None);
     assert_eq!(status, 400);
     assert_eq!(body["error"]["id"], json!("malformedData"));
-    // An empty change, and a value that is no list of names.
-    let (status, body) = server.call("PATCH", &path, Some(ADMIN), Some(json!({})));
-    assert_eq!(
-        (status, body),
-        (
-            400,
-            json!({ "error": {
-                "id": "missingAtLeastOneValue",
-                "details": { "keys": ["grant", "revoke"] },
-                "description": "Missing data, you must provide at least one of: grant, revoke.",
-            }})
-        )
-    );
+    // A value that is no list of names.
     for grant in [json!("oz_users_create"), json!([7]), json!({})] {
         let (status, body) =
             server.call("PATCH", &path, Some(ADMIN), Some(json!({ "grant": grant })));
@@ -837,22 +890,6 @@ fn create_user_and_privileges_validate_input(backend: Backend) {
         );
         assert_eq!(body["error"]["details"], json!({ "key": "grant" }));
     }
-    let (status, body) = server.call(
-        "PATCH",
-        &path,
-        Some(("alice", "pw-a")),
-        Some(json!({ "grant": ["oz_providers_invite"] })),
-    );
-    assert_eq!((status, body), (403, forbidden()));
-    let (status, body) = server.call(
-        "PATCH",
-        "/users/no-such-user/privileges",
-        Some(ADMIN),
-        Some(json!({ "grant": [] })),
-    );
-    assert_eq!((status, body), (404, not_found()));
-    let (status, body) = server.call("POST", "/no/such/route", None, None);
-    assert_eq!((status, body), (404, not_found()));
 }
 
 #[test]
@@ -1065,24 +1102,47 @@ fn token_caveats_are_checked_against_the_request(backend: Backend) {
     let auth = ("alice", "pw-a");
 
     let elsewhere = server.temporary_token(auth, json!(["ip = 10.0.0.0/8"]));
-    assert_eq!(
-        who_am_i(&server, "X-Auth-Token", &elsewhere),
-        (401, caveat_unverified("ip = 10.0.0.0/8"))
-    );
     let oneclient = server.temporary_token(
         auth,
         json!([{ "type": "interface", "interface": "oneclient" }]),
     );
-    assert_eq!(
-        who_am_i(&server, "X-Auth-Token", &oneclient),
-        (401, caveat_unverified("interface = oneclient"))
-    );
     // A provider-only token (service caveat): this request comes from no service.
     let provider_only =
         server.temporary_token(auth, json!([{ "type": "service", "whitelist": ["opw-*"] }]));
+    // Attenuation by the holder is honoured: a caveat appended to a valid token is checked too.
+    let good = server.temporary_token(auth, json!([]));
+    let attenuated = |caveat: &str| {
+        macaroon_mint::Macaroon::parse(&good)
+            .unwrap()
+            .with_first_party(caveat)
+            .unwrap()
+            .serialize(macaroon_mint::Format::Onedata)
+            .unwrap()
+    };
+    let narrowed = attenuated("ip = 192.0.2.0/24");
+    for (token, caveat) in [
+        (&elsewhere, "ip = 10.0.0.0/8"),
+        (&oneclient, "interface = oneclient"),
+        (&provider_only, "service = opw-*"),
+        (&narrowed, "ip = 192.0.2.0/24"),
+    ] {
+        assert_eq!(
+            who_am_i(&server, "X-Auth-Token", token),
+            (401, caveat_unverified(caveat)),
+            "GET /user with a token carrying {caveat}"
+        );
+    }
+    // A caveat nobody can check fails closed, by name.
     assert_eq!(
-        who_am_i(&server, "X-Auth-Token", &provider_only),
-        (401, caveat_unverified("service = opw-*"))
+        who_am_i(&server, "X-Auth-Token", &attenuated("colour = red")),
+        (
+            401,
+            unauthorized_because(json!({
+                "id": "tokenCaveatUnknown",
+                "details": { "caveat": "colour = red" },
+                "description": "Unknown caveat: \"colour = red\".",
+            }))
+        )
     );
 
     // api caveats: read-only access to users may read the user, not mint invites.
@@ -1097,37 +1157,6 @@ fn token_caveats_are_checked_against_the_request(backend: Backend) {
     assert_eq!(
         (status, body),
         (401, caveat_unverified("api = ozw/get/user.*.*"))
-    );
-
-    // Attenuation by the holder is honoured: a caveat appended to a valid token is checked too.
-    let good = server.temporary_token(auth, json!([]));
-    let narrowed = macaroon_mint::Macaroon::parse(&good)
-        .unwrap()
-        .with_first_party("ip = 192.0.2.0/24")
-        .unwrap()
-        .serialize(macaroon_mint::Format::Onedata)
-        .unwrap();
-    assert_eq!(
-        who_am_i(&server, "X-Auth-Token", &narrowed),
-        (401, caveat_unverified("ip = 192.0.2.0/24"))
-    );
-    // A caveat nobody can check fails closed, by name.
-    let unknown = macaroon_mint::Macaroon::parse(&good)
-        .unwrap()
-        .with_first_party("colour = red")
-        .unwrap()
-        .serialize(macaroon_mint::Format::Onedata)
-        .unwrap();
-    assert_eq!(
-        who_am_i(&server, "X-Auth-Token", &unknown),
-        (
-            401,
-            unauthorized_because(json!({
-                "id": "tokenCaveatUnknown",
-                "details": { "caveat": "colour = red" },
-                "description": "Unknown caveat: \"colour = red\".",
-            }))
-        )
     );
 }
 
@@ -1688,15 +1717,6 @@ fn every_authenticated_endpoint_answers_401_first(backend: Backend) {
     }
 }
 
-/// Method, path, credentials, body, and the exact error body expected.
-type ErrorCase<'a> = (
-    &'a str,
-    String,
-    Option<(&'a str, &'a str)>,
-    Option<Value>,
-    Value,
-);
-
 fn bad_requests_have_exact_error_bodies(backend: Backend) {
     let server = server!(backend, RegistrationPolicy::Open);
     let alice = server.create_user("alice", "pw-a");
@@ -1714,11 +1734,15 @@ fn bad_requests_have_exact_error_bodies(backend: Backend) {
         None,
         "Provided data could not be understood by the server.",
     );
-    let (status, body) = server.call(
-        "POST",
-        "/user/tokens/named",
-        a,
-        Some(json!({ "name": "x", "caveats": ["colour = red"] })),
+    let bad_invite_type = error(
+        "badValueInviteType",
+        Some(json!({ "key": "expectedInviteType" })),
+        "Bad value: provided \"expectedInviteType\" must be a valid invite token type.",
+    );
+    let not_a_token = error(
+        "badValueToken",
+        Some(json!({ "key": "token", "tokenError": bad_token() })),
+        "Bad value: provided \"token\" is not a valid token.",
     );
     let (_, created) = server.call(
         "POST",
@@ -1727,147 +1751,113 @@ fn bad_requests_have_exact_error_bodies(backend: Backend) {
         Some(json!({ "name": "own" })),
     );
     let own = created["tokenId"].as_str().unwrap().to_owned();
-    let cases: Vec<ErrorCase> = vec![
-        ("POST", "/users".into(), Some(ADMIN), Some(json!({ "password": "x" })), missing("username")),
-        ("POST", "/users".into(), Some(ADMIN), Some(json!([1])), bad_message.clone()),
+    let cases: Vec<Case> = vec![
+        ("POST", "/users".into(), Some(ADMIN), Some(json!({ "password": "x" })), (400, missing("username"))),
+        ("POST", "/users".into(), Some(ADMIN), Some(json!([1])), (400, bad_message.clone())),
         (
             "POST",
             "/users".into(),
             Some(ADMIN),
             Some(json!({ "username": "bad:name", "password": "x" })),
-            error(
+            (400, error(
                 "badValueUsername",
                 None,
                 "Bad value: the username must be 2 to 32 ASCII letters, digits, '.', '_' and '-', starting and ending with a letter or digit.",
-            ),
+            )),
         ),
-        ("POST", "/user/spaces".into(), a, Some(json!({})), missing("name")),
+        ("POST", "/user/spaces".into(), a, Some(json!({})), (400, missing("name"))),
         (
             "POST",
             "/user/spaces".into(),
             a,
             Some(json!({ "name": "" })),
-            error(
+            (400, error(
                 "badValueString",
                 Some(json!({ "key": "name" })),
                 "Bad value: provided \"name\" must be a non-empty string.",
-            ),
+            )),
         ),
         (
             "PATCH",
             format!("/spaces/{space}/users/{alice}/privileges"),
             a,
             Some(json!({ "revoke": ["space_fly"] })),
-            error(
+            (400, error(
                 "badValueListNotAllowed",
                 Some(json!({ "key": "revoke", "allowed": macaroon_mint_server::privileges::SPACE_PRIVILEGES })),
                 "Bad value: provided \"revoke\" must be a list containing only allowed values.",
-            ),
+            )),
         ),
-        ("POST", "/user/tokens/named".into(), a, Some(json!({})), missing("name")),
+        ("POST", "/user/tokens/named".into(), a, Some(json!({})), (400, missing("name"))),
+        (
+            "POST",
+            "/user/tokens/named".into(),
+            a,
+            Some(json!({ "name": "x", "caveats": ["colour = red"] })),
+            (400, error(
+                "badValueCaveat",
+                Some(json!({ "caveat": "colour = red" })),
+                "Bad value: caveat 0 in \"caveats\" is invalid: \"colour = red\" is no known caveat.",
+            )),
+        ),
         (
             "POST",
             "/user/tokens/named".into(),
             a,
             Some(json!({ "name": "x", "type": "access" })),
-            error(
+            (400, error(
                 "badValueTokenType",
                 Some(json!({ "key": "type" })),
                 "Bad value: provided \"type\" is not a valid token type (an object with one key: \"accessToken\", \"identityToken\" or \"inviteToken\" with its inviteType and target).",
-            ),
+            )),
         ),
-        ("PATCH", format!("/tokens/named/{own}"), a, None, bad_message.clone()),
+        ("PATCH", format!("/tokens/named/{own}"), a, None, (400, bad_message.clone())),
         (
             "PATCH",
             format!("/tokens/named/{own}"),
             a,
             Some(json!({})),
-            error(
+            (400, error(
                 "missingAtLeastOneValue",
                 Some(json!({ "keys": ["name", "customMetadata", "revoked"] })),
                 "Missing data, you must provide at least one of: name, customMetadata, revoked.",
-            ),
+            )),
         ),
+        // The named-token update checks its token before its body: 404 for an unknown id.
+        ("PATCH", "/tokens/named/x".into(), a, Some(json!({ "revoked": true })), (404, not_found())),
         (
             "POST",
             "/tokens/verify_invite_token".into(),
             None,
             Some(json!({ "token": "x", "expectedInviteType": 5 })),
-            error(
-                "badValueInviteType",
-                Some(json!({ "key": "expectedInviteType" })),
-                "Bad value: provided \"expectedInviteType\" must be a valid invite token type.",
-            ),
+            (400, bad_invite_type.clone()),
         ),
         (
             "POST",
             "/tokens/verify_invite_token".into(),
             None,
             Some(json!({ "token": "x", "expectedInviteType": "joinEverything" })),
-            error(
-                "badValueInviteType",
-                Some(json!({ "key": "expectedInviteType" })),
-                "Bad value: provided \"expectedInviteType\" must be a valid invite token type.",
-            ),
+            (400, bad_invite_type),
         ),
         (
             "POST",
             "/tokens/verify_invite_token".into(),
             None,
             Some(json!({ "token": "not a token" })),
-            error(
-                "badValueToken",
-                Some(json!({ "key": "token", "tokenError": {
-                    "id": "badToken",
-                    "description": "Provided token could not be understood by the server.",
-                } })),
-                "Bad value: provided \"token\" is not a valid token.",
-            ),
+            (400, not_a_token.clone()),
         ),
-        ("POST", "/tokens/verify_invite_token".into(), None, Some(json!("token")), bad_message.clone()),
-        ("POST", "/tokens/examine".into(), None, Some(json!({})), missing("token")),
-        ("POST", "/tokens/examine".into(), None, Some(json!([])), bad_message),
+        ("POST", "/tokens/verify_invite_token".into(), None, Some(json!("token")), (400, bad_message.clone())),
+        ("POST", "/tokens/examine".into(), None, Some(json!({})), (400, missing("token"))),
+        ("POST", "/tokens/examine".into(), None, Some(json!([])), (400, bad_message)),
         (
             "POST",
             "/tokens/examine".into(),
             None,
             Some(json!({ "token": "not a token" })),
-            error(
-                "badValueToken",
-                Some(json!({ "key": "token", "tokenError": {
-                    "id": "badToken",
-                    "description": "Provided token could not be understood by the server.",
-                } })),
-                "Bad value: provided \"token\" is not a valid token.",
-            ),
+            (400, not_a_token),
         ),
     ];
-    assert_eq!(
-        (status, body),
-        (
-            400,
-            error(
-                "badValueCaveat",
-                Some(json!({ "caveat": "colour = red" })),
-                "Bad value: caveat 0 in \"caveats\" is invalid: \"colour = red\" is no known caveat.",
-            )
-        )
-    );
-    for (method, path, auth, body, expected) in cases {
-        assert_eq!(
-            server.call(method, &path, auth, body.clone()),
-            (400, expected),
-            "{method} {path} {body:?}"
-        );
-    }
-    // The named-token update checks its token before its body: 404 for an unknown id.
-    let (status, body) = server.call(
-        "PATCH",
-        "/tokens/named/x",
-        a,
-        Some(json!({ "revoked": true })),
-    );
-    assert_eq!((status, body), (404, not_found()));
+    check_cases(&server, cases);
 }
 
 fn unknown_entities_methods_and_huge_bodies_answer_json(backend: Backend) {
@@ -1876,50 +1866,55 @@ fn unknown_entities_methods_and_huge_bodies_answer_json(backend: Backend) {
     let space = server.create_space(("alice", "pw-a"), "space s");
     let a = Some(("alice", "pw-a"));
     let grant = Some(json!({ "grant": ["space_view"] }));
-    // Without credentials, the entity the path names (the space) is looked up first, as
-    // Onezone does: 404 when it is unknown, else 401.
-    for (path, anonymous) in [
-        (
-            format!("/spaces/no-such-space/users/{alice}/privileges"),
-            404,
-        ),
-        (
-            format!("/spaces/{space}/users/no-such-user/privileges"),
-            401,
-        ),
-        // Not UTF-8 once decoded: no such entity.
-        (format!("/spaces/%FF/users/{alice}/privileges"), 404),
-    ] {
-        assert_eq!(
-            server.call("PATCH", &path, a, grant.clone()),
-            (404, not_found()),
-            "{path}"
-        );
-        let expected = if anonymous == 404 {
-            (404, not_found())
-        } else {
-            (401, unauthorized())
-        };
-        assert_eq!(
-            server.call("PATCH", &path, None, grant.clone()),
-            expected,
-            "{path}"
-        );
-    }
-    assert_eq!(
-        server.call("POST", &rop_path("%FF%FE"), a, None),
-        (404, not_found())
-    );
-    assert_eq!(
-        server.call("GET", &rop_path(&alice), a, None),
-        (
-            405,
-            error(
-                "notSupported",
+    let no_space = format!("/spaces/no-such-space/users/{alice}/privileges");
+    let no_user = format!("/spaces/{space}/users/no-such-user/privileges");
+    // Not UTF-8 once decoded: no such entity.
+    let not_utf8 = format!("/spaces/%FF/users/{alice}/privileges");
+    check_cases(
+        &server,
+        vec![
+            (
+                "PATCH",
+                no_space.clone(),
+                a,
+                grant.clone(),
+                (404, not_found()),
+            ),
+            (
+                "PATCH",
+                no_user.clone(),
+                a,
+                grant.clone(),
+                (404, not_found()),
+            ),
+            (
+                "PATCH",
+                not_utf8.clone(),
+                a,
+                grant.clone(),
+                (404, not_found()),
+            ),
+            // Without credentials, the entity the path names (the space) is looked up first,
+            // as Onezone does: 404 when it is unknown, else 401.
+            ("PATCH", no_space, None, grant.clone(), (404, not_found())),
+            ("PATCH", no_user, None, grant.clone(), (401, unauthorized())),
+            ("PATCH", not_utf8, None, grant, (404, not_found())),
+            ("POST", rop_path("%FF%FE"), a, None, (404, not_found())),
+            (
+                "GET",
+                rop_path(&alice),
+                a,
                 None,
-                "This method is not supported for this resource."
-            )
-        )
+                (
+                    405,
+                    error(
+                        "notSupported",
+                        None,
+                        "This method is not supported for this resource.",
+                    ),
+                ),
+            ),
+        ],
     );
     // One byte over the 64 KiB limit: refused from its Content-Length, before it is read.
     let huge = format!("{{\"name\":\"{}\"}}", "x".repeat(64 * 1024 + 1 - 11));
@@ -2096,8 +2091,6 @@ fn a_token_never_mints_a_stronger_token(backend: Backend) {
         .collect();
     assert_eq!(caveats, [expiry.as_str(), "ip = 127.0.0.1"]);
     // ...its owner sees it, by listing, by name and by id, with its caveats and parent...
-    let (status, list) = server.call("GET", "/user/tokens/named", Some(auth), None);
-    assert_eq!((status, list), (200, json!({ "tokens": [id] })));
     let record = json!({
         "id": id,
         "name": "escape",
@@ -2111,24 +2104,35 @@ fn a_token_never_mints_a_stronger_token(backend: Backend) {
         "metadata": { "creationTime": server.now(), "custom": {} },
         "parent": "temporary:1:1",
     });
-    assert_eq!(
-        server.call("GET", "/user/tokens/named/name/escape", Some(auth), None),
-        (200, record.clone())
-    );
-    assert_eq!(
-        server.call("GET", &format!("/tokens/named/{id}"), Some(auth), None),
-        (200, record)
-    );
-    // Nobody else does.
     server.create_user("bob", "pw-b");
-    assert_eq!(
-        server.call(
-            "GET",
-            &format!("/tokens/named/{id}"),
-            Some(("bob", "pw-b")),
-            None
-        ),
-        (403, forbidden())
+    let by_id = format!("/tokens/named/{id}");
+    check_cases(
+        &server,
+        vec![
+            (
+                "GET",
+                "/user/tokens/named".into(),
+                Some(auth),
+                None,
+                (200, json!({ "tokens": [id] })),
+            ),
+            (
+                "GET",
+                "/user/tokens/named/name/escape".into(),
+                Some(auth),
+                None,
+                (200, record.clone()),
+            ),
+            ("GET", by_id.clone(), Some(auth), None, (200, record)),
+            // Nobody else does.
+            (
+                "GET",
+                by_id,
+                Some(("bob", "pw-b")),
+                None,
+                (403, forbidden()),
+            ),
+        ],
     );
     assert_eq!(who_am_i(&server, "X-Auth-Token", &escape).0, 200);
     // ...and it dies with the temporary tokens it was minted with.
@@ -2623,25 +2627,30 @@ fn named_tokens_are_renamed_revoked_and_deleted(backend: Backend) {
     assert_eq!(patch(json!({ "revoked": false })), (204, Value::Null));
     assert_eq!(who_am_i(&server, "X-Auth-Token", &laptop).0, 200);
 
-    // Others: 404 for an unknown id, 403 for another user's token.
     let b = Some(("bob", "pw-b"));
-    assert_eq!(
-        server.call("GET", &format!("{path}/status"), b, None),
-        (403, forbidden())
-    );
-    assert_eq!(server.call("DELETE", &path, b, None), (403, forbidden()));
-    assert_eq!(
-        server.call("GET", "/tokens/named/no-such-id/status", a, None),
-        (404, not_found())
-    );
-    assert_eq!(
-        server.call("DELETE", "/tokens/named/no-such-id", a, None),
-        (404, not_found())
-    );
-    // Listing every token is for token managers.
-    assert_eq!(
-        server.call("GET", "/tokens/named", a, None),
-        (403, forbidden())
+    check_cases(
+        &server,
+        vec![
+            // Others: 404 for an unknown id, 403 for another user's token.
+            ("GET", format!("{path}/status"), b, None, (403, forbidden())),
+            ("DELETE", path.clone(), b, None, (403, forbidden())),
+            (
+                "GET",
+                "/tokens/named/no-such-id/status".into(),
+                a,
+                None,
+                (404, not_found()),
+            ),
+            (
+                "DELETE",
+                "/tokens/named/no-such-id".into(),
+                a,
+                None,
+                (404, not_found()),
+            ),
+            // Listing every token is for token managers.
+            ("GET", "/tokens/named".into(), a, None, (403, forbidden())),
+        ],
     );
     let (status, all) = server.call("GET", "/tokens/named", Some(ADMIN), None);
     assert_eq!(status, 200);
@@ -2774,42 +2783,72 @@ fn temporary_tokens_of_every_type_and_generations(backend: Backend) {
     assert_eq!(verify(&invite).1["error"]["id"], "tokenRevoked");
 }
 
+/// The token management of one subject under `base` (`/users/{id}/tokens`,
+/// `/providers/{id}/tokens`): named tokens created (named `name`), listed, deleted and found by
+/// name; temporary tokens created (with `expiry`), their generation read, all revoked.
+fn token_requests(
+    base: &str,
+    name: &str,
+    expiry: &Value,
+) -> [(&'static str, String, Option<Value>); 7] {
+    [
+        (
+            "POST",
+            format!("{base}/named"),
+            Some(json!({ "name": name })),
+        ),
+        ("GET", format!("{base}/named"), None),
+        ("DELETE", format!("{base}/named"), None),
+        ("GET", format!("{base}/named/name/{name}"), None),
+        (
+            "POST",
+            format!("{base}/temporary"),
+            Some(json!({ "caveats": [expiry] })),
+        ),
+        ("GET", format!("{base}/temporary"), None),
+        ("DELETE", format!("{base}/temporary"), None),
+    ]
+}
+
+/// The rows for requests on an entity of someone else's (`id`, in each path): each is
+/// forbidden to `stranger`, and not found for `asker` once `id` is replaced by an unknown one.
+fn refused_to_strangers<'a>(
+    requests: &[(&'a str, String, Option<Value>)],
+    stranger: Option<(&'a str, &'a str)>,
+    asker: Option<(&'a str, &'a str)>,
+    id: &str,
+) -> Vec<Case<'a>> {
+    requests
+        .iter()
+        .flat_map(|(method, path, body)| {
+            [
+                (
+                    *method,
+                    path.clone(),
+                    stranger,
+                    body.clone(),
+                    (403, forbidden()),
+                ),
+                (
+                    *method,
+                    path.replace(id, "no-such-id"),
+                    asker,
+                    body.clone(),
+                    (404, not_found()),
+                ),
+            ]
+        })
+        .collect()
+}
+
 fn tokens_of_other_users_need_a_token_manager(backend: Backend) {
     let server = server!(backend, RegistrationPolicy::Open);
     let alice = server.create_user("alice", "pw-a");
     server.create_user("bob", "pw-b");
     let b = Some(("bob", "pw-b"));
     let expiry = json!({ "type": "time", "validUntil": server.now() + 600 });
-    let paths = [
-        (
-            "POST",
-            format!("/users/{alice}/tokens/named"),
-            Some(json!({ "name": "nn" })),
-        ),
-        ("GET", format!("/users/{alice}/tokens/named"), None),
-        ("DELETE", format!("/users/{alice}/tokens/named"), None),
-        ("GET", format!("/users/{alice}/tokens/named/name/nn"), None),
-        (
-            "POST",
-            format!("/users/{alice}/tokens/temporary"),
-            Some(json!({ "caveats": [expiry] })),
-        ),
-        ("GET", format!("/users/{alice}/tokens/temporary"), None),
-        ("DELETE", format!("/users/{alice}/tokens/temporary"), None),
-    ];
-    for (method, path, body) in &paths {
-        assert_eq!(
-            server.call(method, path, b, body.clone()),
-            (403, forbidden()),
-            "{method} {path}"
-        );
-        let unknown = path.replace(&alice, "no-such-user");
-        assert_eq!(
-            server.call(method, &unknown, b, body.clone()),
-            (404, not_found()),
-            "{method} {unknown}"
-        );
-    }
+    let paths = token_requests(&format!("/users/{alice}/tokens"), "nn", &expiry);
+    check_cases(&server, refused_to_strangers(&paths, b, b, &alice));
     // A token manager (the admin has every privilege) mints Alice's tokens for her.
     let (status, body) = server.call("POST", &paths[0].1, Some(ADMIN), paths[0].2.clone());
     let (id, token) = named_of(&(status, body));
@@ -3077,19 +3116,64 @@ fn verify_access_and_identity_tokens(backend: Backend) {
     let everything = json!({
         "token": access, "peerIp": "10.1.2.3", "interface": "oneclient", "consumerToken": bob_identity,
     });
-    // Every fact given: verified (the api caveat is left to the operation, as in Onezone).
-    assert_eq!(
-        verify("/tokens/verify_access_token", everything.clone()),
-        (
-            200,
-            json!({ "subject": { "type": "user", "id": alice }, "ttl": 600 })
-        )
+    let access_path = "/tokens/verify_access_token";
+    let identity_path = "/tokens/verify_identity_token";
+    let post = |path: &str, body: Value, expected: (u16, Value)| -> Case<'static> {
+        ("POST", path.to_owned(), None, Some(body), expected)
+    };
+    check_cases(
+        &server,
+        vec![
+            // Every fact given: verified (the api caveat is left to the operation, as in
+            // Onezone).
+            post(
+                access_path,
+                everything.clone(),
+                (
+                    200,
+                    json!({ "subject": { "type": "user", "id": alice }, "ttl": 600 }),
+                ),
+            ),
+            // Wrong types.
+            post(
+                access_path,
+                json!({ "token": bob_identity }),
+                (
+                    400,
+                    error(
+                        "notAnAccessToken",
+                        Some(json!({ "received": { "identityToken": {} } })),
+                        "Provided token is not an access token.",
+                    ),
+                ),
+            ),
+            post(
+                identity_path,
+                json!({ "token": access }),
+                (
+                    400,
+                    error(
+                        "notAnIdentityToken",
+                        Some(json!({ "received": { "accessToken": {} } })),
+                        "Received token is not an identity token.",
+                    ),
+                ),
+            ),
+            post(
+                identity_path,
+                json!({ "token": bob_identity }),
+                (
+                    200,
+                    json!({ "subject": { "type": "user", "id": bob }, "ttl": null }),
+                ),
+            ),
+        ],
     );
     // Each fact left out fails its caveat: nothing is assumed.
     for key in ["peerIp", "interface", "consumerToken"] {
         let mut body = everything.clone();
         body.as_object_mut().unwrap().remove(key);
-        let (status, answer) = verify("/tokens/verify_access_token", body);
+        let (status, answer) = verify(access_path, body);
         assert_eq!(
             (status, &answer["error"]["id"]),
             (400, &json!("tokenCaveatUnverified")),
@@ -3099,57 +3183,20 @@ fn verify_access_and_identity_tokens(backend: Backend) {
     // data.* caveats hold only when the verifying service checks them itself.
     let data = server.temporary_token(("alice", "pw-a"), json!([{ "type": "data.readonly" }]));
     assert_eq!(
-        verify("/tokens/verify_access_token", json!({ "token": data })).1["error"]["id"],
+        verify(access_path, json!({ "token": data })).1["error"]["id"],
         "tokenCaveatUnverified"
     );
     assert_eq!(
         verify(
-            "/tokens/verify_access_token",
+            access_path,
             json!({ "token": data, "allowDataAccessCaveats": true })
         )
         .0,
         200
     );
-    // Wrong types, bad tokens, a user's identity as a service.
+    // Bad tokens, a user's identity as a service.
     let (status, answer) = verify(
-        "/tokens/verify_access_token",
-        json!({ "token": bob_identity }),
-    );
-    assert_eq!(
-        (status, answer),
-        (
-            400,
-            error(
-                "notAnAccessToken",
-                Some(json!({ "received": { "identityToken": {} } })),
-                "Provided token is not an access token."
-            )
-        )
-    );
-    let (status, answer) = verify("/tokens/verify_identity_token", json!({ "token": access }));
-    assert_eq!(
-        (status, answer),
-        (
-            400,
-            error(
-                "notAnIdentityToken",
-                Some(json!({ "received": { "accessToken": {} } })),
-                "Received token is not an identity token."
-            )
-        )
-    );
-    assert_eq!(
-        verify(
-            "/tokens/verify_identity_token",
-            json!({ "token": bob_identity })
-        ),
-        (
-            200,
-            json!({ "subject": { "type": "user", "id": bob }, "ttl": null })
-        )
-    );
-    let (status, answer) = verify(
-        "/tokens/verify_access_token",
+        access_path,
         json!({ "token": data, "allowDataAccessCaveats": true, "consumerToken": access }),
     );
     assert_eq!(status, 400);
@@ -3158,7 +3205,7 @@ fn verify_access_and_identity_tokens(backend: Backend) {
         (&json!("badValueToken"), &json!("consumerToken"))
     );
     let (status, answer) = verify(
-        "/tokens/verify_access_token",
+        access_path,
         json!({ "token": data, "allowDataAccessCaveats": true, "serviceToken": bob_identity }),
     );
     assert_eq!(status, 400);
@@ -3166,26 +3213,24 @@ fn verify_access_and_identity_tokens(backend: Backend) {
         answer["error"]["details"]["tokenError"]["id"],
         "tokenServiceForbidden"
     );
-    assert_eq!(
-        verify("/tokens/verify_access_token", json!({ "token": "garbage" })).1["error"]["id"],
-        "badValueToken"
-    );
-    assert_eq!(
-        verify(
-            "/tokens/verify_access_token",
-            json!({ "token": access, "interface": "ftp" })
-        )
-        .1["error"]["id"],
-        "badValueNotAllowed"
-    );
-    assert_eq!(
-        verify(
-            "/tokens/verify_access_token",
-            json!({ "token": access, "peerIp": "x" })
-        )
-        .1["error"]["id"],
-        "badValueIPv4Address"
-    );
+    for (body, id) in [
+        (json!({ "token": "garbage" }), "badValueToken"),
+        (
+            json!({ "token": access, "interface": "ftp" }),
+            "badValueNotAllowed",
+        ),
+        (
+            json!({ "token": access, "peerIp": "x" }),
+            "badValueIPv4Address",
+        ),
+    ] {
+        let (status, answer) = verify(access_path, body.clone());
+        assert_eq!(
+            (status, &answer["error"]["id"]),
+            (400, &json!(id)),
+            "POST {access_path} with {body}: {answer}"
+        );
+    }
     // Revocation: a revoked identity token says so.
     let (id, identity) = named_of(&server.call(
         "POST",
@@ -3205,11 +3250,7 @@ fn verify_access_and_identity_tokens(backend: Backend) {
         204
     );
     assert_eq!(
-        verify(
-            "/tokens/verify_identity_token",
-            json!({ "token": identity })
-        )
-        .1["error"]["id"],
+        verify(identity_path, json!({ "token": identity })).1["error"]["id"],
         "tokenRevoked"
     );
 }
@@ -3767,35 +3808,11 @@ fn provider_tokens_are_managed_by_the_cluster_admin(backend: Backend) {
     let expiry = json!({ "type": "time", "validUntil": server.now() + 600 });
 
     // Bob is nobody to this provider; an unknown provider is 404.
-    for (method, path, body) in [
-        (
-            "POST",
-            format!("{base}/named"),
-            Some(json!({ "name": "ops" })),
-        ),
-        ("GET", format!("{base}/named"), None),
-        ("DELETE", format!("{base}/named"), None),
-        ("GET", format!("{base}/named/name/ops"), None),
-        (
-            "POST",
-            format!("{base}/temporary"),
-            Some(json!({ "caveats": [expiry] })),
-        ),
-        ("GET", format!("{base}/temporary"), None),
-        ("DELETE", format!("{base}/temporary"), None),
-    ] {
-        assert_eq!(
-            server.call(method, &path, Some(("bob", "pw-b")), body.clone()),
-            (403, forbidden()),
-            "{method} {path}"
-        );
-        let unknown = path.replace(&provider, "no-such-provider");
-        assert_eq!(
-            server.call(method, &unknown, a, body),
-            (404, not_found()),
-            "{method} {unknown}"
-        );
-    }
+    let requests = token_requests(&base, "ops", &expiry);
+    check_cases(
+        &server,
+        refused_to_strangers(&requests, Some(("bob", "pw-b")), a, &provider),
+    );
     // The cluster's admin mints the provider's tokens, which act for the provider.
     let (id, ops) = named_of(&server.call(
         "POST",
