@@ -72,6 +72,8 @@
 // No unsafe code here: memory safety of the parser holds by construction. (The dependencies'
 // own unsafe code is theirs: sha2's and base64-simd's SIMD kernels.)
 #![forbid(unsafe_code)]
+// On docs.rs (nightly rustdoc with `--cfg docsrs`), every item gated by a feature is badged with it.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 // The core's docs name the typed items it works with when the `caveats` feature is on; without
 // it those links have nothing to point at (docs.rs and CI document every feature).
 #![cfg_attr(not(feature = "caveats"), allow(rustdoc::broken_intra_doc_links))]

@@ -2,7 +2,7 @@
 //!
 //! Basic credentials pass the per-address and per-username rate limits and then wait (a
 //! bounded time, in a bounded queue) for one of the few Argon2 slots; tokens are verified
-//! against the API call the route stands for ([`api_call`]).
+//! against the API call the route stands for (`api_call`).
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -1,4 +1,4 @@
-//! HTTP: the routes, authentication ([`caller`]), typed bodies ([`body`]), errors ([`error`])
+//! HTTP: the routes, authentication ([`caller`]), typed bodies (`body.rs`), errors ([`error`])
 //! and the limits that keep the service reachable under abuse:
 //!
 //! - **connections**: at most [`HttpLimits::max_connections`] open, and
@@ -10,12 +10,13 @@
 //!   [`HttpLimits::request_timeout`] (else `408 requestTimeout`);
 //! - **load**: at most [`HttpLimits::max_in_flight`] requests are handled at once; more are
 //!   answered `503` at once rather than queued;
-//! - **bodies**: at most [`body::MAX_BODY_BYTES`] (`413 payloadTooLarge`), read only after
+//! - **bodies**: at most [`MAX_BODY_BYTES`] (`413 payloadTooLarge`), read only after
 //!   the caller is authenticated;
 //! - **passwords**: rate limits per address and per username (`429 tooManyRequests`), and a
 //!   bounded wait for an Argon2 slot (`503`); see [`caller::PasswordLimits`].
 
 pub(crate) mod body;
+pub use self::body::MAX_BODY_BYTES;
 pub mod caller;
 pub mod caveats;
 pub mod error;

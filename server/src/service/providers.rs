@@ -215,7 +215,7 @@ impl Service {
     ///
     /// # Errors
     ///
-    /// [`Invalid::Name`] for a bad name; 404 when the provider is gone.
+    /// [`Invalid::Name`](super::Invalid::Name) for a bad name; 404 when the provider is gone.
     pub fn update_provider(&self, caller: &ProviderCaller, change: &ProviderChange) -> Result<()> {
         if let Some(name) = &change.name {
             super::check_name("name", name)?;
