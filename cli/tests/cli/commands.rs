@@ -3,9 +3,7 @@
 //! contract (plain and `--json`), the SPEC §11 vectors reproduced through the CLI, and the SPEC §14
 //! damaged Onedata examples.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::{json, Value};
 
 // --- SPEC §11.1 (TV1) -------------------------------------------------------------------------

@@ -1,6 +1,6 @@
-//! Helpers shared by the CLI test files: run the built binary and check its exit code, stdout
+//! Helpers shared by the CLI test modules: run the built binary and check its exit code, stdout
 //! and its one-line stderr.
-// Each test file uses a different subset.
+// Each module uses a different subset.
 #![allow(dead_code)]
 
 use assert_cmd::Command;

@@ -2,9 +2,7 @@
 //! its context flags (DESIGN §4): a caveat holds if it equals an `--exact` string or a typed
 //! checker accepts it; everything else fails closed, naming the caveat and why.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 fn mint(caveats: &[&str]) -> String {
     let mut args = vec!["mint", "--key", "k", "--identifier", "id"];

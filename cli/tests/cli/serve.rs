@@ -1,17 +1,13 @@
 //! `macaroon-mint serve` and `macaroon-mint keys` end to end: the real binary on 127.0.0.1, a
 //! plain HTTP/1.1 client over a TCP socket, as a newcomer following the README would use it.
 
-#![cfg(feature = "server")]
-
-mod common;
-
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use crate::common::{fails, inspect_json, ok, run};
 use base64::Engine as _;
-use common::{fails, inspect_json, ok, run};
 use serde_json::{json, Value};
 
 struct Service {
@@ -460,10 +456,10 @@ fn keys_sealed_under_a_master_key() {
         key_arg,
     ]);
     assert!(listed.ends_with("\tcurrent"), "{listed}");
-    let mut c = common::cmd();
+    let mut c = crate::common::cmd();
     c.args(["keys", "rotate", "--data-dir", data_arg])
         .env("MACAROON_MINT_MASTER_KEY", text.trim_end());
-    let rotated = common::check_ok(common::run_cmd(c), &["keys", "rotate"]);
+    let rotated = crate::common::check_ok(crate::common::run_cmd(c), &["keys", "rotate"]);
     assert!(rotated.starts_with("root key 2 created"), "{rotated}");
 
     // Without the master key, or with another one: a clear error, for `keys` and `serve`.
@@ -496,10 +492,10 @@ fn keys_sealed_under_a_master_key() {
     );
     assert!(!message.contains(&material), "{message}");
     // A bad key in the environment, a shared key file: refused before anything is opened.
-    let mut c = common::cmd();
+    let mut c = crate::common::cmd();
     c.args(["keys", "list", "--data-dir", data_arg])
         .env("MACAROON_MINT_MASTER_KEY", "not hex");
-    let o = common::run_cmd(c);
+    let o = crate::common::run_cmd(c);
     assert!(fails(&o, 2).contains("MACAROON_MINT_MASTER_KEY: a master key must be 64 hex"));
     {
         use std::os::unix::fs::PermissionsExt;
@@ -526,11 +522,11 @@ fn serve_warns_without_a_master_key_and_refuses_a_shared_data_dir() {
     let dir = temp_dir("shared");
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let mut c = common::cmd();
+    let mut c = crate::common::cmd();
     c.args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(&dir)
         .env_remove("MACAROON_MINT_MASTER_KEY");
-    let o = common::run_cmd(c);
+    let o = crate::common::run_cmd(c);
     assert_eq!(o.code, 2, "{}", o.stderr);
     let lines: Vec<&str> = o.stderr.lines().collect();
     assert_eq!(lines.len(), 2, "{}", o.stderr);

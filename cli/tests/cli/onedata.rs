@@ -2,9 +2,7 @@
 //! SPEC §10) and of the Onedata reading `inspect` adds (the `"onedata"` field of `--json`), on the
 //! TV7 tokens (SPEC §11.7) and the damaged examples of the Onedata docs (SPEC §14).
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::Value;
 
 // --- SPEC §11.7 (TV7) and §14 ---------------------------------------------------------------
