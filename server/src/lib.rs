@@ -18,6 +18,8 @@
 //! | `DELETE /user/tokens/temporary` | — | `204` | any user: revokes all their temporary tokens (generation + 1) |
 //! | `DELETE /users/{id}/tokens/temporary` | — | `204` | user `id`, or `oz_tokens_manage` |
 //! | `POST /tokens/verify_invite_token` | `{"token","expectedInviteType"?,"peerIp"?}` | `200` claims | anyone (no authentication) |
+//! | `GET /configuration` | — | `200` Onezone's `Configuration` | anyone |
+//! | `GET /health`, `GET /ready` (outside the prefix) | — | `200 {"status"}`; `/ready` `503` when the store does not answer | anyone |
 //!
 //! Authentication is HTTP basic (Argon2id password hashes) or an access token minted by
 //! `/user/tokens/*`, sent as `X-Auth-Token: <token>`, `Authorization: Bearer <token>` or the
@@ -82,6 +84,8 @@ pub struct Config {
     pub database_url: Option<String>,
     /// The Onezone domain written as the tokens' location.
     pub domain: String,
+    /// The zone's name, shown by `GET /configuration`.
+    pub zone_name: String,
     /// Who may ask for provider registration tokens.
     pub registration_policy: RegistrationPolicy,
     /// `(username, password)` of an admin holding every `oz_*` privilege, created if no user has
@@ -107,6 +111,7 @@ impl Config {
             data_dir: PathBuf::from("macaroon-mint-data"),
             database_url: None,
             domain: "localhost".to_owned(),
+            zone_name: "macaroon-mint".to_owned(),
             registration_policy: RegistrationPolicy::Restricted,
             admin: None,
             temporary_max_ttl: macaroon_mint::onedata::DEFAULT_TEMPORARY_MAX_TTL,
@@ -159,6 +164,7 @@ impl fmt::Debug for Config {
                 &self.database_url.as_deref().map(store::redact_url),
             )
             .field("domain", &self.domain)
+            .field("zone_name", &self.zone_name)
             .field("registration_policy", &self.registration_policy)
             .field("admin", &self.admin.as_ref().map(|(user, _)| user))
             .field("temporary_max_ttl", &self.temporary_max_ttl)
@@ -273,6 +279,7 @@ impl Server {
         let listener = tokio::net::TcpListener::bind(listen).await?;
         let settings = service::Settings {
             domain: config.domain,
+            zone_name: config.zone_name,
             registration_policy: config.registration_policy,
             temporary_max_ttl: config.temporary_max_ttl,
             quotas: config.quotas,
@@ -324,8 +331,10 @@ impl Server {
     }
 }
 
-/// Runs the service on its own multi-threaded runtime until Ctrl-C, calling `on_ready` once it
-/// is bound (for printing the settings).
+/// Runs the service on its own multi-threaded runtime until Ctrl-C or SIGTERM, calling
+/// `on_ready` once it is bound (for printing the settings). On either signal it stops
+/// accepting connections, lets the requests in flight finish (for at most the request
+/// timeout), then closes the store and returns.
 ///
 /// # Errors
 ///
@@ -341,14 +350,33 @@ pub fn serve_blocking(
     runtime.block_on(async move {
         let server = Server::bind(listen, config).await?;
         on_ready(&server);
-        server
-            .run_until(async {
-                // A failure to install the handler leaves the server running until killed.
-                if tokio::signal::ctrl_c().await.is_err() {
-                    std::future::pending::<()>().await;
-                }
-            })
-            .await?;
+        server.run_until(shutdown_signal()).await?;
         Ok(())
     })
+}
+
+/// Completes on Ctrl-C (SIGINT) or SIGTERM (what `kill`, systemd and container runtimes send).
+/// A handler that cannot be installed leaves the other one, or none: the process then runs
+/// until killed.
+async fn shutdown_signal() {
+    let interrupt = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {}
+        () = terminate => {}
+    }
 }

@@ -2321,7 +2321,67 @@ fn users_have_full_names_and_optional_passwords(backend: Backend) {
     assert_eq!(body["error"]["details"], json!({ "key": "fullName" }));
 }
 
+/// Issue 17: the public configuration in Onezone's `Configuration` shape (checked against the
+/// swagger like every answer), liveness and readiness (the store answers), all without
+/// credentials.
+fn configuration_health_and_readiness_are_public(backend: Backend) {
+    let server = server!(backend, RegistrationPolicy::Restricted);
+    check_cases(
+        &server,
+        vec![
+            (
+                "GET",
+                "/configuration".to_owned(),
+                None,
+                None,
+                (
+                    200,
+                    json!({
+                        "name": "macaroon-mint",
+                        "domain": DOMAIN,
+                        "version": env!("CARGO_PKG_VERSION"),
+                        "build": concat!("macaroon-mint-server ", env!("CARGO_PKG_VERSION")),
+                        "subdomainDelegationSupported": false,
+                        "compatibleOneproviderVersions": [],
+                        "compatibilityRegistryRevision": 0,
+                        "supportedIdPs": [{ "id": "basicAuth", "offlineAccess": false }],
+                        "availableSpaceTags": {},
+                    }),
+                ),
+            ),
+            // Read-only: other methods are not allowed.
+            (
+                "POST",
+                "/configuration".to_owned(),
+                None,
+                None,
+                (
+                    405,
+                    error(
+                        "notSupported",
+                        None,
+                        "This method is not supported for this resource.",
+                    ),
+                ),
+            ),
+        ],
+    );
+    // The probes live outside the API's prefix.
+    let root = server.base.trim_end_matches("/api/v3/onezone");
+    for (probe, answer) in [
+        ("/health", json!({ "status": "ok" })),
+        ("/ready", json!({ "status": "ready" })),
+    ] {
+        assert_eq!(
+            call(&format!("{root}{probe}"), "GET", None, None),
+            (200, answer),
+            "GET {probe}"
+        );
+    }
+}
+
 on_both_backends!(
+    configuration_health_and_readiness_are_public,
     providers_leave_and_are_removed,
     api_caveats_see_one_call_for_both_route_forms,
     infer_access_token_scope_reports_spaces_and_providers,

@@ -149,6 +149,9 @@ impl Store for Failing {
     fn root_keys(&self) -> Result<Vec<RootKeyRecord>, StoreError> {
         self.0.root_keys()
     }
+    fn ping(&self) -> Result<(), StoreError> {
+        Err(StoreError::Backend(LEAK.to_owned()))
+    }
     fn root_key(&self, id: i64) -> Result<Option<RootKeyRecord>, StoreError> {
         self.0.root_key(id)
     }
@@ -192,6 +195,21 @@ fn a_storage_failure_is_a_bare_500() {
             "description": "The server has encountered an error while processing this request.",
         }})
     );
+    // Readiness reports the failing store as unavailable, and says nothing of why.
+    let response = ureq::get(&format!("http://{addr}/ready")).call();
+    let Err(ureq::Error::Status(503, response)) = response else {
+        panic!("expected a 503, got {response:?}");
+    };
+    let body = response.into_string().unwrap();
+    assert!(
+        !body.contains("hunter2") && !body.contains("6b6579"),
+        "{body}"
+    );
+    let body: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(body["error"]["id"], "serviceUnavailable", "{body}");
+    // Liveness does not consult the store.
+    let response = ureq::get(&format!("http://{addr}/health")).call().unwrap();
+    assert_eq!(response.status(), 200);
     runtime.shutdown_background();
     let _ = std::fs::remove_dir_all(&dir);
 }

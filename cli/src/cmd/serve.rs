@@ -28,6 +28,9 @@ pub(crate) struct ServeArgs {
     /// The Onezone domain, written as the tokens' location.
     #[arg(long, value_name = "D", default_value = "localhost")]
     pub(crate) domain: String,
+    /// The zone's name, as GET /api/v3/onezone/configuration shows it.
+    #[arg(long, value_name = "NAME", default_value = "macaroon-mint")]
+    pub(crate) zone_name: String,
     /// Longest lifetime of a temporary access token, in seconds.
     #[arg(long, value_name = "S", default_value_t = macaroon_mint::onedata::DEFAULT_TEMPORARY_MAX_TTL)]
     pub(crate) temporary_max_ttl: u64,
@@ -201,6 +204,7 @@ pub(crate) fn serve(args: &ServeArgs) -> Result<String, Failure> {
     limits.passwords.per_username = login_rate(args.login_rate_per_user, 4);
     let config = macaroon_mint_server::Config {
         domain: args.domain.clone(),
+        zone_name: args.zone_name.clone(),
         registration_policy,
         admin,
         temporary_max_ttl,
@@ -247,6 +251,7 @@ pub(crate) fn serve(args: &ServeArgs) -> Result<String, Failure> {
     );
     let storage_text = config.storage_description();
     let printed_domain = config.domain.clone();
+    let printed_zone = config.zone_name.clone();
     macaroon_mint_server::serve_blocking(listen, config, |server| {
         let address = server
             .local_addr()
@@ -259,7 +264,7 @@ pub(crate) fn serve(args: &ServeArgs) -> Result<String, Failure> {
         let lines = [
             format!("macaroon-mint serve: listening on http://{address}"),
             format!("  storage:             {storage_text}"),
-            format!("  domain:              {printed_domain}"),
+            format!("  domain:              {printed_domain} (zone name: {printed_zone})"),
             format!("  registration policy: {registration_policy}"),
             format!("  admin:               {admin}"),
             format!("  temporary token TTL: at most {temporary_max_ttl} s"),

@@ -542,3 +542,134 @@ fn serve_warns_without_a_master_key_and_refuses_a_shared_data_dir() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// SIGTERM stops the service gracefully: new connections are refused at once, the request in
+/// flight (its body still arriving when the signal comes) is answered in full, and the process
+/// closes its store and exits 0 saying it stopped.
+#[cfg(unix)]
+#[test]
+fn sigterm_lets_the_request_in_flight_finish_and_exits_cleanly() {
+    let dir = temp_dir("sigterm");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_macaroon-mint"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.join("data"))
+        .args(["--admin", "admin:s3cret"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("macaroon-mint serve starts");
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    stdout.read_line(&mut first).unwrap();
+    let address = first
+        .trim_end()
+        .strip_prefix("macaroon-mint serve: listening on http://")
+        .unwrap_or_else(|| panic!("unexpected first line: {first}"))
+        .to_owned();
+
+    let body = r#"{"username":"late","password":"pw-late-1"}"#;
+    let (sent, rest) = body.split_at(10);
+    let mut stream = TcpStream::connect(&address).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let credentials = base64::engine::general_purpose::STANDARD.encode("admin:s3cret");
+    let head = format!(
+        "POST /api/v3/onezone/users HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\
+         Authorization: Basic {credentials}\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\n\r\n{sent}",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).unwrap();
+    // The request is being handled (credentials are checked before the body is read).
+    std::thread::sleep(Duration::from_millis(500));
+
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(killed.success(), "kill -TERM {}", child.id());
+    // The listener closes at once: a new connection is refused (bounded wait).
+    let refused = (0..100).any(|_| {
+        std::thread::sleep(Duration::from_millis(50));
+        TcpStream::connect(&address).is_err()
+    });
+    assert!(refused, "new connections are still accepted after SIGTERM");
+
+    stream.write_all(rest.as_bytes()).unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    assert!(
+        response.starts_with("HTTP/1.1 201"),
+        "the request in flight is answered: {response}"
+    );
+
+    let exit = (0..300)
+        .find_map(|_| {
+            std::thread::sleep(Duration::from_millis(100));
+            child.try_wait().unwrap()
+        })
+        .unwrap_or_else(|| {
+            let _ = child.kill();
+            panic!("serve did not exit within 30 s of SIGTERM")
+        });
+    assert!(exit.success(), "serve exits 0 after SIGTERM: {exit:?}");
+    let mut rest_of_stdout = String::new();
+    stdout.read_to_string(&mut rest_of_stdout).unwrap();
+    assert!(
+        rest_of_stdout.ends_with("macaroon-mint serve: stopped\n"),
+        "{rest_of_stdout}"
+    );
+
+    // The store was closed cleanly: the user created during the drain is there on restart.
+    let (service, _) = start(&dir.join("data"), &[]);
+    assert_eq!(
+        request(
+            &service.address,
+            "GET",
+            "/api/v3/onezone/user",
+            Some(("late", "pw-late-1"))
+        )
+        .0,
+        200
+    );
+    drop(service);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Liveness, readiness and the public configuration, as an operator's probes and a Oneprovider
+/// read them.
+#[test]
+fn health_readiness_and_configuration_are_public() {
+    let dir = temp_dir("probes");
+    let (service, settings) = start(
+        &dir.join("data"),
+        &["--domain", "zone.example", "--zone-name", "Example zone"],
+    );
+    assert!(
+        settings
+            .join("\n")
+            .contains("domain:              zone.example (zone name: Example zone)"),
+        "{settings:?}"
+    );
+    assert_eq!(
+        request(&service.address, "GET", "/health", None),
+        (200, json!({ "status": "ok" }))
+    );
+    assert_eq!(
+        request(&service.address, "GET", "/ready", None),
+        (200, json!({ "status": "ready" }))
+    );
+    let (status, configuration) = request(
+        &service.address,
+        "GET",
+        "/api/v3/onezone/configuration",
+        None,
+    );
+    assert_eq!(status, 200);
+    assert_eq!(configuration["name"], "Example zone");
+    assert_eq!(configuration["domain"], "zone.example");
+    assert_eq!(configuration["version"], env!("CARGO_PKG_VERSION"));
+    drop(service);
+    let _ = std::fs::remove_dir_all(&dir);
+}

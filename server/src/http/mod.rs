@@ -158,6 +158,9 @@ pub(crate) fn router(service: Arc<Service>, limits: &HttpLimits) -> Router {
     }
     let p = |path: &str| format!("{PREFIX}{path}");
     Router::new()
+        .route(&p("/configuration"), get(routes::configuration))
+        .route("/health", get(routes::health))
+        .route("/ready", get(routes::ready))
         .route(&p("/user"), get(routes::current_user))
         .route(&p("/users"), post(routes::create_user))
         .route(

@@ -507,3 +507,41 @@ pub(crate) async fn examine_token(body: JsonBody) -> Answer {
     }))
     .into_response())
 }
+
+/// `GET /configuration` → Onezone's public `Configuration`: the zone's name and domain, this
+/// service's version and build, and what it supports. No Oneprovider version is listed as
+/// compatible and no compatibility registry is kept (revision 0): this service implements the
+/// token API, not a data zone's provider handshake; the only identity provider is basic
+/// authentication (`basicAuth`, no offline access); no space tags are configured.
+pub(crate) async fn configuration(State(app): State<App>) -> Answer {
+    let settings = app.service.settings();
+    Ok(Json(json!({
+        "name": settings.zone_name,
+        "domain": settings.domain,
+        "version": env!("CARGO_PKG_VERSION"),
+        "build": concat!("macaroon-mint-server ", env!("CARGO_PKG_VERSION")),
+        "subdomainDelegationSupported": false,
+        "compatibleOneproviderVersions": [],
+        "compatibilityRegistryRevision": 0,
+        "supportedIdPs": [{ "id": "basicAuth", "offlineAccess": false }],
+        "availableSpaceTags": {},
+    }))
+    .into_response())
+}
+
+/// `GET /health` → 200 while the process serves HTTP (liveness): nothing else is consulted,
+/// so a slow database does not get a live process restarted.
+pub(crate) async fn health() -> Answer {
+    Ok(Json(json!({ "status": "ok" })).into_response())
+}
+
+/// `GET /ready` → 200 when the store answers a query, else `503 serviceUnavailable` (readiness:
+/// a load balancer stops sending requests this instance cannot serve). The cause stays in the
+/// service: the answer names no database, host or error text.
+pub(crate) async fn ready(State(app): State<App>) -> Answer {
+    blocking(move || match app.service.ready() {
+        Ok(()) => Ok(Json(json!({ "status": "ready" })).into_response()),
+        Err(_) => Err(ApiError::service_unavailable(1)),
+    })
+    .await
+}

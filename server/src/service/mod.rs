@@ -113,6 +113,8 @@ impl Default for Quotas {
 pub struct Settings {
     /// The Onezone domain written as the tokens' location.
     pub domain: String,
+    /// The zone's name, as `GET /configuration` shows it.
+    pub zone_name: String,
     /// Who may ask for provider registration tokens.
     pub registration_policy: RegistrationPolicy,
     /// The longest lifetime of a temporary access token, in seconds.
@@ -272,6 +274,21 @@ impl Service {
     pub fn store(&self) -> &dyn Store {
         &*self.store
     }
+
+    /// The service's settings.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// Whether the service can serve requests: its store answers a query.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Internal`] when the store does not answer.
+    pub fn ready(&self) -> Result<()> {
+        self.store.ping()?;
+        Ok(())
+    }
 }
 
 /// Hashes a password with Argon2id (default parameters) and a random 16-byte salt.
@@ -378,6 +395,7 @@ pub(crate) mod testing {
         let reading = Arc::clone(&clock);
         let settings = Settings {
             domain: "onezone.test".into(),
+            zone_name: "test zone".into(),
             registration_policy: RegistrationPolicy::Restricted,
             temporary_max_ttl: 3600,
             quotas: Quotas::default(),

@@ -464,6 +464,8 @@ pub trait Store: Send + Sync + 'static {
     fn insert_root_key(&self, material: &[u8], created: u64) -> Result<RootKeyRecord, StoreError>;
     /// Every root key, oldest first.
     fn root_keys(&self) -> Result<Vec<RootKeyRecord>, StoreError>;
+    /// Answers a trivial query on a connection: the store can serve requests (readiness).
+    fn ping(&self) -> Result<(), StoreError>;
     /// The root key with this id.
     fn root_key(&self, id: i64) -> Result<Option<RootKeyRecord>, StoreError>;
     /// Retires an active root key at time `at`, or says why not: an unknown key, a retired one,

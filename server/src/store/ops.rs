@@ -740,6 +740,13 @@ pub(super) fn insert_root_key(
     })
 }
 
+pub(super) fn ping(b: &impl Backend) -> Result<(), StoreError> {
+    b.run(|db| {
+        db.query_one(sql::PING, &[])?;
+        Ok(())
+    })
+}
+
 pub(super) fn root_keys(b: &impl Backend) -> Result<Vec<RootKeyRecord>, StoreError> {
     b.run(|db| {
         db.query(sql::ROOT_KEYS, &[])?
@@ -1021,6 +1028,9 @@ macro_rules! store_via_backend {
                 &self,
             ) -> Result<Vec<$crate::store::RootKeyRecord>, $crate::store::StoreError> {
                 super::ops::root_keys(self)
+            }
+            fn ping(&self) -> Result<(), $crate::store::StoreError> {
+                super::ops::ping(self)
             }
 
             fn root_key(

@@ -350,6 +350,10 @@ pub(super) fn pg_set_search_path(schema: &str) -> String {
     format!("SET search_path TO \"{schema}\"")
 }
 
+/// The readiness probe: a query that touches no table, so it measures only that a connection
+/// can be had and used.
+pub(super) const PING: &str = "SELECT 1";
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -264,6 +264,20 @@ fn string_or_null() -> Value {
 }
 
 /// The body of [`Deviation::Body`] for the two creation endpoints.
+/// The operator's probes, outside Onezone's base path and so outside its swagger: liveness
+/// (`GET /health`, always `{"status": "ok"}`) and readiness (`GET /ready`, `{"status": "ready"}`
+/// or a `503` error). Checked here so that they too are held to a shape.
+pub const PROBES: &[(&str, &str)] = &[("/health", "ok"), ("/ready", "ready")];
+
+fn probe_status(status: &str) -> Value {
+    json!({
+        "type": "object",
+        "properties": { "status": { "const": status } },
+        "required": ["status"],
+        "additionalProperties": false,
+    })
+}
+
 fn created_id() -> Value {
     json!({
         "type": "object",
@@ -593,6 +607,29 @@ pub fn verdict(method: &str, url: &str, status: u16, body: &Value) -> Result<Cov
         .iter()
         .any(|d| matches!(d, Deviation::Transport { status: s, .. } if *s == status));
     let path = api_path(url);
+    let plain_path = url
+        .find("://")
+        .and_then(|i| url[i + 3..].find('/').map(|j| &url[i + 3 + j..]))
+        .unwrap_or(url);
+    if let Some((probe, answer)) = PROBES.iter().find(|(p, _)| *p == plain_path) {
+        let covered = (method.clone(), (*probe).to_owned(), status);
+        let at = format!("PROBES {method} {probe} {status}");
+        return match (method.as_str(), status) {
+            ("GET", 200) => {
+                validate(&at, &probe_status(answer), body, &method, probe, status)?;
+                Ok(covered)
+            }
+            ("GET", 503) if *probe == "/ready" => {
+                let error = json!({ "$ref": "#/definitions/Error" });
+                validate(&at, &error, body, &method, probe, status)?;
+                check_error(body, status)?;
+                Ok(covered)
+            }
+            _ => Err(format!(
+                "{at}: a probe answers GET with 200 (or /ready 503)"
+            )),
+        };
+    }
     let extension = DEVIATIONS.iter().find_map(|d| match d {
         Deviation::Extension {
             method: m,
