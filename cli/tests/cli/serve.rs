@@ -3,7 +3,7 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, ChildStdout, Command, Stdio};
 use std::time::Duration;
 
 use crate::common::{fails, inspect_json, ok, run};
@@ -13,6 +13,8 @@ use serde_json::{json, Value};
 struct Service {
     child: Child,
     address: String,
+    /// What the service writes to stdout after its start-up lines.
+    stdout: std::io::Lines<BufReader<ChildStdout>>,
 }
 
 impl Drop for Service {
@@ -51,7 +53,12 @@ fn start_with_env(
     for line in lines.by_ref().take(6) {
         settings.push(line.unwrap());
     }
-    (Service { child, address }, settings)
+    let service = Service {
+        child,
+        address,
+        stdout: lines,
+    };
+    (service, settings)
 }
 
 /// One request on a fresh connection; the status and the JSON body (Null when empty).
@@ -550,22 +557,8 @@ fn serve_warns_without_a_master_key_and_refuses_a_shared_data_dir() {
 #[test]
 fn sigterm_lets_the_request_in_flight_finish_and_exits_cleanly() {
     let dir = temp_dir("sigterm");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_macaroon-mint"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(dir.join("data"))
-        .args(["--admin", "admin:s3cret"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("macaroon-mint serve starts");
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut first = String::new();
-    stdout.read_line(&mut first).unwrap();
-    let address = first
-        .trim_end()
-        .strip_prefix("macaroon-mint serve: listening on http://")
-        .unwrap_or_else(|| panic!("unexpected first line: {first}"))
-        .to_owned();
+    let (mut service, _) = start(&dir.join("data"), &["--admin", "admin:s3cret"]);
+    let address = service.address.clone();
 
     let body = r#"{"username":"late","password":"pw-late-1"}"#;
     let (sent, rest) = body.split_at(10);
@@ -584,11 +577,12 @@ fn sigterm_lets_the_request_in_flight_finish_and_exits_cleanly() {
     // The request is being handled (credentials are checked before the body is read).
     std::thread::sleep(Duration::from_millis(500));
 
+    let pid = service.child.id().to_string();
     let killed = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
+        .args(["-TERM", &pid])
         .status()
         .expect("kill runs");
-    assert!(killed.success(), "kill -TERM {}", child.id());
+    assert!(killed.success(), "kill -TERM {pid}");
     // The listener closes at once: a new connection is refused (bounded wait).
     let refused = (0..100).any(|_| {
         std::thread::sleep(Duration::from_millis(50));
@@ -607,19 +601,17 @@ fn sigterm_lets_the_request_in_flight_finish_and_exits_cleanly() {
     let exit = (0..300)
         .find_map(|_| {
             std::thread::sleep(Duration::from_millis(100));
-            child.try_wait().unwrap()
+            service.child.try_wait().unwrap()
         })
-        .unwrap_or_else(|| {
-            let _ = child.kill();
-            panic!("serve did not exit within 30 s of SIGTERM")
-        });
+        .unwrap_or_else(|| panic!("serve did not exit within 30 s of SIGTERM"));
     assert!(exit.success(), "serve exits 0 after SIGTERM: {exit:?}");
-    let mut rest_of_stdout = String::new();
-    stdout.read_to_string(&mut rest_of_stdout).unwrap();
-    assert!(
-        rest_of_stdout.ends_with("macaroon-mint serve: stopped\n"),
-        "{rest_of_stdout}"
+    let rest_of_stdout: Vec<String> = service.stdout.by_ref().map(Result::unwrap).collect();
+    assert_eq!(
+        rest_of_stdout.last().map(String::as_str),
+        Some("macaroon-mint serve: stopped"),
+        "{rest_of_stdout:?}"
     );
+    drop(service);
 
     // The store was closed cleanly: the user created during the drain is there on restart.
     let (service, _) = start(&dir.join("data"), &[]);
