@@ -14,17 +14,30 @@ mod report;
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory as _, FromArgMatches as _};
 
 use crate::args::Cli;
 use crate::report::{report, report_usage, write_stdout};
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
+    let parsed = Cli::command()
+        .try_get_matches()
+        .and_then(|matches| Ok((Cli::from_arg_matches(&matches)?, matches)));
+    let (mut cli, matches) = match parsed {
+        Ok(parsed) => parsed,
         Err(e) => return report_usage(&e),
     };
-    match cmd::run(&cli).and_then(|out| write_stdout(&out)) {
+    #[cfg(feature = "server")]
+    let configured = cmd::config_file::apply(&mut cli, &matches);
+    #[cfg(not(feature = "server"))]
+    let configured: Result<(), report::Failure> = {
+        let _ = (&mut cli, &matches);
+        Ok(())
+    };
+    match configured
+        .and_then(|()| cmd::run(&cli))
+        .and_then(|out| write_stdout(&out))
+    {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => report(&failure, cli.json),
     }

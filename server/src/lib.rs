@@ -57,6 +57,7 @@
 //! ```
 
 pub mod http;
+pub mod metrics;
 pub mod service;
 pub mod store;
 
@@ -276,6 +277,9 @@ impl Server {
             .await
             .map_err(|e| ServerError::Service(e.to_string()))??
         };
+        if let (AdminStatus::Created, Some((username, _))) = (admin, &config.admin) {
+            tracing::info!(%username, "created the admin account");
+        }
         let listener = tokio::net::TcpListener::bind(listen).await?;
         let settings = service::Settings {
             domain: config.domain,
@@ -317,8 +321,22 @@ impl Server {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
+        let metrics = Arc::clone(&self.service.metrics);
+        if let Ok(address) = self.listener.local_addr() {
+            let settings = self.service.settings();
+            tracing::info!(
+                %address,
+                domain = %settings.domain,
+                registration_policy = %settings.registration_policy,
+                "serving on http://{address}"
+            );
+        }
         let router = http::router(self.service, &self.limits);
-        http::serve(self.listener, router, self.limits, shutdown).await
+        let served = http::serve(self.listener, router, self.limits, metrics, shutdown).await;
+        // The router, and with it the service and its store, are dropped once the last
+        // connection task has ended: the store's connections are closed by now.
+        tracing::info!("stopped");
+        served
     }
 
     /// Serves forever.
@@ -376,7 +394,7 @@ async fn shutdown_signal() {
     #[cfg(not(unix))]
     let terminate = std::future::pending::<()>();
     tokio::select! {
-        () = interrupt => {}
-        () = terminate => {}
+        () = interrupt => tracing::info!(signal = "SIGINT", "shutdown requested"),
+        () = terminate => tracing::info!(signal = "SIGTERM", "shutdown requested"),
     }
 }

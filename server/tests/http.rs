@@ -93,6 +93,8 @@ impl TestServer {
     }
 
     fn start_with(store: Arc<dyn Store>, dir: PathBuf, policy: RegistrationPolicy) -> TestServer {
+        common::logs::capture();
+        common::logs::secret(ADMIN.1);
         let runtime = tokio::runtime::Runtime::new().unwrap();
         let clock = Arc::new(AtomicU64::new(START));
         let reading = Arc::clone(&clock);
@@ -115,6 +117,7 @@ impl TestServer {
             .unwrap();
         let addr = server.local_addr().unwrap();
         assert!(addr.ip().is_loopback());
+        register_root_keys(&*store);
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         runtime.spawn(server.run_until(async {
             let _ = rx.await;
@@ -214,13 +217,26 @@ impl TestServer {
     }
 }
 
+/// Registers the store's root keys (hex) as secrets the logs must not hold.
+fn register_root_keys(store: &dyn Store) {
+    for key in store.root_keys().unwrap_or_default() {
+        common::logs::secret(&hex::encode(&*key.material));
+    }
+}
+
 impl Drop for TestServer {
     fn drop(&mut self) {
+        register_root_keys(&*self.store);
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
         if let Some(runtime) = self.runtime.take() {
             runtime.shutdown_timeout(std::time::Duration::from_secs(5));
+        }
+        // Every server of the run checks what was logged so far against the secrets the run
+        // handed out so far: the last one to stop has checked the whole run.
+        if !std::thread::panicking() {
+            common::logs::check_no_secret_logged();
         }
         if let Some(parent) = self.dir.parent() {
             let _ = std::fs::remove_dir_all(parent);
@@ -2380,8 +2396,297 @@ fn configuration_health_and_readiness_are_public(backend: Backend) {
     }
 }
 
+/// One request, traced: sent with `X-Request-Id: request_id` (and `header`), answered with
+/// the status, the JSON body (swagger-checked) and the `X-Request-Id` the service gave back.
+fn traced(
+    server: &TestServer,
+    method: &str,
+    path: &str,
+    header: Option<(&str, String)>,
+    request_id: &str,
+    body: Option<Value>,
+) -> (u16, Value, String) {
+    // The probes live outside the API's prefix.
+    let url = if matches!(path, "/health" | "/ready" | "/metrics") {
+        format!("{}{path}", server.base.trim_end_matches("/api/v3/onezone"))
+    } else {
+        server.url(path)
+    };
+    let mut request = ureq::request(method, &url).set("X-Request-Id", request_id);
+    if let Some((name, value)) = header {
+        request = request.set(name, &value);
+    }
+    let (status, headers, json) = common::send_keeping(request, body, &["x-request-id"]);
+    (status, json, headers[0].clone().unwrap_or_default())
+}
+
+/// A request of [`requests_are_logged_and_counted`] and the log line it must leave.
+struct Traced<'a> {
+    step: &'a str,
+    method: &'a str,
+    path: String,
+    credentials: Option<(&'a str, String)>,
+    status: u16,
+    route: &'a str,
+    caller: String,
+    error: Option<&'a str>,
+    auth_error: Option<&'a str>,
+}
+
+/// Issue 17: every request leaves one log line (request id, method, route template, status,
+/// latency, caller, error ids) and its metrics; the request id comes back in `X-Request-Id`;
+/// made-up paths and methods add no label values; nothing secret is logged (the suite's
+/// secrets are checked against the whole run's logs by every server on stopping).
+fn requests_are_logged_and_counted(backend: Backend) {
+    let server = server!(backend, RegistrationPolicy::Restricted);
+    let tag = format!("{backend:?}-{}", std::process::id());
+    let id = |step: &str| format!("{tag}-{step}");
+    let admin_id = server.user_id(ADMIN.0);
+    let password = "pw-logged-secret-1";
+    let auth = |user: &str, pw: &str| Some(("Authorization", basic((user, pw))));
+
+    let (status, created, echoed) = traced(
+        &server,
+        "POST",
+        "/users",
+        auth(ADMIN.0, ADMIN.1),
+        &id("create"),
+        Some(json!({ "username": "logged", "password": password })),
+    );
+    assert_eq!(
+        (status, echoed.as_str()),
+        (201, id("create").as_str()),
+        "{created}"
+    );
+    let user_id = created["id"].as_str().unwrap().to_owned();
+    let (status, minted, _) = traced(
+        &server,
+        "POST",
+        "/user/tokens/temporary",
+        auth("logged", password),
+        &id("mint"),
+        Some(json!({
+            "type": { "accessToken": {} },
+            "caveats": [{ "type": "time", "validUntil": server.now() + 600 }],
+        })),
+    );
+    assert_eq!(status, 201, "{minted}");
+    let token = minted["token"].as_str().unwrap().to_owned();
+    // The same identifier under another key.
+    let identifier = OnedataToken::parse(&token)
+        .unwrap()
+        .macaroon()
+        .identifier()
+        .to_vec();
+    let forged = macaroon_mint::Macaroon::mint(&RootKey::new("0".repeat(64)), DOMAIN, identifier)
+        .unwrap()
+        .with_first_party(format!("time < {}", server.now() + 60))
+        .unwrap()
+        .serialize(macaroon_mint::Format::Onedata)
+        .unwrap();
+    let user_route = "/api/v3/onezone/user";
+    let rows = vec![
+        Traced {
+            step: "token",
+            method: "GET",
+            path: "/user".into(),
+            credentials: Some(("X-Auth-Token", token.clone())),
+            status: 200,
+            route: user_route,
+            caller: format!("user:{user_id}"),
+            error: None,
+            auth_error: None,
+        },
+        Traced {
+            step: "forged",
+            method: "GET",
+            path: "/user".into(),
+            credentials: Some(("X-Auth-Token", forged)),
+            status: 401,
+            route: user_route,
+            caller: "anonymous".into(),
+            error: Some("unauthorized"),
+            auth_error: Some("tokenInvalid"),
+        },
+        Traced {
+            step: "bad-password",
+            method: "GET",
+            path: "/user".into(),
+            credentials: auth("logged", "pw-wrong-secret-2"),
+            status: 401,
+            route: user_route,
+            caller: "anonymous".into(),
+            error: Some("unauthorized"),
+            auth_error: Some("badBasicCredentials"),
+        },
+        Traced {
+            step: "no-credentials",
+            method: "GET",
+            path: "/user".into(),
+            credentials: None,
+            status: 401,
+            route: user_route,
+            caller: "anonymous".into(),
+            error: Some("unauthorized"),
+            auth_error: None,
+        },
+        Traced {
+            step: "odd-method",
+            method: "BREW",
+            path: format!("/users/{user_id}/privileges"),
+            credentials: None,
+            status: 405,
+            route: "/api/v3/onezone/users/{id}/privileges",
+            caller: "anonymous".into(),
+            error: Some("notSupported"),
+            auth_error: None,
+        },
+        Traced {
+            step: "made-up-path",
+            method: "GET",
+            path: "/made-up-path-4f1c9a".into(),
+            credentials: None,
+            status: 404,
+            route: "unmatched",
+            caller: "anonymous".into(),
+            error: Some("notFound"),
+            auth_error: None,
+        },
+        Traced {
+            step: "probe",
+            method: "GET",
+            path: "/health".into(),
+            credentials: None,
+            status: 200,
+            route: "/health",
+            caller: "anonymous".into(),
+            error: None,
+            auth_error: None,
+        },
+    ];
+    for Traced {
+        step,
+        method,
+        path,
+        credentials,
+        status,
+        route,
+        caller,
+        error,
+        auth_error,
+    } in rows
+    {
+        let request_id = id(step);
+        let (got, body, echoed) = traced(&server, method, &path, credentials, &request_id, None);
+        assert_eq!(
+            (got, echoed.as_str()),
+            (status, request_id.as_str()),
+            "{step}: {body}"
+        );
+        let lines = common::logs::request_lines(&request_id);
+        assert_eq!(lines.len(), 1, "{step}: one line per request: {lines:?}");
+        let line = &lines[0];
+        assert_eq!(line["level"], "INFO", "{step}: {line}");
+        assert_eq!(line["method"], method, "{step}: {line}");
+        assert_eq!(line["route"], route, "{step}: {line}");
+        assert_eq!(line["status"], status, "{step}: {line}");
+        assert_eq!(line["caller"], caller.as_str(), "{step}: {line}");
+        assert_eq!(line["client"], "127.0.0.1", "{step}: {line}");
+        assert_eq!(line["error"].as_str(), error, "{step}: {line}");
+        assert_eq!(line["auth_error"].as_str(), auth_error, "{step}: {line}");
+        assert!(
+            line["latency_ms"].as_f64().is_some_and(|ms| ms >= 0.0),
+            "{step}: {line}"
+        );
+    }
+    // The first two steps too, with their callers.
+    for (step, route, status, caller) in [
+        (
+            "create",
+            "/api/v3/onezone/users",
+            201,
+            format!("user:{admin_id}"),
+        ),
+        (
+            "mint",
+            "/api/v3/onezone/user/tokens/temporary",
+            201,
+            format!("user:{user_id}"),
+        ),
+    ] {
+        let lines = common::logs::request_lines(&id(step));
+        assert_eq!(lines.len(), 1, "{step}: {lines:?}");
+        assert_eq!(
+            (&lines[0]["route"], &lines[0]["status"], &lines[0]["caller"]),
+            (&json!(route), &json!(status), &json!(caller)),
+            "{step}"
+        );
+    }
+    // A client's id that could forge log fields is replaced by one of the service's.
+    let (_, _, echoed) = traced(&server, "GET", "/health", None, "x\" status=200", None);
+    assert!(
+        !echoed.contains('"')
+            && !echoed.is_empty()
+            && common::logs::request_lines(&echoed).len() == 1,
+        "{echoed}"
+    );
+
+    let metrics = {
+        let url = format!(
+            "{}/metrics",
+            server.base.trim_end_matches("/api/v3/onezone")
+        );
+        let response = ureq::get(&url).call().unwrap();
+        assert!(
+            response
+                .content_type()
+                .starts_with("application/openmetrics-text"),
+            "{}",
+            response.content_type()
+        );
+        response.into_string().unwrap()
+    };
+    for expected in [
+        r#"macaroon_mint_http_requests_total{method="POST",route="/api/v3/onezone/users",status="201"} 1"#,
+        r#"macaroon_mint_http_requests_total{method="GET",route="/api/v3/onezone/user",status="200"} 1"#,
+        r#"macaroon_mint_http_requests_total{method="GET",route="/api/v3/onezone/user",status="401"} 3"#,
+        r#"macaroon_mint_http_requests_total{method="other",route="/api/v3/onezone/users/{id}/privileges",status="405"} 1"#,
+        r#"macaroon_mint_http_requests_total{method="GET",route="unmatched",status="404"} 1"#,
+        r#"macaroon_mint_http_requests_total{method="GET",route="/health",status="200"} 2"#,
+        r#"macaroon_mint_http_request_duration_seconds_count{method="GET",route="/api/v3/onezone/user"} 4"#,
+        r#"macaroon_mint_tokens_minted_total{persistence="temporary",type="access"} 1"#,
+        r#"macaroon_mint_token_refusals_total{reason="tokenInvalid"} 1"#,
+        "macaroon_mint_password_checks_waiting 0",
+        "macaroon_mint_password_checks_running 0",
+        "macaroon_mint_http_connections_refused_total 0",
+    ] {
+        assert!(
+            metrics.lines().any(|line| line == expected),
+            "{expected} not in:\n{metrics}"
+        );
+    }
+    // A wrong password is not a token refusal; made-up paths and methods are no label values.
+    for absent in ["badBasicCredentials", "made-up-path", "BREW", &user_id] {
+        assert!(!metrics.contains(absent), "{absent} in:\n{metrics}");
+    }
+    let store_reads = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix(r#"macaroon_mint_store_operation_duration_seconds_count{operation="user_by_username"} "#))
+        .and_then(|n| n.parse::<u64>().ok());
+    assert!(store_reads.is_some_and(|n| n >= 3), "{metrics}");
+
+    // What this scenario handed out is registered, and not in any line logged so far.
+    let (lines, secrets) = common::logs::counts();
+    assert!(
+        lines > 10 && secrets >= 4,
+        "{lines} lines, {secrets} secrets"
+    );
+    common::logs::check_no_secret_logged();
+}
+
 on_both_backends!(
     configuration_health_and_readiness_are_public,
+    requests_are_logged_and_counted,
     providers_leave_and_are_removed,
     api_caveats_see_one_call_for_both_route_forms,
     infer_access_token_scope_reports_spaces_and_providers,

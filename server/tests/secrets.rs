@@ -1,4 +1,7 @@
-//! Secrets never leave the service: not in `Debug`, not in start-up settings, not in a 500.
+//! Secrets never leave the service: not in `Debug`, not in start-up settings, not in a 500,
+//! not in the logs.
+
+mod common;
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -162,6 +165,7 @@ impl Store for Failing {
 
 #[test]
 fn a_storage_failure_is_a_bare_500() {
+    common::logs::capture();
     let dir = std::env::temp_dir().join(format!("macaroon-mint-secrets-{}", std::process::id()));
     let store: Arc<dyn Store> = Arc::new(Failing(
         SqliteStore::open(&dir, KeyProtection::Plain).unwrap(),
@@ -211,6 +215,44 @@ fn a_storage_failure_is_a_bare_500() {
     let response = ureq::get(&format!("http://{addr}/health")).call().unwrap();
     assert_eq!(response.status(), 200);
     runtime.shutdown_background();
+
+    // The operator's log has the causes, with the URL's password redacted; the 500 is an
+    // error-level request line naming no cause.
+    let lines = common::logs::lines();
+    let text: Vec<String> = lines.iter().map(ToString::to_string).collect();
+    assert!(
+        text.iter().all(|line| !line.contains("hunter2")),
+        "{text:#?}"
+    );
+    let failed_write = lines.iter().find(|l| {
+        l["message"] == "store operation failed" && l["operation"] == "insert_named_token"
+    });
+    assert!(
+        failed_write
+            .is_some_and(|l| l["level"] == "ERROR"
+                && l["error"] == "postgres://mint:***@db/x root key 6b6579"),
+        "{text:#?}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["message"] == "not ready: the store does not answer"
+                && l["level"] == "WARN"
+                && l["cause"]
+                    .as_str()
+                    .is_some_and(|c| c.contains("mint:***@db"))),
+        "{text:#?}"
+    );
+    let request = lines
+        .iter()
+        .find(|l| l["message"] == "request" && l["route"] == "/api/v3/onezone/user/tokens/named");
+    assert!(
+        request.is_some_and(|l| l["level"] == "ERROR"
+            && l["status"] == 500
+            && l["error"] == "internalServerError"
+            && l.get("cause").is_none()),
+        "{text:#?}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 

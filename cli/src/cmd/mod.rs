@@ -1,7 +1,11 @@
 //! The subcommands: the token commands here, the others in their modules.
 
 #[cfg(feature = "server")]
+pub(crate) mod config_file;
+#[cfg(feature = "server")]
 pub(crate) mod keys;
+#[cfg(feature = "server")]
+pub(crate) mod logging;
 pub(crate) mod onedata;
 #[cfg(feature = "server")]
 pub(crate) mod serve;

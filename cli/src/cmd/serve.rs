@@ -2,7 +2,9 @@
 
 use macaroon_mint_server::store::MasterKey;
 
-use crate::report::{input_error, write_stderr, write_stdout, Failure};
+use crate::cmd::config_file::{Provenance, ADMIN_VAR};
+use crate::cmd::logging::{self, LogFormat};
+use crate::report::{input_error, write_stdout, Failure};
 
 /// `serve`'s settings.
 #[derive(Debug, clap::Args)]
@@ -55,11 +57,23 @@ pub(crate) struct ServeArgs {
     /// Open connections from one client address (IPv4 address or IPv6 /64) at most.
     #[arg(long, value_name = "N", default_value_t = 64)]
     pub(crate) max_connections_per_ip: usize,
+    /// Log format on standard error (one line per request and per event); RUST_LOG filters
+    /// (default info).
+    #[arg(long, value_name = "FORMAT", default_value = "text")]
+    pub(crate) log_format: LogFormat,
+    /// Where each setting came from (filled in after parsing, from --config).
+    #[arg(skip)]
+    pub(crate) provenance: Provenance,
 }
 
 /// Where the token service keeps its data.
 #[derive(Debug, clap::Args)]
 pub(crate) struct StorageArgs {
+    /// Read settings from this TOML file (keys: the flags' names without --, e.g.
+    /// `domain = "onezone.example"`); also read from MACAROON_MINT_CONFIG. Flags and
+    /// environment variables override it.
+    #[arg(long, value_name = "FILE", env = "MACAROON_MINT_CONFIG")]
+    pub(crate) config: Option<std::path::PathBuf>,
     /// Directory of the SQLite database (created on first run).
     #[arg(long, value_name = "DIR", default_value = "macaroon-mint-data")]
     pub(crate) data_dir: std::path::PathBuf,
@@ -149,17 +163,17 @@ pub(crate) fn admin_credentials(args: &ServeArgs) -> Result<Option<(String, Stri
         let first = text.lines().next().unwrap_or("").trim_end_matches('\r');
         (zeroize::Zeroizing::new(first.to_owned()), "--admin-file")
     } else {
-        match std::env::var("MACAROON_MINT_ADMIN") {
-            Ok(spec) if !spec.is_empty() => (zeroize::Zeroizing::new(spec), "MACAROON_MINT_ADMIN"),
+        match std::env::var(ADMIN_VAR) {
+            Ok(spec) if !spec.is_empty() => (zeroize::Zeroizing::new(spec), ADMIN_VAR),
             _ => return Ok(None),
         }
     };
     match spec.split_once(':') {
         Some((user, password)) if !user.is_empty() && !password.is_empty() => {
             if source == "--admin" {
-                write_stderr(
-                    "macaroon-mint serve: warning: --admin shows the password to every local user \
-                     (process list); use --admin-file PATH or MACAROON_MINT_ADMIN instead",
+                tracing::warn!(
+                    "--admin shows the password to every local user (process list); use \
+                     --admin-file PATH or MACAROON_MINT_ADMIN instead"
                 );
             }
             Ok(Some((user.to_owned(), password.to_owned())))
@@ -181,6 +195,7 @@ pub(crate) fn login_rate(per_second: u32, burst_factor: u32) -> Option<macaroon_
 pub(crate) fn serve(args: &ServeArgs) -> Result<String, Failure> {
     use macaroon_mint_server::AdminStatus;
 
+    logging::init(args.log_format)?;
     let listen = args.listen;
     let registration_policy = args.registration_policy;
     let temporary_max_ttl = args.temporary_max_ttl;
@@ -217,10 +232,10 @@ pub(crate) fn serve(args: &ServeArgs) -> Result<String, Failure> {
         ..args.storage.config()?
     };
     if config.master_key.is_none() {
-        write_stderr(&format!(
-            "macaroon-mint serve: warning: no master key (--master-key-file or \
-             {MASTER_KEY_VAR}): root keys are stored unencrypted"
-        ));
+        tracing::warn!(
+            "no master key (--master-key-file or {MASTER_KEY_VAR}): root keys are stored \
+             unencrypted"
+        );
     }
     let shown = |n: u64| {
         if n == 0 {
@@ -250,6 +265,15 @@ pub(crate) fn serve(args: &ServeArgs) -> Result<String, Failure> {
         shown_rate(args.login_rate_per_user)
     );
     let storage_text = config.storage_description();
+    let logs_text = format!(
+        "{} lines on standard error, RUST_LOG={}; metrics at /metrics",
+        args.log_format.name(),
+        std::env::var("RUST_LOG")
+            .ok()
+            .filter(|v| !v.trim().is_empty())
+            .unwrap_or_else(|| "info".to_owned())
+    );
+    let configuration_text = args.provenance.describe();
     let printed_domain = config.domain.clone();
     let printed_zone = config.zone_name.clone();
     macaroon_mint_server::serve_blocking(listen, config, |server| {
@@ -272,6 +296,8 @@ pub(crate) fn serve(args: &ServeArgs) -> Result<String, Failure> {
             format!("  limits:              {limits_text}"),
             "  authentication:      HTTP basic; X-Auth-Token / Authorization: Bearer access tokens"
                 .to_owned(),
+            format!("  logs:                {logs_text}"),
+            format!("  configuration:       {configuration_text}"),
         ];
         // The settings are informational; a closed standard output must not stop the service.
         let _ = write_stdout(&lines.join("\n"));

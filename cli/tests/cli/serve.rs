@@ -4,6 +4,7 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::process::{Child, ChildStdout, Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::common::{fails, inspect_json, ok, run};
@@ -15,6 +16,38 @@ struct Service {
     address: String,
     /// What the service writes to stdout after its start-up lines.
     stdout: std::io::Lines<BufReader<ChildStdout>>,
+    /// Its standard error (the logs) so far, read by a thread.
+    stderr: Arc<Mutex<String>>,
+}
+
+impl Service {
+    /// The standard error written so far.
+    fn stderr(&self) -> String {
+        self.stderr.lock().unwrap().clone()
+    }
+
+    /// Sends SIGTERM and waits (at most 30 s) for a clean exit; the whole standard error.
+    fn terminate(mut self) -> String {
+        let pid = self.child.id().to_string();
+        let killed = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        assert!(killed.success(), "kill -TERM {pid}");
+        let exit = (0..300)
+            .find_map(|_| {
+                std::thread::sleep(Duration::from_millis(100));
+                self.child.try_wait().unwrap()
+            })
+            .unwrap_or_else(|| panic!("serve did not exit within 30 s of SIGTERM"));
+        assert!(exit.success(), "{exit:?}");
+        // The reader thread sees the end of the pipe once the process is gone.
+        for _ in 0..50 {
+            if self.stderr().ends_with('\n') || self.stderr().is_empty() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+        self.stderr()
+    }
 }
 
 impl Drop for Service {
@@ -39,24 +72,46 @@ fn start_with_env(
         .args(extra)
         .envs(env.iter().copied())
         .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
+        .stderr(Stdio::piped())
         .spawn()
         .expect("macaroon-mint serve starts");
+    let stderr = Arc::new(Mutex::new(String::new()));
+    let mut pipe = child.stderr.take().unwrap();
+    let filling = Arc::clone(&stderr);
+    std::thread::spawn(move || {
+        let mut chunk = [0u8; 4096];
+        while let Ok(n @ 1..) = pipe.read(&mut chunk) {
+            filling
+                .lock()
+                .unwrap()
+                .push_str(&String::from_utf8_lossy(&chunk[..n]));
+        }
+    });
     let stdout = child.stdout.take().unwrap();
     let mut lines = BufReader::new(stdout).lines();
-    let first = lines.next().expect("a start-up line").unwrap();
+    let first = lines
+        .next()
+        .unwrap_or_else(|| panic!("no start-up line; stderr: {}", stderr.lock().unwrap()))
+        .unwrap();
     let address = first
         .strip_prefix("macaroon-mint serve: listening on http://")
         .unwrap_or_else(|| panic!("unexpected first line: {first}"))
         .to_owned();
     let mut settings = vec![first];
-    for line in lines.by_ref().take(6) {
-        settings.push(line.unwrap());
+    // The settings end with where they came from.
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        let last = line.starts_with("  configuration:");
+        settings.push(line);
+        if last {
+            break;
+        }
     }
     let service = Service {
         child,
         address,
         stdout: lines,
+        stderr,
     };
     (service, settings)
 }
@@ -255,7 +310,8 @@ fn serve_refuses_bad_settings() {
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(2), "{stderr}");
     assert!(
-        stderr.contains("warning: --admin shows the password to every local user")
+        stderr.contains("WARN")
+            && stderr.contains("--admin shows the password to every local user")
             && stderr.contains("--max-connections and --max-connections-per-ip must be at least 1"),
         "{stderr}"
     );
@@ -538,7 +594,7 @@ fn serve_warns_without_a_master_key_and_refuses_a_shared_data_dir() {
     let lines: Vec<&str> = o.stderr.lines().collect();
     assert_eq!(lines.len(), 2, "{}", o.stderr);
     assert!(
-        lines[0].contains("warning") && lines[0].contains("root keys are stored unencrypted"),
+        lines[0].contains("WARN") && lines[0].contains("root keys are stored unencrypted"),
         "{}",
         lines[0]
     );
@@ -663,5 +719,263 @@ fn health_readiness_and_configuration_are_public() {
     assert_eq!(configuration["domain"], "zone.example");
     assert_eq!(configuration["version"], env!("CARGO_PKG_VERSION"));
     drop(service);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Issue 17: the logs of a real run, as an operator reads them (`--log-format json`): start-up,
+/// one line per request with its id, route template, status, caller and refusal, shutdown; no
+/// password or token anywhere on standard error; `/metrics` counts the same requests.
+#[test]
+fn logs_follow_each_request_without_secrets() {
+    let dir = temp_dir("logs");
+    let (service, settings) = start_with_env(
+        &dir.join("data"),
+        &["--log-format", "json"],
+        &[
+            ("MACAROON_MINT_ADMIN", "admin:admin-pw-secret-1"),
+            ("RUST_LOG", "debug"),
+        ],
+    );
+    assert!(
+        settings
+            .join("\n")
+            .contains("logs:                json lines on standard error, RUST_LOG=debug"),
+        "{settings:?}"
+    );
+    let address = service.address.clone();
+    let traced = |id: &str, method: &str, path: &str, headers: &[(&str, &str)], body: &str| {
+        let mut all = vec![("X-Request-Id", id), ("Content-Type", "application/json")];
+        all.extend_from_slice(headers);
+        request_with(&address, method, path, None, &all, body)
+    };
+    let basic = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode("admin:admin-pw-secret-1")
+    );
+    let (status, me) = traced(
+        "me",
+        "GET",
+        "/api/v3/onezone/user",
+        &[("Authorization", &basic)],
+        "",
+    );
+    assert_eq!(status, 200, "{me}");
+    let admin_id = me["userId"].as_str().unwrap().to_owned();
+    let (status, minted) = traced(
+        "mint",
+        "POST",
+        "/api/v3/onezone/user/tokens/named",
+        &[("Authorization", &basic)],
+        r#"{"name": "logged"}"#,
+    );
+    assert_eq!(status, 201, "{minted}");
+    let token = minted["token"].as_str().unwrap().to_owned();
+    let (status, _) = traced(
+        "by-token",
+        "GET",
+        "/api/v3/onezone/user",
+        &[("X-Auth-Token", &token)],
+        "",
+    );
+    assert_eq!(status, 200);
+    let (status, _) = traced(
+        "bad-token",
+        "GET",
+        "/api/v3/onezone/user",
+        &[("X-Auth-Token", "MDAxbroken")],
+        "",
+    );
+    assert_eq!(status, 401);
+    let metrics = {
+        let mut stream = TcpStream::connect(&address).unwrap();
+        write!(
+            stream,
+            "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut text = String::new();
+        stream.read_to_string(&mut text).unwrap();
+        text
+    };
+    for expected in [
+        r#"macaroon_mint_http_requests_total{method="GET",route="/api/v3/onezone/user",status="200"} 2"#,
+        r#"macaroon_mint_tokens_minted_total{persistence="named",type="access"} 1"#,
+        r#"macaroon_mint_token_refusals_total{reason="badToken"} 1"#,
+    ] {
+        assert!(
+            metrics.lines().any(|l| l == expected),
+            "{expected} not in {metrics}"
+        );
+    }
+
+    let stderr = service.terminate();
+    for secret in [
+        "admin-pw-secret-1",
+        &token,
+        basic.trim_start_matches("Basic "),
+    ] {
+        assert!(!stderr.contains(secret), "{secret} logged:\n{stderr}");
+    }
+    let lines: Vec<Value> = stderr
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    let request = |id: &str| {
+        let found: Vec<&Value> = lines
+            .iter()
+            .filter(|l| l["message"] == "request" && l["request_id"] == id)
+            .collect();
+        assert_eq!(found.len(), 1, "{id}: {stderr}");
+        found[0].clone()
+    };
+    let caller = format!("user:{admin_id}");
+    for (id, route, status, who, auth_error) in [
+        ("me", "/api/v3/onezone/user", 200, caller.as_str(), None),
+        (
+            "mint",
+            "/api/v3/onezone/user/tokens/named",
+            201,
+            caller.as_str(),
+            None,
+        ),
+        (
+            "by-token",
+            "/api/v3/onezone/user",
+            200,
+            caller.as_str(),
+            None,
+        ),
+        (
+            "bad-token",
+            "/api/v3/onezone/user",
+            401,
+            "anonymous",
+            Some("badToken"),
+        ),
+    ] {
+        let line = request(id);
+        assert_eq!(
+            (
+                &line["route"],
+                &line["status"],
+                &line["caller"],
+                line["auth_error"].as_str()
+            ),
+            (&json!(route), &json!(status), &json!(who), auth_error),
+            "{id}: {line}"
+        );
+        assert!(
+            line["timestamp"].is_string() && line["latency_ms"].is_number(),
+            "{line}"
+        );
+    }
+    // Start-up, the first key, the admin, shutdown: in this order.
+    let messages: Vec<&str> = lines.iter().filter_map(|l| l["message"].as_str()).collect();
+    let position = |message: &str| {
+        messages
+            .iter()
+            .position(|m| m.starts_with(message))
+            .unwrap_or_else(|| panic!("no {message:?} in {messages:?}"))
+    };
+    assert!(position("created the first root key") < position("serving on http://"));
+    assert!(position("created the admin account") < position("serving on http://"));
+    assert!(position("serving on http://") < position("request"));
+    assert!(position("shutdown requested") < position("stopped"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Issue 17: settings from `--config FILE` (TOML, the flags' names as keys), below flags and
+/// environment variables, and where each came from printed at start-up; `keys` reads the same
+/// file. A file that cannot be used is refused with the reason and place.
+#[test]
+fn a_config_file_sets_what_flags_and_environment_leave() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = temp_dir("config");
+    std::fs::create_dir_all(&dir).unwrap();
+    let data = dir.join("data");
+    let file = dir.join("macaroon-mint.toml");
+    std::fs::write(
+        &file,
+        format!(
+            "# macaroon-mint serve settings\n\
+             data-dir = {data:?}\n\
+             domain = \"file.example\"\n\
+             zone-name = \"From the file\"\n\
+             registration-policy = \"open\"\n\
+             max-connections = 77\n"
+        ),
+    )
+    .unwrap();
+    let file_arg = file.to_str().unwrap();
+    let (service, settings) = start_with_env(
+        // --data-dir as the file says (start() always passes one).
+        &data,
+        &["--config", file_arg, "--zone-name", "From a flag"],
+        &[("MACAROON_MINT_ADMIN", "admin:pw-config-1")],
+    );
+    let settings = settings.join("\n");
+    for expected in [
+        "domain:              file.example (zone name: From a flag)",
+        "registration policy: open",
+        "limits:              77 connections",
+        &format!(
+            "configuration:       flags: listen, data-dir, zone-name; environment: admin; \
+             file {file_arg}: registration-policy, domain, max-connections; the rest defaults \
+             (flags > environment > file > defaults)"
+        ),
+    ] {
+        assert!(
+            settings.contains(expected),
+            "{expected:?} not in\n{settings}"
+        );
+    }
+    assert!(!settings.contains("pw-config-1"), "{settings}");
+    let (status, configuration) = request(
+        &service.address,
+        "GET",
+        "/api/v3/onezone/configuration",
+        None,
+    );
+    assert_eq!(
+        (status, &configuration["domain"], &configuration["name"]),
+        (200, &json!("file.example"), &json!("From a flag"))
+    );
+    drop(service);
+    // `keys` finds the database through the same file.
+    let listed = ok(&["keys", "list", "--config", file_arg]);
+    assert!(listed.starts_with("1\tcreated "), "{listed}");
+
+    // Files that cannot be used: each refused (exit 2) with what and where.
+    let write = |name: &str, text: &str, mode: u32| {
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+        path.to_str().unwrap().to_owned()
+    };
+    let rows = [
+        ("typo", write("typo.toml", "domian = \"x\"\n", 0o600), "unknown field `domian`, expected one of"),
+        ("type", write("type.toml", "domain = \"x\"\nmax-connections = \"many\"\n", 0o600), "line 2, column 19: invalid type: string \"many\", expected usize"),
+        ("syntax", write("syntax.toml", "domain = \n", 0o600), "line 1, column"),
+        ("policy", write("policy.toml", "registration-policy = \"anyone\"\n", 0o600), "registration-policy: unknown registration policy \"anyone\""),
+        ("shared password", write("shared.toml", "database-url = \"postgres://u:hunter2@127.0.0.1:1/x\"\n", 0o644), "holds a database password and is readable by group or others (mode 644); run chmod 600"),
+        ("missing", dir.join("absent.toml").to_str().unwrap().to_owned(), "absent.toml: No such file or directory"),
+    ];
+    for (row, path, message) in rows {
+        let o = run(&["serve", "--listen", "127.0.0.1:0", "--config", &path]);
+        let stderr = crate::common::row_fails(row, &o, 2);
+        assert!(
+            stderr.contains(&format!("--config {path}")) && stderr.contains(message),
+            "{row}: {stderr}"
+        );
+        assert!(!stderr.contains("hunter2"), "{row}: {stderr}");
+    }
+    // A RUST_LOG that does not parse is refused, not ignored.
+    let mut c = crate::common::cmd();
+    c.args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(&data)
+        .env("RUST_LOG", "info,=[");
+    let o = crate::common::run_cmd(c);
+    assert_eq!(o.code, 2, "{}", o.stderr);
+    assert!(o.stderr.contains("RUST_LOG=\"info,=[\""), "{}", o.stderr);
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -20,6 +20,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use zeroize::Zeroizing;
 
 use super::error::ApiError;
+use super::observe::Trail;
 use super::{blocking, App};
 use crate::service::{AnyCaller, Caller, ProviderCaller, Request};
 
@@ -98,6 +99,16 @@ impl PasswordGate {
             per_ip: limiter(limits.per_ip),
             per_username: limiter(limits.per_username),
         }
+    }
+
+    /// Password checks waiting for an Argon2 slot, and checks holding one.
+    pub(crate) fn load(&self) -> (usize, usize) {
+        let running = self
+            .limits
+            .concurrent
+            .max(1)
+            .saturating_sub(self.slots.available_permits());
+        (self.waiting.load(Ordering::Relaxed), running)
     }
 
     /// Drops the rate limiters' state of keys that are back to a full burst (bounds memory).
@@ -446,7 +457,7 @@ impl FromRequestParts<App> for Caller {
 
     async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Caller, ApiError> {
         let (credentials, request, client) = credentials_for(parts, app).await?;
-        match credentials {
+        let caller = match credentials {
             Credentials::Basic { username, password } => {
                 password_caller(app, client, username, password).await
             }
@@ -459,7 +470,9 @@ impl FromRequestParts<App> for Caller {
                 })
                 .await
             }
-        }
+        }?;
+        Trail::caller(&parts.extensions, format!("user:{}", caller.user.id));
+        Ok(caller)
     }
 }
 
@@ -470,10 +483,10 @@ impl FromRequestParts<App> for AnyCaller {
 
     async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<AnyCaller, ApiError> {
         let (credentials, request, client) = credentials_for(parts, app).await?;
-        match credentials {
-            Credentials::Basic { username, password } => Ok(AnyCaller::User(
-                password_caller(app, client, username, password).await?,
-            )),
+        let caller = match credentials {
+            Credentials::Basic { username, password } => {
+                AnyCaller::User(password_caller(app, client, username, password).await?)
+            }
             Credentials::Token(token) => {
                 let service = Arc::clone(&app.service);
                 blocking(move || {
@@ -481,9 +494,15 @@ impl FromRequestParts<App> for AnyCaller {
                         .authenticate_any_token(&token, &request)
                         .map_err(ApiError::from)
                 })
-                .await
+                .await?
             }
-        }
+        };
+        let who = match &caller {
+            AnyCaller::User(user) => format!("user:{}", user.user.id),
+            AnyCaller::Provider(provider) => format!("provider:{}", provider.provider.id),
+        };
+        Trail::caller(&parts.extensions, who);
+        Ok(caller)
     }
 }
 
@@ -496,19 +515,25 @@ impl FromRequestParts<App> for ProviderCaller {
         let (credentials, request, client) = credentials_for(parts, app).await?;
         match credentials {
             Credentials::Basic { username, password } => {
-                password_caller(app, client, username, password).await?;
+                let user = password_caller(app, client, username, password).await?;
+                Trail::caller(&parts.extensions, format!("user:{}", user.user.id));
                 Err(ApiError::forbidden_because(
                     "this operation is a Oneprovider's: authenticate with the provider's token",
                 ))
             }
             Credentials::Token(token) => {
                 let service = Arc::clone(&app.service);
-                blocking(move || {
+                let caller = blocking(move || {
                     service
                         .authenticate_provider_token(&token, &request)
                         .map_err(ApiError::from)
                 })
-                .await
+                .await?;
+                Trail::caller(
+                    &parts.extensions,
+                    format!("provider:{}", caller.provider.id),
+                );
+                Ok(caller)
             }
         }
     }

@@ -553,6 +553,15 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut response = (self.status, Json(self.body())).into_response();
+        let auth_error = self
+            .details
+            .as_ref()
+            .and_then(|details| details["authError"]["id"].as_str())
+            .map(super::observe::error_id);
+        response.extensions_mut().insert(super::observe::Failure {
+            id: self.id,
+            auth_error,
+        });
         if let Some(seconds) = self.retry_after {
             if let Ok(value) = HeaderValue::from_str(&seconds.to_string()) {
                 response.headers_mut().insert(header::RETRY_AFTER, value);
@@ -654,7 +663,10 @@ impl From<Error> for ApiError {
             Error::Invalid(cause) => cause.into(),
             Error::Internal(cause) => {
                 // The cause goes to the operator, never to the client.
-                eprintln!("macaroon-mint-server: {cause}");
+                tracing::error!(
+                    cause = %crate::store::redact_credentials(&cause),
+                    "internal error"
+                );
                 ApiError::internal()
             }
         }

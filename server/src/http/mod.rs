@@ -20,6 +20,8 @@ pub use self::body::MAX_BODY_BYTES;
 pub mod caller;
 pub mod caveats;
 pub mod error;
+pub(crate) mod observe;
+pub use self::observe::REQUEST_ID;
 mod owned_tokens;
 mod providers;
 mod routes;
@@ -46,6 +48,7 @@ use tower::ServiceBuilder;
 
 use self::caller::{PasswordGate, PasswordLimits};
 use self::error::ApiError;
+use crate::metrics::Metrics;
 use crate::service::Service;
 
 /// The path prefix of Onezone's REST API.
@@ -159,6 +162,7 @@ pub(crate) fn router(service: Arc<Service>, limits: &HttpLimits) -> Router {
     let p = |path: &str| format!("{PREFIX}{path}");
     Router::new()
         .route(&p("/configuration"), get(routes::configuration))
+        .route("/metrics", get(routes::metrics))
         .route("/health", get(routes::health))
         .route("/ready", get(routes::ready))
         .route(&p("/user"), get(routes::current_user))
@@ -302,8 +306,14 @@ pub(crate) fn router(service: Arc<Service>, limits: &HttpLimits) -> Router {
             &p("/tokens/verify_identity_token"),
             post(routes::verify_identity_token),
         )
+        // Every route above records its template for the request's log line and metrics.
+        .route_layer(axum::middleware::from_fn(observe::record_route))
         .fallback(|| async { ApiError::not_found() })
-        .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
+        .method_not_allowed_fallback(|request: axum::extract::Request| async move {
+            // The path matched a route (not its method): its template goes in the log line.
+            observe::note_route(&request);
+            ApiError::method_not_allowed()
+        })
         .with_state(app)
         .layer(DefaultBodyLimit::max(body::MAX_BODY_BYTES))
         .layer(
@@ -491,14 +501,17 @@ pub(crate) async fn serve(
     listener: TcpListener,
     router: Router,
     limits: HttpLimits,
+    metrics: Arc<Metrics>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let ids = Arc::new(observe::RequestIds::new());
     let connections = Arc::new(tokio::sync::Semaphore::new(limits.max_connections.max(1)));
     let in_flight_per_ip = Arc::new(PerIp::default());
     // Refusals answer politely while few are pending; past that a connection is just closed,
     // so a connection flood cannot pile up refusal tasks (each holds its socket up to 1 s).
     let refusals = Arc::new(tokio::sync::Semaphore::new(MAX_PENDING_REFUSALS));
     let refuse = |stream: TcpStream| {
+        metrics.connection_refused();
         if let Ok(permit) = Arc::clone(&refusals).try_acquire_owned() {
             tokio::spawn(async move {
                 refuse(stream).await;
@@ -520,12 +533,15 @@ pub(crate) async fn serve(
                 Err(e) => {
                     // Out of file descriptors or a connection reset before accept: wait a
                     // moment rather than spin.
-                    eprintln!("macaroon-mint-server: accept: {e}");
+                    tracing::warn!(error = %e, "accepting a connection failed");
                     tokio::time::sleep(Duration::from_millis(50)).await;
                     continue;
                 }
             },
-            () = &mut shutdown => break,
+            () = &mut shutdown => {
+                tracing::info!("shutting down: no new connections; draining requests in flight");
+                break;
+            }
         };
         let Ok(permit) = Arc::clone(&connections).try_acquire_owned() else {
             refuse(stream);
@@ -538,21 +554,27 @@ pub(crate) async fn serve(
         let _ = stream.set_nodelay(true);
         let router = router.clone();
         let in_flight_per_ip = Arc::clone(&in_flight_per_ip);
+        let (ids, metrics) = (Arc::clone(&ids), Arc::clone(&metrics));
         let service = hyper::service::service_fn(move |mut request: hyper::Request<_>| {
+            let start = observe::Start::of(&ids, peer.ip(), &mut request);
             request.extensions_mut().insert(ConnectInfo(peer));
             request
                 .extensions_mut()
                 .insert(body::BodyTimeout(limits.body_timeout));
             let slot = PerIp::enter(&in_flight_per_ip, peer.ip(), limits.max_in_flight_per_ip);
-            let router = router.clone();
+            let (router, metrics) = (router.clone(), Arc::clone(&metrics));
             async move {
-                let Some(slot) = slot else {
-                    return Ok(ApiError::service_unavailable(1).into_response());
+                let mut response = match slot {
+                    None => ApiError::service_unavailable(1).into_response(),
+                    Some(slot) => {
+                        let request = request.map(axum::body::Body::new);
+                        let Ok(response) = tower::ServiceExt::oneshot(router, request).await;
+                        drop(slot);
+                        response
+                    }
                 };
-                let response =
-                    tower::ServiceExt::oneshot(router, request.map(axum::body::Body::new)).await;
-                drop(slot);
-                response
+                start.finish(&metrics, &mut response);
+                Ok::<_, std::convert::Infallible>(response)
             }
         });
         let stream = WriteDeadline::new(stream, limits.write_timeout);
@@ -564,6 +586,14 @@ pub(crate) async fn serve(
         });
     }
     drop(listener);
-    let _ = tokio::time::timeout(limits.request_timeout, graceful.shutdown()).await;
+    if tokio::time::timeout(limits.request_timeout, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            timeout_s = limits.request_timeout.as_secs(),
+            "requests still in flight after the drain timeout were cut off"
+        );
+    }
     Ok(())
 }

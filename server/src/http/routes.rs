@@ -541,7 +541,30 @@ pub(crate) async fn health() -> Answer {
 pub(crate) async fn ready(State(app): State<App>) -> Answer {
     blocking(move || match app.service.ready() {
         Ok(()) => Ok(Json(json!({ "status": "ready" })).into_response()),
-        Err(_) => Err(ApiError::service_unavailable(1)),
+        Err(e) => {
+            tracing::warn!(
+                cause = %crate::store::redact_credentials(&e.to_string()),
+                "not ready: the store does not answer"
+            );
+            Err(ApiError::service_unavailable(1))
+        }
     })
     .await
+}
+
+/// `GET /metrics` → the instance's Prometheus metrics (text exposition format). Public and
+/// read-only like the probes: counts and latencies by route template, no ids, names or
+/// addresses.
+pub(crate) async fn metrics(State(app): State<App>) -> Answer {
+    let (waiting, running) = app.passwords.load();
+    let metrics = app.service.metrics();
+    metrics.password_checks(waiting, running);
+    let mut response = metrics.render().into_response();
+    response.headers_mut().insert(
+        axum::http::header::CONTENT_TYPE,
+        axum::http::HeaderValue::from_static(
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        ),
+    );
+    Ok(response)
 }

@@ -38,7 +38,10 @@ use macaroon_mint::TypedCaveat;
 pub use self::error::{Error, Invalid, Result, TokenError};
 use macaroon_mint::onedata::Subject;
 
-use crate::store::{Provider, Store, SubjectKind, User};
+use crate::metrics::{MeasuredStore, Metrics};
+use crate::store::{
+    ensure_root_key, Provider, RootKeyRecord, Store, StoreError, SubjectKind, User,
+};
 
 /// A clock: the current time in Unix seconds. Injected so that tests can move time; the
 /// service reads it once per operation and hands it to the verifier.
@@ -235,6 +238,9 @@ pub struct AuthToken {
 pub struct Service {
     pub(crate) store: Arc<dyn Store>,
     pub(crate) settings: Settings,
+    pub(crate) metrics: Arc<Metrics>,
+    /// The current root key's id as last seen (0: none yet), to log a rotation once.
+    current_key_id: std::sync::atomic::AtomicI64,
     /// Verified against when the username is unknown, so both cases take as long.
     dummy_hash: String,
 }
@@ -251,18 +257,49 @@ impl fmt::Debug for Service {
 }
 
 impl Service {
-    /// A service over `store`.
+    /// A service over `store`, with its own [`Metrics`] (every store operation timed).
     ///
     /// # Errors
     ///
     /// [`Error::Internal`] when the password hasher cannot run.
     pub fn new(store: Arc<dyn Store>, settings: Settings) -> Result<Service> {
         let dummy_hash = hash_password("macaroon-mint: no such user")?;
+        let metrics = Arc::new(Metrics::new());
         Ok(Service {
-            store,
+            store: Arc::new(MeasuredStore::new(store, Arc::clone(&metrics))),
             settings,
+            metrics,
+            current_key_id: std::sync::atomic::AtomicI64::new(0),
             dummy_hash,
         })
+    }
+
+    /// The current root key (creating the first), logging when it differs from the one seen
+    /// last: a `keys rotate` by another process shows in this instance's log when it takes
+    /// effect here.
+    pub(crate) fn current_key(&self, now: u64) -> std::result::Result<RootKeyRecord, StoreError> {
+        let key = ensure_root_key(&*self.store, now)?;
+        let previous = self
+            .current_key_id
+            .swap(key.id, std::sync::atomic::Ordering::Relaxed);
+        if previous != key.id {
+            if previous == 0 {
+                tracing::info!(key_id = key.id, "minting under root key {}", key.id);
+            } else {
+                tracing::info!(
+                    key_id = key.id,
+                    previous_key_id = previous,
+                    "root key rotated: minting under key {} (was {previous})",
+                    key.id
+                );
+            }
+        }
+        Ok(key)
+    }
+
+    /// The service's metrics.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
     }
 
     /// The current time (Unix seconds).

@@ -15,8 +15,7 @@ use super::privileges::{OzPrivilege, SpacePrivilege};
 use super::tokens::TokenOwner;
 use super::{keys, Caller, Error, Principal, ProviderCaller, Result, Service, TokenError};
 use crate::store::{
-    ensure_root_key, random_hex, NamedToken, Provider, ProviderChange, Space, StoreError,
-    SubjectKind,
+    random_hex, NamedToken, Provider, ProviderChange, Space, StoreError, SubjectKind,
 };
 
 /// `POST /providers`: Onezone's `ProviderRegistrationRequest`, checked (subdomain delegation is
@@ -162,7 +161,7 @@ impl Service {
             admin: admin.clone(),
             created: now,
         };
-        let root = ensure_root_key(&*self.store, now)?;
+        let root = self.current_key(now)?;
         let token_id = random_hex(16)?;
         let secret = keys::named_token_secret(&root, &token_id)?;
         let fail = |e: &dyn std::fmt::Display| Error::internal("minting a provider root token", e);

@@ -7,7 +7,7 @@
 use super::privileges::OzPrivilege;
 use super::tokens::TokenOwner;
 use super::{check_name, AnyCaller, Caller, Error, Principal, Result, Service};
-use crate::store::{ensure_root_key, NamedToken, NamedTokenChange, StoreError, SubjectKind};
+use crate::store::{NamedToken, NamedTokenChange, StoreError, SubjectKind};
 
 /// Proof that a caller may change or delete a named token.
 #[derive(Debug)]
@@ -240,7 +240,7 @@ impl Service {
     ///
     /// 404 when the user is gone.
     pub fn revoke_temporary(&self, owner: &TokenOwner) -> Result<()> {
-        let key = ensure_root_key(&*self.store, self.now())?;
+        let key = self.current_key(self.now())?;
         match self.store.bump_temporary_generation(owner.id(), key.id)? {
             Some(_) => Ok(()),
             None => Err(Error::NotFound),

@@ -34,7 +34,7 @@ use super::{
     check_name, keys, AuthToken, Caller, Error, Invalid, Minter, Principal, ProviderCaller,
     RegistrationPolicy, Result, Service, TokenError,
 };
-use crate::store::{ensure_root_key, random_hex, NamedToken, StoreError, SubjectKind};
+use crate::store::{random_hex, NamedToken, StoreError, SubjectKind};
 
 /// The longest lineage of tokens minted with tokens (a password login is depth 0).
 pub const MAX_LINEAGE: usize = 8;
@@ -400,14 +400,10 @@ impl Service {
             }
             Some(Parent::Named(id)) => (
                 current.generation,
-                ensure_root_key(&*self.store, now)?,
+                self.current_key(now)?,
                 Some(id.as_str()),
             ),
-            None => (
-                current.generation,
-                ensure_root_key(&*self.store, now)?,
-                None,
-            ),
+            None => (current.generation, self.current_key(now)?, None),
         };
         let secret = keys::temporary_secret_of(&root, owner.kind(), owner.id(), generation)?;
         let token_id = keys::temporary_token_id(root.id, &random_hex(16)?, named);
@@ -455,7 +451,7 @@ impl Service {
     ) -> Result<NewNamedToken> {
         check_name("name", name)?;
         let caveats = self.check_new_token(minter, owner.principal(), &spec)?;
-        let root = ensure_root_key(&*self.store, self.now())?;
+        let root = self.current_key(self.now())?;
         let token_id = random_hex(16)?;
         let secret = keys::named_token_secret(&root, &token_id)?;
         let persistence = Persistence::Named;
@@ -775,7 +771,7 @@ impl Service {
                 form = form_name(other),
             )));
         }
-        let root = ensure_root_key(&*self.store, self.now())?;
+        let root = self.current_key(self.now())?;
         let token_id = random_hex(16)?;
         let secret = keys::named_token_secret(&root, &token_id)?;
         let options = InviteOptions {
@@ -808,6 +804,7 @@ impl Service {
             usage_count: 0,
             privileges: None,
         })?;
+        self.count_minted(Persistence::Named, minted.identifier.token_type());
         Ok(minted.token)
     }
 
@@ -834,7 +831,22 @@ impl Service {
         for caveat in caveats {
             macaroon = macaroon.with_first_party(caveat).map_err(|e| fail(&e))?;
         }
-        macaroon.serialize(Format::Onedata).map_err(|e| fail(&e))
+        let text = macaroon.serialize(Format::Onedata).map_err(|e| fail(&e))?;
+        self.count_minted(persistence, &token_type.token_type());
+        Ok(text)
+    }
+
+    fn count_minted(&self, persistence: Persistence, token_type: &TokenType) {
+        let persistence = match persistence {
+            Persistence::Named => "named",
+            _ => "temporary",
+        };
+        let token_type = match token_type {
+            TokenType::Access { .. } => "access",
+            TokenType::Identity => "identity",
+            _ => "invite",
+        };
+        self.metrics.minted(persistence, token_type);
     }
 
     /// `POST /tokens/confine`: the token with `caveats` added after its own — attenuation,

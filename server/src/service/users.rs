@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 
 use super::privileges::OzPrivilege;
 use super::{hash_password, Caller, Error, Invalid, Result, Service};
-use crate::store::{ensure_root_key, StoreError, User};
+use crate::store::{StoreError, User};
 
 /// Proof that a caller may create users (`oz_users_create`).
 #[derive(Debug)]
@@ -113,7 +113,7 @@ impl Service {
             Some(password) => hash_password(password)?,
             None => String::new(),
         };
-        let key = ensure_root_key(&*self.store, self.now())?;
+        let key = self.current_key(self.now())?;
         match self.store.create_user(
             username,
             &hash,

@@ -502,7 +502,9 @@ pub fn ensure_root_key(store: &dyn Store, now: u64) -> Result<RootKeyRecord, Sto
     if let Some(key) = current_root_key(store)? {
         return Ok(key);
     }
-    store.insert_root_key(&random_bytes(32)?, now)
+    let key = store.insert_root_key(&random_bytes(32)?, now)?;
+    tracing::info!(key_id = key.id, "created the first root key");
+    Ok(key)
 }
 
 /// Fills a buffer from the operating system's random number generator.
@@ -615,6 +617,36 @@ pub fn redact_url(url: &str) -> String {
         ),
         None => format!("{scheme}://{authority}"),
     }
+}
+
+/// A backend's error text fit for a log: every URL in it as [`redact_url`] writes it, and the
+/// value of any `password=` setting (a key-value connection string) replaced by `***`.
+///
+/// ```
+/// use macaroon_mint_server::store::redact_credentials;
+/// assert_eq!(
+///     redact_credentials("connecting to postgres://mint:hunter2@db/x?sslmode=off failed"),
+///     "connecting to postgres://mint:***@db/x failed"
+/// );
+/// assert_eq!(
+///     redact_credentials("bad config host=db password=hunter2 user=mint"),
+///     "bad config host=db password=*** user=mint"
+/// );
+/// ```
+pub fn redact_credentials(text: &str) -> String {
+    let words: Vec<String> = text
+        .split(' ')
+        .map(|word| {
+            if word.contains("://") {
+                redact_url(word)
+            } else if word.to_ascii_lowercase().starts_with("password=") {
+                "password=***".to_owned()
+            } else {
+                word.to_owned()
+            }
+        })
+        .collect();
+    words.join(" ")
 }
 
 /// A SQLite store in `dir`, for the crate's unit tests.

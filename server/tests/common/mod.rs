@@ -9,6 +9,7 @@
 // Each test crate uses a different part of this module.
 #![allow(dead_code)]
 
+pub mod logs;
 pub mod swagger;
 
 use std::io::Write as _;
@@ -136,7 +137,25 @@ pub fn send(
     request: ureq::Request,
     body: Option<serde_json::Value>,
 ) -> (u16, Option<String>, serde_json::Value) {
+    let (status, mut headers, json) = send_keeping(request, body, &["retry-after"]);
+    (status, headers.remove(0), json)
+}
+
+/// As [`send`], keeping the answer's headers named in `keep` (in that order).
+pub fn send_keeping(
+    request: ureq::Request,
+    body: Option<serde_json::Value>,
+    keep: &[&str],
+) -> (u16, Vec<Option<String>>, serde_json::Value) {
     let (method, url) = (request.method().to_owned(), request.url().to_owned());
+    for name in ["authorization", "x-auth-token", "macaroon"] {
+        if let Some(value) = request.header(name) {
+            logs::credential_header(value);
+        }
+    }
+    if let Some(body) = &body {
+        logs::secrets_in(body);
+    }
     let result = match body {
         Some(body) => request.send_json(body),
         None => request.call(),
@@ -146,9 +165,14 @@ pub fn send(
         Err(e) => panic!("{method} {url}: {e}"),
     };
     let status = response.status();
-    let retry_after = response.header("retry-after").map(str::to_owned);
+    let kept = keep
+        .iter()
+        .map(|name| response.header(name).map(str::to_owned))
+        .collect();
     let text = response.into_string().unwrap();
-    (status, retry_after, answer(&method, &url, status, &text))
+    let json = answer(&method, &url, status, &text);
+    logs::secrets_in(&json);
+    (status, kept, json)
 }
 
 /// A response body read some other way than [`send`] (`text`: as received): its JSON (`Null`

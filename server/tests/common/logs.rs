@@ -1,0 +1,175 @@
+//! The service's logs during a test run, and the secrets the run handed to it.
+//!
+//! [`capture`] installs (once per test binary) a subscriber writing every event at every level,
+//! as JSON lines, into one buffer. [`send`](super::send) registers each secret a request carries
+//! (passwords, credentials, tokens) and each token an answer carries; servers register their
+//! root keys. [`check_no_secret_logged`] then compares what was logged with what was
+//! registered: each call checks the lines and secrets new since the last one against all of the
+//! other kind, so the last server of a run to stop has checked every line against every secret.
+
+use std::collections::BTreeSet;
+use std::io;
+use std::sync::{Mutex, Once, PoisonError};
+
+use serde_json::Value;
+
+/// Secrets shorter than this are not registered: a short password such as `pw` also occurs in
+/// harmless text. Every secret of the suites (passwords, tokens, keys) is longer.
+const MIN_SECRET_LEN: usize = 8;
+
+#[derive(Default)]
+struct Ledger {
+    lines: Vec<String>,
+    /// An incomplete last line.
+    partial: Vec<u8>,
+    secrets: Vec<String>,
+    known: BTreeSet<String>,
+    /// `lines[..lines_checked]` were checked against `secrets[..secrets_checked]`.
+    lines_checked: usize,
+    secrets_checked: usize,
+}
+
+static LEDGER: Mutex<Option<Ledger>> = Mutex::new(None);
+
+fn with<T>(f: impl FnOnce(&mut Ledger) -> T) -> T {
+    let mut guard = LEDGER.lock().unwrap_or_else(PoisonError::into_inner);
+    f(guard.get_or_insert_with(Ledger::default))
+}
+
+struct Capture;
+
+impl io::Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        with(|ledger| {
+            ledger.partial.extend_from_slice(buf);
+            while let Some(end) = ledger.partial.iter().position(|&b| b == b'\n') {
+                let line: Vec<u8> = ledger.partial.drain(..=end).collect();
+                ledger
+                    .lines
+                    .push(String::from_utf8_lossy(&line[..end]).into_owned());
+            }
+        });
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Installs the capturing subscriber (once per process).
+pub fn capture() {
+    static INSTALL: Once = Once::new();
+    INSTALL.call_once(|| {
+        let subscriber = tracing_subscriber::fmt()
+            .json()
+            .flatten_event(true)
+            .with_max_level(tracing::Level::TRACE)
+            .with_writer(|| Capture)
+            .finish();
+        tracing::subscriber::set_global_default(subscriber).expect("one global subscriber");
+    });
+}
+
+/// Registers a secret the service must never log.
+pub fn secret(text: &str) {
+    if text.len() < MIN_SECRET_LEN {
+        return;
+    }
+    with(|ledger| {
+        if ledger.known.insert(text.to_owned()) {
+            ledger.secrets.push(text.to_owned());
+        }
+    });
+}
+
+/// Registers the secrets in an `Authorization`, `X-Auth-Token` or `Macaroon` header value.
+pub fn credential_header(value: &str) {
+    use base64::Engine as _;
+    secret(value);
+    if let Some(encoded) = value.strip_prefix("Basic ") {
+        secret(encoded);
+        if let Ok(raw) = base64::engine::general_purpose::STANDARD.decode(encoded) {
+            let raw = String::from_utf8_lossy(&raw).into_owned();
+            if let Some((_, password)) = raw.split_once(':') {
+                secret(password);
+            }
+        }
+    } else if let Some(token) = value.strip_prefix("Bearer ") {
+        secret(token);
+    }
+}
+
+/// Registers every string under a `password` or `token` key of `json` (a request or answer).
+pub fn secrets_in(json: &Value) {
+    match json {
+        Value::Object(fields) => {
+            for (key, value) in fields {
+                match (key.as_str(), value) {
+                    ("password" | "token", Value::String(text)) => secret(text),
+                    _ => secrets_in(value),
+                }
+            }
+        }
+        Value::Array(items) => items.iter().for_each(secrets_in),
+        _ => {}
+    }
+}
+
+/// Every line captured so far, parsed (lines that are not JSON objects are a failure).
+pub fn lines() -> Vec<Value> {
+    with(|ledger| ledger.lines.clone())
+        .iter()
+        .map(|line| {
+            serde_json::from_str(line)
+                .unwrap_or_else(|e| panic!("a log line not JSON ({e}): {line}"))
+        })
+        .collect()
+}
+
+/// The request lines (`"message": "request"`) with this request id.
+pub fn request_lines(request_id: &str) -> Vec<Value> {
+    lines()
+        .into_iter()
+        .filter(|line| line["message"] == "request" && line["request_id"] == request_id)
+        .collect()
+}
+
+/// Fails naming the secret and the line when a line captured so far holds a secret registered
+/// so far (each pair is compared once over the run).
+pub fn check_no_secret_logged() {
+    let found = with(|ledger| {
+        let (lines, secrets) = (ledger.lines.len(), ledger.secrets.len());
+        let new_lines = &ledger.lines[ledger.lines_checked..lines];
+        let old_lines = &ledger.lines[..ledger.lines_checked];
+        let new_secrets = &ledger.secrets[ledger.secrets_checked..secrets];
+        let all_secrets = &ledger.secrets[..secrets];
+        let leak = new_lines
+            .iter()
+            .find_map(|line| {
+                all_secrets
+                    .iter()
+                    .find(|s| line.contains(s.as_str()))
+                    .map(|s| (s.clone(), line.clone()))
+            })
+            .or_else(|| {
+                old_lines.iter().find_map(|line| {
+                    new_secrets
+                        .iter()
+                        .find(|s| line.contains(s.as_str()))
+                        .map(|s| (s.clone(), line.clone()))
+                })
+            });
+        ledger.lines_checked = lines;
+        ledger.secrets_checked = secrets;
+        leak
+    });
+    if let Some((secret, line)) = found {
+        panic!("a secret was logged: {secret:?} in {line}");
+    }
+}
+
+/// How many lines and secrets the run has seen.
+pub fn counts() -> (usize, usize) {
+    with(|ledger| (ledger.lines.len(), ledger.secrets.len()))
+}
