@@ -103,6 +103,8 @@ mod macaroon;
 #[cfg(feature = "onedata")]
 pub mod onedata;
 mod reader;
+#[cfg(all(feature = "serde", feature = "onedata"))]
+pub mod report;
 #[cfg(feature = "serde")]
 mod serde_impls;
 mod util;
