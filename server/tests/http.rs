@@ -2420,6 +2420,109 @@ fn traced(
     (status, json, headers[0].clone().unwrap_or_default())
 }
 
+/// Issue 17: the token inspector. `GET /` and `GET /inspect` serve the page (self-contained,
+/// under a Content-Security-Policy that allows only its own inline code and its own origin);
+/// `POST /inspect` answers the library's report for valid and damaged tokens alike, stores
+/// nothing, and its log line holds no token. (`scripts/browser/inspector_test.py` drives the
+/// page in Chromium.)
+#[test]
+fn the_inspector_page_and_its_endpoint() {
+    let Some(server) = TestServer::start(Backend::Sqlite, RegistrationPolicy::Restricted) else {
+        return;
+    };
+    let root = server.base.trim_end_matches("/api/v3/onezone").to_owned();
+    for path in ["/", "/inspect"] {
+        let response = ureq::get(&format!("{root}{path}")).call().unwrap();
+        assert_eq!(response.content_type(), "text/html", "{path}");
+        let policy = response
+            .header("content-security-policy")
+            .unwrap_or_default()
+            .to_owned();
+        assert!(
+            policy.starts_with("default-src 'none'; script-src 'sha256-")
+                && policy.contains("connect-src 'self'")
+                && policy.contains("frame-ancestors 'none'"),
+            "{path}: {policy}"
+        );
+        for (header, value) in [
+            ("cache-control", "no-store"),
+            ("x-frame-options", "DENY"),
+            ("x-content-type-options", "nosniff"),
+            ("referrer-policy", "no-referrer"),
+        ] {
+            assert_eq!(response.header(header), Some(value), "{path} {header}");
+        }
+        let page = response.into_string().unwrap();
+        assert!(page.contains("<h1>Token inspector</h1>") && page.contains("nothing is stored"));
+    }
+    let inspect = |request_id: &str, body: &str| {
+        let response = ureq::post(&format!("{root}/inspect"))
+            .set("Content-Type", "application/json")
+            .set("X-Request-Id", request_id)
+            .send_string(body);
+        let response = match response {
+            Ok(r) | Err(ureq::Error::Status(_, r)) => r,
+            Err(e) => panic!("{e}"),
+        };
+        (
+            response.status(),
+            serde_json::from_str::<Value>(&response.into_string().unwrap()).unwrap(),
+        )
+    };
+    let token = server.temporary_token(ADMIN, json!([]));
+    let (status, report) = inspect("inspect-valid", &json!({ "token": token }).to_string());
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(report["format"], "onedata", "{report}");
+    assert_eq!(report["macaroon"]["l"], DOMAIN, "{report}");
+    assert_eq!(
+        report["onedata"]["identifier"]["subject"],
+        format!("usr-{}", server.user_id(ADMIN.0)),
+        "{report}"
+    );
+    assert_eq!(report["onedata"]["caveats"][0]["form"], "time", "{report}");
+    // The damaged registration token of the Onedata docs (SPEC §14, example A).
+    let damaged = "MDAxNmxvY2F00aW9uIHJlZ2lzdHJ5CjAwM2JpZGVudGlmaW-0Y8";
+    let (status, report) = inspect("inspect-damaged", &json!({ "token": damaged }).to_string());
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(
+        (
+            &report["error"]["layer"],
+            &report["error"]["offset"],
+            &report["error"]["reason"]
+        ),
+        (&json!("base62"), &json!(47), &json!("invalid_character")),
+        "{report}"
+    );
+    assert_eq!(
+        report["recovered"]["location"]["text"], "registry",
+        "{report}"
+    );
+    // Not a request for a report: Onezone's errors.
+    for (row, body, id) in [
+        ("no token", "{}", "missingRequiredValue"),
+        ("not a string", r#"{"token": 7}"#, "badValueString"),
+        ("not JSON", "MDAx", "malformedData"),
+    ] {
+        let (status, answer) = inspect("inspect-bad", body);
+        assert_eq!(
+            (status, &answer["error"]["id"]),
+            (400, &json!(id)),
+            "{row}: {answer}"
+        );
+    }
+    // Nothing pasted is logged: the request lines name the route and status only.
+    for id in ["inspect-valid", "inspect-damaged"] {
+        let lines = common::logs::request_lines(id);
+        assert_eq!(lines.len(), 1, "{id}: {lines:?}");
+        assert_eq!(
+            (&lines[0]["route"], &lines[0]["status"]),
+            (&json!("/inspect"), &json!(200))
+        );
+        let text = lines[0].to_string();
+        assert!(!text.contains(&token) && !text.contains(damaged), "{text}");
+    }
+}
+
 /// A request of [`requests_are_logged_and_counted`] and the log line it must leave.
 struct Traced<'a> {
     step: &'a str,

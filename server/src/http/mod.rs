@@ -20,6 +20,7 @@ pub use self::body::MAX_BODY_BYTES;
 pub mod caller;
 pub mod caveats;
 pub mod error;
+mod inspector;
 pub(crate) mod observe;
 pub use self::observe::REQUEST_ID;
 mod owned_tokens;
@@ -163,6 +164,8 @@ pub(crate) fn router(service: Arc<Service>, limits: &HttpLimits) -> Router {
     Router::new()
         .route(&p("/configuration"), get(routes::configuration))
         .route("/metrics", get(routes::metrics))
+        .route("/", get(inspector::page))
+        .route("/inspect", get(inspector::page).post(inspector::inspect))
         .route("/health", get(routes::health))
         .route("/ready", get(routes::ready))
         .route(&p("/user"), get(routes::current_user))
