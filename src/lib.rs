@@ -68,7 +68,9 @@
 //!   documentation gives the shape.
 //!
 //! [macaroons]: https://research.google/pubs/macaroons-cookies-with-contextual-caveats-for-decentralized-authorization-in-the-cloud/
-
+//!
+// The README's guided tour (build.rs): with the default features, whose examples it runs.
+#![cfg_attr(feature = "onedata", doc = include_str!(concat!(env!("OUT_DIR"), "/tour.md")))]
 // No unsafe code here: memory safety of the parser holds by construction. (The dependencies'
 // own unsafe code is theirs: sha2's and base64-simd's SIMD kernels.)
 #![forbid(unsafe_code)]
@@ -128,8 +130,3 @@ pub use crate::macaroon::{AsPredicate, Caveat, Macaroon, MAX_FIELD_BYTES};
 #[cfg(feature = "caveats")]
 pub use crate::verify::{ApiCall, AuthContext, Consumer, DataAccess, DeferredCaveat, Service};
 pub use crate::verify::{Clock, ExactPredicate, Unmet, Verified, Verifier};
-
-// The README's examples are compiled and run as doc tests.
-#[cfg(all(doctest, feature = "onedata"))]
-#[doc = include_str!("../README.md")]
-pub struct ReadmeDoctests;

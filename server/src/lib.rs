@@ -20,6 +20,9 @@
 //! | `POST /tokens/verify_invite_token` | `{"token","expectedInviteType"?,"peerIp"?}` | `200` claims | anyone (no authentication) |
 //! | `GET /configuration` | — | `200` Onezone's `Configuration` | anyone |
 //! | `GET /health`, `GET /ready` (outside the prefix) | — | `200 {"status"}`; `/ready` `503` when the store does not answer | anyone |
+//! | `GET /metrics` (outside the prefix) | — | `200` Prometheus text ([`metrics`]) | anyone |
+//! | `GET /`, `GET /inspect` (outside the prefix) | — | `200` the token inspector page | anyone |
+//! | `POST /inspect` (outside the prefix) | `{"token"}` | `200` `macaroon_mint::report::inspect`'s JSON, valid or damaged | anyone; nothing stored or logged |
 //!
 //! Authentication is HTTP basic (Argon2id password hashes) or an access token minted by
 //! `/user/tokens/*`, sent as `X-Auth-Token: <token>`, `Authorization: Bearer <token>` or the
@@ -36,8 +39,14 @@
 //! Rotating adds a new current key (old tokens keep verifying); retiring a key invalidates the
 //! tokens minted under it. Checks run in this order: 401 (credentials), 404 (the user or space
 //! in the path), 403 (privileges), 400 (body); errors are `{"error": {"id", "details"?,
-//! "description"}}`, and a 500 never carries its cause (which goes to standard error, without
-//! key material).
+//! "description"}}`, and a 500 never carries its cause (which goes to the log, without key
+//! material).
+//!
+//! Each request leaves one `tracing` event (target `macaroon_mint_server::request`: request id,
+//! client, method, route template, status, latency, caller, error and `authError` ids; never a
+//! token, password or body), and the answer carries its `X-Request-Id`. The crate emits events
+//! only: the embedding program installs a subscriber (the CLI's `serve` does, with
+//! `--log-format text|json` and `RUST_LOG`).
 //!
 //! ```no_run
 //! use macaroon_mint_server::{Config, RegistrationPolicy, Server};
