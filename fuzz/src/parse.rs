@@ -45,6 +45,21 @@ pub fn parse_any(data: &[u8]) {
         _ => {}
     }
 
+    // The JSON report (inspect --json, the service's inspector) reads anything, with every
+    // Onedata reading forced on, and agrees with the strict parse.
+    let report = macaroon_mint::report::inspect(data, true);
+    assert_eq!(
+        report.error().is_some(),
+        detected.is_err(),
+        "report::inspect disagrees with Parsed::from_bytes"
+    );
+    assert!(report.json.is_object(), "the report is not a JSON object");
+    assert_eq!(
+        report.json.get("error").is_some(),
+        detected.is_err(),
+        "the report's JSON names no error for damaged input, or one for a valid token"
+    );
+
     assert_eq!(
         Macaroon::parse_bytes(data),
         detected.clone().map(|p| p.macaroon),

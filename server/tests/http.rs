@@ -2499,14 +2499,25 @@ fn the_inspector_page_and_its_endpoint() {
     );
     // Not a request for a report: Onezone's errors.
     for (row, body, id) in [
-        ("no token", "{}", "missingRequiredValue"),
-        ("not a string", r#"{"token": 7}"#, "badValueString"),
-        ("not JSON", "MDAx", "malformedData"),
+        ("no token", "{}".to_owned(), "missingRequiredValue"),
+        (
+            "not a string",
+            r#"{"token": 7}"#.to_owned(),
+            "badValueString",
+        ),
+        ("not JSON", "MDAx".to_owned(), "malformedData"),
+        // Public, so bounded like every body: over 64 KiB is refused unread.
+        (
+            "too large",
+            json!({ "token": "M".repeat(macaroon_mint_server::http::MAX_BODY_BYTES) }).to_string(),
+            "payloadTooLarge",
+        ),
     ] {
-        let (status, answer) = inspect("inspect-bad", body);
+        let (status, answer) = inspect("inspect-bad", &body);
+        let expected = if id == "payloadTooLarge" { 413 } else { 400 };
         assert_eq!(
             (status, &answer["error"]["id"]),
-            (400, &json!(id)),
+            (expected, &json!(id)),
             "{row}: {answer}"
         );
     }
