@@ -5,9 +5,10 @@ Starts `macaroon-mint serve` (a throwaway SQLite directory, an admin from the en
 Debian's chromedriver, then for each case loads the page, types a token into it, presses
 Inspect and asserts what the page shows; a screenshot of each case is saved under
 target/inspector-screenshots/. Cases: an access token the service mints (typed caveats, the
-Onedata identifier), a third-party token (libmacaroons' README example), the damaged
-registration token of the Onedata docs (position, reason, recovered part), and a token whose
-identifier is HTML (shown as text, never run). Everything it starts is stopped by PID.
+Onedata identifier), the provider registration token it mints (an invite: type and target), a
+third-party token (libmacaroons' README example), the damaged registration token of the Onedata
+docs (position, reason, recovered part), and a token whose identifier is HTML (shown as text,
+never run). Everything it starts is stopped by PID.
 
 Usage: scripts/browser/inspector_test.py [path/to/macaroon-mint]
 Needs: /usr/bin/chromium and /usr/bin/chromedriver (Debian packages chromium, chromium-driver).
@@ -229,6 +230,20 @@ def main():
               f"the page loads nothing but its own POST /inspect: {resources}")
         browser.screenshot("valid-onedata-token")
 
+        # 1b. An invite: the provider registration token Onezone's endpoint answers.
+        auth = "Basic " + base64.b64encode(("admin:" + password).encode()).decode()
+        status, answer = http(
+            "POST", f"{base}/api/v3/onezone/users/{user_id}/clusters/provider_registration_token",
+            headers={"Authorization": auth})
+        check(status == 200, f"the service mints a registration token: {status}")
+        registration = answer["token"]
+        browser.type_and_inspect(registration)
+        onedata = dict(browser.fields("#onedata-identifier"))
+        check(onedata.get("Persistence") == "nmd" and onedata.get("Type") == "invite"
+              and onedata.get("Invite type") == "rop" and onedata.get("Target") == user_id,
+              f"invite: the invite type and target read: {onedata}")
+        browser.screenshot("registration-invite-token")
+
         # 2. A third-party token (libmacaroons' README example, SPEC §11.2).
         with open(os.path.join(ROOT, "tests", "data", "third_party.json")) as f:
             third_party = json.load(f)["tv2"]["serializations"]["root_v1"]
@@ -281,7 +296,7 @@ def main():
         with open(os.path.join(work, "serve.log")) as f:
             log = f.read()
         check("route=/inspect status=200" in log, "the service logged its /inspect requests")
-        check(all(t not in log for t in (token, third_party, DAMAGED, hostile, password)),
+        check(all(t not in log for t in (token, registration, third_party, DAMAGED, hostile, password)),
               "no pasted token (nor the admin's password) in the service's log")
     finally:
         if browser is not None:
