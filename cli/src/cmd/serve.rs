@@ -195,7 +195,8 @@ pub(crate) fn login_rate(per_second: u32, burst_factor: u32) -> Option<macaroon_
 pub(crate) fn serve(args: &ServeArgs) -> Result<String, Failure> {
     use macaroon_mint_server::AdminStatus;
 
-    logging::init(args.log_format)?;
+    // Held to the end: dropping it writes the last queued lines (`stopped`).
+    let _log_writer = logging::init(args.log_format)?;
     let listen = args.listen;
     let registration_policy = args.registration_policy;
     let temporary_max_ttl = args.temporary_max_ttl;
