@@ -585,7 +585,11 @@ pub(crate) fn check_quota(quota: Option<u64>, used: i64) -> Result<(), StoreErro
     }
 }
 
-/// A database URL with its password replaced by `***`, for printing.
+/// A database URL with its password replaced by `***` and its query (which may carry one too)
+/// dropped, for printing.
+///
+/// The user information ends at the last `@` before the query, so a password holding an
+/// unescaped `/`, `?` or `@` is still hidden whole.
 ///
 /// ```
 /// use macaroon_mint_server::store::redact_url;
@@ -593,34 +597,62 @@ pub(crate) fn check_quota(quota: Option<u64>, used: i64) -> Result<(), StoreErro
 ///     redact_url("postgres://mint:hunter2@127.0.0.1:5432/db"),
 ///     "postgres://mint:***@127.0.0.1:5432/db"
 /// );
-/// assert_eq!(redact_url("postgres://127.0.0.1/db"), "postgres://127.0.0.1/db");
+/// assert_eq!(redact_url("postgres://mint:hun/ter@2@db/x"), "postgres://mint:***@db/x");
+/// assert_eq!(redact_url("postgres://127.0.0.1/db?sslmode=off"), "postgres://127.0.0.1/db");
 /// ```
 pub fn redact_url(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return "<unparseable URL>".to_owned();
     };
-    let (authority, path) = rest
-        .split_once('/')
-        .map_or((rest, None), |(a, p)| (a, Some(p)));
-    let authority = match authority.rsplit_once('@') {
-        Some((userinfo, host)) => match userinfo.split_once(':') {
-            Some((user, _password)) => format!("{user}:***@{host}"),
-            None => format!("{userinfo}@{host}"),
+    let (userinfo, after) = split_userinfo(rest);
+    let userinfo = match userinfo {
+        Some(userinfo) => match userinfo.split_once(':') {
+            Some((user, _password)) => format!("{user}:***@"),
+            None => format!("{userinfo}@"),
         },
-        None => authority.to_owned(),
+        None => String::new(),
     };
-    match path {
-        // Query parameters may carry a password too.
-        Some(path) => format!(
-            "{scheme}://{authority}/{}",
-            path.split('?').next().unwrap_or("")
-        ),
-        None => format!("{scheme}://{authority}"),
+    let location = after.split(['?', '#']).next().unwrap_or("");
+    format!("{scheme}://{userinfo}{location}")
+}
+
+/// The user information of the part of a URL after `://` (to the last `@` before a query that
+/// holds none), and the rest.
+fn split_userinfo(rest: &str) -> (Option<&str>, &str) {
+    let end = rest
+        .match_indices(['?', '#'])
+        .map(|(i, _)| i)
+        .find(|&i| !rest[i..].contains('@'))
+        .unwrap_or(rest.len());
+    match rest[..end].rfind('@') {
+        Some(at) => (Some(&rest[..at]), &rest[at + 1..]),
+        None => (None, rest),
     }
 }
 
-/// A backend's error text fit for a log: every URL in it as [`redact_url`] writes it, and the
-/// value of any `password=` setting (a key-value connection string) replaced by `***`.
+/// Whether a database URL holds a password: in its user information or as a `password`
+/// query parameter. A file holding such a URL must be private to its owner.
+///
+/// ```
+/// use macaroon_mint_server::store::url_has_password;
+/// assert!(url_has_password("postgres://mint:hunter2@db/x"));
+/// assert!(url_has_password("postgres://db/x?user=mint&Password=hunter2"));
+/// assert!(!url_has_password("postgres://mint@db/x?sslmode=disable"));
+/// ```
+pub fn url_has_password(url: &str) -> bool {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let (userinfo, after) = split_userinfo(rest);
+    userinfo.is_some_and(|u| u.contains(':'))
+        || after.split_once('?').is_some_and(|(_, query)| {
+            query
+                .split('&')
+                .any(|pair| pair.to_ascii_lowercase().starts_with("password="))
+        })
+}
+
+/// A backend's error text fit for a log: every URL in it as [`redact_url`] writes it (a URL
+/// runs to the next white space or quote, a quoted one to its closing quote), and the value of any password setting
+/// (`password=x`, `password = 'x'`, `"password": "x"`, any case) replaced by `***`.
 ///
 /// ```
 /// use macaroon_mint_server::store::redact_credentials;
@@ -632,25 +664,145 @@ pub fn redact_url(url: &str) -> String {
 ///     redact_credentials("bad config host=db password=hunter2 user=mint"),
 ///     "bad config host=db password=*** user=mint"
 /// );
+/// assert_eq!(
+///     redact_credentials("url \"postgres://m:hunter2@db/x\"\tPassword = 'hunter2'"),
+///     "url \"postgres://m:***@db/x\"\tPassword = '***'"
+/// );
 /// ```
 pub fn redact_credentials(text: &str) -> String {
-    let words: Vec<String> = text
-        .split(' ')
-        .map(|word| {
-            if word.contains("://") {
-                redact_url(word)
-            } else if word.to_ascii_lowercase().starts_with("password=") {
-                "password=***".to_owned()
-            } else {
-                word.to_owned()
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while !rest.is_empty() {
+        let url = rest.find("://").map(|at| {
+            let start = rest[..at]
+                .rfind(|c: char| !(c.is_ascii_alphanumeric() || "+.-".contains(c)))
+                .map_or(0, |i| i + 1);
+            (start, at)
+        });
+        let password = find_ignoring_case(rest, "password");
+        match (url, password) {
+            (Some((start, at)), p) if p.is_none_or(|p| start <= p) => {
+                out.push_str(&rest[..start]);
+                // A quoted URL runs to its closing quote (its password may hold a space).
+                let quote = rest[..start]
+                    .chars()
+                    .next_back()
+                    .filter(|c| "\"'`".contains(*c));
+                let end = at
+                    + match quote {
+                        Some(q) => rest[at..].find(q),
+                        None => {
+                            rest[at..].find(|c: char| c.is_whitespace() || "\"'`<>".contains(c))
+                        }
+                    }
+                    .unwrap_or(rest.len() - at);
+                out.push_str(&redact_url(&rest[start..end]));
+                rest = &rest[end..];
             }
-        })
-        .collect();
-    words.join(" ")
+            (_, Some(p)) => {
+                let name_end = p + "password".len();
+                out.push_str(&rest[..name_end]);
+                rest = &rest[name_end..];
+                // `password`, a quote closing its name, spaces, `=` or `:`, spaces, a quote.
+                let separator = rest
+                    .char_indices()
+                    .find(|&(_, c)| !(c.is_whitespace() || "\"'".contains(c)))
+                    .filter(|&(_, c)| c == '=' || c == ':');
+                let Some((sep, _)) = separator else {
+                    continue;
+                };
+                let value_start = sep
+                    + 1
+                    + rest[sep + 1..]
+                        .find(|c: char| !c.is_whitespace())
+                        .unwrap_or(rest.len() - sep - 1);
+                let quote = rest[value_start..]
+                    .chars()
+                    .next()
+                    .filter(|c| "\"'".contains(*c));
+                let value_start = value_start + quote.map_or(0, char::len_utf8);
+                let value_len = match quote {
+                    Some(q) => rest[value_start..].find(q),
+                    None => {
+                        rest[value_start..].find(|c: char| c.is_whitespace() || ",;)}".contains(c))
+                    }
+                }
+                .unwrap_or(rest.len() - value_start);
+                out.push_str(&rest[..value_start]);
+                if value_len > 0 {
+                    out.push_str("***");
+                }
+                rest = &rest[value_start + value_len..];
+            }
+            _ => {
+                out.push_str(rest);
+                rest = "";
+            }
+        }
+    }
+    out
+}
+
+/// The byte position of `needle` (ASCII) in `haystack`, ignoring ASCII case.
+fn find_ignoring_case(haystack: &str, needle: &str) -> Option<usize> {
+    haystack
+        .as_bytes()
+        .windows(needle.len())
+        .position(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
 }
 
 /// A SQLite store in `dir`, for the crate's unit tests.
 #[cfg(test)]
 pub(crate) fn open_sqlite_for_tests(dir: &std::path::Path) -> SqliteStore {
     SqliteStore::open(dir, KeyProtection::Plain).expect("open a SQLite store for a test")
+}
+
+#[cfg(test)]
+mod redaction_tests {
+    use super::{redact_credentials, redact_url, url_has_password};
+
+    #[test]
+    fn passwords_are_hidden_in_every_spelling() {
+        let rows = [
+            ("postgres://u:pw1@db/x\nnext", "postgres://u:***@db/x\nnext"),
+            ("(postgres://u:pw1@db/x)\tok", "(postgres://u:***@db/x)\tok"),
+            ("'postgresql://u:p w@db/x'", "'postgresql://u:***@db/x'"),
+            (
+                "{\"password\":\"pw1\",\"user\":\"u\"}",
+                "{\"password\":\"***\",\"user\":\"u\"}",
+            ),
+            ("PASSWORD: pw1\nuser: u", "PASSWORD: ***\nuser: u"),
+            ("password = pw1, host=db", "password = ***, host=db"),
+            (
+                "password authentication failed for user \"u\"",
+                "password authentication failed for user \"u\"",
+            ),
+            ("no password=", "no password="),
+            ("", ""),
+        ];
+        for (text, expected) in rows {
+            assert_eq!(redact_credentials(text), expected, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn urls_lose_their_password_and_query() {
+        let rows = [
+            (
+                "postgres://u:a/b?c@db:5432/x?sslmode=off",
+                "postgres://u:***@db:5432/x",
+            ),
+            ("postgres://u@db/x", "postgres://u@db/x"),
+            ("postgres://db?password=pw1", "postgres://db"),
+            ("postgres://db/x#frag", "postgres://db/x"),
+            ("not a url", "<unparseable URL>"),
+        ];
+        for (url, expected) in rows {
+            assert_eq!(redact_url(url), expected, "{url:?}");
+        }
+        assert!(url_has_password("postgres://u:a/b?c@db/x"));
+        assert!(!url_has_password(
+            "postgres://u@db/x?sslmode=off&application_name=a"
+        ));
+    }
 }
