@@ -106,7 +106,7 @@ impl Default for Metrics {
 }
 
 /// The label of a request's method: the standard methods by name, anything else `other`.
-fn method_label(method: &axum::http::Method) -> &'static str {
+pub(crate) fn method_label(method: &axum::http::Method) -> &'static str {
     use axum::http::Method;
     match *method {
         Method::GET => "GET",

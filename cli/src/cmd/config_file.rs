@@ -125,7 +125,7 @@ fn read(storage: &StorageArgs) -> Result<Option<(PathBuf, FileSettings)>, Failur
         ))
     })?;
     if let Some(url) = &settings.database_url {
-        if macaroon_mint_server::store::redact_url(url) != *url {
+        if macaroon_mint_server::store::url_has_password(url) {
             refuse_if_shared(&path)?;
         }
     }
@@ -180,10 +180,23 @@ fn merge_storage(
     matches: &ArgMatches,
     provenance: &mut Provenance,
 ) {
-    merge!(storage, file, matches, provenance;
-        data_dir => "data-dir",
-        database_url => "database-url" as Some,
-    );
+    // The data directory and the database URL are one choice, the store: a flag or the
+    // environment naming either one leaves both of the file's unused, so `--data-dir` is never
+    // overridden by a `database-url` from the file.
+    let data_dir = explicit(matches, "data_dir");
+    let database_url = explicit(matches, "database_url");
+    if data_dir.is_some() || database_url.is_some() {
+        for (name, source) in [("data-dir", data_dir), ("database-url", database_url)] {
+            if let Some(source) = source {
+                provenance.settings.push((name, source));
+            }
+        }
+    } else {
+        merge!(storage, file, matches, provenance;
+            data_dir => "data-dir",
+            database_url => "database-url" as Some,
+        );
+    }
     match explicit(matches, "master_key_file") {
         Some(source) => provenance.settings.push(("master-key-file", source)),
         // The master key in the environment outranks a key file named in the file.

@@ -823,7 +823,7 @@ fn logs_follow_each_request_without_secrets() {
     let request = |id: &str| {
         let found: Vec<&Value> = lines
             .iter()
-            .filter(|l| l["message"] == "request" && l["request_id"] == id)
+            .filter(|l| l["message"] == "request" && l["client_request_id"] == id)
             .collect();
         assert_eq!(found.len(), 1, "{id}: {stderr}");
         found[0].clone()
@@ -882,6 +882,13 @@ fn logs_follow_each_request_without_secrets() {
     assert!(position("serving on http://") < position("request"));
     assert!(position("shutdown requested") < position("stopped"));
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn write_private(path: &std::path::Path, text: &str) -> String {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::write(path, text).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    path.to_str().unwrap().to_owned()
 }
 
 /// Issue 17: settings from `--config FILE` (TOML, the flags' names as keys), below flags and
@@ -944,6 +951,32 @@ fn a_config_file_sets_what_flags_and_environment_leave() {
     // `keys` finds the database through the same file.
     let listed = ok(&["keys", "list", "--config", file_arg]);
     assert!(listed.starts_with("1\tcreated "), "{listed}");
+
+    // The store is one choice: a file naming PostgreSQL (unreachable here) does not override
+    // `--data-dir` given as a flag, and the file's data directory does not override
+    // MACAROON_MINT_DATABASE_URL.
+    let elsewhere = write_private(
+        &dir.join("elsewhere.toml"),
+        "database-url = \"postgres://mint:pw-config-2@127.0.0.1:1/mint\"\n",
+    );
+    let mut c = crate::common::cmd();
+    c.args(["keys", "list", "--config", &elsewhere, "--data-dir"])
+        .arg(&data)
+        .env_remove("MACAROON_MINT_DATABASE_URL");
+    let listed = crate::common::check_ok(crate::common::run_cmd(c), &["keys", "list"]);
+    assert!(listed.starts_with("1\tcreated "), "{listed}");
+    let mut c = crate::common::cmd();
+    c.args(["keys", "list", "--config", file_arg]).env(
+        "MACAROON_MINT_DATABASE_URL",
+        "postgres://mint@127.0.0.1:1/mint",
+    );
+    let o = crate::common::run_cmd(c);
+    assert!(
+        o.code != 0 && o.stderr.contains("127.0.0.1:1"),
+        "the environment's database must be used: {} {}",
+        o.code,
+        o.stderr
+    );
 
     // Files that cannot be used: each refused (exit 2) with what and where.
     let write = |name: &str, text: &str, mode: u32| {

@@ -558,9 +558,15 @@ impl IntoResponse for ApiError {
             .as_ref()
             .and_then(|details| details["authError"]["id"].as_str())
             .map(super::observe::error_id);
+        let token_error = self
+            .details
+            .as_ref()
+            .and_then(|details| details["tokenError"]["id"].as_str())
+            .map(super::observe::error_id);
         response.extensions_mut().insert(super::observe::Failure {
             id: self.id,
             auth_error,
+            token_error,
         });
         if let Some(seconds) = self.retry_after {
             if let Ok(value) = HeaderValue::from_str(&seconds.to_string()) {

@@ -64,6 +64,8 @@ pub(crate) struct Failure {
     pub(crate) id: &'static str,
     /// The `authError` id of a 401 (`None` for a missing credential).
     pub(crate) auth_error: Option<&'static str>,
+    /// The `tokenError` id of a `badValueToken` (a token in the request data refused).
+    pub(crate) token_error: Option<&'static str>,
 }
 
 /// What the handlers learn of a request that its log line needs.
@@ -109,9 +111,11 @@ pub(crate) async fn record_route(request: Request, next: Next) -> Response {
     next.run(request).await
 }
 
-/// Gives requests their ids: the client's `X-Request-Id` when it is 1 to 64 characters of
-/// `[A-Za-z0-9._:-]` (so a proxy's id follows the request, and nothing else can reach a log
-/// line through it), else `<instance>-<counter>` (16 random hex digits per process start).
+/// Gives requests their ids: always `<instance>-<counter>` (16 random hex digits per process
+/// start), unique to the request whatever a client sends; and the client's own `X-Request-Id`
+/// beside it when it is 1 to 64 characters of `[A-Za-z0-9._:-]` (so a proxy's id follows the
+/// request, and nothing else can reach a log line through it). A client's id is only a label:
+/// anyone can send another's.
 pub(crate) struct RequestIds {
     instance: String,
     next: AtomicU64,
@@ -132,24 +136,27 @@ impl RequestIds {
         }
     }
 
-    pub(crate) fn of(&self, headers: &HeaderMap) -> String {
-        if let Some(id) = headers.get(&REQUEST_ID).and_then(|v| v.to_str().ok()) {
-            let fits = (1..=MAX_CLIENT_ID).contains(&id.len())
-                && id
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"._:-".contains(&b));
-            if fits {
-                return id.to_owned();
-            }
-        }
+    /// The service's id for a request, and the client's when it is harmless.
+    pub(crate) fn of(&self, headers: &HeaderMap) -> (String, Option<String>) {
+        let client = headers
+            .get(&REQUEST_ID)
+            .and_then(|v| v.to_str().ok())
+            .filter(|id| {
+                (1..=MAX_CLIENT_ID).contains(&id.len())
+                    && id
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b"._:-".contains(&b))
+            })
+            .map(str::to_owned);
         let n = self.next.fetch_add(1, Ordering::Relaxed);
-        format!("{}-{n}", self.instance)
+        (format!("{}-{n}", self.instance), client)
     }
 }
 
-/// One request's start: its id, method and time.
+/// One request's start: its ids, method and time.
 pub(crate) struct Start {
     id: String,
+    client_id: Option<String>,
     method: Method,
     client: IpAddr,
     started: Instant,
@@ -165,8 +172,10 @@ impl Start {
     ) -> Start {
         let trail = Trail::default();
         request.extensions_mut().insert(trail.clone());
+        let (id, client_id) = ids.of(request.headers());
         Start {
-            id: ids.of(request.headers()),
+            id,
+            client_id,
             method: request.method().clone(),
             client,
             started: Instant::now(),
@@ -192,12 +201,14 @@ impl Start {
         metrics.request(&self.method, &route, status, elapsed);
         if let Some(reason) = failure.and_then(|f| {
             f.auth_error
+                .or(f.token_error)
                 .or(Some(f.id))
                 .filter(|id| TOKEN_REFUSALS.contains(id))
         }) {
             metrics.token_refused(reason);
         }
-        if let Ok(value) = HeaderValue::from_str(&self.id) {
+        // The client's id back when it sent one (it correlates by it), else the service's.
+        if let Ok(value) = HeaderValue::from_str(self.client_id.as_deref().unwrap_or(&self.id)) {
             response.headers_mut().insert(REQUEST_ID, value);
         }
         let caller = caller.as_deref().unwrap_or("anonymous");
@@ -207,14 +218,16 @@ impl Start {
                 tracing::$level!(
                     target: "macaroon_mint_server::request",
                     request_id = %self.id,
+                    client_request_id = self.client_id.as_deref(),
                     client = %self.client,
-                    method = %self.method,
+                    method = crate::metrics::method_label(&self.method),
                     route = %route,
                     status,
                     latency_ms,
                     caller,
                     error = failure.map(|f| f.id),
                     auth_error = failure.and_then(|f| f.auth_error),
+                    token_error = failure.and_then(|f| f.token_error),
                     "request"
                 )
             };
@@ -239,15 +252,22 @@ mod tests {
             headers.insert(REQUEST_ID, HeaderValue::from_str(value).unwrap());
             ids.of(&headers)
         };
-        assert_eq!(with("abc-123_x.y:z"), "abc-123_x.y:z");
-        let generated = ids.of(&HeaderMap::new());
-        let (instance, n) = generated.rsplit_once('-').unwrap();
+        let (ours, theirs) = with("abc-123_x.y:z");
+        assert_eq!(theirs.as_deref(), Some("abc-123_x.y:z"));
+        let (instance, n) = ours.rsplit_once('-').unwrap();
         assert_eq!(instance.len(), 16);
         assert!(n.parse::<u64>().is_ok());
+        // A client sending another request's id gets its own id all the same.
+        let (again, theirs) = with(&ours);
+        assert_ne!(again, ours);
+        assert_eq!(theirs.as_deref(), Some(ours.as_str()));
         for hostile in ["", "a b", "x\" injected=\"1", "tab\there", &"a".repeat(65)] {
-            let id = with(hostile);
-            assert!(id.starts_with(instance), "{hostile:?} kept as {id:?}");
+            let (id, theirs) = with(hostile);
+            assert!(
+                id.starts_with(instance) && theirs.is_none(),
+                "{hostile:?} kept as {theirs:?}"
+            );
         }
-        assert_ne!(ids.of(&HeaderMap::new()), ids.of(&HeaderMap::new()));
+        assert_ne!(ids.of(&HeaderMap::new()).0, ids.of(&HeaderMap::new()).0);
     }
 }

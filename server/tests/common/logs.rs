@@ -71,16 +71,33 @@ pub fn capture() {
     });
 }
 
-/// Registers a secret the service must never log.
+/// Registers a secret the service must never log: as it is and as a JSON string holds it (the
+/// lines are JSON, so a secret with a quote or a backslash would be logged escaped).
 pub fn secret(text: &str) {
     if text.len() < MIN_SECRET_LEN {
         return;
     }
+    let quoted = serde_json::to_string(text).expect("a string serializes");
+    let escaped = &quoted[1..quoted.len() - 1];
     with(|ledger| {
-        if ledger.known.insert(text.to_owned()) {
-            ledger.secrets.push(text.to_owned());
+        for form in [text, escaped] {
+            if ledger.known.insert(form.to_owned()) {
+                ledger.secrets.push(form.to_owned());
+            }
         }
     });
+}
+
+/// Registers a token: its text, and its signature in hex (what a careless log line would print
+/// of a parsed token) when it parses in any format.
+pub fn token(text: &str) {
+    secret(text);
+    let signature = macaroon_mint::onedata::OnedataToken::parse(text)
+        .map(|token| token.macaroon().signature_hex())
+        .or_else(|_| macaroon_mint::Macaroon::parse(text).map(|m| m.signature_hex()));
+    if let Ok(hex) = signature {
+        secret(&hex);
+    }
 }
 
 /// Registers the secrets in an `Authorization`, `X-Auth-Token` or `Macaroon` header value.
@@ -95,8 +112,8 @@ pub fn credential_header(value: &str) {
                 secret(password);
             }
         }
-    } else if let Some(token) = value.strip_prefix("Bearer ") {
-        secret(token);
+    } else {
+        token(value.strip_prefix("Bearer ").unwrap_or(value));
     }
 }
 
@@ -106,7 +123,8 @@ pub fn secrets_in(json: &Value) {
         Value::Object(fields) => {
             for (key, value) in fields {
                 match (key.as_str(), value) {
-                    ("password" | "token", Value::String(text)) => secret(text),
+                    ("password", Value::String(text)) => secret(text),
+                    ("token", Value::String(text)) => token(text),
                     _ => secrets_in(value),
                 }
             }
@@ -127,12 +145,29 @@ pub fn lines() -> Vec<Value> {
         .collect()
 }
 
-/// The request lines (`"message": "request"`) with this request id.
-pub fn request_lines(request_id: &str) -> Vec<Value> {
-    lines()
+/// The request lines (`"message": "request"`) of requests sent with this `X-Request-Id`; each
+/// also carries the service's own id, which is checked to be unique among them.
+pub fn request_lines(client_request_id: &str) -> Vec<Value> {
+    let found: Vec<Value> = lines()
         .into_iter()
-        .filter(|line| line["message"] == "request" && line["request_id"] == request_id)
-        .collect()
+        .filter(|line| {
+            line["message"] == "request" && line["client_request_id"] == client_request_id
+        })
+        .collect();
+    for line in &found {
+        let ours = line["request_id"]
+            .as_str()
+            .expect("every request line has request_id");
+        let same = with(|ledger| {
+            ledger
+                .lines
+                .iter()
+                .filter(|l| l.contains(&format!("\"request_id\":\"{ours}\"")))
+                .count()
+        });
+        assert_eq!(same, 1, "the service's request id {ours} is not unique");
+    }
+    found
 }
 
 /// Fails naming the secret and the line when a line captured so far holds a secret registered
