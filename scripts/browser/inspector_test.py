@@ -275,6 +275,22 @@ def main():
         check(any("invalid escape" in n for n in notes), f"damaged: the lenient decode's notes: {notes}")
         browser.screenshot("damaged-registration-token")
 
+        # 3b. Damage after non-ASCII text: the service counts characters, the page's strings count
+        # UTF-16 units (an emoji is one character and two units); the right character is marked.
+        wide = '{"v":2,"l":"\U0001F600 caf\u00e9","i":"x","c":[],"s64":"bad!"}'
+        bad_at = wide.index("!")
+        browser.type_and_inspect(wide)
+        check(browser.text("#damage-position") == f"character {bad_at} of the pasted text (json layer)",
+              "non-ASCII: position " + browser.text("#damage-position"))
+        highlighted = browser.script(
+            "return ['recovered','bad','rest'].map(c => document.querySelector('#input-view .' + c).textContent);")
+        check(highlighted == [wide[:bad_at], "!", wide[bad_at + 1:]], f"non-ASCII: the bad character highlighted: {highlighted}")
+        wide_bad = DAMAGED[:47] + "\U0001F600" + DAMAGED[48:]
+        browser.type_and_inspect(wide_bad)
+        highlighted = browser.script(
+            "return ['recovered','bad','rest'].map(c => document.querySelector('#input-view .' + c).textContent);")
+        check(highlighted == [DAMAGED[:47], "\U0001F600", DAMAGED[48:]], f"non-ASCII: a 4-byte bad character kept whole: {highlighted}")
+
         # 4. Hostile text in a token is shown, never run.
         hostile = subprocess.run(
             [binary, "mint", "--key", "k", "--location", "<b>loc</b>",
@@ -296,7 +312,7 @@ def main():
         with open(os.path.join(work, "serve.log")) as f:
             log = f.read()
         check("route=/inspect status=200" in log, "the service logged its /inspect requests")
-        check(all(t not in log for t in (token, registration, third_party, DAMAGED, hostile, password)),
+        check(all(t not in log for t in (token, registration, third_party, DAMAGED, wide, wide_bad, hostile, password)),
               "no pasted token (nor the admin's password) in the service's log")
     finally:
         if browser is not None:

@@ -4,8 +4,22 @@
 (() => {
   const $ = (id) => document.getElementById(id);
   const SECTIONS = ["token-view", "onedata-view", "caveats-view", "damage-view"];
-  // Layers whose offsets count characters of the pasted text (the others count decoded bytes).
+  // Layers whose offsets count characters (Unicode scalar values) of the pasted text; the others
+  // count decoded bytes.
   const TEXT_LAYERS = ["input", "base62", "base64", "json"];
+
+  // The index in UTF-16 units (what String.slice counts) of character `offset` of the text: a
+  // character outside the BMP is one character for the service and two units here.
+  function indexOfCharacter(text, offset) {
+    let index = 0;
+    let characters = 0;
+    for (const character of text) {
+      if (characters === offset) break;
+      characters += 1;
+      index += character.length;
+    }
+    return index;
+  }
 
   function element(tag, className, content) {
     const node = document.createElement(tag);
@@ -155,9 +169,11 @@
       : "byte " + offset + " of the decoded token (" + error.layer + " layer; the text itself decoded)";
     const view = $("input-view");
     if (textLayer) {
-      view.append(element("span", "recovered", input.slice(0, offset)));
-      view.append(element("span", "bad", input.slice(offset, offset + 1) || " "));
-      view.append(element("span", "rest", input.slice(offset + 1)));
+      const start = indexOfCharacter(input, offset);
+      const end = start + (input.codePointAt(start) > 0xffff ? 2 : 1);
+      view.append(element("span", "recovered", input.slice(0, start)));
+      view.append(element("span", "bad", input.slice(start, end) || " "));
+      view.append(element("span", "rest", input.slice(end)));
     } else {
       view.append(element("span", "recovered", input));
     }
