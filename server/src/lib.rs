@@ -65,6 +65,7 @@
 //! # }
 //! ```
 
+mod cache;
 pub mod http;
 pub mod metrics;
 pub mod service;
@@ -76,6 +77,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+pub use crate::cache::CacheSettings;
 pub use crate::http::caller::{PasswordLimits, Rate};
 pub use crate::http::error::ApiError;
 pub use crate::http::HttpLimits;
@@ -111,6 +113,9 @@ pub struct Config {
     pub clock: Clock,
     /// The key-encryption key that seals root keys at rest; `None` stores them as plain hex.
     pub master_key: Option<store::MasterKey>,
+    /// The verification cache (on by default; [`CacheSettings::disabled`] reads the store on
+    /// every request).
+    pub cache: CacheSettings,
 }
 
 impl Config {
@@ -129,6 +134,7 @@ impl Config {
             limits: HttpLimits::default(),
             clock: system_clock(),
             master_key: None,
+            cache: CacheSettings::default(),
         }
     }
 
@@ -297,6 +303,7 @@ impl Server {
             temporary_max_ttl: config.temporary_max_ttl,
             quotas: config.quotas,
             clock: config.clock,
+            cache: config.cache,
         };
         let service = Arc::new(Service::new(store, settings)?);
         Ok(Server {

@@ -17,6 +17,10 @@
 //! | `macaroon_mint_password_checks_running` | gauge | — |
 //! | `macaroon_mint_store_operation_duration_seconds` | histogram | `operation` |
 //! | `macaroon_mint_store_errors_total` | counter | `operation` |
+//! | `macaroon_mint_cache_lookups_total` | counter | `result` (`hit`, `miss`, `untrusted`) |
+//! | `macaroon_mint_cache_entries` | gauge | — |
+//! | `macaroon_mint_cache_trusted` | gauge | — (1 while the change feed is heard within the trust window) |
+//! | `macaroon_mint_feed_revision` | gauge | — (the last change feed revision applied) |
 //!
 //! A service's metrics belong to it (no global registry), so several instances in one process
 //! (tests, embedding) each count their own.
@@ -34,8 +38,8 @@ use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
 use crate::store::{
-    Consumed, NamedToken, NamedTokenChange, Provider, ProviderChange, Retirement, RootKeyRecord,
-    Space, Store, StoreError, TemporaryGeneration, User,
+    Change, Consumed, FeedListener, NamedToken, NamedTokenChange, Provider, ProviderChange,
+    Retirement, RootKeyRecord, Space, Store, StoreError, TemporaryGeneration, User,
 };
 
 /// Seconds: from half a millisecond (a cached token check) to the request timeout.
@@ -73,6 +77,11 @@ struct ReasonLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ResultLabels {
+    result: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct OperationLabels {
     operation: &'static str,
 }
@@ -91,6 +100,10 @@ pub struct Metrics {
     passwords_running: Gauge,
     store_seconds: HistogramFamily<OperationLabels>,
     store_errors: Family<OperationLabels, Counter>,
+    cache_lookups: Family<ResultLabels, Counter>,
+    cache_entries: Gauge,
+    cache_trusted: Gauge,
+    feed_revision: Gauge,
 }
 
 impl fmt::Debug for Metrics {
@@ -135,6 +148,30 @@ impl Metrics {
         let store_seconds: HistogramFamily<OperationLabels> =
             Family::new_with_constructor(|| Histogram::new(STORE_BUCKETS));
         let store_errors = Family::<OperationLabels, Counter>::default();
+        let cache_lookups = Family::<ResultLabels, Counter>::default();
+        let cache_entries = Gauge::default();
+        let cache_trusted = Gauge::default();
+        let feed_revision = Gauge::default();
+        registry.register(
+            "cache_lookups",
+            "Verification cache lookups: hit, miss (read from the store and kept), untrusted (the change feed is silent: read through)",
+            cache_lookups.clone(),
+        );
+        registry.register(
+            "cache_entries",
+            "Entries in the verification cache",
+            cache_entries.clone(),
+        );
+        registry.register(
+            "cache_trusted",
+            "1 while the change feed was read up to its head within the trust window, else 0",
+            cache_trusted.clone(),
+        );
+        registry.register(
+            "feed_revision",
+            "The last change feed revision this instance applied",
+            feed_revision.clone(),
+        );
         registry.register(
             "http_requests",
             "HTTP requests answered, by method, route template and status",
@@ -191,7 +228,35 @@ impl Metrics {
             passwords_running,
             store_seconds,
             store_errors,
+            cache_lookups,
+            cache_entries,
+            cache_trusted,
+            feed_revision,
         }
+    }
+
+    /// Counts a verification cache lookup.
+    pub(crate) fn cache_lookup(&self, result: &'static str) {
+        self.cache_lookups
+            .get_or_create(&ResultLabels { result })
+            .inc();
+    }
+
+    /// Sets the number of cached entries.
+    pub(crate) fn cache_entries(&self, entries: usize) {
+        self.cache_entries
+            .set(i64::try_from(entries).unwrap_or(i64::MAX));
+    }
+
+    /// Sets whether the cache is trusted and the feed revision applied.
+    pub(crate) fn feed_state(&self, trusted: bool, revision: i64) {
+        self.cache_trusted.set(i64::from(trusted));
+        self.feed_revision.set(revision);
+    }
+
+    /// Sets the feed revision applied.
+    pub(crate) fn feed_revision(&self, revision: i64) {
+        self.feed_revision.set(revision);
     }
 
     /// Counts an answered request.
@@ -308,6 +373,10 @@ impl MeasuredStore {
 macro_rules! measured {
     ($( fn $name:ident(&self $(, $arg:ident: $ty:ty)*) -> $ret:ty; )*) => {
         impl Store for MeasuredStore {
+            fn has_change_feed(&self) -> bool {
+                self.inner.has_change_feed()
+            }
+
             $(
                 fn $name(&self $(, $arg: $ty)*) -> $ret {
                     let started = Instant::now();
@@ -320,6 +389,9 @@ macro_rules! measured {
 }
 
 measured! {
+    fn feed_revision(&self) -> Result<i64, StoreError>;
+    fn changes_since(&self, revision: i64, limit: usize) -> Result<Vec<Change>, StoreError>;
+    fn feed_listener(&self) -> Result<Option<Box<dyn FeedListener>>, StoreError>;
     fn create_user(&self, username: &str, password_hash: &str, oz_privileges: &BTreeSet<String>, key_id: i64, created: u64, full_name: &str) -> Result<User, StoreError>;
     fn user_by_id(&self, id: &str) -> Result<Option<User>, StoreError>;
     fn user_by_username(&self, username: &str) -> Result<Option<User>, StoreError>;

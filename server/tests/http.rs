@@ -20,7 +20,8 @@ use macaroon_mint::onedata::{
 use macaroon_mint::{AuthContext, RootKey};
 use macaroon_mint_server::store::{KeyProtection, Retirement, SQLITE_FILE};
 use macaroon_mint_server::{
-    AdminStatus, Config, HttpLimits, PostgresStore, RegistrationPolicy, Server, SqliteStore, Store,
+    AdminStatus, CacheSettings, Config, HttpLimits, PostgresStore, RegistrationPolicy, Server,
+    SqliteStore, Store,
 };
 use serde_json::{json, Value};
 
@@ -92,7 +93,37 @@ impl TestServer {
         Some(server)
     }
 
+    /// Waits until the service has applied the store's whole change feed: a write made on
+    /// `self.store` directly (as another process, e.g. `keys retire`, would) reaches the
+    /// service's verification cache through the feed, not at once.
+    fn settle(&self) {
+        let head = self.store.feed_revision().unwrap();
+        let url = format!("{}/metrics", self.base.trim_end_matches("/api/v3/onezone"));
+        let applied = format!("macaroon_mint_feed_revision {head}");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let text = ureq::get(&url).call().unwrap().into_string().unwrap();
+            if text.lines().any(|line| line == applied) {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the service never applied feed revision {head}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+
     fn start_with(store: Arc<dyn Store>, dir: PathBuf, policy: RegistrationPolicy) -> TestServer {
+        TestServer::start_with_cache(store, dir, policy, CacheSettings::default())
+    }
+
+    fn start_with_cache(
+        store: Arc<dyn Store>,
+        dir: PathBuf,
+        policy: RegistrationPolicy,
+        cache: CacheSettings,
+    ) -> TestServer {
         common::logs::capture();
         common::logs::secret(ADMIN.1);
         let runtime = tokio::runtime::Runtime::new().unwrap();
@@ -106,6 +137,7 @@ impl TestServer {
             temporary_max_ttl: 3600,
             limits: test_limits(),
             clock: Arc::new(move || reading.load(Ordering::SeqCst)),
+            cache,
             ..Config::new()
         };
         let server = runtime
@@ -215,7 +247,42 @@ impl TestServer {
     fn now(&self) -> u64 {
         self.clock.load(Ordering::SeqCst)
     }
+
+    /// The value of a series of `GET /metrics` (0 when absent).
+    fn metric(&self, series: &str) -> f64 {
+        let url = format!("{}/metrics", self.base.trim_end_matches("/api/v3/onezone"));
+        let text = ureq::get(&url).call().unwrap().into_string().unwrap();
+        text.lines()
+            .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
+            .map_or(0.0, |value| value.parse().unwrap())
+    }
+
+    /// Another handle on this server's database, as a second instance would open.
+    fn second_handle(&self) -> Arc<dyn Store> {
+        match &self.pg_schema {
+            Some((url, schema)) => Arc::new(
+                PostgresStore::connect_in_schema(url, schema, KeyProtection::Plain).unwrap(),
+            ),
+            None => Arc::new(SqliteStore::open(&self.dir, KeyProtection::Plain).unwrap()),
+        }
+    }
 }
+
+/// Polls `done` until it holds (at most 10 seconds); how long it took.
+#[track_caller]
+fn eventually(what: &str, mut done: impl FnMut() -> bool) -> std::time::Duration {
+    let started = std::time::Instant::now();
+    while !done() {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "never happened: {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    started.elapsed()
+}
+
+const CACHE_HITS: &str = "macaroon_mint_cache_lookups_total{result=\"hit\"}";
 
 /// Registers the store's root keys (hex) as secrets the logs must not hold.
 fn register_root_keys(store: &dyn Store) {
@@ -1548,6 +1615,7 @@ fn rotated_keys_verify_old_tokens_until_retired(backend: Backend) {
             .unwrap(),
         Retirement::Retired
     );
+    server.settle();
     for token in [&old_named, &old_temporary] {
         assert_eq!(
             who_am_i(&server, "X-Auth-Token", token),
@@ -2018,17 +2086,18 @@ fn instances_sharing_one_database_see_each_other(backend: Backend) {
         )
     };
     assert_eq!(verify(&b).0, 200);
-    // Revoked on one, refused by both.
+    // Revoked on one, refused by both: by the other once the change feed brings it (NOTIFY).
     let path = format!("/tokens/named/{id}");
     assert_eq!(
         a.call("PATCH", &path, Some(auth), Some(json!({ "revoked": true })))
             .0,
         204
     );
-    assert_eq!(
-        who_am_i(&b, "X-Auth-Token", &named),
-        (401, unauthorized_because(token_revoked()))
-    );
+    let revoked = (401, unauthorized_because(token_revoked()));
+    assert_eq!(who_am_i(&a, "X-Auth-Token", &named), revoked);
+    eventually("B refuses the revoked token", || {
+        who_am_i(&b, "X-Auth-Token", &named) == revoked
+    });
     let temporary = a.temporary_token(auth, json!([]));
     assert_eq!(who_am_i(&b, "X-Auth-Token", &temporary).0, 200);
     assert_eq!(
@@ -2036,10 +2105,9 @@ fn instances_sharing_one_database_see_each_other(backend: Backend) {
             .0,
         204
     );
-    assert_eq!(
-        who_am_i(&a, "X-Auth-Token", &temporary),
-        (401, unauthorized_because(token_revoked()))
-    );
+    eventually("A refuses the old generation", || {
+        who_am_i(&a, "X-Auth-Token", &temporary) == revoked
+    });
     // Concurrent minting through both instances loses nothing.
     let servers = [&a, &b];
     let tokens: Vec<String> = std::thread::scope(|scope| {
@@ -2832,6 +2900,8 @@ fn requests_are_logged_and_counted(backend: Backend) {
 }
 
 on_both_backends!(
+    two_instances_agree_over_http,
+    an_unreachable_store_is_unavailable_past_the_trust_window,
     configuration_health_and_readiness_are_public,
     requests_are_logged_and_counted,
     providers_leave_and_are_removed,
@@ -4674,4 +4744,110 @@ fn providers_leave_and_are_removed(backend: Backend) {
         server.call("DELETE", &path, Some(ADMIN), None),
         (404, not_found())
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Several instances on one database
+
+/// Two instances on one database: tokens minted by A authenticate at B (from B's cache once
+/// seen); a named token revoked through A, and a temporary generation bumped through A, are
+/// refused by B once its feed brings the change (at once by A, whose own write it is).
+fn two_instances_agree_over_http(backend: Backend) {
+    let a = server!(backend, RegistrationPolicy::Open);
+    let b = TestServer::start_with(a.second_handle(), unique_dir(), RegistrationPolicy::Open);
+    let auth = ("alice", "pw-a");
+    a.create_user(auth.0, auth.1);
+    let (status, body) = a.call(
+        "POST",
+        "/user/tokens/named",
+        Some(auth),
+        Some(json!({ "name": "shared" })),
+    );
+    assert_eq!(status, 201, "{body}");
+    let named = body["token"].as_str().unwrap().to_owned();
+    let named_id = body["tokenId"].as_str().unwrap().to_owned();
+    let temporary = a.temporary_token(auth, json!([]));
+    for token in [&named, &temporary] {
+        eventually("B answers from its cache", || {
+            let hits = b.metric(CACHE_HITS);
+            assert_eq!(who_am_i(&b, "X-Auth-Token", token).0, 200);
+            b.metric(CACHE_HITS) > hits
+        });
+    }
+
+    let (status, body) = a.call(
+        "PATCH",
+        &format!("/tokens/named/{named_id}"),
+        Some(auth),
+        Some(json!({ "revoked": true })),
+    );
+    assert_eq!((status, body), (204, Value::Null));
+    let revoked = (401, unauthorized_because(token_revoked()));
+    assert_eq!(who_am_i(&a, "X-Auth-Token", &named), revoked);
+    let took = eventually("B refuses the revoked token", || {
+        who_am_i(&b, "X-Auth-Token", &named) == revoked
+    });
+    eprintln!("{backend:?}: a revocation reached the other instance in {took:?}");
+
+    let (status, body) = a.call("DELETE", "/user/tokens/temporary", Some(auth), None);
+    assert_eq!((status, body), (204, Value::Null));
+    assert_eq!(who_am_i(&a, "X-Auth-Token", &temporary), revoked);
+    let took = eventually("B refuses the old generation", || {
+        who_am_i(&b, "X-Auth-Token", &temporary) == revoked
+    });
+    eprintln!("{backend:?}: a generation bump reached the other instance in {took:?}");
+    // B mints too, and A authenticates B's tokens.
+    let fresh = b.temporary_token(auth, json!([]));
+    assert_eq!(who_am_i(&a, "X-Auth-Token", &fresh).0, 200);
+}
+
+/// With its store out of reach, an instance answers from its cache only within the trust
+/// window; past it, token and password requests alike are 503 (never a 500, never a cached
+/// answer), and it recovers when the store comes back.
+fn an_unreachable_store_is_unavailable_past_the_trust_window(backend: Backend) {
+    let dir = unique_dir();
+    let Some((store, pg_schema)) = open_store(backend, &dir) else {
+        return;
+    };
+    let link = Arc::new(common::cut::Cuttable::new(store));
+    let mut server = TestServer::start_with_cache(
+        Arc::clone(&link) as Arc<dyn Store>,
+        dir,
+        RegistrationPolicy::Open,
+        CacheSettings::with_trust_window(std::time::Duration::from_millis(500)),
+    );
+    server.pg_schema = pg_schema;
+    let auth = ("alice", "pw-a");
+    server.create_user(auth.0, auth.1);
+    let token = server.temporary_token(auth, json!([]));
+    eventually("the token is answered from the cache", || {
+        let hits = server.metric(CACHE_HITS);
+        assert_eq!(who_am_i(&server, "X-Auth-Token", &token).0, 200);
+        server.metric(CACHE_HITS) > hits
+    });
+
+    link.store_cut.store(true, Ordering::SeqCst);
+    let unavailable =
+        |(status, body): (u16, Value)| status == 503 && body["error"]["id"] == "serviceUnavailable";
+    eventually("token requests are unavailable", || {
+        unavailable(who_am_i(&server, "X-Auth-Token", &token))
+    });
+    // The gauge follows within a poll interval.
+    eventually("the cache_trusted gauge drops", || {
+        server.metric("macaroon_mint_cache_trusted") == 0.0
+    });
+    assert!(unavailable(server.call("GET", "/user", Some(auth), None)));
+    let (status, _) = call(
+        &format!("{}/ready", server.base.trim_end_matches("/api/v3/onezone")),
+        "GET",
+        None,
+        None,
+    );
+    assert_eq!(status, 503);
+
+    link.store_cut.store(false, Ordering::SeqCst);
+    eventually("the instance recovers", || {
+        who_am_i(&server, "X-Auth-Token", &token).0 == 200
+            && server.metric("macaroon_mint_cache_trusted") == 1.0
+    });
 }

@@ -14,9 +14,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use macaroon_mint_server::store::{
-    current_root_key, ensure_root_key, random_hex, Consumed, KeyProtection, MasterKey, NamedToken,
-    NamedTokenChange, PostgresStore, Provider, ProviderChange, Retirement, RootKeyRecord,
-    SqliteStore, Store, StoreError, SubjectKind, TemporaryGeneration, SQLITE_FILE,
+    current_root_key, ensure_root_key, random_hex, ChangeKind, Consumed, KeyProtection, MasterKey,
+    NamedToken, NamedTokenChange, PostgresStore, Provider, ProviderChange, Retirement,
+    RootKeyRecord, SqliteStore, Store, StoreError, SubjectKind, TemporaryGeneration, SQLITE_FILE,
 };
 
 use common::PgTestSchema;
@@ -158,8 +158,10 @@ suite! {
         providers_and_space_support,
         concurrent_registrations_with_a_single_use_invite,
         provider_quota_and_why_an_invite_is_not_consumed,
+        the_feed_records_every_invalidating_change,
+        the_feed_is_read_in_pages_from_any_revision,
     ],
-    shared: [called_from_spawn_blocking],
+    shared: [called_from_spawn_blocking, concurrent_writers_append_without_gaps],
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -2043,4 +2045,267 @@ fn master_key_files() {
         assert!(!text.contains("a1a1") && !text.contains("b2b2"), "{text}");
     }
     assert!(MasterKey::from_file(&dir.join("missing")).is_err());
+}
+
+// ---------------------------------------------------------------------------------------------
+// The change feed
+
+/// Reads the feed after `*from`: exactly `expected` (kind, entity), under the next revisions in
+/// order, and the head at the last of them.
+#[track_caller]
+fn expect_feed(store: &dyn Store, from: &mut i64, step: &str, expected: &[(ChangeKind, &str)]) {
+    let changes = store.changes_since(*from, 1000).unwrap();
+    let got: Vec<(ChangeKind, &str)> = changes
+        .iter()
+        .map(|c| (c.kind, c.entity.as_str()))
+        .collect();
+    assert_eq!(got, expected, "{step}: the changes appended");
+    for (i, change) in changes.iter().enumerate() {
+        assert_eq!(
+            change.revision,
+            *from + 1 + i as i64,
+            "{step}: revisions without gaps"
+        );
+    }
+    *from += changes.len() as i64;
+    assert_eq!(store.feed_revision().unwrap(), *from, "{step}: the head");
+}
+
+fn the_feed_records_every_invalidating_change(store: &dyn Store) {
+    use ChangeKind::{Generation, NamedToken as Named, Provider as Prov, RootKey, TokensOf, User};
+    let mut at = 0;
+    expect_feed(store, &mut at, "a new store", &[]);
+    let first = key(store);
+    let second = store.insert_root_key(&[7; 32], 2_000).unwrap();
+    let alice = store
+        .create_user("alice", "h", &BTreeSet::new(), second.id, 1, "")
+        .unwrap();
+    let space = store
+        .create_space("s", &alice.id, &set(&["space_view"]), None)
+        .unwrap();
+    let t1 = token(&random_hex(16).unwrap(), "one", &alice.id, second.id);
+    store.insert_named_token(&t1, None).unwrap();
+    expect_feed(store, &mut at, "creations invalidate nothing", &[]);
+
+    store
+        .update_oz_privileges(&alice.id, &set(&["oz_a"]), &BTreeSet::new())
+        .unwrap();
+    expect_feed(store, &mut at, "privileges", &[(User, &alice.id)]);
+    assert_eq!(
+        store
+            .update_oz_privileges("no-such-user", &set(&["oz_a"]), &BTreeSet::new())
+            .unwrap(),
+        None
+    );
+    expect_feed(store, &mut at, "privileges of nobody", &[]);
+
+    let rename = NamedTokenChange {
+        name: Some("renamed".into()),
+        ..NamedTokenChange::default()
+    };
+    assert!(store.update_named_token(&t1.id, &rename).unwrap());
+    assert!(store.set_named_token_revoked(&t1.id, true).unwrap());
+    assert!(!store
+        .set_named_token_revoked("no-such-token", true)
+        .unwrap());
+    expect_feed(
+        store,
+        &mut at,
+        "token changes",
+        &[(Named, &t1.id), (Named, &t1.id)],
+    );
+    let t2 = token(&random_hex(16).unwrap(), "two", &alice.id, second.id);
+    store.insert_named_token(&t2, None).unwrap();
+    let clash = NamedTokenChange {
+        name: Some("renamed".into()),
+        ..NamedTokenChange::default()
+    };
+    assert!(matches!(
+        store.update_named_token(&t2.id, &clash),
+        Err(StoreError::TokenNameTaken)
+    ));
+    expect_feed(store, &mut at, "a refused rename", &[]);
+
+    let mut invite = token(&random_hex(16).unwrap(), "invite", &alice.id, second.id);
+    invite.kind = "rop".to_owned();
+    invite.usage_limit = Some(2);
+    store.insert_named_token(&invite, None).unwrap();
+    assert_eq!(
+        store.consume_invite(&invite.id).unwrap(),
+        Consumed::Counted(1)
+    );
+    expect_feed(store, &mut at, "an invite used", &[(Named, &invite.id)]);
+
+    store
+        .bump_temporary_generation(&alice.id, second.id)
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        store
+            .bump_temporary_generation("nobody", second.id)
+            .unwrap(),
+        None
+    );
+    expect_feed(
+        store,
+        &mut at,
+        "a generation bumped",
+        &[(Generation, &alice.id)],
+    );
+
+    assert_eq!(
+        store.retire_root_key(first.id, 3_000).unwrap(),
+        Retirement::Retired
+    );
+    assert_eq!(
+        store.retire_root_key(second.id, 3_000).unwrap(),
+        Retirement::LastActive
+    );
+    assert_eq!(
+        store.retire_root_key(first.id, 3_000).unwrap(),
+        Retirement::AlreadyRetired
+    );
+    expect_feed(
+        store,
+        &mut at,
+        "a key retired",
+        &[(RootKey, &first.id.to_string())],
+    );
+
+    // A provider registered with the invite's last use, changed, supporting the space with
+    // another invite, then removed with its tokens and generation.
+    let p = provider(&alice.id, "one");
+    let mut root = provider_token(&p, "root");
+    root.key_id = second.id;
+    store
+        .register_provider(&p, Some(&invite.id), second.id, &root, None)
+        .unwrap();
+    expect_feed(store, &mut at, "a registration", &[(Named, &invite.id)]);
+    let p2 = provider(&alice.id, "two");
+    let root2 = provider_token(&p2, "root");
+    assert!(matches!(
+        store.register_provider(&p2, Some(&invite.id), second.id, &root2, None),
+        Err(StoreError::InviteUsedUp)
+    ));
+    assert_eq!(store.consume_invite(&invite.id).unwrap(), Consumed::Refused);
+    expect_feed(store, &mut at, "a used-up invite", &[]);
+    let change = ProviderChange {
+        name: Some("renamed".into()),
+        ..ProviderChange::default()
+    };
+    assert!(store.update_provider(&p.id, &change).unwrap());
+    assert!(!store.update_provider("no-such-provider", &change).unwrap());
+    expect_feed(store, &mut at, "a provider changed", &[(Prov, &p.id)]);
+    let mut support = token(&random_hex(16).unwrap(), "support", &alice.id, second.id);
+    support.kind = "ssp".to_owned();
+    store.insert_named_token(&support, None).unwrap();
+    store
+        .support_space(&space.id, &p.id, 1 << 20, Some(&support.id), 5)
+        .unwrap();
+    expect_feed(store, &mut at, "a support", &[(Named, &support.id)]);
+    assert!(store.remove_support(&space.id, &p.id).unwrap());
+    expect_feed(store, &mut at, "a support ended", &[]);
+    assert!(store.delete_provider(&p.id).unwrap());
+    assert!(!store.delete_provider(&p.id).unwrap());
+    expect_feed(
+        store,
+        &mut at,
+        "a provider removed",
+        &[(Prov, &p.id), (TokensOf, &p.id), (Generation, &p.id)],
+    );
+
+    assert!(store.delete_named_token(&t1.id).unwrap());
+    assert!(!store.delete_named_token(&t1.id).unwrap());
+    expect_feed(store, &mut at, "a token deleted", &[(Named, &t1.id)]);
+    assert!(store.delete_named_tokens_of(&alice.id).unwrap() > 0);
+    assert_eq!(store.delete_named_tokens_of(&alice.id).unwrap(), 0);
+    expect_feed(
+        store,
+        &mut at,
+        "a subject's tokens deleted",
+        &[(TokensOf, &alice.id)],
+    );
+}
+
+fn the_feed_is_read_in_pages_from_any_revision(store: &dyn Store) {
+    let key = key(store);
+    let alice = store
+        .create_user("alice", "h", &BTreeSet::new(), key.id, 1, "")
+        .unwrap();
+    for _ in 0..25 {
+        store.bump_temporary_generation(&alice.id, key.id).unwrap();
+    }
+    assert_eq!(store.feed_revision().unwrap(), 25);
+    let mut read = Vec::new();
+    let mut from = 0;
+    loop {
+        let page = store.changes_since(from, 10).unwrap();
+        assert!(page.len() <= 10);
+        let Some(last) = page.last() else { break };
+        from = last.revision;
+        read.extend(page.into_iter().map(|c| c.revision));
+    }
+    assert_eq!(read, (1..=25).collect::<Vec<i64>>());
+    let tail = store.changes_since(20, 100).unwrap();
+    assert_eq!(
+        tail.iter().map(|c| c.revision).collect::<Vec<_>>(),
+        vec![21, 22, 23, 24, 25]
+    );
+    assert!(store.changes_since(25, 100).unwrap().is_empty());
+    assert!(store.changes_since(1_000, 100).unwrap().is_empty());
+}
+
+/// Several writers at once: every change is in the feed once, under revisions without gaps,
+/// and a reader polling meanwhile never sees a later revision before an earlier one.
+fn concurrent_writers_append_without_gaps(store: Arc<dyn Store>) {
+    let key = key(&*store);
+    let users: Vec<String> = (0..4)
+        .map(|i| {
+            store
+                .create_user(&format!("u{i}"), "h", &BTreeSet::new(), key.id, 1, "")
+                .unwrap()
+                .id
+        })
+        .collect();
+    let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let reader = {
+        let store = Arc::clone(&store);
+        let done = Arc::clone(&done);
+        std::thread::spawn(move || {
+            let mut seen = 0;
+            while !done.load(Ordering::SeqCst) {
+                for change in store.changes_since(seen, 1000).unwrap() {
+                    assert_eq!(change.revision, seen + 1, "a reader sees the feed in order");
+                    seen = change.revision;
+                }
+            }
+            seen
+        })
+    };
+    let writers: Vec<_> = users
+        .iter()
+        .cloned()
+        .map(|user| {
+            let store = Arc::clone(&store);
+            std::thread::spawn(move || {
+                for _ in 0..20 {
+                    store.bump_temporary_generation(&user, key.id).unwrap();
+                }
+            })
+        })
+        .collect();
+    for writer in writers {
+        writer.join().unwrap();
+    }
+    done.store(true, Ordering::SeqCst);
+    reader.join().unwrap();
+    let all = store.changes_since(0, 1000).unwrap();
+    assert_eq!(all.len(), 80);
+    assert!(all
+        .iter()
+        .enumerate()
+        .all(|(i, c)| c.revision == i as i64 + 1));
+    for user in &users {
+        assert_eq!(all.iter().filter(|c| &c.entity == user).count(), 20);
+    }
 }

@@ -22,7 +22,7 @@ use zeroize::Zeroizing;
 use super::error::ApiError;
 use super::observe::Trail;
 use super::{blocking, App};
-use crate::service::{AnyCaller, Caller, ProviderCaller, Request};
+use crate::service::{AnyCaller, Caller, Error as ServiceError, ProviderCaller, Request, Service};
 
 /// A rate: a burst, refilled at `per_second`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -433,6 +433,19 @@ async fn credentials_for(
     Ok((credentials, request, client))
 }
 
+/// Runs token authentication right here when the verification cache answers every read it
+/// makes (no store, no blocking: a few microseconds of HMAC), else on the blocking pool.
+async fn token_caller<T: Send + 'static>(
+    app: &App,
+    work: impl Fn(&Service) -> Result<T, ServiceError> + Send + 'static,
+) -> Result<T, ApiError> {
+    if let Some(result) = app.service.answer_from_cache(|| work(&app.service)) {
+        return result.map_err(ApiError::from);
+    }
+    let service = Arc::clone(&app.service);
+    blocking(move || work(&service).map_err(ApiError::from)).await
+}
+
 /// Checks a username and password (rate-limited, queued for an Argon2 slot).
 async fn password_caller(
     app: &App,
@@ -462,11 +475,8 @@ impl FromRequestParts<App> for Caller {
                 password_caller(app, client, username, password).await
             }
             Credentials::Token(token) => {
-                let service = Arc::clone(&app.service);
-                blocking(move || {
-                    service
-                        .authenticate_token(&token, &request)
-                        .map_err(ApiError::from)
+                token_caller(app, move |service| {
+                    service.authenticate_token(&token, &request)
                 })
                 .await
             }
@@ -488,11 +498,8 @@ impl FromRequestParts<App> for AnyCaller {
                 AnyCaller::User(password_caller(app, client, username, password).await?)
             }
             Credentials::Token(token) => {
-                let service = Arc::clone(&app.service);
-                blocking(move || {
-                    service
-                        .authenticate_any_token(&token, &request)
-                        .map_err(ApiError::from)
+                token_caller(app, move |service| {
+                    service.authenticate_any_token(&token, &request)
                 })
                 .await?
             }
@@ -522,11 +529,8 @@ impl FromRequestParts<App> for ProviderCaller {
                 ))
             }
             Credentials::Token(token) => {
-                let service = Arc::clone(&app.service);
-                let caller = blocking(move || {
-                    service
-                        .authenticate_provider_token(&token, &request)
-                        .map_err(ApiError::from)
+                let caller = token_caller(app, move |service| {
+                    service.authenticate_provider_token(&token, &request)
                 })
                 .await?;
                 Trail::caller(

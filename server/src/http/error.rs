@@ -675,6 +675,13 @@ impl From<Error> for ApiError {
                 );
                 ApiError::internal()
             }
+            Error::Unavailable(cause) => {
+                tracing::error!(
+                    cause = %crate::store::redact_credentials(&cause),
+                    "unavailable"
+                );
+                ApiError::service_unavailable(1)
+            }
         }
     }
 }

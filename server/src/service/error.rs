@@ -118,6 +118,9 @@ pub enum Error {
     Invalid(Invalid),
     /// 500: the store or the system failed. The text is for the log only.
     Internal(String),
+    /// 503: the store failed while the change feed was silent (neither the cache nor the
+    /// store can answer). The text is for the log only.
+    Unavailable(String),
 }
 
 impl Error {
@@ -139,7 +142,10 @@ impl Error {
 
 impl From<StoreError> for Error {
     fn from(e: StoreError) -> Error {
-        Error::internal("store", &e)
+        match e {
+            StoreError::Unavailable(cause) => Error::Unavailable(cause),
+            other => Error::internal("store", &other),
+        }
     }
 }
 
@@ -165,6 +171,7 @@ impl fmt::Display for Error {
             Error::Token(e) => write!(f, "token refused: {e:?}"),
             Error::Invalid(e) => write!(f, "invalid request data: {e:?}"),
             Error::Internal(cause) => write!(f, "internal error: {cause}"),
+            Error::Unavailable(cause) => write!(f, "unavailable: {cause}"),
         }
     }
 }

@@ -38,6 +38,7 @@ use macaroon_mint::TypedCaveat;
 pub use self::error::{Error, Invalid, Result, TokenError};
 use macaroon_mint::onedata::Subject;
 
+use crate::cache::{cached_only, CacheSettings, CachedStore};
 use crate::metrics::{MeasuredStore, Metrics};
 use crate::store::{
     ensure_root_key, Provider, RootKeyRecord, Store, StoreError, SubjectKind, User,
@@ -126,6 +127,8 @@ pub struct Settings {
     pub quotas: Quotas,
     /// The time source.
     pub clock: Clock,
+    /// The verification cache in front of the store.
+    pub cache: CacheSettings,
 }
 
 /// The authenticated caller of an operation.
@@ -237,6 +240,8 @@ pub struct AuthToken {
 /// block); call it off the async threads.
 pub struct Service {
     pub(crate) store: Arc<dyn Store>,
+    /// The verification cache (also `store`, when enabled).
+    cache: Option<Arc<CachedStore>>,
     pub(crate) settings: Settings,
     pub(crate) metrics: Arc<Metrics>,
     /// The current root key's id as last seen (0: none yet), to log a rotation once.
@@ -257,7 +262,10 @@ impl fmt::Debug for Service {
 }
 
 impl Service {
-    /// A service over `store`, with its own [`Metrics`] (every store operation timed).
+    /// A service over `store`, with its own [`Metrics`] (every store operation timed) and,
+    /// when `settings.cache` enables it and the store keeps a change feed
+    /// ([`Store::has_change_feed`]), a verification cache in front of the store with its feed
+    /// reader (a thread, stopped when the service is dropped).
     ///
     /// # Errors
     ///
@@ -265,8 +273,17 @@ impl Service {
     pub fn new(store: Arc<dyn Store>, settings: Settings) -> Result<Service> {
         let dummy_hash = hash_password("macaroon-mint: no such user")?;
         let metrics = Arc::new(Metrics::new());
+        let measured: Arc<dyn Store> = Arc::new(MeasuredStore::new(store, Arc::clone(&metrics)));
+        // A store without a change feed could never tell the cache what changed.
+        let cache = (settings.cache.enabled() && measured.has_change_feed()).then(|| {
+            CachedStore::start(Arc::clone(&measured), settings.cache, Arc::clone(&metrics))
+        });
         Ok(Service {
-            store: Arc::new(MeasuredStore::new(store, Arc::clone(&metrics))),
+            store: match &cache {
+                Some(cache) => Arc::clone(cache) as Arc<dyn Store>,
+                None => measured,
+            },
+            cache,
             settings,
             metrics,
             current_key_id: std::sync::atomic::AtomicI64::new(0),
@@ -307,9 +324,32 @@ impl Service {
         (self.settings.clock)()
     }
 
-    /// The store.
+    /// The store (through the verification cache, when there is one).
     pub fn store(&self) -> &dyn Store {
         &*self.store
+    }
+
+    /// Runs `work` answering every store read from the verification cache, so that it may run
+    /// on an async thread: `None` when it needed the store (a miss, an untrusted cache, a
+    /// write, no cache), and the work must then run where blocking is allowed. `work` must
+    /// have no side effect but its store calls.
+    pub(crate) fn answer_from_cache<T>(&self, work: impl FnOnce() -> T) -> Option<T> {
+        self.cache.as_ref()?;
+        cached_only(work)
+    }
+
+    /// Whether the verification cache is trusted now (the change feed was read up to its head
+    /// within the trust window); `None` without a cache.
+    pub fn cache_trusted(&self) -> Option<bool> {
+        self.cache.as_ref().map(|cache| cache.trusted())
+    }
+
+    /// The last change feed revision the cache applied (`None` without a cache or before
+    /// the first read) and how many seconds ago the feed was last read up to its head.
+    pub fn feed_state(&self) -> Option<(i64, Option<f64>)> {
+        let cache = self.cache.as_ref()?;
+        let revision = cache.revision();
+        (revision >= 0).then(|| (revision, cache.feed_age()))
     }
 
     /// The service's settings.
@@ -437,6 +477,7 @@ pub(crate) mod testing {
             temporary_max_ttl: 3600,
             quotas: Quotas::default(),
             clock: Arc::new(move || reading.load(Ordering::SeqCst)),
+            cache: CacheSettings::default(),
         };
         TestService {
             service: Service::new(store, settings).unwrap(),

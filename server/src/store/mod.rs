@@ -28,12 +28,18 @@ pub use self::postgres::PostgresStore;
 pub use self::seal::{KeyProtection, MasterKey};
 pub use self::sqlite::{SqliteStore, SQLITE_FILE};
 
+/// How many changes a feed reader asks for at once.
+pub(crate) const FEED_PAGE: usize = 1000;
+
 /// A storage failure. Its text is for the server's log only; HTTP clients see
 /// `internalServerError` without it. It never contains key material.
 #[derive(Debug)]
 pub enum StoreError {
     /// The backend failed (I/O, SQL, a connection, a corrupt row).
     Backend(String),
+    /// The store failed while the change feed was silent: this instance can answer neither
+    /// from its cache nor from the store (503; see [`crate::CacheSettings`]).
+    Unavailable(String),
     /// A username is already taken.
     UsernameTaken,
     /// The subject already has a named token of this name.
@@ -54,6 +60,7 @@ impl fmt::Display for StoreError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             StoreError::Backend(message) => write!(f, "storage error: {message}"),
+            StoreError::Unavailable(message) => write!(f, "storage unavailable: {message}"),
             StoreError::UsernameTaken => f.write_str("the username is already taken"),
             StoreError::TokenNameTaken => f.write_str("a named token of that name exists"),
             StoreError::QuotaExceeded => f.write_str("the quota is exhausted"),
@@ -295,9 +302,135 @@ impl fmt::Debug for RootKeyRecord {
     }
 }
 
+/// What a change in the store's feed invalidates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ChangeKind {
+    /// A user's record (its privileges changed).
+    User,
+    /// A provider's record (changed or removed).
+    Provider,
+    /// A named token's record (revoked, renamed, its metadata or usage count changed, deleted).
+    NamedToken,
+    /// Every named token of a subject (deleted together).
+    TokensOf,
+    /// A subject's temporary-token generation (bumped or removed).
+    Generation,
+    /// A root key (retired).
+    RootKey,
+}
+
+impl ChangeKind {
+    /// The name stored in the feed.
+    ///
+    /// ```
+    /// use macaroon_mint_server::store::ChangeKind;
+    /// assert_eq!(ChangeKind::NamedToken.as_str(), "named_token");
+    /// assert_eq!(ChangeKind::parse("generation"), Some(ChangeKind::Generation));
+    /// assert_eq!(ChangeKind::parse("space"), None);
+    /// ```
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChangeKind::User => "user",
+            ChangeKind::Provider => "provider",
+            ChangeKind::NamedToken => "named_token",
+            ChangeKind::TokensOf => "tokens_of",
+            ChangeKind::Generation => "generation",
+            ChangeKind::RootKey => "root_key",
+        }
+    }
+
+    /// The kind of a stored name.
+    pub fn parse(text: &str) -> Option<ChangeKind> {
+        [
+            ChangeKind::User,
+            ChangeKind::Provider,
+            ChangeKind::NamedToken,
+            ChangeKind::TokensOf,
+            ChangeKind::Generation,
+            ChangeKind::RootKey,
+        ]
+        .into_iter()
+        .find(|kind| kind.as_str() == text)
+    }
+}
+
+/// One entry of the change feed: every change that can invalidate what token authentication
+/// read (a token revoked or deleted, a generation bumped, a root key retired, a user's or
+/// provider's record changed, an invite used) appends one in the same transaction, under the
+/// next revision. Revisions have no gaps: a reader that sees revision `n` has seen every one
+/// before it (until old ones are pruned; see [`Store::changes_since`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change {
+    /// Its place in the feed (1, 2, …).
+    pub revision: i64,
+    /// What it invalidates.
+    pub kind: ChangeKind,
+    /// Which one: a user, provider, token or subject id, or a root key id in decimal.
+    pub entity: String,
+}
+
+/// Wakes a feed reader when changes are appended (PostgreSQL's `LISTEN`), so that it need not
+/// poll often. A store without one is polled.
+pub trait FeedListener: Send {
+    /// Waits at most `timeout` for a notification; whether one came. A spurious wake-up is
+    /// allowed (the reader then finds nothing new).
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Backend`] when the listening connection is lost (the reader makes a new
+    /// listener).
+    fn wait(&mut self, timeout: std::time::Duration) -> Result<bool, StoreError>;
+}
+
+/// How many changes the feed keeps: a reader further behind than this finds a gap and must
+/// forget everything it cached.
+pub const FEED_RETAINED: i64 = 100_000;
+
 /// The token service's storage. Every method is one atomic operation, safe to call from several
 /// threads and (for PostgreSQL) several server processes at once.
 pub trait Store: Send + Sync + 'static {
+    /// Whether this store keeps the change feed ([`Store::feed_revision`],
+    /// [`Store::changes_since`]). A service caches what token authentication reads only over
+    /// a store that does; the default (a store written elsewhere) does not.
+    fn has_change_feed(&self) -> bool {
+        false
+    }
+
+    /// The feed's latest revision (0 before the first change).
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Backend`]; the default (a store without a feed) always fails, so a cache
+    /// over it never trusts what it holds.
+    fn feed_revision(&self) -> Result<i64, StoreError> {
+        Err(StoreError::Backend(
+            "this store keeps no change feed".into(),
+        ))
+    }
+
+    /// At most `limit` changes after `revision`, oldest first. The first has revision
+    /// `revision + 1` unless that one was pruned (the feed keeps the last [`FEED_RETAINED`]).
+    ///
+    /// # Errors
+    ///
+    /// As [`Store::feed_revision`].
+    fn changes_since(&self, revision: i64, limit: usize) -> Result<Vec<Change>, StoreError> {
+        let _ = (revision, limit);
+        Err(StoreError::Backend(
+            "this store keeps no change feed".into(),
+        ))
+    }
+
+    /// A listener woken by appended changes, or `None` when the store has none (its feed is
+    /// polled).
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Backend`] when it cannot be made (the database is unreachable).
+    fn feed_listener(&self) -> Result<Option<Box<dyn FeedListener>>, StoreError> {
+        Ok(None)
+    }
+
     /// Creates a user with a fresh id, created at `created` (Unix seconds), with a full name
     /// (may be empty), and its temporary-token generation 1 under root key `key_id`. An empty
     /// `password_hash` makes an account without password login.

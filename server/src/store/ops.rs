@@ -12,8 +12,9 @@ use zeroize::Zeroizing;
 use super::sql;
 use super::{
     apply, caveats_from_json, caveats_to_json, check_quota, join, random_hex, split, to_i64,
-    to_u64, Consumed, KeyProtection, NamedToken, NamedTokenChange, Provider, ProviderChange,
-    Retirement, RootKeyRecord, Space, StoreError, SubjectKind, TemporaryGeneration, User,
+    to_u64, Change, ChangeKind, Consumed, KeyProtection, NamedToken, NamedTokenChange, Provider,
+    ProviderChange, Retirement, RootKeyRecord, Space, StoreError, SubjectKind, TemporaryGeneration,
+    User, FEED_RETAINED,
 };
 
 /// A statement parameter.
@@ -124,6 +125,11 @@ pub(super) trait Db {
     /// Blocks other writers of `root_keys` until the transaction ends (PostgreSQL: a table
     /// lock; SQLite: nothing to do, as above).
     fn lock_root_keys(&mut self) -> Result<(), DbError>;
+    /// Tells the store's listeners that the feed grew, when the transaction commits
+    /// (PostgreSQL: `NOTIFY`; SQLite: nothing, its feed is polled).
+    fn notify_feed(&mut self) -> Result<(), DbError> {
+        Ok(())
+    }
 
     /// As [`Db::query`], for at most one row.
     fn query_opt(&mut self, sql: &str, params: &[Param<'_>]) -> Result<Option<Row>, DbError> {
@@ -203,6 +209,52 @@ fn key_from_row(protection: &KeyProtection, mut row: Row) -> Result<RootKeyRecor
         material: protection.open(id, &stored)?,
         created: to_u64(row.int(2)?)?,
         retired: row.opt_int(3)?.map(to_u64).transpose()?,
+    })
+}
+
+/// Appends a change to the feed, inside the caller's write transaction (so it commits, and
+/// becomes visible, with the change itself). Every [`PRUNE_EVERY`]th revision drops the
+/// entries older than the last [`FEED_RETAINED`].
+fn record(db: &mut dyn Db, kind: ChangeKind, entity: &str) -> Result<(), StoreError> {
+    let revision = db.query_one(sql::FEED_BUMP, &[])?.int(0)?;
+    db.execute(
+        sql::FEED_APPEND,
+        &[Int(revision), Text(kind.as_str()), Text(entity)],
+    )?;
+    if revision % PRUNE_EVERY == 0 {
+        db.execute(sql::FEED_PRUNE, &[Int(revision - FEED_RETAINED)])?;
+    }
+    Ok(db.notify_feed()?)
+}
+
+/// How often (in revisions) the feed is pruned.
+const PRUNE_EVERY: i64 = 1024;
+
+pub(super) fn feed_revision(b: &impl Backend) -> Result<i64, StoreError> {
+    b.run(|db| db.query_one(sql::FEED_HEAD, &[])?.int(0))
+}
+
+pub(super) fn changes_since(
+    b: &impl Backend,
+    revision: i64,
+    limit: usize,
+) -> Result<Vec<Change>, StoreError> {
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    b.run(|db| {
+        db.query(sql::FEED_SINCE, &[Int(revision), Int(limit)])?
+            .into_iter()
+            .map(|mut row| {
+                let revision = row.int(0)?;
+                let kind = row.text(1)?;
+                Ok(Change {
+                    revision,
+                    kind: ChangeKind::parse(&kind).ok_or_else(|| {
+                        StoreError::Backend(format!("feed revision {revision}: kind {kind:?}"))
+                    })?,
+                    entity: row.text(2)?,
+                })
+            })
+            .collect()
     })
 }
 
@@ -289,6 +341,7 @@ pub(super) fn update_oz_privileges(
             sql::SET_USER_PRIVILEGES,
             &[Text(user_id), Text(&join(&updated))],
         )?;
+        record(db, ChangeKind::User, user_id)?;
         Ok(Some(updated))
     })
 }
@@ -475,18 +528,36 @@ pub(super) fn update_named_token(
         OptText(change.custom_metadata.as_deref()),
         OptBool(change.revoked),
     ];
-    b.run(|db| match db.execute(sql::UPDATE_NAMED_TOKEN, &params) {
-        Err(DbError::UniqueViolation) => Err(StoreError::TokenNameTaken),
-        other => Ok(other? > 0),
+    b.write(|db| {
+        let changed = match db.execute(sql::UPDATE_NAMED_TOKEN, &params) {
+            Err(DbError::UniqueViolation) => return Err(StoreError::TokenNameTaken),
+            other => other? > 0,
+        };
+        if changed {
+            record(db, ChangeKind::NamedToken, id)?;
+        }
+        Ok(changed)
     })
 }
 
 pub(super) fn delete_named_token(b: &impl Backend, id: &str) -> Result<bool, StoreError> {
-    b.run(|db| Ok(db.execute(sql::DELETE_NAMED_TOKEN, &[Text(id)])? > 0))
+    b.write(|db| {
+        let deleted = db.execute(sql::DELETE_NAMED_TOKEN, &[Text(id)])? > 0;
+        if deleted {
+            record(db, ChangeKind::NamedToken, id)?;
+        }
+        Ok(deleted)
+    })
 }
 
 pub(super) fn delete_named_tokens_of(b: &impl Backend, subject: &str) -> Result<u64, StoreError> {
-    b.run(|db| Ok(db.execute(sql::DELETE_NAMED_TOKENS_OF, &[Text(subject)])?))
+    b.write(|db| {
+        let deleted = db.execute(sql::DELETE_NAMED_TOKENS_OF, &[Text(subject)])?;
+        if deleted > 0 {
+            record(db, ChangeKind::TokensOf, subject)?;
+        }
+        Ok(deleted)
+    })
 }
 
 pub(super) fn consume_invite(b: &impl Backend, id: &str) -> Result<Consumed, StoreError> {
@@ -495,6 +566,7 @@ pub(super) fn consume_invite(b: &impl Backend, id: &str) -> Result<Consumed, Sto
 
 fn consume(db: &mut dyn Db, id: &str) -> Result<Consumed, StoreError> {
     if let Some(row) = db.query_opt(sql::CONSUME_INVITE, &[Text(id)])? {
+        record(db, ChangeKind::NamedToken, id)?;
         return Ok(Consumed::Counted(to_u64(row.int(0)?)?));
     }
     Ok(match db.query_opt(sql::NAMED_TOKEN, &[Text(id)])? {
@@ -620,7 +692,13 @@ pub(super) fn update_provider(
         OptText(latitude.as_deref()),
         OptText(longitude.as_deref()),
     ];
-    b.run(|db| Ok(db.execute(sql::UPDATE_PROVIDER, &params)? > 0))
+    b.write(|db| {
+        let changed = db.execute(sql::UPDATE_PROVIDER, &params)? > 0;
+        if changed {
+            record(db, ChangeKind::Provider, id)?;
+        }
+        Ok(changed)
+    })
 }
 
 pub(super) fn delete_provider(b: &impl Backend, id: &str) -> Result<bool, StoreError> {
@@ -628,7 +706,13 @@ pub(super) fn delete_provider(b: &impl Backend, id: &str) -> Result<bool, StoreE
         db.execute(sql::DELETE_SUPPORTS_OF_PROVIDER, &[Text(id)])?;
         db.execute(sql::DELETE_TOKENS_OF_PROVIDER, &[Text(id)])?;
         db.execute(sql::DELETE_GENERATION, &[Text(id)])?;
-        Ok(db.execute(sql::DELETE_PROVIDER, &[Text(id)])? > 0)
+        let deleted = db.execute(sql::DELETE_PROVIDER, &[Text(id)])? > 0;
+        if deleted {
+            record(db, ChangeKind::Provider, id)?;
+            record(db, ChangeKind::TokensOf, id)?;
+            record(db, ChangeKind::Generation, id)?;
+        }
+        Ok(deleted)
     })
 }
 
@@ -706,11 +790,15 @@ pub(super) fn bump_temporary_generation(
     user_id: &str,
     key_id: i64,
 ) -> Result<Option<TemporaryGeneration>, StoreError> {
-    // One statement: atomic by itself.
-    b.run(|db| {
-        db.query_opt(sql::BUMP_GENERATION, &[Text(user_id), Int(key_id)])?
+    b.write(|db| {
+        let bumped = db
+            .query_opt(sql::BUMP_GENERATION, &[Text(user_id), Int(key_id)])?
             .map(generation_from_row)
-            .transpose()
+            .transpose()?;
+        if bumped.is_some() {
+            record(db, ChangeKind::Generation, user_id)?;
+        }
+        Ok(bumped)
     })
 }
 
@@ -775,6 +863,7 @@ pub(super) fn retire_root_key(
         // refusal's reason is read under the same lock, so it is the reason.
         db.lock_root_keys()?;
         if db.execute(sql::RETIRE_ROOT_KEY, &[Int(id), Int(at)])? > 0 {
+            record(db, ChangeKind::RootKey, &id.to_string())?;
             return Ok(Retirement::Retired);
         }
         let key = db
@@ -793,6 +882,29 @@ pub(super) fn retire_root_key(
 macro_rules! store_via_backend {
     ($backend:ty) => {
         impl $crate::store::Store for $backend {
+            fn has_change_feed(&self) -> bool {
+                true
+            }
+
+            fn feed_revision(&self) -> Result<i64, $crate::store::StoreError> {
+                super::ops::feed_revision(self)
+            }
+
+            fn changes_since(
+                &self,
+                revision: i64,
+                limit: usize,
+            ) -> Result<Vec<$crate::store::Change>, $crate::store::StoreError> {
+                super::ops::changes_since(self, revision, limit)
+            }
+
+            fn feed_listener(
+                &self,
+            ) -> Result<Option<Box<dyn $crate::store::FeedListener>>, $crate::store::StoreError>
+            {
+                self.listener()
+            }
+
             fn create_user(
                 &self,
                 username: &str,

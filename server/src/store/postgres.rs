@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use postgres::config::Host;
 use postgres::error::SqlState;
+use postgres::fallible_iterator::FallibleIterator;
 use postgres::types::{ToSql, Type};
 use postgres::{Client, Config, GenericClient, NoTls};
 use r2d2_postgres::r2d2::{self, CustomizeConnection, HandleError, ManageConnection};
@@ -21,12 +22,14 @@ use r2d2_postgres::PostgresConnectionManager;
 
 use super::ops::{store_via_backend, Backend, Db, DbError, Param, Row, Value};
 use super::sql;
-use super::{KeyProtection, StoreError};
+use super::{FeedListener, KeyProtection, StoreError};
 
 /// At most this many connections per [`PostgresStore`].
 const MAX_CONNECTIONS: u32 = 8;
-/// How long a call waits for a free connection when all are busy.
-const CHECKOUT_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a call waits for a connection: a free one when all are busy, or a new one while the
+/// database is out of reach (r2d2 retries until then). Short, so that an unreachable database
+/// is answered as such (503 once the cache stops trusting itself) rather than after a long hang.
+const CHECKOUT_TIMEOUT: Duration = Duration::from_secs(5);
 /// The connect timeout when the URL sets none.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -210,6 +213,8 @@ pub struct PostgresStore {
     pool: Connections,
     config: Config,
     schema: Option<String>,
+    /// The `NOTIFY` channel of this store's feed ([`feed_channel`]).
+    channel: String,
     last_error: LastError,
     protection: KeyProtection,
 }
@@ -302,6 +307,7 @@ impl PostgresStore {
             .build_unchecked(manager);
         Ok(PostgresStore {
             pool: Connections(Some(pool)),
+            channel: feed_channel(schema.as_deref()),
             config,
             schema,
             last_error,
@@ -309,8 +315,30 @@ impl PostgresStore {
         })
     }
 
+    /// A listener on this store's feed channel: its own connection (outside the pool), which
+    /// `LISTEN`s until dropped.
+    fn listener(&self) -> Result<Option<Box<dyn FeedListener>>, StoreError> {
+        let mut config = self.config.clone();
+        config.application_name("macaroon-mint-server feed");
+        let mut client = config.connect(NoTls).map_err(|e| {
+            StoreError::Backend(format!(
+                "connecting to {}: {}",
+                hosts(&self.config),
+                describe(&e)
+            ))
+        })?;
+        // Validated to [a-z0-9_]+ (see feed_channel): safe to quote as an identifier.
+        if let Err(e) = client.batch_execute(&format!("LISTEN \"{}\"", self.channel)) {
+            drop_off_runtime(client);
+            return Err(e.into());
+        }
+        Ok(Some(Box::new(PgListener {
+            client: Some(client),
+        })))
+    }
+
     /// A connection: an idle one, a new one while fewer than 8 are open, or the next one
-    /// returned (waiting at most 30 seconds).
+    /// returned (waiting at most 5 seconds).
     fn get(&self) -> Result<PooledClient, StoreError> {
         let pool = self
             .pool
@@ -331,6 +359,53 @@ impl PostgresStore {
                 ),
             })
         })
+    }
+}
+
+/// The `NOTIFY` channel of a store's feed: one per schema, so that stores sharing a database
+/// in different schemas do not wake each other. Channel names are cut at 63 bytes like every
+/// identifier; two long schema names sharing their first 59 characters would share a channel,
+/// which costs only spurious wake-ups (each reader reads its own schema's feed).
+fn feed_channel(schema: Option<&str>) -> String {
+    match schema {
+        None => "macaroon_mint_feed".to_owned(),
+        Some(schema) => format!("mmf_{}", &schema[..schema.len().min(59)]),
+    }
+}
+
+/// A connection that `LISTEN`s on a feed channel.
+struct PgListener {
+    client: Option<Client>,
+}
+
+impl FeedListener for PgListener {
+    fn wait(&mut self, timeout: Duration) -> Result<bool, StoreError> {
+        let client = self
+            .client
+            .as_mut()
+            .ok_or_else(|| StoreError::Backend("the feed listener is closed".into()))?;
+        let woken = {
+            let mut notifications = client.notifications();
+            let woken = notifications.timeout_iter(timeout).next()?.is_some();
+            // Drained: several commits read as one wake-up.
+            let mut pending = notifications.iter();
+            while pending.next()?.is_some() {}
+            woken
+        };
+        if client.is_closed() {
+            return Err(StoreError::Backend(
+                "the feed listener's connection closed".into(),
+            ));
+        }
+        Ok(woken)
+    }
+}
+
+impl Drop for PgListener {
+    fn drop(&mut self) {
+        if let Some(client) = self.client.take() {
+            drop_off_runtime(client);
+        }
     }
 }
 
@@ -376,7 +451,7 @@ impl Backend for PostgresStore {
         f: impl FnOnce(&mut dyn Db) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
         let mut client = self.get()?;
-        f(&mut PgDb(&mut *client))
+        f(&mut PgDb(&mut *client, &self.channel))
     }
 
     fn write<T>(
@@ -386,7 +461,7 @@ impl Backend for PostgresStore {
         let mut client = self.get()?;
         // Rolled back on drop when `f` fails.
         let mut tx = client.transaction()?;
-        let value = f(&mut PgDb(&mut tx))?;
+        let value = f(&mut PgDb(&mut tx, &self.channel))?;
         tx.commit()?;
         Ok(value)
     }
@@ -398,8 +473,8 @@ impl Backend for PostgresStore {
 
 store_via_backend!(PostgresStore);
 
-/// A connection or a transaction as a [`Db`].
-struct PgDb<'a, C: GenericClient>(&'a mut C);
+/// A connection or a transaction as a [`Db`], with the store's feed channel.
+struct PgDb<'a, C: GenericClient>(&'a mut C, &'a str);
 
 fn pg_params<'p>(params: &'p [Param<'_>]) -> Vec<&'p (dyn ToSql + Sync)> {
     params
@@ -458,6 +533,11 @@ impl<C: GenericClient> Db for PgDb<'_, C> {
     fn lock_root_keys(&mut self) -> Result<(), DbError> {
         Ok(self.0.batch_execute(sql::PG_LOCK_ROOT_KEYS)?)
     }
+
+    fn notify_feed(&mut self) -> Result<(), DbError> {
+        self.0.execute(sql::PG_NOTIFY, &[&self.1])?;
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -488,6 +568,7 @@ mod tests {
             pool: Connections(Some(pool)),
             config,
             schema: Some("t_1".into()),
+            channel: feed_channel(Some("t_1")),
             last_error: LastError::default(),
             protection: KeyProtection::Plain,
         };

@@ -75,6 +75,16 @@ CREATE TABLE IF NOT EXISTS space_supports (
     size BIGINT NOT NULL,
     created BIGINT NOT NULL,
     PRIMARY KEY (space_id, provider_id)
+);
+CREATE TABLE IF NOT EXISTS feed_head (
+    id BIGINT PRIMARY KEY,
+    revision BIGINT NOT NULL
+);
+INSERT INTO feed_head (id, revision) VALUES (1, 0) ON CONFLICT DO NOTHING;
+CREATE TABLE IF NOT EXISTS changes (
+    revision BIGINT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    entity TEXT NOT NULL
 )
 ";
 
@@ -353,6 +363,21 @@ pub(super) fn pg_set_search_path(schema: &str) -> String {
 /// The readiness probe: a query that touches no table, so it measures only that a connection
 /// can be had and used.
 pub(super) const PING: &str = "SELECT 1";
+
+// The change feed. The head row is updated in the writing transaction, so its lock orders the
+// writers: revision n+1 cannot be taken before the transaction holding n commits, and a reader
+// that sees n+1 sees n too (no gaps, on PostgreSQL as on SQLite).
+
+pub(super) const FEED_BUMP: &str =
+    "UPDATE feed_head SET revision = revision + 1 WHERE id = 1 RETURNING revision";
+pub(super) const FEED_APPEND: &str =
+    "INSERT INTO changes (revision, kind, entity) VALUES ($1, $2, $3)";
+pub(super) const FEED_PRUNE: &str = "DELETE FROM changes WHERE revision <= $1";
+pub(super) const FEED_HEAD: &str = "SELECT revision FROM feed_head WHERE id = 1";
+pub(super) const FEED_SINCE: &str = "SELECT revision, kind, entity FROM changes
+     WHERE revision > $1 ORDER BY revision LIMIT $2";
+/// PostgreSQL only: wakes the instances listening on the store's channel (delivered at commit).
+pub(super) const PG_NOTIFY: &str = "SELECT pg_notify($1, '')";
 
 #[cfg(test)]
 mod tests {

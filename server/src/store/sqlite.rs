@@ -126,6 +126,15 @@ impl SqliteStore {
     }
 }
 
+impl SqliteStore {
+    /// None: the single instance updates its own cache as it writes, and polls the feed for
+    /// other processes' changes (`keys retire` and the like).
+    #[allow(clippy::unnecessary_wraps)] // the backends' common signature
+    fn listener(&self) -> Result<Option<Box<dyn super::FeedListener>>, StoreError> {
+        Ok(None)
+    }
+}
+
 impl Backend for SqliteStore {
     fn run<T>(
         &self,

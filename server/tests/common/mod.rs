@@ -9,6 +9,7 @@
 // Each test crate uses a different part of this module.
 #![allow(dead_code)]
 
+pub mod cut;
 pub mod logs;
 pub mod swagger;
 
