@@ -30,6 +30,8 @@ const MAX_CONNECTIONS: u32 = 8;
 /// database is out of reach (r2d2 retries until then). Short, so that an unreachable database
 /// is answered as such (503 once the cache stops trusting itself) rather than after a long hang.
 const CHECKOUT_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a call waits for a connection while the last attempt to open one failed.
+const UNREACHABLE_CHECKOUT_TIMEOUT: Duration = Duration::from_millis(250);
 /// The connect timeout when the URL sets none.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -338,14 +340,29 @@ impl PostgresStore {
     }
 
     /// A connection: an idle one, a new one while fewer than 8 are open, or the next one
-    /// returned (waiting at most 5 seconds).
+    /// returned (waiting at most 5 seconds, or 250 ms while the last connection attempt
+    /// failed).
     fn get(&self) -> Result<PooledClient, StoreError> {
         let pool = self
             .pool
             .0
             .as_ref()
             .ok_or_else(|| StoreError::Backend("the pool is closed".into()))?;
-        pool.get().map_err(|_| {
+        // While the last connection attempt failed (cleared by the next one that succeeds), the
+        // database is known to be out of reach: a call waits briefly for a connection (r2d2 keeps
+        // retrying meanwhile) instead of the full checkout timeout, so that every request does
+        // not hang on an unreachable database.
+        let known_down = self
+            .last_error
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .is_some();
+        let waited = if known_down {
+            pool.get_timeout(UNREACHABLE_CHECKOUT_TIMEOUT)
+        } else {
+            pool.get()
+        };
+        waited.map_err(|_| {
             let last = self
                 .last_error
                 .lock()
