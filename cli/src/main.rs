@@ -19,6 +19,12 @@ use clap::{CommandFactory as _, FromArgMatches as _};
 use crate::args::Cli;
 use crate::report::{report, report_usage, write_stdout};
 
+/// The service allocates per request (parsed tokens, records, answers); mimalloc's thread-local
+/// free lists cost less than glibc's malloc there (`scripts/load`, README's Load section).
+#[cfg(feature = "server")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let parsed = Cli::command()
         .try_get_matches()

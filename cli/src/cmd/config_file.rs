@@ -47,6 +47,8 @@ struct FileSettings {
     login_rate_per_user: Option<u32>,
     max_connections: Option<usize>,
     max_connections_per_ip: Option<usize>,
+    cache_entries: Option<usize>,
+    cache_trust_window: Option<f64>,
     log_format: Option<LogFormat>,
 }
 
@@ -267,6 +269,8 @@ pub(crate) fn apply_to_serve(args: &mut ServeArgs, matches: &ArgMatches) -> Resu
         login_rate_per_user => "login-rate-per-user",
         max_connections => "max-connections",
         max_connections_per_ip => "max-connections-per-ip",
+        cache_entries => "cache-entries",
+        cache_trust_window => "cache-trust-window",
         log_format => "log-format",
     );
     args.provenance = provenance;

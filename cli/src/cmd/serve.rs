@@ -57,6 +57,15 @@ pub(crate) struct ServeArgs {
     /// Open connections from one client address (IPv4 address or IPv6 /64) at most.
     #[arg(long, value_name = "N", default_value_t = 64)]
     pub(crate) max_connections_per_ip: usize,
+    /// Entries of the verification cache (what token authentication reads: users, providers,
+    /// token records, generations, root keys), invalidated by the store's change feed; 0: no
+    /// cache, every token request reads the store.
+    #[arg(long, value_name = "N", default_value_t = 100_000)]
+    pub(crate) cache_entries: usize,
+    /// Seconds the cache is trusted without hearing from the change feed (e.g. 0.5); past
+    /// that, token requests read the store, or are answered 503 if it fails.
+    #[arg(long, value_name = "S", default_value_t = 5.0)]
+    pub(crate) cache_trust_window: f64,
     /// Log format on standard error (one line per request and per event); RUST_LOG filters
     /// (default info).
     #[arg(long, value_name = "FORMAT", default_value = "text")]
@@ -209,6 +218,37 @@ pub(crate) fn serve(args: &ServeArgs) -> Result<String, Failure> {
             "--max-connections and --max-connections-per-ip must be at least 1",
         ));
     }
+    if !(args.cache_trust_window.is_finite() && (0.01..=3600.0).contains(&args.cache_trust_window))
+    {
+        return Err(input_error(
+            "--cache-trust-window must be between 0.01 and 3600 seconds",
+        ));
+    }
+    let cache = if args.cache_entries == 0 {
+        macaroon_mint_server::CacheSettings::disabled()
+    } else {
+        macaroon_mint_server::CacheSettings {
+            max_entries: args.cache_entries,
+            ..macaroon_mint_server::CacheSettings::with_trust_window(
+                std::time::Duration::from_secs_f64(args.cache_trust_window),
+            )
+        }
+    };
+    let cache_text = if cache.enabled() {
+        format!(
+            "{} entries, trusted {} s past the change feed (read every {} s{})",
+            cache.max_entries,
+            cache.trust_window.as_secs_f64(),
+            cache.poll_interval.as_secs_f64(),
+            if args.storage.database_url.is_some() {
+                ", and at once on NOTIFY"
+            } else {
+                ""
+            }
+        )
+    } else {
+        "off (every token request reads the store)".to_owned()
+    };
     let admin_name = admin.as_ref().map(|(user, _)| user.clone());
     let quota = |n: u64| (n > 0).then_some(n);
     let mut limits = macaroon_mint_server::HttpLimits {
@@ -230,6 +270,7 @@ pub(crate) fn serve(args: &ServeArgs) -> Result<String, Failure> {
             providers_per_user: quota(args.quota_providers),
         },
         limits,
+        cache,
         ..args.storage.config()?
     };
     if config.master_key.is_none() {
@@ -295,6 +336,7 @@ pub(crate) fn serve(args: &ServeArgs) -> Result<String, Failure> {
             format!("  temporary token TTL: at most {temporary_max_ttl} s"),
             format!("  quotas:              {quotas_text}"),
             format!("  limits:              {limits_text}"),
+            format!("  cache:               {cache_text}"),
             "  authentication:      HTTP basic; X-Auth-Token / Authorization: Bearer access tokens"
                 .to_owned(),
             format!("  logs:                {logs_text}"),

@@ -326,6 +326,14 @@ fn serve_refuses_bad_settings() {
     );
     let o = run(&["serve", "--temporary-max-ttl", "0"]);
     assert!(fails(&o, 2).contains("--temporary-max-ttl"));
+    for window in ["0", "-1", "NaN", "inf", "3601"] {
+        let o = run(&["serve", &format!("--cache-trust-window={window}")]);
+        assert!(
+            fails(&o, 2).contains("--cache-trust-window"),
+            "{window}: {}",
+            o.stderr
+        );
+    }
 }
 
 #[test]
@@ -909,7 +917,8 @@ fn a_config_file_sets_what_flags_and_environment_leave() {
              domain = \"file.example\"\n\
              zone-name = \"From the file\"\n\
              registration-policy = \"open\"\n\
-             max-connections = 77\n"
+             max-connections = 77\n\
+             cache-trust-window = 2\n"
         ),
     )
     .unwrap();
@@ -925,10 +934,11 @@ fn a_config_file_sets_what_flags_and_environment_leave() {
         "domain:              file.example (zone name: From a flag)",
         "registration policy: open",
         "limits:              77 connections",
+        "cache:               100000 entries, trusted 2 s past the change feed (read every 0.5 s)",
         &format!(
             "configuration:       flags: listen, data-dir, zone-name; environment: admin; \
-             file {file_arg}: registration-policy, domain, max-connections; the rest defaults \
-             (flags > environment > file > defaults)"
+             file {file_arg}: registration-policy, domain, max-connections, \
+             cache-trust-window; the rest defaults (flags > environment > file > defaults)"
         ),
     ] {
         assert!(
