@@ -12,6 +12,8 @@
 //!   last [`CacheSettings::trust_window`]. Past that (the database unreachable, the feed
 //!   connection cut) every read goes through to the store, and a read that fails then is
 //!   [`StoreError::Unavailable`] (503), as is any store failure then.
+//! * **Aged out**: an entry is read from the store again after [`CacheSettings::max_age`]
+//!   (60 s), so a change that bypassed the feed is seen within it.
 //! * **No stale insert**: a value read from the store is kept only if no invalidation happened
 //!   while it was being read (an epoch counter, checked under the write lock).
 //! * **Never blocks the async threads**: [`cached_only`] runs service code with reads served
@@ -54,6 +56,10 @@ pub struct CacheSettings {
     /// wake the reader at once; SQLite's feed is only polled). Default 1 s, and at most a
     /// quarter of the trust window.
     pub poll_interval: Duration,
+    /// The longest an entry is served before it is read from the store again, whatever the
+    /// feed says: a change that never reaches the feed (an older server version writing to the
+    /// same database, a manual SQL fix, a restored backup) is seen within this. Default 60 s.
+    pub max_age: Duration,
 }
 
 impl Default for CacheSettings {
@@ -71,6 +77,7 @@ impl CacheSettings {
             max_bytes: 64 << 20,
             trust_window,
             poll_interval: Duration::from_secs(1).min(trust_window / 4),
+            max_age: Duration::from_secs(60),
         }
     }
 
@@ -180,19 +187,24 @@ impl Entry {
 /// their stamp no longer matches; compacted when it grows).
 #[derive(Default)]
 struct Entries {
-    map: HashMap<Key, (Entry, u64, usize)>,
+    /// Each entry with its stamp (its place in `order`), size and when it was read (ms).
+    map: HashMap<Key, (Entry, u64, usize, u64)>,
     order: VecDeque<(Key, u64)>,
     bytes: usize,
     stamp: u64,
 }
 
 impl Entries {
-    fn get(&self, key: &Key) -> Option<&Entry> {
-        self.map.get(key).map(|(entry, _, _)| entry)
+    /// The entry, unless it was read from the store before `born_after` (ms).
+    fn get(&self, key: &Key, born_after: u64) -> Option<&Entry> {
+        self.map
+            .get(key)
+            .filter(|(_, _, _, born)| *born >= born_after)
+            .map(|(entry, _, _, _)| entry)
     }
 
     fn remove(&mut self, key: &Key) {
-        if let Some((_, _, size)) = self.map.remove(key) {
+        if let Some((_, _, size, _)) = self.map.remove(key) {
             self.bytes -= size;
         }
     }
@@ -203,7 +215,7 @@ impl Entries {
         self.bytes = 0;
     }
 
-    fn insert(&mut self, key: Key, entry: Entry, settings: &CacheSettings) {
+    fn insert(&mut self, key: Key, entry: Entry, born: u64, settings: &CacheSettings) {
         let size = entry.size();
         // An entry taking more than a sixteenth of the budget is not worth evicting others for.
         if size > settings.max_bytes / 16 {
@@ -212,20 +224,24 @@ impl Entries {
         self.remove(&key);
         self.stamp += 1;
         self.order.push_back((key.clone(), self.stamp));
-        self.map.insert(key, (entry, self.stamp, size));
+        self.map.insert(key, (entry, self.stamp, size, born));
         self.bytes += size;
         while self.map.len() > settings.max_entries || self.bytes > settings.max_bytes {
             let Some((oldest, stamp)) = self.order.pop_front() else {
                 break;
             };
-            if self.map.get(&oldest).is_some_and(|(_, s, _)| *s == stamp) {
+            if self
+                .map
+                .get(&oldest)
+                .is_some_and(|(_, s, _, _)| *s == stamp)
+            {
                 self.remove(&oldest);
             }
         }
         if self.order.len() > 2 * self.map.len() + 64 {
             let map = &self.map;
             self.order
-                .retain(|(key, stamp)| map.get(key).is_some_and(|(_, s, _)| s == stamp));
+                .retain(|(key, stamp)| map.get(key).is_some_and(|(_, s, _, _)| s == stamp));
         }
     }
 }
@@ -323,7 +339,9 @@ impl CachedStore {
     ) -> Result<Option<T>, StoreError> {
         let trusted = self.trusted();
         if trusted {
-            if let Some(value) = self.lock_read().get(&key).and_then(pick) {
+            let max_age = u64::try_from(self.settings.max_age.as_millis()).unwrap_or(u64::MAX);
+            let born_after = self.now_ms().saturating_sub(max_age);
+            if let Some(value) = self.lock_read().get(&key, born_after).and_then(pick) {
                 self.metrics.cache_lookup("hit");
                 return Ok(Some(value));
             }
@@ -331,6 +349,7 @@ impl CachedStore {
         not_here()?;
         self.fail_fast()?;
         let epoch = self.epoch.load(Ordering::Acquire);
+        let born = self.now_ms();
         let loaded = load(&*self.inner);
         if !trusted {
             self.metrics.cache_lookup("untrusted");
@@ -340,7 +359,7 @@ impl CachedStore {
         if let Ok(Some(value)) = &loaded {
             let mut entries = self.lock_write();
             if self.epoch.load(Ordering::Acquire) == epoch && self.trusted() {
-                entries.insert(key, wrap(value), &self.settings);
+                entries.insert(key, wrap(value), born, &self.settings);
                 self.metrics.cache_entries(entries.map.len());
             }
         }
@@ -392,7 +411,7 @@ impl CachedStore {
                 let gone: Vec<Key> = entries
                     .map
                     .iter()
-                    .filter(|(_, (entry, _, _))| {
+                    .filter(|(_, (entry, _, _, _))| {
                         matches!(entry, Entry::Named(token) if token.subject == entity)
                     })
                     .map(|(key, _)| key.clone())
@@ -433,6 +452,15 @@ impl CachedStore {
         while applied < head {
             let changes = self.inner.changes_since(applied, FEED_PAGE)?;
             let Some(last) = changes.last().map(|c| c.revision) else {
+                // Behind the head with nothing to read: the changes were pruned or removed.
+                tracing::warn!(
+                    applied,
+                    head,
+                    "the change feed lacks the revisions after this instance's: the cache starts afresh"
+                );
+                self.clear();
+                self.revision.store(head, Ordering::Release);
+                self.metrics.feed_revision(head);
                 break;
             };
             if changes.first().map(|c| c.revision) != Some(applied + 1) {
@@ -698,6 +726,7 @@ mod tests {
             entries.insert(
                 Key::Generation(i.to_string().into()),
                 generation(i),
+                0,
                 &settings,
             );
         }
@@ -712,10 +741,10 @@ mod tests {
             ]
         );
         // Re-inserting a key makes it the newest: the next insert evicts another.
-        entries.insert(Key::Generation("2".into()), generation(2), &settings);
-        entries.insert(Key::Generation("5".into()), generation(5), &settings);
-        assert!(entries.get(&Key::Generation("2".into())).is_some());
-        assert!(entries.get(&Key::Generation("3".into())).is_none());
+        entries.insert(Key::Generation("2".into()), generation(2), 0, &settings);
+        entries.insert(Key::Generation("5".into()), generation(5), 0, &settings);
+        assert!(entries.get(&Key::Generation("2".into()), 0).is_some());
+        assert!(entries.get(&Key::Generation("3".into()), 0).is_none());
         assert_eq!(entries.bytes, 3 * generation(0).size());
     }
 
@@ -728,6 +757,7 @@ mod tests {
             entries.insert(
                 Key::Generation(i.to_string().into()),
                 generation(i),
+                0,
                 &settings,
             );
             assert!(entries.bytes <= settings.max_bytes);
@@ -740,9 +770,18 @@ mod tests {
             created: 0,
             retired: None,
         });
-        entries.insert(Key::Root(9), huge, &settings);
-        assert!(entries.get(&Key::Root(9)).is_none());
+        entries.insert(Key::Root(9), huge, 0, &settings);
+        assert!(entries.get(&Key::Root(9), 0).is_none());
         assert_eq!(entries.map.len(), 16);
+    }
+
+    #[test]
+    fn entries_older_than_the_max_age_are_not_served() {
+        let settings = bounded(10, 1 << 20);
+        let mut entries = Entries::default();
+        entries.insert(Key::Generation("a".into()), generation(1), 1_000, &settings);
+        assert!(entries.get(&Key::Generation("a".into()), 1_000).is_some());
+        assert!(entries.get(&Key::Generation("a".into()), 1_001).is_none());
     }
 
     #[test]
@@ -754,6 +793,7 @@ mod tests {
             entries.insert(
                 Key::Generation((round % 4).to_string().into()),
                 generation(round),
+                round,
                 &settings,
             );
         }

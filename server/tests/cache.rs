@@ -342,10 +342,16 @@ fn two_instances_agree_after_every_kind_of_change(database: &Database) {
 }
 
 /// An instance's own writes invalidate before they return: no window where it serves the old
-/// value, whatever its feed does.
+/// value, whatever its feed does. (The feed is cut here, with a long trust window: the feed
+/// cannot be what brings the change.)
 fn an_instance_sees_its_own_writes_at_once(database: &Database) {
-    let a = service((database.open)(), CacheSettings::default());
+    let link = Arc::new(Cuttable::new((database.open)()));
+    let a = service(
+        Arc::clone(&link) as Arc<dyn Store>,
+        CacheSettings::with_trust_window(Duration::from_secs(120)),
+    );
     trusted(&a);
+    link.feed_cut.store(true, Ordering::SeqCst);
     let store = a.store();
     let key = store.insert_root_key(&[2; 32], 2).unwrap();
     let alice = store
@@ -375,6 +381,7 @@ fn an_instance_sees_its_own_writes_at_once(database: &Database) {
             "round {round}"
         );
     }
+    assert_eq!(a.cache_trusted(), Some(true), "the cache served throughout");
 }
 
 /// With B's feed cut, B stops answering from its cache once its trust window has passed: a

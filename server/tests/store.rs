@@ -161,7 +161,11 @@ suite! {
         the_feed_records_every_invalidating_change,
         the_feed_is_read_in_pages_from_any_revision,
     ],
-    shared: [called_from_spawn_blocking, concurrent_writers_append_without_gaps],
+    shared: [
+        called_from_spawn_blocking,
+        concurrent_writers_append_without_gaps,
+        concurrent_mixed_writers_finish,
+    ],
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -2298,7 +2302,14 @@ fn concurrent_writers_append_without_gaps(store: Arc<dyn Store>) {
         writer.join().unwrap();
     }
     done.store(true, Ordering::SeqCst);
-    reader.join().unwrap();
+    let seen = reader.join().unwrap();
+    // A last read after the writers: the reader has then seen every change, in order.
+    let rest = store.changes_since(seen, 1000).unwrap();
+    assert!(rest
+        .iter()
+        .enumerate()
+        .all(|(i, c)| c.revision == seen + 1 + i as i64));
+    assert_eq!(seen + rest.len() as i64, 80);
     let all = store.changes_since(0, 1000).unwrap();
     assert_eq!(all.len(), 80);
     assert!(all
@@ -2308,4 +2319,101 @@ fn concurrent_writers_append_without_gaps(store: Arc<dyn Store>) {
     for user in &users {
         assert_eq!(all.iter().filter(|c| &c.entity == user).count(), 20);
     }
+}
+
+/// Writes that lock different rows and tables (a registration's invite and foreign keys, a key
+/// retirement's table lock, a privilege update's user row, a support's invite and provider row,
+/// a provider's removal) running at once all finish: the feed's head is the last lock each
+/// takes, so it closes no deadlock cycle (PostgreSQL would abort one side with an error).
+fn concurrent_mixed_writers_finish(store: Arc<dyn Store>) {
+    let first = key(&*store);
+    let alice = store
+        .create_user("alice", "h", &BTreeSet::new(), first.id, 1, "")
+        .unwrap();
+    let space = store
+        .create_space("s", &alice.id, &set(&["space_view"]), None)
+        .unwrap();
+    let invite = |kind: &str| {
+        let mut t = token(
+            &random_hex(16).unwrap(),
+            &random_hex(8).unwrap(),
+            &alice.id,
+            first.id,
+        );
+        t.kind = kind.to_owned();
+        t.usage_limit = Some(1);
+        store.insert_named_token(&t, None).unwrap();
+        t.id
+    };
+    const ROUNDS: usize = 15;
+    let registrations: Vec<(Provider, NamedToken, String)> = (0..ROUNDS)
+        .map(|i| {
+            let p = provider(&alice.id, &format!("p{i}"));
+            let mut root = provider_token(&p, "root");
+            root.key_id = first.id;
+            (p, root, invite("rop"))
+        })
+        .collect();
+    let supporter = provider(&alice.id, "supporter");
+    let mut root = provider_token(&supporter, "root");
+    root.key_id = first.id;
+    store
+        .register_provider(&supporter, None, first.id, &root, None)
+        .unwrap();
+    let supports: Vec<String> = (0..ROUNDS).map(|_| invite("ssp")).collect();
+    let head = store.feed_revision().unwrap();
+    std::thread::scope(|scope| {
+        let s = &store;
+        let alice = &alice.id;
+        let registering = scope.spawn(move || {
+            for (p, root, invite) in &registrations {
+                s.register_provider(p, Some(invite), first.id, root, None)
+                    .unwrap();
+            }
+            for (p, _, _) in &registrations {
+                assert!(s.delete_provider(&p.id).unwrap());
+            }
+        });
+        let rotating = scope.spawn(move || {
+            let mut previous = first.id;
+            for i in 0..ROUNDS {
+                let next = s.insert_root_key(&[i as u8; 32], 10 + i as u64).unwrap();
+                if previous != first.id {
+                    assert_eq!(
+                        s.retire_root_key(previous, 20).unwrap(),
+                        Retirement::Retired
+                    );
+                }
+                previous = next.id;
+            }
+        });
+        let privileges = scope.spawn(move || {
+            for i in 0..ROUNDS {
+                let (grant, revoke) = if i % 2 == 0 {
+                    (set(&["oz_users_list"]), BTreeSet::new())
+                } else {
+                    (BTreeSet::new(), set(&["oz_users_list"]))
+                };
+                s.update_oz_privileges(alice, &grant, &revoke).unwrap();
+            }
+        });
+        let supporting = scope.spawn(move || {
+            for invite in &supports {
+                s.support_space(&space.id, &supporter.id, 1 << 20, Some(invite), 5)
+                    .unwrap();
+                assert!(s.remove_support(&space.id, &supporter.id).unwrap());
+            }
+        });
+        for worker in [registering, rotating, privileges, supporting] {
+            worker.join().unwrap();
+        }
+    });
+    // Every change made it into the feed: registrations and supports used an invite each,
+    // removals three entries each, retirements and privilege updates one each.
+    let changes = store.changes_since(head, 10_000).unwrap();
+    assert_eq!(
+        changes.len(),
+        ROUNDS + ROUNDS * 3 + (ROUNDS - 1) + ROUNDS + ROUNDS,
+        "{changes:?}"
+    );
 }

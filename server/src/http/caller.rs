@@ -433,14 +433,22 @@ async fn credentials_for(
     Ok((credentials, request, client))
 }
 
+/// Tokens up to this size are first authenticated on the async thread (a few microseconds);
+/// a larger one (up to Onedata's 1 MiB) goes straight to the blocking pool, so that a flood of
+/// large tokens cannot hold the async threads, nor be parsed twice.
+const CACHED_PATH_MAX_TOKEN: usize = 16 * 1024;
+
 /// Runs token authentication right here when the verification cache answers every read it
 /// makes (no store, no blocking: a few microseconds of HMAC), else on the blocking pool.
 async fn token_caller<T: Send + 'static>(
     app: &App,
+    token_len: usize,
     work: impl Fn(&Service) -> Result<T, ServiceError> + Send + 'static,
 ) -> Result<T, ApiError> {
-    if let Some(result) = app.service.answer_from_cache(|| work(&app.service)) {
-        return result.map_err(ApiError::from);
+    if token_len <= CACHED_PATH_MAX_TOKEN {
+        if let Some(result) = app.service.answer_from_cache(|| work(&app.service)) {
+            return result.map_err(ApiError::from);
+        }
     }
     let service = Arc::clone(&app.service);
     blocking(move || work(&service).map_err(ApiError::from)).await
@@ -475,7 +483,7 @@ impl FromRequestParts<App> for Caller {
                 password_caller(app, client, username, password).await
             }
             Credentials::Token(token) => {
-                token_caller(app, move |service| {
+                token_caller(app, token.len(), move |service| {
                     service.authenticate_token(&token, &request)
                 })
                 .await
@@ -498,7 +506,7 @@ impl FromRequestParts<App> for AnyCaller {
                 AnyCaller::User(password_caller(app, client, username, password).await?)
             }
             Credentials::Token(token) => {
-                token_caller(app, move |service| {
+                token_caller(app, token.len(), move |service| {
                     service.authenticate_any_token(&token, &request)
                 })
                 .await?
@@ -529,7 +537,7 @@ impl FromRequestParts<App> for ProviderCaller {
                 ))
             }
             Credentials::Token(token) => {
-                let caller = token_caller(app, move |service| {
+                let caller = token_caller(app, token.len(), move |service| {
                     service.authenticate_provider_token(&token, &request)
                 })
                 .await?;

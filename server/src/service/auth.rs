@@ -405,7 +405,7 @@ impl Service {
                 } => {
                     let current = self.store.temporary_generation(subject.id())?;
                     if current.is_none_or(|c| c.generation != generation)
-                        || self.token_root_key(Some(key_id)).is_err()
+                        || !self.root_key_active(key_id)?
                     {
                         return Ok((true, depth));
                     }
@@ -422,7 +422,7 @@ impl Service {
                         }
                         _ => return Ok((true, depth)),
                     };
-                    if record.revoked || self.token_root_key(Some(record.key_id)).is_err() {
+                    if record.revoked || !self.root_key_active(record.key_id)? {
                         return Ok((true, depth));
                     }
                     next = record.parent.as_deref().map(Parent::decode).transpose()?;
@@ -430,6 +430,16 @@ impl Service {
             }
         }
         Ok((false, depth))
+    }
+
+    /// Whether root key `key_id` exists and is not retired. A store failure is an error, not a
+    /// retired key: an unreachable database answers 503, not `tokenRevoked`.
+    fn root_key_active(&self, key_id: i64) -> Result<bool> {
+        match self.token_root_key(Some(key_id)) {
+            Ok(_) => Ok(true),
+            Err(Error::Token(_)) => Ok(false),
+            Err(other) => Err(other),
+        }
     }
 
     /// The root key a token names (by its record, or in its temporary id): `tokenInvalid`

@@ -130,6 +130,14 @@ pub(super) trait Db {
     fn notify_feed(&mut self) -> Result<(), DbError> {
         Ok(())
     }
+    /// Notes a change for the feed, appended at the end of the write transaction (only a
+    /// transaction opened by [`write`] can).
+    fn defer_change(&mut self, kind: ChangeKind, entity: &str) -> Result<(), DbError> {
+        let _ = (kind, entity);
+        Err(DbError::Other(StoreError::Backend(
+            "a feed change outside a write transaction".into(),
+        )))
+    }
 
     /// As [`Db::query`], for at most one row.
     fn query_opt(&mut self, sql: &str, params: &[Param<'_>]) -> Result<Option<Row>, DbError> {
@@ -212,19 +220,78 @@ fn key_from_row(protection: &KeyProtection, mut row: Row) -> Result<RootKeyRecor
     })
 }
 
-/// Appends a change to the feed, inside the caller's write transaction (so it commits, and
-/// becomes visible, with the change itself). Every [`PRUNE_EVERY`]th revision drops the
-/// entries older than the last [`FEED_RETAINED`].
+/// Notes a change for the feed; [`write`] appends it when the transaction's work is done.
 fn record(db: &mut dyn Db, kind: ChangeKind, entity: &str) -> Result<(), StoreError> {
-    let revision = db.query_one(sql::FEED_BUMP, &[])?.int(0)?;
-    db.execute(
-        sql::FEED_APPEND,
-        &[Int(revision), Text(kind.as_str()), Text(entity)],
-    )?;
-    if revision % PRUNE_EVERY == 0 {
-        db.execute(sql::FEED_PRUNE, &[Int(revision - FEED_RETAINED)])?;
+    Ok(db.defer_change(kind, entity)?)
+}
+
+/// A write transaction whose feed changes are appended last, just before the commit: the feed
+/// head's row lock is then always the last lock a transaction takes, so it cannot close a
+/// deadlock cycle with the row and table locks of the work itself (a registration's foreign
+/// keys against a key retirement, say), and it is held only for the appends.
+fn write<T>(
+    b: &impl Backend,
+    f: impl FnOnce(&mut dyn Db) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    b.write(|db| {
+        let mut recording = Recording {
+            db,
+            pending: Vec::new(),
+        };
+        let value = f(&mut recording)?;
+        let Recording { db, pending } = recording;
+        append_changes(db, &pending)?;
+        Ok(value)
+    })
+}
+
+/// Appends changes to the feed, inside the caller's write transaction (so they commit, and
+/// become visible, with the changes themselves). Every [`PRUNE_EVERY`]th revision drops the
+/// entries older than the last [`FEED_RETAINED`].
+fn append_changes(db: &mut dyn Db, changes: &[(ChangeKind, String)]) -> Result<(), StoreError> {
+    if changes.is_empty() {
+        return Ok(());
+    }
+    for (kind, entity) in changes {
+        let revision = db.query_one(sql::FEED_BUMP, &[])?.int(0)?;
+        db.execute(
+            sql::FEED_APPEND,
+            &[Int(revision), Text(kind.as_str()), Text(entity)],
+        )?;
+        if revision % PRUNE_EVERY == 0 {
+            db.execute(sql::FEED_PRUNE, &[Int(revision - FEED_RETAINED)])?;
+        }
     }
     Ok(db.notify_feed()?)
+}
+
+/// A write transaction's [`Db`] that keeps the feed changes noted until the work is done.
+struct Recording<'a> {
+    db: &'a mut dyn Db,
+    pending: Vec<(ChangeKind, String)>,
+}
+
+impl Db for Recording<'_> {
+    fn execute(&mut self, sql: &str, params: &[Param<'_>]) -> Result<u64, DbError> {
+        self.db.execute(sql, params)
+    }
+
+    fn query(&mut self, sql: &str, params: &[Param<'_>]) -> Result<Vec<Row>, DbError> {
+        self.db.query(sql, params)
+    }
+
+    fn query_for_update(&mut self, sql: &str, params: &[Param<'_>]) -> Result<Vec<Row>, DbError> {
+        self.db.query_for_update(sql, params)
+    }
+
+    fn lock_root_keys(&mut self) -> Result<(), DbError> {
+        self.db.lock_root_keys()
+    }
+
+    fn defer_change(&mut self, kind: ChangeKind, entity: &str) -> Result<(), DbError> {
+        self.pending.push((kind, entity.to_owned()));
+        Ok(())
+    }
 }
 
 /// How often (in revisions) the feed is pruned.
@@ -277,7 +344,7 @@ pub(super) fn create_user(
     let id = random_hex(16)?;
     let created_i64 = to_i64(created)?;
     let privileges = join(oz_privileges);
-    b.write(|db| {
+    write(b, |db| {
         let params = [
             Text(&id),
             Text(username),
@@ -328,7 +395,7 @@ pub(super) fn update_oz_privileges(
     grant: &BTreeSet<String>,
     revoke: &BTreeSet<String>,
 ) -> Result<Option<BTreeSet<String>>, StoreError> {
-    b.write(|db| {
+    write(b, |db| {
         let Some(mut row) = db
             .query_for_update(sql::USER_PRIVILEGES, &[Text(user_id)])?
             .into_iter()
@@ -371,7 +438,7 @@ pub(super) fn create_space(
 ) -> Result<Space, StoreError> {
     let id = random_hex(16)?;
     let privileges = join(creator_privileges);
-    b.write(|db| {
+    write(b, |db| {
         check_user_quota(db, creator, sql::COUNT_SPACES_OF_CREATOR, quota)?;
         db.execute(sql::INSERT_SPACE, &[Text(&id), Text(name), Text(creator)])?;
         db.execute(
@@ -418,7 +485,7 @@ pub(super) fn update_space_privileges(
     grant: &BTreeSet<String>,
     revoke: &BTreeSet<String>,
 ) -> Result<BTreeSet<String>, StoreError> {
-    b.write(|db| {
+    write(b, |db| {
         // Make sure the membership row exists, then lock it: two first-time grants cannot
         // overwrite each other.
         db.execute(sql::ENSURE_MEMBER, &[Text(space_id), Text(user_id)])?;
@@ -441,7 +508,7 @@ pub(super) fn insert_named_token(
     token: &NamedToken,
     quota: Option<u64>,
 ) -> Result<(), StoreError> {
-    b.write(|db| {
+    write(b, |db| {
         match token.subject_type {
             SubjectKind::User => {
                 check_user_quota(db, &token.subject, sql::COUNT_NAMED_TOKENS_OF, quota)?;
@@ -528,7 +595,7 @@ pub(super) fn update_named_token(
         OptText(change.custom_metadata.as_deref()),
         OptBool(change.revoked),
     ];
-    b.write(|db| {
+    write(b, |db| {
         let changed = match db.execute(sql::UPDATE_NAMED_TOKEN, &params) {
             Err(DbError::UniqueViolation) => return Err(StoreError::TokenNameTaken),
             other => other? > 0,
@@ -541,7 +608,7 @@ pub(super) fn update_named_token(
 }
 
 pub(super) fn delete_named_token(b: &impl Backend, id: &str) -> Result<bool, StoreError> {
-    b.write(|db| {
+    write(b, |db| {
         let deleted = db.execute(sql::DELETE_NAMED_TOKEN, &[Text(id)])? > 0;
         if deleted {
             record(db, ChangeKind::NamedToken, id)?;
@@ -551,7 +618,7 @@ pub(super) fn delete_named_token(b: &impl Backend, id: &str) -> Result<bool, Sto
 }
 
 pub(super) fn delete_named_tokens_of(b: &impl Backend, subject: &str) -> Result<u64, StoreError> {
-    b.write(|db| {
+    write(b, |db| {
         let deleted = db.execute(sql::DELETE_NAMED_TOKENS_OF, &[Text(subject)])?;
         if deleted > 0 {
             record(db, ChangeKind::TokensOf, subject)?;
@@ -561,7 +628,7 @@ pub(super) fn delete_named_tokens_of(b: &impl Backend, subject: &str) -> Result<
 }
 
 pub(super) fn consume_invite(b: &impl Backend, id: &str) -> Result<Consumed, StoreError> {
-    b.write(|db| consume(db, id))
+    write(b, |db| consume(db, id))
 }
 
 fn consume(db: &mut dyn Db, id: &str) -> Result<Consumed, StoreError> {
@@ -641,7 +708,7 @@ pub(super) fn register_provider(
         provider.longitude.to_string(),
     );
     let created = to_i64(provider.created)?;
-    b.write(|db| {
+    write(b, |db| {
         check_user_quota(db, &provider.admin, sql::COUNT_PROVIDERS_OF_ADMIN, quota)?;
         consume_or_fail(db, invite)?;
         db.execute(
@@ -692,7 +759,7 @@ pub(super) fn update_provider(
         OptText(latitude.as_deref()),
         OptText(longitude.as_deref()),
     ];
-    b.write(|db| {
+    write(b, |db| {
         let changed = db.execute(sql::UPDATE_PROVIDER, &params)? > 0;
         if changed {
             record(db, ChangeKind::Provider, id)?;
@@ -702,7 +769,7 @@ pub(super) fn update_provider(
 }
 
 pub(super) fn delete_provider(b: &impl Backend, id: &str) -> Result<bool, StoreError> {
-    b.write(|db| {
+    write(b, |db| {
         db.execute(sql::DELETE_SUPPORTS_OF_PROVIDER, &[Text(id)])?;
         db.execute(sql::DELETE_TOKENS_OF_PROVIDER, &[Text(id)])?;
         db.execute(sql::DELETE_GENERATION, &[Text(id)])?;
@@ -726,7 +793,7 @@ pub(super) fn support_space(
 ) -> Result<(), StoreError> {
     let size = to_i64(size)?;
     let created = to_i64(created)?;
-    b.write(|db| {
+    write(b, |db| {
         if db.query_opt(sql::SPACE_ROW, &[Text(space_id)])?.is_none()
             || db
                 .query_opt(sql::PROVIDER_ROW, &[Text(provider_id)])?
@@ -790,7 +857,7 @@ pub(super) fn bump_temporary_generation(
     user_id: &str,
     key_id: i64,
 ) -> Result<Option<TemporaryGeneration>, StoreError> {
-    b.write(|db| {
+    write(b, |db| {
         let bumped = db
             .query_opt(sql::BUMP_GENERATION, &[Text(user_id), Int(key_id)])?
             .map(generation_from_row)
@@ -808,7 +875,7 @@ pub(super) fn insert_root_key(
     created: u64,
 ) -> Result<RootKeyRecord, StoreError> {
     let created_i64 = to_i64(created)?;
-    let id = b.write(|db| {
+    let id = write(b, |db| {
         // Serializes id allocation with concurrent inserts (other processes included).
         db.lock_root_keys()?;
         let id = db.query_one(sql::NEXT_ROOT_KEY_ID, &[])?.int(0)?;
@@ -858,7 +925,7 @@ pub(super) fn retire_root_key(
     at: u64,
 ) -> Result<Retirement, StoreError> {
     let at = to_i64(at)?;
-    b.write(|db| {
+    write(b, |db| {
         // Serializes with other retirements, so two at once cannot leave no active key; the
         // refusal's reason is read under the same lock, so it is the reason.
         db.lock_root_keys()?;

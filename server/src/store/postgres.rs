@@ -32,6 +32,9 @@ const MAX_CONNECTIONS: u32 = 8;
 const CHECKOUT_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long a call waits for a connection while the last attempt to open one failed.
 const UNREACHABLE_CHECKOUT_TIMEOUT: Duration = Duration::from_millis(250);
+/// How long sent data may stay unacknowledged before the connection is closed, when the URL
+/// sets no `tcp_user_timeout`.
+const TCP_USER_TIMEOUT: Duration = Duration::from_secs(10);
 /// The connect timeout when the URL sets none.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -269,6 +272,22 @@ impl PostgresStore {
             .map_err(|e| StoreError::Backend(format!("invalid PostgreSQL URL: {e}")))?;
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(CONNECT_TIMEOUT);
+        }
+        // A link that dies without a reset (a cut network) must not hang a pooled connection,
+        // or the feed reader, for the TCP retransmission timeout (minutes): unacknowledged data
+        // closes the connection after 10 s, and an idle one is probed after 30 s.
+        if config.get_tcp_user_timeout().is_none() {
+            config.tcp_user_timeout(TCP_USER_TIMEOUT);
+        }
+        // (libpq's defaults, which the URL did not change: 2 hours idle, the system's probes.)
+        if config.get_keepalives_idle() == Duration::from_secs(2 * 60 * 60) {
+            config.keepalives_idle(Duration::from_secs(30));
+        }
+        if config.get_keepalives_interval().is_none() {
+            config.keepalives_interval(Duration::from_secs(5));
+        }
+        if config.get_keepalives_retries().is_none() {
+            config.keepalives_retries(3);
         }
         if config.get_application_name().is_none() {
             config.application_name("macaroon-mint-server");
