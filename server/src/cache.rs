@@ -303,9 +303,14 @@ impl CachedStore {
 
     /// Whether entries may be served: the feed was read up to its head within the window.
     pub(crate) fn trusted(&self) -> bool {
+        self.trusted_at(self.now_ms())
+    }
+
+    /// As [`CachedStore::trusted`], at `now` (milliseconds since `started`).
+    fn trusted_at(&self, now: u64) -> bool {
         let heard = self.heard_at.load(Ordering::Acquire);
         heard != NEVER
-            && self.now_ms().saturating_sub(heard)
+            && now.saturating_sub(heard)
                 <= u64::try_from(self.settings.trust_window.as_millis()).unwrap_or(u64::MAX)
     }
 
@@ -337,12 +342,14 @@ impl CachedStore {
         wrap: fn(&T) -> Entry,
         load: impl FnOnce(&dyn Store) -> Result<Option<T>, StoreError>,
     ) -> Result<Option<T>, StoreError> {
-        let trusted = self.trusted();
+        // One clock read serves the trust and the age checks.
+        let now = self.now_ms();
+        let trusted = self.trusted_at(now);
         if trusted {
             let max_age = u64::try_from(self.settings.max_age.as_millis()).unwrap_or(u64::MAX);
-            let born_after = self.now_ms().saturating_sub(max_age);
+            let born_after = now.saturating_sub(max_age);
             if let Some(value) = self.lock_read().get(&key, born_after).and_then(pick) {
-                self.metrics.cache_lookup("hit");
+                self.metrics.cache_hit();
                 return Ok(Some(value));
             }
         }
@@ -352,10 +359,10 @@ impl CachedStore {
         let born = self.now_ms();
         let loaded = load(&*self.inner);
         if !trusted {
-            self.metrics.cache_lookup("untrusted");
+            self.metrics.cache_untrusted();
             return loaded.map_err(|e| self.unavailable(e));
         }
-        self.metrics.cache_lookup("miss");
+        self.metrics.cache_miss();
         if let Ok(Some(value)) = &loaded {
             let mut entries = self.lock_write();
             if self.epoch.load(Ordering::Acquire) == epoch && self.trusted() {
