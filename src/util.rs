@@ -30,6 +30,24 @@ impl fmt::Display for Printable<'_> {
     }
 }
 
+/// Whether `value` displays exactly as `text`, compared while it is written: no allocation
+/// (the caveat parser's canonical-form checks are on the verifier's hot path).
+pub(crate) fn displays_as(value: &impl fmt::Display, text: &str) -> bool {
+    struct Compare<'t> {
+        rest: &'t [u8],
+    }
+    impl fmt::Write for Compare<'_> {
+        fn write_str(&mut self, s: &str) -> fmt::Result {
+            self.rest = self.rest.strip_prefix(s.as_bytes()).ok_or(fmt::Error)?;
+            Ok(())
+        }
+    }
+    let mut compare = Compare {
+        rest: text.as_bytes(),
+    };
+    fmt::write(&mut compare, format_args!("{value}")).is_ok() && compare.rest.is_empty()
+}
+
 /// Lowercase hex of `bytes`.
 pub(crate) fn hex(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len() * 2);
@@ -65,5 +83,23 @@ pub(crate) fn decimal(text: &str, max: u64) -> Result<u64, DecimalError> {
     match text.parse::<u64>() {
         Ok(n) if n <= max => Ok(n),
         _ => Err(DecimalError::OutOfRange),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::displays_as;
+
+    #[test]
+    fn displays_as_compares_the_whole_text() {
+        let v4: core::net::IpAddr = "10.0.0.1".parse().unwrap();
+        assert!(displays_as(&v4, "10.0.0.1"));
+        for other in ["10.0.0.10", "10.0.0.", "", "010.0.0.1", "10.0.0.1 "] {
+            assert!(!displays_as(&v4, other), "{other:?}");
+        }
+        let v6: core::net::IpAddr = "2001:db8::1".parse().unwrap();
+        assert!(displays_as(&v6, "2001:db8::1"));
+        assert!(!displays_as(&v6, "2001:0db8::1"));
+        assert!(!displays_as(&v6, "2001:DB8::1"));
     }
 }

@@ -180,7 +180,6 @@ pub(super) fn ip_mask(text: &str, at: usize) -> Result<IpMask, CaveatError> {
     let address: IpAddr = address_text
         .parse()
         .map_err(|_| err(at, CaveatErrorKind::Expected("an IPv4 or IPv6 address")))?;
-    let canonical_address = address.to_string();
     let mask = match prefix_text {
         None => IpMask::host(address),
         Some(p) => {
@@ -201,7 +200,7 @@ pub(super) fn ip_mask(text: &str, at: usize) -> Result<IpMask, CaveatError> {
             })?
         }
     };
-    if canonical_address != address_text {
+    if !crate::util::displays_as(&address, address_text) {
         return Err(err(
             at,
             CaveatErrorKind::NotCanonical {
