@@ -60,6 +60,12 @@ pub struct CacheSettings {
     /// feed says: a change that never reaches the feed (an older server version writing to the
     /// same database, a manual SQL fix, a restored backup) is seen within this. Default 60 s.
     pub max_age: Duration,
+    /// The most access tokens kept parsed after they verified, so that the same token text
+    /// is not decoded again on its next request (its signature and caveats still are checked
+    /// on every request). Default 10,000; 0: every token is parsed on every request.
+    pub parsed_tokens: usize,
+    /// About the most bytes those parsed tokens take. Default 16 MiB.
+    pub parsed_token_bytes: usize,
 }
 
 impl Default for CacheSettings {
@@ -78,18 +84,22 @@ impl CacheSettings {
             trust_window,
             poll_interval: Duration::from_secs(1).min(trust_window / 4),
             max_age: Duration::from_secs(60),
+            parsed_tokens: 10_000,
+            parsed_token_bytes: 16 << 20,
         }
     }
 
-    /// No cache: every read goes to the store (through the blocking pool).
+    /// No cache: every read goes to the store (through the blocking pool), every token is
+    /// parsed on every request.
     pub fn disabled() -> CacheSettings {
         CacheSettings {
             max_entries: 0,
+            parsed_tokens: 0,
             ..CacheSettings::default()
         }
     }
 
-    /// Whether anything is cached.
+    /// Whether store reads are cached.
     pub fn enabled(&self) -> bool {
         self.max_entries > 0 && self.max_bytes > 0 && !self.trust_window.is_zero()
     }

@@ -59,7 +59,8 @@ pub(crate) struct ServeArgs {
     pub(crate) max_connections_per_ip: usize,
     /// Entries of the verification cache (what token authentication reads: users, providers,
     /// token records, generations, root keys), invalidated by the store's change feed; 0: no
-    /// cache, every token request reads the store.
+    /// cache, every token request reads the store (and parses its token: no access token is
+    /// kept parsed either).
     #[arg(long, value_name = "N", default_value_t = 100_000)]
     pub(crate) cache_entries: usize,
     /// Seconds the cache is trusted without hearing from the change feed (e.g. 0.5); past

@@ -2,6 +2,7 @@
 //! verified with `macaroon_mint` against the request it comes with.
 
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use macaroon_mint::caveat::{ConsumerKind, Form, Interface, Operation, ServiceKind};
 use macaroon_mint::onedata::{
@@ -13,6 +14,7 @@ use macaroon_mint::{
     TypedCaveat, Verifier, VerifyError,
 };
 
+use super::memo::ParsedToken;
 use super::tokens::{Parent, MAX_LINEAGE};
 use super::{
     keys, verify_password, AnyCaller, AuthToken, Caller, Error, Principal, ProviderCaller, Result,
@@ -76,6 +78,23 @@ pub struct VerifiedToken {
     pub caveats: Vec<TypedCaveat>,
     /// Its earliest `time <` caveat, if any.
     pub expiry: Option<u64>,
+}
+
+/// A token's parse: remembered from an earlier request, or made for this one.
+// A local of one call: boxing the fresh parse would allocate on every miss.
+#[allow(clippy::large_enum_variant)]
+enum Parsed {
+    Remembered(Arc<ParsedToken>),
+    Fresh(OnedataToken),
+}
+
+impl Parsed {
+    fn token(&self) -> &OnedataToken {
+        match self {
+            Parsed::Remembered(entry) => &entry.token,
+            Parsed::Fresh(token) => token,
+        }
+    }
 }
 
 /// A verified token's secret and what else decides its fate.
@@ -175,18 +194,33 @@ impl Service {
     }
 
     fn verify_access_token(&self, text: &str, request: &Request) -> Result<(Principal, AuthToken)> {
-        let token = parse_token(text)?;
-        check_access_type(&token)?;
-        let (id, principal) = self.token_principal(&token)?;
+        // A token verified here recently is not parsed again; it is verified as any other.
+        let source = match self.parsed_tokens.get(text) {
+            Some(entry) => Parsed::Remembered(entry),
+            None => Parsed::Fresh(parse_token(text)?),
+        };
+        let token = source.token();
+        check_access_type(token)?;
+        let (id, principal) = self.token_principal(token)?;
         let secret = self.token_secret(&principal, id.persistence(), id.id(), Some("act"))?;
-        let checked = self.check_signature_and_caveats(&token, &secret, request);
+        let checked = self.check_signature_and_caveats(token, &secret, request);
         // The revocation is told only to who holds a genuine token: a forgery learns nothing.
-        let caveats = match checked {
+        match checked {
             Err(Error::Token(TokenError::Invalid)) => {
                 return Err(Error::Token(TokenError::Invalid))
             }
             _ if secret.revoked => return Err(Error::Token(TokenError::Revoked)),
             other => other?,
+        }
+        let caveats = match source {
+            Parsed::Remembered(entry) => Arc::clone(&entry.caveats),
+            Parsed::Fresh(token) => {
+                // Verified: every caveat is a first-party caveat of a supported typed form.
+                let caveats: Arc<[TypedCaveat]> = typed_caveats(&token)?.into();
+                self.parsed_tokens
+                    .remember(text, token, Arc::clone(&caveats));
+                caveats
+            }
         };
         let token = AuthToken {
             caveats,
@@ -451,13 +485,13 @@ impl Service {
         }
     }
 
-    /// Verifies the signature and every caveat; the caveats, typed.
+    /// Verifies the signature and every caveat.
     fn check_signature_and_caveats(
         &self,
         token: &OnedataToken,
         secret: &Secret,
         request: &Request,
-    ) -> Result<Vec<TypedCaveat>> {
+    ) -> Result<()> {
         let context = AuthContext::new()
             .with_ip(request.client_ip)
             .with_interface(Interface::Rest)
@@ -475,14 +509,8 @@ impl Service {
             .with_clock(clock(self.now(), secret.max_ttl));
         verifier
             .verify(&secret.key, token.macaroon(), &[])
-            .map_err(|e| Error::Token(macaroon_error(&e)))?;
-        // Verified: every caveat is a first-party caveat of a supported typed form.
-        token
-            .macaroon()
-            .caveats()
-            .iter()
-            .map(|c| TypedCaveat::parse(c.id()).map_err(|_| Error::Token(TokenError::Invalid)))
-            .collect()
+            .map(drop)
+            .map_err(|e| Error::Token(macaroon_error(&e)))
     }
 
     /// The secret of an invite token found by its identifier (for `verify_invite_token`):
@@ -520,6 +548,16 @@ fn check_access_type(token: &OnedataToken) -> Result<()> {
         }
         _ => Ok(()),
     }
+}
+
+/// The caveats of a token that verified for access, typed.
+fn typed_caveats(token: &OnedataToken) -> Result<Vec<TypedCaveat>> {
+    token
+        .macaroon()
+        .caveats()
+        .iter()
+        .map(|c| TypedCaveat::parse(c.id()).map_err(|_| Error::Token(TokenError::Invalid)))
+        .collect()
 }
 
 /// Parses a token's text within Onedata's size limit.

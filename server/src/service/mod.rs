@@ -15,6 +15,7 @@
 pub mod auth;
 mod error;
 pub mod keys;
+mod memo;
 pub mod privileges;
 pub mod providers;
 pub mod records;
@@ -229,7 +230,7 @@ impl<'a> From<&'a ProviderCaller> for Minter<'a> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuthToken {
     /// Its caveats, in order (every one held for the request).
-    pub caveats: Vec<TypedCaveat>,
+    pub caveats: Arc<[TypedCaveat]>,
     /// How tokens minted with it name it as their parent (see [`tokens::Parent`]).
     pub parent: tokens::Parent,
     /// How many tokens stand above it in its lineage (0: minted with a password).
@@ -242,6 +243,8 @@ pub struct Service {
     pub(crate) store: Arc<dyn Store>,
     /// The verification cache (also `store`, when enabled).
     cache: Option<Arc<CachedStore>>,
+    /// Access tokens verified recently, parsed (see [`memo`]).
+    pub(crate) parsed_tokens: memo::TokenMemo,
     pub(crate) settings: Settings,
     pub(crate) metrics: Arc<Metrics>,
     /// The current root key's id as last seen (0: none yet), to log a rotation once.
@@ -284,6 +287,10 @@ impl Service {
                 None => measured,
             },
             cache,
+            parsed_tokens: memo::TokenMemo::new(
+                settings.cache.parsed_tokens,
+                settings.cache.parsed_token_bytes,
+            ),
             settings,
             metrics,
             current_key_id: std::sync::atomic::AtomicI64::new(0),

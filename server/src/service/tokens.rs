@@ -320,7 +320,7 @@ impl Service {
             )));
         }
         let mut caveats = requested;
-        for caveat in &token.caveats {
+        for caveat in token.caveats.iter() {
             if !caveats.contains(caveat) {
                 caveats.push(caveat.clone());
             }
@@ -990,6 +990,80 @@ mod tests {
         service.authenticate_token(token, &request(Operation::Create, "token", "instance"))
     }
 
+    /// A token verified once is kept parsed; every later request still verifies it in full.
+    #[test]
+    fn a_remembered_token_is_checked_on_every_request() {
+        let (service, alice, expiry) = alice_with_expiry();
+        let token = service
+            .create_temporary_token(
+                &alice,
+                caveats(&[&expiry, "ip = 127.0.0.1", "interface = rest"]),
+            )
+            .unwrap();
+        // Refused tokens are not remembered: a forgery, and a token used from elsewhere.
+        let forged = format!("{}A", &token[..token.len() - 1]);
+        let forged = if forged == token {
+            format!("{}B", &token[..token.len() - 1])
+        } else {
+            forged
+        };
+        assert!(matches!(
+            as_token(&service, &forged),
+            Err(Error::Unauthenticated(Some(
+                TokenError::Invalid | TokenError::Malformed
+            )))
+        ));
+        let mut elsewhere = request(Operation::Create, "token", "instance");
+        elsewhere.client_ip = "10.0.0.1".parse().unwrap();
+        let refused = service.authenticate_token(&token, &elsewhere);
+        assert!(
+            matches!(
+                &refused,
+                Err(Error::Unauthenticated(Some(TokenError::CaveatUnverified { caveat })))
+                    if caveat == "ip = 127.0.0.1"
+            ),
+            "{refused:?}"
+        );
+        assert_eq!(service.parsed_tokens.size().0, 0);
+
+        let first = as_token(&service, &token).unwrap();
+        assert_eq!(service.parsed_tokens.size().0, 1);
+        let again = as_token(&service, &token).unwrap();
+        assert_eq!(first.token, again.token);
+        assert_eq!(again.token.as_ref().unwrap().caveats.len(), 3);
+        assert_eq!(service.parsed_tokens.size().0, 1);
+
+        // Remembered, and still refused from another address, past its expiry, revoked.
+        let refused = service.authenticate_token(&token, &elsewhere);
+        assert!(
+            matches!(
+                &refused,
+                Err(Error::Unauthenticated(Some(TokenError::CaveatUnverified { caveat })))
+                    if caveat == "ip = 127.0.0.1"
+            ),
+            "{refused:?}"
+        );
+        service
+            .clock
+            .fetch_add(600, std::sync::atomic::Ordering::SeqCst);
+        assert!(matches!(
+            as_token(&service, &token),
+            Err(Error::Unauthenticated(Some(TokenError::CaveatUnverified { caveat }))) if caveat == expiry
+        ));
+        service
+            .clock
+            .fetch_sub(600, std::sync::atomic::Ordering::SeqCst);
+        assert!(as_token(&service, &token).is_ok());
+        service
+            .revoke_temporary_tokens(&alice, &alice.user.id)
+            .unwrap();
+        assert!(matches!(
+            as_token(&service, &token),
+            Err(Error::Unauthenticated(Some(TokenError::Revoked)))
+        ));
+        assert_eq!(service.parsed_tokens.size().0, 1);
+    }
+
     #[test]
     fn a_token_minted_with_a_token_inherits_its_caveats() {
         let service = service();
@@ -1353,7 +1427,7 @@ mod tests {
         assert_eq!(
             caller.token,
             Some(AuthToken {
-                caveats: Vec::new(),
+                caveats: Vec::new().into(),
                 parent: Parent::Named(token.id.clone()),
                 depth: 1
             })
