@@ -78,17 +78,33 @@ pub(crate) async fn current_user(caller: Caller) -> Answer {
     } else {
         &user.full_name
     };
-    Ok(Json(json!({
-        "userId": user.id,
-        "fullName": full_name,
-        "username": user.username,
-        "linkedAccounts": [],
-        "emails": [],
-        "basicAuthEnabled": !user.password_hash.is_empty(),
-        "blocked": false,
-        "creationTime": user.created,
-    }))
+    Ok(Json(UserProtectedInfo {
+        basic_auth_enabled: !user.password_hash.is_empty(),
+        blocked: false,
+        creation_time: user.created,
+        emails: [],
+        full_name,
+        linked_accounts: [],
+        user_id: &user.id,
+        username: &user.username,
+    })
     .into_response())
+}
+
+/// Onezone's `UserProtectedInfo`, serialized straight from the record (the hot token-authenticated
+/// answer: no intermediate JSON map). Fields in alphabetical order, as every other object this
+/// service writes.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct UserProtectedInfo<'a> {
+    basic_auth_enabled: bool,
+    blocked: bool,
+    creation_time: u64,
+    emails: [&'a str; 0],
+    full_name: &'a str,
+    linked_accounts: [&'a str; 0],
+    user_id: &'a str,
+    username: &'a str,
 }
 
 /// `POST /users` `{"username","password"}` → `201 {"id"}`; needs `oz_users_create`.
