@@ -60,9 +60,10 @@ pub struct CacheSettings {
     /// feed says: a change that never reaches the feed (an older server version writing to the
     /// same database, a manual SQL fix, a restored backup) is seen within this. Default 60 s.
     pub max_age: Duration,
-    /// The most access tokens kept parsed after they verified, so that the same token text
-    /// is not decoded again on its next request (its signature and caveats still are checked
-    /// on every request). Default 10,000; 0: every token is parsed on every request.
+    /// The most access tokens kept parsed after they verified, with the secret they verified
+    /// with, so that the same token text is neither decoded nor its secret derived again on its
+    /// next request (its lookups, signature and caveats are still checked on every request).
+    /// Default 10,000; 0: every token is parsed on every request.
     pub parsed_tokens: usize,
     /// About the most bytes those parsed tokens take. Default 16 MiB.
     pub parsed_token_bytes: usize,

@@ -14,13 +14,15 @@ use macaroon_mint::{
     TypedCaveat, Verifier, VerifyError,
 };
 
-use super::memo::ParsedToken;
+use super::memo::{KnownSecret, ParsedToken};
 use super::tokens::{Parent, MAX_LINEAGE};
 use super::{
     keys, verify_password, AnyCaller, AuthToken, Caller, Error, Principal, ProviderCaller, Result,
     Service, TokenError,
 };
 use crate::store::RootKeyRecord;
+use subtle::ConstantTimeEq;
+use zeroize::Zeroizing;
 
 /// Onedata's `max_token_size` (SPEC §10.1).
 pub const MAX_TOKEN_SIZE: usize = 1_048_576;
@@ -99,7 +101,9 @@ impl Parsed {
 
 /// A verified token's secret and what else decides its fate.
 struct Secret {
-    key: RootKey,
+    key: Arc<RootKey>,
+    /// The root key material it was derived from (with the token's text, all it depends on).
+    root_material: Zeroizing<Vec<u8>>,
     /// The lifetime cap (temporary tokens).
     max_ttl: Option<u64>,
     /// Why a genuine token must still be refused (revoked itself or through its lineage).
@@ -202,7 +206,12 @@ impl Service {
         let token = source.token();
         check_access_type(token)?;
         let (id, principal) = self.token_principal(token)?;
-        let secret = self.token_secret(&principal, id.persistence(), id.id(), Some("act"))?;
+        let known = match &source {
+            Parsed::Remembered(entry) => Some(&entry.secret),
+            Parsed::Fresh(_) => None,
+        };
+        let secret =
+            self.token_secret(&principal, id.persistence(), id.id(), Some("act"), known)?;
         let checked = self.check_signature_and_caveats(token, &secret, request);
         // The revocation is told only to who holds a genuine token: a forgery learns nothing.
         match checked {
@@ -217,8 +226,12 @@ impl Service {
             Parsed::Fresh(token) => {
                 // Verified: every caveat is a first-party caveat of a supported typed form.
                 let caveats: Arc<[TypedCaveat]> = typed_caveats(&token)?.into();
+                let known = KnownSecret {
+                    root_material: secret.root_material,
+                    key: secret.key,
+                };
                 self.parsed_tokens
-                    .remember(text, token, Arc::clone(&caveats));
+                    .remember(text, token, Arc::clone(&caveats), known);
                 caveats
             }
         };
@@ -271,7 +284,7 @@ impl Service {
         bearer: &Bearer,
     ) -> Result<VerifiedToken> {
         let (id, principal) = self.token_principal(token)?;
-        let secret = self.token_secret(&principal, id.persistence(), id.id(), Some(kind))?;
+        let secret = self.token_secret(&principal, id.persistence(), id.id(), Some(kind), None)?;
         let mut context = AuthContext::new();
         if let Some(ip) = bearer.peer_ip {
             context = context.with_ip(ip);
@@ -362,12 +375,18 @@ impl Service {
     /// A temporary token's secret is derived for the generation *it claims*, so a forgery is
     /// refused as invalid whatever generation it names; only a genuine token of an old
     /// generation is told it is revoked (SPEC §10.3).
+    ///
+    /// `known`: the secret derived when this token's text verified before (it is kept with the
+    /// text's parse); taken again when the root key's material is still the one it was derived
+    /// from, since the token's text fixes the rest of the derivation's input (its subject,
+    /// generation or token id).
     fn token_secret(
         &self,
         subject: &Principal,
         persistence: Persistence,
         token_id: &str,
         kind: Option<&str>,
+        known: Option<&KnownSecret>,
     ) -> Result<Secret> {
         match persistence {
             Persistence::Named => {
@@ -382,11 +401,13 @@ impl Service {
                     _ => return Err(Error::Token(TokenError::Invalid)),
                 };
                 let root = self.token_root_key(Some(record.key_id))?;
-                let key = keys::named_token_secret(&root, &record.id)?;
+                let key =
+                    known_or_derived(known, &root, || keys::named_token_secret(&root, &record.id))?;
                 let parent = record.parent.as_deref().map(Parent::decode).transpose()?;
                 let (lineage_revoked, depth) = self.lineage(subject, parent.as_ref())?;
                 Ok(Secret {
                     key,
+                    root_material: root.material,
                     max_ttl: None,
                     revoked: record.revoked || lineage_revoked,
                     depth,
@@ -400,13 +421,15 @@ impl Service {
                 let (key_id, named) = keys::parse_temporary_token_id(token_id)
                     .ok_or(Error::Token(TokenError::Invalid))?;
                 let root = self.token_root_key(Some(key_id))?;
-                let key =
-                    keys::temporary_secret_of(&root, subject.kind(), subject.id(), generation)?;
+                let key = known_or_derived(known, &root, || {
+                    keys::temporary_secret_of(&root, subject.kind(), subject.id(), generation)
+                })?;
                 let named = named.map(str::to_owned);
                 let parent = named.clone().map(Parent::Named);
                 let (lineage_revoked, depth) = self.lineage(subject, parent.as_ref())?;
                 Ok(Secret {
                     key,
+                    root_material: root.material,
                     max_ttl: Some(self.settings.temporary_max_ttl),
                     revoked: generation != current.generation || lineage_revoked,
                     depth,
@@ -518,10 +541,11 @@ impl Service {
     pub(crate) fn invite_secret(
         &self,
         token: &OnedataToken,
-    ) -> Result<(RootKey, Option<u64>, bool)> {
+    ) -> Result<(Arc<RootKey>, Option<u64>, bool)> {
         let (id, principal) = self.token_principal(token)?;
         let kind = id.invite_kind().map(|k| k.code().to_owned());
-        let secret = self.token_secret(&principal, id.persistence(), id.id(), kind.as_deref())?;
+        let secret =
+            self.token_secret(&principal, id.persistence(), id.id(), kind.as_deref(), None)?;
         let current_generation = match id.persistence() {
             Persistence::Named => None,
             Persistence::Temporary { generation } => Some(generation),
@@ -547,6 +571,28 @@ fn check_access_type(token: &OnedataToken) -> Result<()> {
             }))
         }
         _ => Ok(()),
+    }
+}
+
+/// The secret remembered for a token's text when its root key's material is the one it was
+/// derived from (compared in constant time), else a fresh derivation.
+fn known_or_derived(
+    known: Option<&KnownSecret>,
+    root: &RootKeyRecord,
+    derive: impl FnOnce() -> std::result::Result<RootKey, crate::store::StoreError>,
+) -> Result<Arc<RootKey>> {
+    match known {
+        Some(known)
+            if bool::from(
+                known
+                    .root_material
+                    .as_slice()
+                    .ct_eq(root.material.as_slice()),
+            ) =>
+        {
+            Ok(Arc::clone(&known.key))
+        }
+        _ => Ok(Arc::new(derive()?)),
     }
 }
 
@@ -615,5 +661,47 @@ fn clock(now: u64, max_ttl: Option<u64>) -> Clock {
     match max_ttl {
         Some(max_ttl) => clock.with_max_ttl(max_ttl),
         None => clock,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn root(material: u8) -> RootKeyRecord {
+        RootKeyRecord {
+            id: 1,
+            material: Zeroizing::new(vec![material; 32]),
+            created: 0,
+            retired: None,
+        }
+    }
+
+    /// A remembered secret is taken only for the root key material it was derived from.
+    #[test]
+    fn a_known_secret_is_taken_only_for_the_same_root_material() {
+        let known = KnownSecret {
+            root_material: Zeroizing::new(vec![1; 32]),
+            key: Arc::new(RootKey::new("remembered")),
+        };
+        let derive = |root: &RootKeyRecord| keys::named_token_secret(root, "t1");
+        let same = root(1);
+        let taken = known_or_derived(Some(&known), &same, || derive(&same)).unwrap();
+        assert!(Arc::ptr_eq(&taken, &known.key));
+
+        let rotated = root(2);
+        let derived = known_or_derived(Some(&known), &rotated, || derive(&rotated)).unwrap();
+        assert!(!Arc::ptr_eq(&derived, &known.key));
+        let signature = |key: &RootKey| {
+            macaroon_mint::Macaroon::mint(key, "", "i")
+                .unwrap()
+                .signature()
+                .to_vec()
+        };
+        assert_eq!(signature(&derived), signature(&derive(&rotated).unwrap()));
+        assert_ne!(signature(&derived), signature(&known.key));
+
+        let fresh = known_or_derived(None, &same, || derive(&same)).unwrap();
+        assert_eq!(signature(&fresh), signature(&derive(&same).unwrap()));
     }
 }

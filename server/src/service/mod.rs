@@ -243,7 +243,7 @@ pub struct Service {
     pub(crate) store: Arc<dyn Store>,
     /// The verification cache (also `store`, when enabled).
     cache: Option<Arc<CachedStore>>,
-    /// Access tokens verified recently, parsed (see [`memo`]).
+    /// Access tokens verified recently, parsed, with their secrets (see [`memo`]).
     pub(crate) parsed_tokens: memo::TokenMemo,
     pub(crate) settings: Settings,
     pub(crate) metrics: Arc<Metrics>,

@@ -1062,6 +1062,29 @@ mod tests {
             Err(Error::Unauthenticated(Some(TokenError::Revoked)))
         ));
         assert_eq!(service.parsed_tokens.size().0, 1);
+
+        // Its root key retired: a remembered secret is no secret any more.
+        let token = service
+            .create_temporary_token(&alice, caveats(&[&expiry]))
+            .unwrap();
+        assert!(as_token(&service, &token).is_ok() && as_token(&service, &token).is_ok());
+        assert_eq!(service.parsed_tokens.size().0, 2);
+        let old = crate::store::ensure_root_key(service.store(), service.now()).unwrap();
+        service
+            .store()
+            .insert_root_key(&[9; 32], service.now())
+            .unwrap();
+        assert_eq!(
+            service
+                .store()
+                .retire_root_key(old.id, service.now())
+                .unwrap(),
+            crate::store::Retirement::Retired
+        );
+        assert!(matches!(
+            as_token(&service, &token),
+            Err(Error::Unauthenticated(Some(TokenError::Invalid)))
+        ));
     }
 
     #[test]
