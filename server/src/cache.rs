@@ -414,28 +414,35 @@ impl CachedStore {
 
     /// Forgets what a change invalidates.
     fn invalidate(&self, kind: ChangeKind, entity: &str) {
+        self.invalidate_all([(kind, entity)]);
+    }
+
+    /// Applies changes under one write lock (a feed page holds up to a thousand).
+    fn invalidate_all<'e>(&self, changes: impl IntoIterator<Item = (ChangeKind, &'e str)>) {
         let mut entries = self.lock_write();
         self.epoch.fetch_add(1, Ordering::AcqRel);
-        match kind {
-            ChangeKind::User => entries.remove(&Key::User(entity.into())),
-            ChangeKind::Provider => entries.remove(&Key::Provider(entity.into())),
-            ChangeKind::NamedToken => entries.remove(&Key::Named(entity.into())),
-            ChangeKind::Generation => entries.remove(&Key::Generation(entity.into())),
-            ChangeKind::RootKey => match entity.parse() {
-                Ok(id) => entries.remove(&Key::Root(id)),
-                Err(_) => entries.clear(),
-            },
-            ChangeKind::TokensOf => {
-                let gone: Vec<Key> = entries
-                    .map
-                    .iter()
-                    .filter(|(_, (entry, _, _, _))| {
-                        matches!(entry, Entry::Named(token) if token.subject == entity)
-                    })
-                    .map(|(key, _)| key.clone())
-                    .collect();
-                for key in &gone {
-                    entries.remove(key);
+        for (kind, entity) in changes {
+            match kind {
+                ChangeKind::User => entries.remove(&Key::User(entity.into())),
+                ChangeKind::Provider => entries.remove(&Key::Provider(entity.into())),
+                ChangeKind::NamedToken => entries.remove(&Key::Named(entity.into())),
+                ChangeKind::Generation => entries.remove(&Key::Generation(entity.into())),
+                ChangeKind::RootKey => match entity.parse() {
+                    Ok(id) => entries.remove(&Key::Root(id)),
+                    Err(_) => entries.clear(),
+                },
+                ChangeKind::TokensOf => {
+                    let gone: Vec<Key> = entries
+                        .map
+                        .iter()
+                        .filter(|(_, (entry, _, _, _))| {
+                            matches!(entry, Entry::Named(token) if token.subject == entity)
+                        })
+                        .map(|(key, _)| key.clone())
+                        .collect();
+                    for key in &gone {
+                        entries.remove(key);
+                    }
                 }
             }
         }
@@ -488,9 +495,7 @@ impl CachedStore {
                 );
                 self.clear();
             } else {
-                for Change { kind, entity, .. } in &changes {
-                    self.invalidate(*kind, entity);
-                }
+                self.invalidate_all(changes.iter().map(|c| (c.kind, c.entity.as_str())));
             }
             applied = last;
             self.revision.store(applied, Ordering::Release);
