@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use macaroon_mint_server::service::{Quotas, RegistrationPolicy, Service, Settings};
+use macaroon_mint_server::service::{Service, Settings};
 use macaroon_mint_server::store::{
     random_hex, Consumed, KeyProtection, NamedToken, NamedTokenChange, PostgresStore, Provider,
     ProviderChange, Retirement, SqliteStore, Store, StoreError, SubjectKind,
@@ -111,13 +111,8 @@ on_both_backends!(
 
 fn service(store: Arc<dyn Store>, cache: CacheSettings) -> Service {
     let settings = Settings {
-        domain: "onezone.test".into(),
-        zone_name: "test zone".into(),
-        registration_policy: RegistrationPolicy::Restricted,
-        temporary_max_ttl: 3600,
-        quotas: Quotas::default(),
-        clock: macaroon_mint_server::service::system_clock(),
         cache,
+        ..Settings::default()
     };
     Service::new(store, settings).unwrap()
 }

@@ -132,6 +132,29 @@ pub struct Settings {
     pub cache: CacheSettings,
 }
 
+impl Default for Settings {
+    /// The defaults [`crate::Config::new`] starts from: domain `localhost`, zone
+    /// `macaroon-mint`, restricted registration, temporary tokens up to 7 days, default quotas,
+    /// the system clock, the default cache.
+    ///
+    /// ```
+    /// use macaroon_mint_server::service::Settings;
+    /// let settings = Settings { temporary_max_ttl: 3600, ..Settings::default() };
+    /// assert_eq!(settings.domain, "localhost");
+    /// ```
+    fn default() -> Settings {
+        Settings {
+            domain: "localhost".to_owned(),
+            zone_name: "macaroon-mint".to_owned(),
+            registration_policy: RegistrationPolicy::Restricted,
+            temporary_max_ttl: macaroon_mint::onedata::DEFAULT_TEMPORARY_MAX_TTL,
+            quotas: Quotas::default(),
+            clock: system_clock(),
+            cache: CacheSettings::default(),
+        }
+    }
+}
+
 /// The authenticated caller of an operation.
 #[derive(Debug, Clone)]
 pub struct Caller {
@@ -479,12 +502,9 @@ pub(crate) mod testing {
         let reading = Arc::clone(&clock);
         let settings = Settings {
             domain: "onezone.test".into(),
-            zone_name: "test zone".into(),
-            registration_policy: RegistrationPolicy::Restricted,
             temporary_max_ttl: 3600,
-            quotas: Quotas::default(),
             clock: Arc::new(move || reading.load(Ordering::SeqCst)),
-            cache: CacheSettings::default(),
+            ..Settings::default()
         };
         TestService {
             service: Service::new(store, settings).unwrap(),
