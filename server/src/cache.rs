@@ -27,6 +27,7 @@ use std::sync::{Arc, PoisonError, RwLock, Weak};
 use std::time::{Duration, Instant};
 
 use crate::metrics::Metrics;
+use crate::service::memo::TokenMemo;
 use crate::store::{
     Change, ChangeKind, Consumed, FeedListener, NamedToken, NamedTokenChange, Provider,
     ProviderChange, Retirement, RootKeyRecord, Space, Store, StoreError, TemporaryGeneration, User,
@@ -63,6 +64,7 @@ pub struct CacheSettings {
     /// The most access tokens kept parsed after they verified, with the secret they verified
     /// with, so that the same token text is neither decoded nor its secret derived again on its
     /// next request (its lookups, signature and caveats are still checked on every request).
+    /// Kept only with the cache (whose feed reader forgets them all when a root key changes).
     /// Default 10,000; 0: every token is parsed on every request.
     pub parsed_tokens: usize,
     /// About the most bytes those parsed tokens take. Default 16 MiB.
@@ -276,6 +278,9 @@ pub(crate) struct CachedStore {
     /// trying: set when a call failed while the cache was untrusted.
     broken_until: AtomicU64,
     started: Instant,
+    /// The verified tokens kept parsed with their secrets: forgotten when a root key changes
+    /// (a retired key's material leaves memory as it leaves the store) or the cache empties.
+    parsed_tokens: Arc<TokenMemo>,
 }
 
 impl CachedStore {
@@ -285,11 +290,13 @@ impl CachedStore {
         inner: Arc<dyn Store>,
         settings: CacheSettings,
         metrics: Arc<Metrics>,
+        parsed_tokens: Arc<TokenMemo>,
     ) -> Arc<CachedStore> {
         let cache = Arc::new(CachedStore {
             inner,
             settings,
             metrics,
+            parsed_tokens,
             entries: RwLock::new(Entries::default()),
             epoch: AtomicU64::new(0),
             revision: AtomicI64::new(-1),
@@ -427,10 +434,13 @@ impl CachedStore {
                 ChangeKind::Provider => entries.remove(&Key::Provider(entity.into())),
                 ChangeKind::NamedToken => entries.remove(&Key::Named(entity.into())),
                 ChangeKind::Generation => entries.remove(&Key::Generation(entity.into())),
-                ChangeKind::RootKey => match entity.parse() {
-                    Ok(id) => entries.remove(&Key::Root(id)),
-                    Err(_) => entries.clear(),
-                },
+                ChangeKind::RootKey => {
+                    self.parsed_tokens.clear();
+                    match entity.parse() {
+                        Ok(id) => entries.remove(&Key::Root(id)),
+                        Err(_) => entries.clear(),
+                    }
+                }
                 ChangeKind::TokensOf => {
                     let gone: Vec<Key> = entries
                         .map
@@ -453,6 +463,7 @@ impl CachedStore {
         let mut entries = self.lock_write();
         self.epoch.fetch_add(1, Ordering::AcqRel);
         entries.clear();
+        self.parsed_tokens.clear();
         self.metrics.cache_entries(0);
     }
 

@@ -11,6 +11,10 @@
 //! `interface`, `api`, the lifetime cap). So a revocation, an expiry or a request from outside a
 //! token's `ip` caveat refuses a remembered token exactly as a fresh one.
 //!
+//! It lives only beside the verification cache (`crate::cache`), whose feed reader empties it
+//! when any root key changes (a retirement, from this instance or another process) or the cache
+//! starts afresh: a retired key's material leaves this memory as it leaves the store.
+//!
 //! What an attacker could do with it is bounded: only a token that passed verification is
 //! remembered (forgeries, expired and revoked tokens never enter), the entries are bounded in
 //! number and estimated bytes (oldest out first), and tokens over 16 KiB are never kept. Entries
@@ -154,6 +158,14 @@ impl TokenMemo {
         inner.entries.insert(key, entry);
         inner.order.push_back(key);
         inner.bytes += cost;
+    }
+
+    /// Forgets every token (their texts, secrets and root key material are wiped).
+    pub(crate) fn clear(&self) {
+        let mut inner = self.write();
+        inner.entries.clear();
+        inner.order.clear();
+        inner.bytes = 0;
     }
 
     /// The map key of `text`: a keyed hash of its length and its tail.

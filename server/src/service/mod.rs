@@ -15,7 +15,7 @@
 pub mod auth;
 mod error;
 pub mod keys;
-mod memo;
+pub(crate) mod memo;
 pub mod privileges;
 pub mod providers;
 pub mod records;
@@ -267,7 +267,7 @@ pub struct Service {
     /// The verification cache (also `store`, when enabled).
     cache: Option<Arc<CachedStore>>,
     /// Access tokens verified recently, parsed, with their secrets (see [`memo`]).
-    pub(crate) parsed_tokens: memo::TokenMemo,
+    pub(crate) parsed_tokens: Arc<memo::TokenMemo>,
     pub(crate) settings: Settings,
     pub(crate) metrics: Arc<Metrics>,
     /// The current root key's id as last seen (0: none yet), to log a rotation once.
@@ -300,9 +300,24 @@ impl Service {
         let dummy_hash = hash_password("macaroon-mint: no such user")?;
         let metrics = Arc::new(Metrics::new());
         let measured: Arc<dyn Store> = Arc::new(MeasuredStore::new(store, Arc::clone(&metrics)));
-        // A store without a change feed could never tell the cache what changed.
-        let cache = (settings.cache.enabled() && measured.has_change_feed()).then(|| {
-            CachedStore::start(Arc::clone(&measured), settings.cache, Arc::clone(&metrics))
+        // A store without a change feed could never tell the cache what changed, nor the
+        // parsed tokens that a root key was retired: neither is kept then.
+        let caching = settings.cache.enabled() && measured.has_change_feed();
+        let parsed_tokens = Arc::new(if caching {
+            memo::TokenMemo::new(
+                settings.cache.parsed_tokens,
+                settings.cache.parsed_token_bytes,
+            )
+        } else {
+            memo::TokenMemo::new(0, 0)
+        });
+        let cache = caching.then(|| {
+            CachedStore::start(
+                Arc::clone(&measured),
+                settings.cache,
+                Arc::clone(&metrics),
+                Arc::clone(&parsed_tokens),
+            )
         });
         Ok(Service {
             store: match &cache {
@@ -310,10 +325,7 @@ impl Service {
                 None => measured,
             },
             cache,
-            parsed_tokens: memo::TokenMemo::new(
-                settings.cache.parsed_tokens,
-                settings.cache.parsed_token_bytes,
-            ),
+            parsed_tokens,
             settings,
             metrics,
             current_key_id: std::sync::atomic::AtomicI64::new(0),

@@ -1081,6 +1081,8 @@ mod tests {
                 .unwrap(),
             crate::store::Retirement::Retired
         );
+        // The retired key's material and the secrets derived from it are forgotten at once.
+        assert_eq!(service.parsed_tokens.size(), (0, 0));
         assert!(matches!(
             as_token(&service, &token),
             Err(Error::Unauthenticated(Some(TokenError::Invalid)))
