@@ -21,7 +21,7 @@
 //!   caller runs the work on the blocking pool instead.
 
 use std::cell::Cell;
-use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock, Weak};
 use std::time::{Duration, Instant};
@@ -29,9 +29,8 @@ use std::time::{Duration, Instant};
 use crate::metrics::Metrics;
 use crate::service::memo::TokenMemo;
 use crate::store::{
-    Change, ChangeKind, Consumed, FeedListener, NamedToken, NamedTokenChange, Provider,
-    ProviderChange, Retirement, RootKeyRecord, Space, Store, StoreError, TemporaryGeneration, User,
-    FEED_PAGE,
+    Change, ChangeKind, FeedListener, NamedToken, Provider, RootKeyRecord, Store, StoreError,
+    TemporaryGeneration, User, FEED_PAGE,
 };
 
 /// How the verification cache is bounded and how long it trusts itself.
@@ -568,56 +567,102 @@ fn follow_feed(cache: &Weak<CachedStore>) {
     }
 }
 
-/// Implements the store's methods that the cache does not keep: refused inside
-/// [`cached_only`], else passed through.
-macro_rules! passed_through {
-    ($( fn $name:ident(&self $(, $arg:ident: $ty:ty)*) -> $ret:ty; )*) => {
-        $(
-            fn $name(&self $(, $arg: $ty)*) -> $ret {
-                not_here()?;
-                self.fail_fast()?;
-                self.inner.$name($($arg),*).map_err(|e| self.unavailable(e))
-            }
-        )*
+/// What each write forgets here as soon as it returns (what the change it appends to the feed
+/// invalidates), given the cache and the write's arguments in order: one rule a write, and none
+/// for any other name, so that a write added to [`Store`] does not compile until it is given one.
+macro_rules! forget {
+    // Writes that change nothing the cache holds.
+    ($cache:ident, create_user $_args:tt) => {};
+    ($cache:ident, create_space $_args:tt) => {};
+    ($cache:ident, update_space_privileges $_args:tt) => {};
+    ($cache:ident, insert_named_token $_args:tt) => {};
+    ($cache:ident, remove_support $_args:tt) => {};
+    ($cache:ident, insert_root_key $_args:tt) => {};
+    // Writes that do.
+    ($cache:ident, update_oz_privileges($user_id:ident, $_grant:ident, $_revoke:ident)) => {
+        $cache.invalidate(ChangeKind::User, $user_id)
+    };
+    ($cache:ident, update_named_token($id:ident, $_change:ident)) => {
+        $cache.invalidate(ChangeKind::NamedToken, $id)
+    };
+    ($cache:ident, delete_named_token($id:ident)) => {
+        $cache.invalidate(ChangeKind::NamedToken, $id)
+    };
+    ($cache:ident, delete_named_tokens_of($subject:ident)) => {
+        $cache.invalidate(ChangeKind::TokensOf, $subject)
+    };
+    ($cache:ident, consume_invite($id:ident)) => {
+        $cache.invalidate(ChangeKind::NamedToken, $id)
+    };
+    ($cache:ident, register_provider($_provider:ident, $invite:ident, $_key_id:ident, $_root_token:ident, $_quota:ident)) => {
+        if let Some(id) = $invite {
+            $cache.invalidate(ChangeKind::NamedToken, id)
+        }
+    };
+    ($cache:ident, support_space($_space_id:ident, $_provider_id:ident, $_size:ident, $invite:ident, $_created:ident)) => {
+        if let Some(id) = $invite {
+            $cache.invalidate(ChangeKind::NamedToken, id)
+        }
+    };
+    ($cache:ident, update_provider($id:ident, $_change:ident)) => {
+        $cache.invalidate(ChangeKind::Provider, $id)
+    };
+    ($cache:ident, delete_provider($id:ident)) => {{
+        $cache.invalidate(ChangeKind::Provider, $id);
+        $cache.invalidate(ChangeKind::TokensOf, $id);
+        $cache.invalidate(ChangeKind::Generation, $id);
+    }};
+    ($cache:ident, bump_temporary_generation($user_id:ident, $_key_id:ident)) => {
+        $cache.invalidate(ChangeKind::Generation, $user_id)
+    };
+    ($cache:ident, retire_root_key($id:ident, $_at:ident)) => {
+        $cache.invalidate(ChangeKind::RootKey, &$id.to_string())
     };
 }
 
-/// Implements writes that invalidate: refused inside [`cached_only`]; the change is forgotten
-/// here as soon as the write returns (whatever it returned: a failed commit may still have
-/// committed), before the feed brings it back.
-macro_rules! invalidating {
-    ($( fn $name:ident(&self $(, $arg:ident: $ty:ty)*) -> $ret:ty => |$this:ident| $forget:expr; )*) => {
-        $(
-            fn $name(&self $(, $arg: $ty)*) -> $ret {
-                not_here()?;
-                self.fail_fast()?;
-                let result = self.inner.$name($($arg),*);
-                let $this = self;
-                $forget;
-                result.map_err(|e| self.unavailable(e))
-            }
-        )*
+/// One method of [`Store`] for [`CachedStore`] (of [`crate::for_each_store_method!`]), but for
+/// the cached reads, written out below. Each is refused inside [`cached_only`]; the feed's are
+/// then passed through as they are, the others fail fast while the store is out of reach and
+/// fail as unavailable there. A write forgets what it changed (`forget!`) as soon as it
+/// returns, whatever it returned (a failed commit may still have committed), before the feed
+/// brings the change back.
+macro_rules! cache_method {
+    // The cached reads.
+    (read fn user_by_id $($_signature:tt)*) => {};
+    (read fn provider $($_signature:tt)*) => {};
+    (read fn named_token $($_signature:tt)*) => {};
+    (read fn temporary_generation $($_signature:tt)*) => {};
+    (read fn root_key $($_signature:tt)*) => {};
+    // Left to the trait's default, which runs through `update_named_token` here (so it forgets,
+    // and the store below times it under that name).
+    (provided $($_signature:tt)*) => {};
+    (feed fn $name:ident(&self $(, $arg:ident: $ty:ty)*) -> $ret:ty) => {
+        fn $name(&self $(, $arg: $ty)*) -> $ret {
+            not_here()?;
+            self.inner.$name($($arg),*)
+        }
+    };
+    (read fn $name:ident(&self $(, $arg:ident: $ty:ty)*) -> $ret:ty) => {
+        fn $name(&self $(, $arg: $ty)*) -> $ret {
+            not_here()?;
+            self.fail_fast()?;
+            self.inner.$name($($arg),*).map_err(|e| self.unavailable(e))
+        }
+    };
+    (write fn $name:ident(&self $(, $arg:ident: $ty:ty)*) -> $ret:ty) => {
+        fn $name(&self $(, $arg: $ty)*) -> $ret {
+            not_here()?;
+            self.fail_fast()?;
+            let result = self.inner.$name($($arg),*);
+            forget!(self, $name($($arg),*));
+            result.map_err(|e| self.unavailable(e))
+        }
     };
 }
 
 impl Store for CachedStore {
     fn has_change_feed(&self) -> bool {
         self.inner.has_change_feed()
-    }
-
-    fn feed_revision(&self) -> Result<i64, StoreError> {
-        not_here()?;
-        self.inner.feed_revision()
-    }
-
-    fn changes_since(&self, revision: i64, limit: usize) -> Result<Vec<Change>, StoreError> {
-        not_here()?;
-        self.inner.changes_since(revision, limit)
-    }
-
-    fn feed_listener(&self) -> Result<Option<Box<dyn FeedListener>>, StoreError> {
-        not_here()?;
-        self.inner.feed_listener()
     }
 
     fn user_by_id(&self, id: &str) -> Result<Option<User>, StoreError> {
@@ -683,54 +728,7 @@ impl Store for CachedStore {
         )
     }
 
-    invalidating! {
-        fn update_oz_privileges(&self, user_id: &str, grant: &BTreeSet<String>, revoke: &BTreeSet<String>) -> Result<Option<BTreeSet<String>>, StoreError>
-            => |this| this.invalidate(ChangeKind::User, user_id);
-        fn update_named_token(&self, id: &str, change: &NamedTokenChange) -> Result<bool, StoreError>
-            => |this| this.invalidate(ChangeKind::NamedToken, id);
-        fn delete_named_token(&self, id: &str) -> Result<bool, StoreError>
-            => |this| this.invalidate(ChangeKind::NamedToken, id);
-        fn delete_named_tokens_of(&self, subject: &str) -> Result<u64, StoreError>
-            => |this| this.invalidate(ChangeKind::TokensOf, subject);
-        fn consume_invite(&self, id: &str) -> Result<Consumed, StoreError>
-            => |this| this.invalidate(ChangeKind::NamedToken, id);
-        fn register_provider(&self, provider: &Provider, invite: Option<&str>, key_id: i64, root_token: &NamedToken, quota: Option<u64>) -> Result<(), StoreError>
-            => |this| if let Some(id) = invite { this.invalidate(ChangeKind::NamedToken, id) };
-        fn support_space(&self, space_id: &str, provider_id: &str, size: u64, invite: Option<&str>, created: u64) -> Result<(), StoreError>
-            => |this| if let Some(id) = invite { this.invalidate(ChangeKind::NamedToken, id) };
-        fn update_provider(&self, id: &str, change: &ProviderChange) -> Result<bool, StoreError>
-            => |this| this.invalidate(ChangeKind::Provider, id);
-        fn delete_provider(&self, id: &str) -> Result<bool, StoreError>
-            => |this| {
-                this.invalidate(ChangeKind::Provider, id);
-                this.invalidate(ChangeKind::TokensOf, id);
-                this.invalidate(ChangeKind::Generation, id);
-            };
-        fn bump_temporary_generation(&self, user_id: &str, key_id: i64) -> Result<Option<TemporaryGeneration>, StoreError>
-            => |this| this.invalidate(ChangeKind::Generation, user_id);
-        fn retire_root_key(&self, id: i64, at: u64) -> Result<Retirement, StoreError>
-            => |this| this.invalidate(ChangeKind::RootKey, &id.to_string());
-    }
-
-    passed_through! {
-        fn create_user(&self, username: &str, password_hash: &str, oz_privileges: &BTreeSet<String>, key_id: i64, created: u64, full_name: &str) -> Result<User, StoreError>;
-        fn user_by_username(&self, username: &str) -> Result<Option<User>, StoreError>;
-        fn create_space(&self, name: &str, creator: &str, creator_privileges: &BTreeSet<String>, quota: Option<u64>) -> Result<Space, StoreError>;
-        fn space_by_id(&self, id: &str) -> Result<Option<Space>, StoreError>;
-        fn spaces_of_user(&self, user_id: &str) -> Result<Vec<Space>, StoreError>;
-        fn space_privileges(&self, space_id: &str, user_id: &str) -> Result<Option<BTreeSet<String>>, StoreError>;
-        fn update_space_privileges(&self, space_id: &str, user_id: &str, grant: &BTreeSet<String>, revoke: &BTreeSet<String>) -> Result<BTreeSet<String>, StoreError>;
-        fn insert_named_token(&self, token: &NamedToken, quota: Option<u64>) -> Result<(), StoreError>;
-        fn named_tokens_of(&self, subject: &str) -> Result<Vec<NamedToken>, StoreError>;
-        fn all_named_tokens(&self) -> Result<Vec<NamedToken>, StoreError>;
-        fn provider_ids(&self) -> Result<Vec<String>, StoreError>;
-        fn supporters_of(&self, space_id: &str) -> Result<Vec<(String, u64)>, StoreError>;
-        fn spaces_supported_by(&self, provider_id: &str) -> Result<Vec<(String, u64)>, StoreError>;
-        fn remove_support(&self, space_id: &str, provider_id: &str) -> Result<bool, StoreError>;
-        fn insert_root_key(&self, material: &[u8], created: u64) -> Result<RootKeyRecord, StoreError>;
-        fn root_keys(&self) -> Result<Vec<RootKeyRecord>, StoreError>;
-        fn ping(&self) -> Result<(), StoreError>;
-    }
+    crate::for_each_store_method!(cache_method);
 }
 
 #[cfg(test)]

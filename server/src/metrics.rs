@@ -25,7 +25,6 @@
 //! A service's metrics belong to it (no global registry), so several instances in one process
 //! (tests, embedding) each count their own.
 
-use std::collections::BTreeSet;
 use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -37,10 +36,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
-use crate::store::{
-    Change, Consumed, FeedListener, NamedToken, NamedTokenChange, Provider, ProviderChange,
-    Retirement, RootKeyRecord, Space, Store, StoreError, TemporaryGeneration, User,
-};
+use crate::store::{Store, StoreError};
 
 /// Seconds: from half a millisecond (a cached token check) to the request timeout.
 const REQUEST_BUCKETS: [f64; 14] = [
@@ -390,63 +386,24 @@ impl MeasuredStore {
     }
 }
 
-/// Implements [`Store`] for [`MeasuredStore`]: each method runs the inner store's, timed.
+/// One method of [`Store`] for [`MeasuredStore`] (of [`crate::for_each_store_method!`]): the
+/// inner store's, timed under the method's name.
 macro_rules! measured {
-    ($( fn $name:ident(&self $(, $arg:ident: $ty:ty)*) -> $ret:ty; )*) => {
-        impl Store for MeasuredStore {
-            fn has_change_feed(&self) -> bool {
-                self.inner.has_change_feed()
-            }
-
-            $(
-                fn $name(&self $(, $arg: $ty)*) -> $ret {
-                    let started = Instant::now();
-                    let result = self.inner.$name($($arg),*);
-                    self.observe(stringify!($name), started, result)
-                }
-            )*
+    ($kind:ident fn $name:ident(&self $(, $arg:ident: $ty:ty)*) -> $ret:ty) => {
+        fn $name(&self $(, $arg: $ty)*) -> $ret {
+            let started = Instant::now();
+            let result = self.inner.$name($($arg),*);
+            self.observe(stringify!($name), started, result)
         }
     };
 }
 
-measured! {
-    fn feed_revision(&self) -> Result<i64, StoreError>;
-    fn changes_since(&self, revision: i64, limit: usize) -> Result<Vec<Change>, StoreError>;
-    fn feed_listener(&self) -> Result<Option<Box<dyn FeedListener>>, StoreError>;
-    fn create_user(&self, username: &str, password_hash: &str, oz_privileges: &BTreeSet<String>, key_id: i64, created: u64, full_name: &str) -> Result<User, StoreError>;
-    fn user_by_id(&self, id: &str) -> Result<Option<User>, StoreError>;
-    fn user_by_username(&self, username: &str) -> Result<Option<User>, StoreError>;
-    fn update_oz_privileges(&self, user_id: &str, grant: &BTreeSet<String>, revoke: &BTreeSet<String>) -> Result<Option<BTreeSet<String>>, StoreError>;
-    fn create_space(&self, name: &str, creator: &str, creator_privileges: &BTreeSet<String>, quota: Option<u64>) -> Result<Space, StoreError>;
-    fn space_by_id(&self, id: &str) -> Result<Option<Space>, StoreError>;
-    fn spaces_of_user(&self, user_id: &str) -> Result<Vec<Space>, StoreError>;
-    fn space_privileges(&self, space_id: &str, user_id: &str) -> Result<Option<BTreeSet<String>>, StoreError>;
-    fn update_space_privileges(&self, space_id: &str, user_id: &str, grant: &BTreeSet<String>, revoke: &BTreeSet<String>) -> Result<BTreeSet<String>, StoreError>;
-    fn insert_named_token(&self, token: &NamedToken, quota: Option<u64>) -> Result<(), StoreError>;
-    fn named_token(&self, id: &str) -> Result<Option<NamedToken>, StoreError>;
-    fn named_tokens_of(&self, subject: &str) -> Result<Vec<NamedToken>, StoreError>;
-    fn all_named_tokens(&self) -> Result<Vec<NamedToken>, StoreError>;
-    fn update_named_token(&self, id: &str, change: &NamedTokenChange) -> Result<bool, StoreError>;
-    fn set_named_token_revoked(&self, id: &str, revoked: bool) -> Result<bool, StoreError>;
-    fn delete_named_token(&self, id: &str) -> Result<bool, StoreError>;
-    fn delete_named_tokens_of(&self, subject: &str) -> Result<u64, StoreError>;
-    fn register_provider(&self, provider: &Provider, invite: Option<&str>, key_id: i64, root_token: &NamedToken, quota: Option<u64>) -> Result<(), StoreError>;
-    fn provider(&self, id: &str) -> Result<Option<Provider>, StoreError>;
-    fn provider_ids(&self) -> Result<Vec<String>, StoreError>;
-    fn update_provider(&self, id: &str, change: &ProviderChange) -> Result<bool, StoreError>;
-    fn delete_provider(&self, id: &str) -> Result<bool, StoreError>;
-    fn support_space(&self, space_id: &str, provider_id: &str, size: u64, invite: Option<&str>, created: u64) -> Result<(), StoreError>;
-    fn supporters_of(&self, space_id: &str) -> Result<Vec<(String, u64)>, StoreError>;
-    fn spaces_supported_by(&self, provider_id: &str) -> Result<Vec<(String, u64)>, StoreError>;
-    fn remove_support(&self, space_id: &str, provider_id: &str) -> Result<bool, StoreError>;
-    fn consume_invite(&self, id: &str) -> Result<Consumed, StoreError>;
-    fn temporary_generation(&self, user_id: &str) -> Result<Option<TemporaryGeneration>, StoreError>;
-    fn bump_temporary_generation(&self, user_id: &str, key_id: i64) -> Result<Option<TemporaryGeneration>, StoreError>;
-    fn insert_root_key(&self, material: &[u8], created: u64) -> Result<RootKeyRecord, StoreError>;
-    fn root_keys(&self) -> Result<Vec<RootKeyRecord>, StoreError>;
-    fn ping(&self) -> Result<(), StoreError>;
-    fn root_key(&self, id: i64) -> Result<Option<RootKeyRecord>, StoreError>;
-    fn retire_root_key(&self, id: i64, at: u64) -> Result<Retirement, StoreError>;
+impl Store for MeasuredStore {
+    fn has_change_feed(&self) -> bool {
+        self.inner.has_change_feed()
+    }
+
+    crate::for_each_store_method!(measured);
 }
 
 #[cfg(test)]

@@ -609,6 +609,81 @@ pub trait Store: Send + Sync + 'static {
     fn retire_root_key(&self, id: i64, at: u64) -> Result<Retirement, StoreError>;
 }
 
+/// Hands every method of [`Store`] but [`Store::has_change_feed`] to a macro, one call a
+/// method, so that the types that implement the trait by delegating (the backends, the
+/// metrics and cache wrappers, the tests' wrappers) write out no signature of their own: a new
+/// method is added to the trait, to this list, and to the places that really implement it.
+///
+/// `for_each_store_method!(callback)` (`callback` may be a path) expands, in the trait's order,
+/// to one `callback! { KIND fn NAME(&self, ARG: TYPE, …) -> RETURN }` a method, meant for the
+/// body of an `impl Store for …` block. The callback matches `&self` as written and writes its
+/// own (for `self` to resolve in the body it writes), and calls through with the `ARG`s it was
+/// given. `KIND` lets a wrapper treat each kind alike:
+///
+/// * `feed`: the change feed's methods (their defaults fail, or have no listener);
+/// * `read`: reads, which change nothing;
+/// * `write`: changes (one transaction each), some appending to the feed;
+/// * `provided`: a write the trait implements over the others (`set_named_token_revoked`,
+///   over `update_named_token`): a wrapper that leaves it out gets the default, which runs
+///   through the wrapper's own methods.
+///
+/// A wrapper that writes a method itself leaves it out by name (a rule matching
+/// `read fn user_by_id …` that expands to nothing): the compiler then refuses a method written
+/// both ways, and a required one written neither way.
+///
+/// [`Store::has_change_feed`] is a property rather than an operation (not a `Result`): every
+/// implementation answers it itself.
+///
+/// Exported (hidden) only for the integration tests' wrappers.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! for_each_store_method {
+    (@each $callback:path; $($kind:ident fn $name:ident(&self $(, $arg:ident: $ty:ty)*) -> $ret:ty;)*) => {
+        $( $callback! { $kind fn $name(&self $(, $arg: $ty)*) -> $ret } )*
+    };
+    ($callback:path) => {
+        $crate::for_each_store_method! { @each $callback;
+            feed     fn feed_revision(&self) -> Result<i64, $crate::store::StoreError>;
+            feed     fn changes_since(&self, revision: i64, limit: usize) -> Result<Vec<$crate::store::Change>, $crate::store::StoreError>;
+            feed     fn feed_listener(&self) -> Result<Option<Box<dyn $crate::store::FeedListener>>, $crate::store::StoreError>;
+            write    fn create_user(&self, username: &str, password_hash: &str, oz_privileges: &::std::collections::BTreeSet<String>, key_id: i64, created: u64, full_name: &str) -> Result<$crate::store::User, $crate::store::StoreError>;
+            read     fn user_by_id(&self, id: &str) -> Result<Option<$crate::store::User>, $crate::store::StoreError>;
+            read     fn user_by_username(&self, username: &str) -> Result<Option<$crate::store::User>, $crate::store::StoreError>;
+            write    fn update_oz_privileges(&self, user_id: &str, grant: &::std::collections::BTreeSet<String>, revoke: &::std::collections::BTreeSet<String>) -> Result<Option<::std::collections::BTreeSet<String>>, $crate::store::StoreError>;
+            write    fn create_space(&self, name: &str, creator: &str, creator_privileges: &::std::collections::BTreeSet<String>, quota: Option<u64>) -> Result<$crate::store::Space, $crate::store::StoreError>;
+            read     fn space_by_id(&self, id: &str) -> Result<Option<$crate::store::Space>, $crate::store::StoreError>;
+            read     fn spaces_of_user(&self, user_id: &str) -> Result<Vec<$crate::store::Space>, $crate::store::StoreError>;
+            read     fn space_privileges(&self, space_id: &str, user_id: &str) -> Result<Option<::std::collections::BTreeSet<String>>, $crate::store::StoreError>;
+            write    fn update_space_privileges(&self, space_id: &str, user_id: &str, grant: &::std::collections::BTreeSet<String>, revoke: &::std::collections::BTreeSet<String>) -> Result<::std::collections::BTreeSet<String>, $crate::store::StoreError>;
+            write    fn insert_named_token(&self, token: &$crate::store::NamedToken, quota: Option<u64>) -> Result<(), $crate::store::StoreError>;
+            read     fn named_token(&self, id: &str) -> Result<Option<$crate::store::NamedToken>, $crate::store::StoreError>;
+            read     fn named_tokens_of(&self, subject: &str) -> Result<Vec<$crate::store::NamedToken>, $crate::store::StoreError>;
+            read     fn all_named_tokens(&self) -> Result<Vec<$crate::store::NamedToken>, $crate::store::StoreError>;
+            write    fn update_named_token(&self, id: &str, change: &$crate::store::NamedTokenChange) -> Result<bool, $crate::store::StoreError>;
+            provided fn set_named_token_revoked(&self, id: &str, revoked: bool) -> Result<bool, $crate::store::StoreError>;
+            write    fn delete_named_token(&self, id: &str) -> Result<bool, $crate::store::StoreError>;
+            write    fn delete_named_tokens_of(&self, subject: &str) -> Result<u64, $crate::store::StoreError>;
+            write    fn register_provider(&self, provider: &$crate::store::Provider, invite: Option<&str>, key_id: i64, root_token: &$crate::store::NamedToken, quota: Option<u64>) -> Result<(), $crate::store::StoreError>;
+            read     fn provider(&self, id: &str) -> Result<Option<$crate::store::Provider>, $crate::store::StoreError>;
+            read     fn provider_ids(&self) -> Result<Vec<String>, $crate::store::StoreError>;
+            write    fn update_provider(&self, id: &str, change: &$crate::store::ProviderChange) -> Result<bool, $crate::store::StoreError>;
+            write    fn delete_provider(&self, id: &str) -> Result<bool, $crate::store::StoreError>;
+            write    fn support_space(&self, space_id: &str, provider_id: &str, size: u64, invite: Option<&str>, created: u64) -> Result<(), $crate::store::StoreError>;
+            read     fn supporters_of(&self, space_id: &str) -> Result<Vec<(String, u64)>, $crate::store::StoreError>;
+            read     fn spaces_supported_by(&self, provider_id: &str) -> Result<Vec<(String, u64)>, $crate::store::StoreError>;
+            write    fn remove_support(&self, space_id: &str, provider_id: &str) -> Result<bool, $crate::store::StoreError>;
+            write    fn consume_invite(&self, id: &str) -> Result<$crate::store::Consumed, $crate::store::StoreError>;
+            read     fn temporary_generation(&self, user_id: &str) -> Result<Option<$crate::store::TemporaryGeneration>, $crate::store::StoreError>;
+            write    fn bump_temporary_generation(&self, user_id: &str, key_id: i64) -> Result<Option<$crate::store::TemporaryGeneration>, $crate::store::StoreError>;
+            write    fn insert_root_key(&self, material: &[u8], created: u64) -> Result<$crate::store::RootKeyRecord, $crate::store::StoreError>;
+            read     fn root_keys(&self) -> Result<Vec<$crate::store::RootKeyRecord>, $crate::store::StoreError>;
+            read     fn ping(&self) -> Result<(), $crate::store::StoreError>;
+            read     fn root_key(&self, id: i64) -> Result<Option<$crate::store::RootKeyRecord>, $crate::store::StoreError>;
+            write    fn retire_root_key(&self, id: i64, at: u64) -> Result<$crate::store::Retirement, $crate::store::StoreError>;
+        }
+    };
+}
+
 /// The current root key: the newest one not retired.
 ///
 /// # Errors

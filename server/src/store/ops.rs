@@ -945,6 +945,24 @@ pub(super) fn retire_root_key(
     })
 }
 
+/// One method of [`Store`](super::Store) for a backend (of
+/// [`crate::for_each_store_method!`]): the function of this module of the same name, but for
+/// the listener, which the backend makes itself.
+macro_rules! backend_method {
+    // The trait's default, over `update_named_token`.
+    (provided $($_signature:tt)*) => {};
+    (feed fn feed_listener(&self) -> $ret:ty) => {
+        fn feed_listener(&self) -> $ret {
+            self.listener()
+        }
+    };
+    ($kind:ident fn $name:ident(&self $(, $arg:ident: $ty:ty)*) -> $ret:ty) => {
+        fn $name(&self $(, $arg: $ty)*) -> $ret {
+            $crate::store::ops::$name(self $(, $arg)*)
+        }
+    };
+}
+
 /// `impl Store for $backend` with the functions of this module.
 macro_rules! store_via_backend {
     ($backend:ty) => {
@@ -953,281 +971,9 @@ macro_rules! store_via_backend {
                 true
             }
 
-            fn feed_revision(&self) -> Result<i64, $crate::store::StoreError> {
-                super::ops::feed_revision(self)
-            }
-
-            fn changes_since(
-                &self,
-                revision: i64,
-                limit: usize,
-            ) -> Result<Vec<$crate::store::Change>, $crate::store::StoreError> {
-                super::ops::changes_since(self, revision, limit)
-            }
-
-            fn feed_listener(
-                &self,
-            ) -> Result<Option<Box<dyn $crate::store::FeedListener>>, $crate::store::StoreError>
-            {
-                self.listener()
-            }
-
-            fn create_user(
-                &self,
-                username: &str,
-                password_hash: &str,
-                oz_privileges: &::std::collections::BTreeSet<String>,
-                key_id: i64,
-                created: u64,
-                full_name: &str,
-            ) -> Result<$crate::store::User, $crate::store::StoreError> {
-                super::ops::create_user(
-                    self,
-                    username,
-                    password_hash,
-                    oz_privileges,
-                    key_id,
-                    created,
-                    full_name,
-                )
-            }
-
-            fn user_by_id(
-                &self,
-                id: &str,
-            ) -> Result<Option<$crate::store::User>, $crate::store::StoreError> {
-                super::ops::user_by_id(self, id)
-            }
-
-            fn user_by_username(
-                &self,
-                username: &str,
-            ) -> Result<Option<$crate::store::User>, $crate::store::StoreError> {
-                super::ops::user_by_username(self, username)
-            }
-
-            fn update_oz_privileges(
-                &self,
-                user_id: &str,
-                grant: &::std::collections::BTreeSet<String>,
-                revoke: &::std::collections::BTreeSet<String>,
-            ) -> Result<Option<::std::collections::BTreeSet<String>>, $crate::store::StoreError>
-            {
-                super::ops::update_oz_privileges(self, user_id, grant, revoke)
-            }
-
-            fn create_space(
-                &self,
-                name: &str,
-                creator: &str,
-                creator_privileges: &::std::collections::BTreeSet<String>,
-                quota: Option<u64>,
-            ) -> Result<$crate::store::Space, $crate::store::StoreError> {
-                super::ops::create_space(self, name, creator, creator_privileges, quota)
-            }
-
-            fn space_by_id(
-                &self,
-                id: &str,
-            ) -> Result<Option<$crate::store::Space>, $crate::store::StoreError> {
-                super::ops::space_by_id(self, id)
-            }
-
-            fn space_privileges(
-                &self,
-                space_id: &str,
-                user_id: &str,
-            ) -> Result<Option<::std::collections::BTreeSet<String>>, $crate::store::StoreError>
-            {
-                super::ops::space_privileges(self, space_id, user_id)
-            }
-
-            fn update_space_privileges(
-                &self,
-                space_id: &str,
-                user_id: &str,
-                grant: &::std::collections::BTreeSet<String>,
-                revoke: &::std::collections::BTreeSet<String>,
-            ) -> Result<::std::collections::BTreeSet<String>, $crate::store::StoreError> {
-                super::ops::update_space_privileges(self, space_id, user_id, grant, revoke)
-            }
-
-            fn insert_named_token(
-                &self,
-                token: &$crate::store::NamedToken,
-                quota: Option<u64>,
-            ) -> Result<(), $crate::store::StoreError> {
-                super::ops::insert_named_token(self, token, quota)
-            }
-
-            fn named_token(
-                &self,
-                id: &str,
-            ) -> Result<Option<$crate::store::NamedToken>, $crate::store::StoreError> {
-                super::ops::named_token(self, id)
-            }
-
-            fn named_tokens_of(
-                &self,
-                subject: &str,
-            ) -> Result<Vec<$crate::store::NamedToken>, $crate::store::StoreError> {
-                super::ops::named_tokens_of(self, subject)
-            }
-
-            fn all_named_tokens(
-                &self,
-            ) -> Result<Vec<$crate::store::NamedToken>, $crate::store::StoreError> {
-                super::ops::all_named_tokens(self)
-            }
-
-            fn update_named_token(
-                &self,
-                id: &str,
-                change: &$crate::store::NamedTokenChange,
-            ) -> Result<bool, $crate::store::StoreError> {
-                super::ops::update_named_token(self, id, change)
-            }
-
-            fn delete_named_token(&self, id: &str) -> Result<bool, $crate::store::StoreError> {
-                super::ops::delete_named_token(self, id)
-            }
-
-            fn delete_named_tokens_of(
-                &self,
-                subject: &str,
-            ) -> Result<u64, $crate::store::StoreError> {
-                super::ops::delete_named_tokens_of(self, subject)
-            }
-
-            fn spaces_of_user(
-                &self,
-                user_id: &str,
-            ) -> Result<Vec<$crate::store::Space>, $crate::store::StoreError> {
-                super::ops::spaces_of_user(self, user_id)
-            }
-
-            fn register_provider(
-                &self,
-                provider: &$crate::store::Provider,
-                invite: Option<&str>,
-                key_id: i64,
-                root_token: &$crate::store::NamedToken,
-                quota: Option<u64>,
-            ) -> Result<(), $crate::store::StoreError> {
-                super::ops::register_provider(self, provider, invite, key_id, root_token, quota)
-            }
-
-            fn provider(
-                &self,
-                id: &str,
-            ) -> Result<Option<$crate::store::Provider>, $crate::store::StoreError> {
-                super::ops::provider(self, id)
-            }
-
-            fn provider_ids(&self) -> Result<Vec<String>, $crate::store::StoreError> {
-                super::ops::provider_ids(self)
-            }
-
-            fn update_provider(
-                &self,
-                id: &str,
-                change: &$crate::store::ProviderChange,
-            ) -> Result<bool, $crate::store::StoreError> {
-                super::ops::update_provider(self, id, change)
-            }
-
-            fn delete_provider(&self, id: &str) -> Result<bool, $crate::store::StoreError> {
-                super::ops::delete_provider(self, id)
-            }
-
-            fn support_space(
-                &self,
-                space_id: &str,
-                provider_id: &str,
-                size: u64,
-                invite: Option<&str>,
-                created: u64,
-            ) -> Result<(), $crate::store::StoreError> {
-                super::ops::support_space(self, space_id, provider_id, size, invite, created)
-            }
-
-            fn supporters_of(
-                &self,
-                space_id: &str,
-            ) -> Result<Vec<(String, u64)>, $crate::store::StoreError> {
-                super::ops::supporters_of(self, space_id)
-            }
-
-            fn spaces_supported_by(
-                &self,
-                provider_id: &str,
-            ) -> Result<Vec<(String, u64)>, $crate::store::StoreError> {
-                super::ops::spaces_supported_by(self, provider_id)
-            }
-
-            fn remove_support(
-                &self,
-                space_id: &str,
-                provider_id: &str,
-            ) -> Result<bool, $crate::store::StoreError> {
-                super::ops::remove_support(self, space_id, provider_id)
-            }
-
-            fn consume_invite(
-                &self,
-                id: &str,
-            ) -> Result<$crate::store::Consumed, $crate::store::StoreError> {
-                super::ops::consume_invite(self, id)
-            }
-
-            fn temporary_generation(
-                &self,
-                user_id: &str,
-            ) -> Result<Option<$crate::store::TemporaryGeneration>, $crate::store::StoreError> {
-                super::ops::temporary_generation(self, user_id)
-            }
-
-            fn bump_temporary_generation(
-                &self,
-                user_id: &str,
-                key_id: i64,
-            ) -> Result<Option<$crate::store::TemporaryGeneration>, $crate::store::StoreError> {
-                super::ops::bump_temporary_generation(self, user_id, key_id)
-            }
-
-            fn insert_root_key(
-                &self,
-                material: &[u8],
-                created: u64,
-            ) -> Result<$crate::store::RootKeyRecord, $crate::store::StoreError> {
-                super::ops::insert_root_key(self, material, created)
-            }
-
-            fn root_keys(
-                &self,
-            ) -> Result<Vec<$crate::store::RootKeyRecord>, $crate::store::StoreError> {
-                super::ops::root_keys(self)
-            }
-            fn ping(&self) -> Result<(), $crate::store::StoreError> {
-                super::ops::ping(self)
-            }
-
-            fn root_key(
-                &self,
-                id: i64,
-            ) -> Result<Option<$crate::store::RootKeyRecord>, $crate::store::StoreError> {
-                super::ops::root_key(self, id)
-            }
-
-            fn retire_root_key(
-                &self,
-                id: i64,
-                at: u64,
-            ) -> Result<$crate::store::Retirement, $crate::store::StoreError> {
-                super::ops::retire_root_key(self, id, at)
-            }
+            $crate::for_each_store_method!($crate::store::ops::backend_method);
         }
     };
 }
 
-pub(super) use store_via_backend;
+pub(super) use {backend_method, store_via_backend};
