@@ -29,7 +29,7 @@ use std::time::{Duration, Instant};
 use crate::metrics::Metrics;
 use crate::service::memo::TokenMemo;
 use crate::store::{
-    Change, ChangeKind, FeedListener, NamedToken, Provider, RootKeyRecord, Store, StoreError,
+    ChangeKind, FeedListener, NamedToken, Provider, RootKeyRecord, Store, StoreError,
     TemporaryGeneration, User, FEED_PAGE,
 };
 
