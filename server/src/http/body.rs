@@ -1,5 +1,5 @@
 //! Request bodies: read only after the caller is authenticated (the extractor order of every
-//! handler puts [`super::caller::Caller`] first), bounded in size and time, then parsed into
+//! handler puts [`crate::service::Caller`] first), bounded in size and time, then parsed into
 //! typed structs with every failure mapped to Onezone's exact 400.
 
 use std::net::IpAddr;

@@ -131,7 +131,7 @@ pub(super) trait Db {
         Ok(())
     }
     /// Notes a change for the feed, appended at the end of the write transaction (only a
-    /// transaction opened by [`write`] can).
+    /// transaction opened by [`write()`] can).
     fn defer_change(&mut self, kind: ChangeKind, entity: &str) -> Result<(), DbError> {
         let _ = (kind, entity);
         Err(DbError::Other(StoreError::Backend(
@@ -220,7 +220,7 @@ fn key_from_row(protection: &KeyProtection, mut row: Row) -> Result<RootKeyRecor
     })
 }
 
-/// Notes a change for the feed; [`write`] appends it when the transaction's work is done.
+/// Notes a change for the feed; [`write()`] appends it when the transaction's work is done.
 fn record(db: &mut dyn Db, kind: ChangeKind, entity: &str) -> Result<(), StoreError> {
     Ok(db.defer_change(kind, entity)?)
 }
