@@ -33,19 +33,21 @@ impl fmt::Display for Printable<'_> {
 /// Whether `value` displays exactly as `text`, compared while it is written: no allocation
 /// (the caveat parser's canonical-form checks are on the verifier's hot path).
 pub(crate) fn displays_as(value: &impl fmt::Display, text: &str) -> bool {
+    /// The text still to match; `None` for good once a piece did not match (so a `Display`
+    /// that ignored the error it was given could not turn a mismatch into a match).
     struct Compare<'t> {
-        rest: &'t [u8],
+        rest: Option<&'t [u8]>,
     }
     impl fmt::Write for Compare<'_> {
         fn write_str(&mut self, s: &str) -> fmt::Result {
-            self.rest = self.rest.strip_prefix(s.as_bytes()).ok_or(fmt::Error)?;
-            Ok(())
+            self.rest = self.rest.and_then(|rest| rest.strip_prefix(s.as_bytes()));
+            self.rest.map(drop).ok_or(fmt::Error)
         }
     }
     let mut compare = Compare {
-        rest: text.as_bytes(),
+        rest: Some(text.as_bytes()),
     };
-    fmt::write(&mut compare, format_args!("{value}")).is_ok() && compare.rest.is_empty()
+    fmt::write(&mut compare, format_args!("{value}")).is_ok() && compare.rest == Some(&[][..])
 }
 
 /// Lowercase hex of `bytes`.
@@ -101,5 +103,17 @@ mod tests {
         assert!(displays_as(&v6, "2001:db8::1"));
         assert!(!displays_as(&v6, "2001:0db8::1"));
         assert!(!displays_as(&v6, "2001:DB8::1"));
+
+        // A Display that goes on after an error it was given: a mismatch stays one.
+        struct GoesOn;
+        impl core::fmt::Display for GoesOn {
+            fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                let _ = f.write_str("ab");
+                let _ = f.write_str("cd");
+                Ok(())
+            }
+        }
+        assert!(displays_as(&GoesOn, "abcd"));
+        assert!(!displays_as(&GoesOn, "cd"));
     }
 }

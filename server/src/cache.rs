@@ -117,7 +117,8 @@ thread_local! {
 /// Runs `work` with every store read answered from the cache: `None` when it needed the store
 /// (a cache miss, an untrusted cache, any write), and then its result must be thrown away and
 /// the work run again where blocking is allowed. Work run so must have no other side effect
-/// before its reads.
+/// before its reads (a refused read is an error: work that stops at its first error has had
+/// all its reads answered when it gets further).
 pub(crate) fn cached_only<T>(work: impl FnOnce() -> T) -> Option<T> {
     struct Reset;
     impl Drop for Reset {
@@ -427,6 +428,7 @@ impl CachedStore {
     fn invalidate_all<'e>(&self, changes: impl IntoIterator<Item = (ChangeKind, &'e str)>) {
         let mut entries = self.lock_write();
         self.epoch.fetch_add(1, Ordering::AcqRel);
+        let mut subjects = std::collections::HashSet::new();
         for (kind, entity) in changes {
             match kind {
                 ChangeKind::User => entries.remove(&Key::User(entity.into())),
@@ -441,18 +443,22 @@ impl CachedStore {
                     }
                 }
                 ChangeKind::TokensOf => {
-                    let gone: Vec<Key> = entries
-                        .map
-                        .iter()
-                        .filter(|(_, (entry, _, _, _))| {
-                            matches!(entry, Entry::Named(token) if token.subject == entity)
-                        })
-                        .map(|(key, _)| key.clone())
-                        .collect();
-                    for key in &gone {
-                        entries.remove(key);
-                    }
+                    subjects.insert(entity);
                 }
+            }
+        }
+        if !subjects.is_empty() {
+            // One pass over the entries for every subject of the page.
+            let gone: Vec<Key> = entries
+                .map
+                .iter()
+                .filter(|(_, (entry, _, _, _))| {
+                    matches!(entry, Entry::Named(token) if subjects.contains(token.subject.as_str()))
+                })
+                .map(|(key, _)| key.clone())
+                .collect();
+            for key in &gone {
+                entries.remove(key);
             }
         }
         self.metrics.cache_entries(entries.map.len());

@@ -122,19 +122,29 @@ impl Config {
     /// The defaults: data directory `macaroon-mint-data`, SQLite, domain `localhost`,
     /// restricted registration, no admin, temporary tokens up to 7 days, the system clock.
     pub fn new() -> Config {
+        // The service's own settings start from the same defaults.
+        let service::Settings {
+            domain,
+            zone_name,
+            registration_policy,
+            temporary_max_ttl,
+            quotas,
+            clock,
+            cache,
+        } = service::Settings::default();
         Config {
             data_dir: PathBuf::from("macaroon-mint-data"),
             database_url: None,
-            domain: "localhost".to_owned(),
-            zone_name: "macaroon-mint".to_owned(),
-            registration_policy: RegistrationPolicy::Restricted,
+            domain,
+            zone_name,
+            registration_policy,
             admin: None,
-            temporary_max_ttl: macaroon_mint::onedata::DEFAULT_TEMPORARY_MAX_TTL,
-            quotas: Quotas::default(),
+            temporary_max_ttl,
+            quotas,
             limits: HttpLimits::default(),
-            clock: system_clock(),
+            clock,
             master_key: None,
-            cache: CacheSettings::default(),
+            cache,
         }
     }
 

@@ -14,7 +14,7 @@ use macaroon_mint::{
     TypedCaveat, Verifier, VerifyError,
 };
 
-use super::memo::{KnownSecret, ParsedToken};
+use super::memo::{self, KnownSecret, ParsedToken};
 use super::tokens::{Parent, MAX_LINEAGE};
 use super::{
     keys, verify_password, AnyCaller, AuthToken, Caller, Error, Principal, ProviderCaller, Result,
@@ -102,7 +102,9 @@ impl Parsed {
 /// A verified token's secret and what else decides its fate.
 struct Secret {
     key: Arc<RootKey>,
-    /// The root key material it was derived from (with the token's text, all it depends on).
+    /// The root key it was derived from, and its material (with the token's text, all the
+    /// secret depends on).
+    root_id: i64,
     root_material: Zeroizing<Vec<u8>>,
     /// The lifetime cap (temporary tokens).
     max_ttl: Option<u64>,
@@ -198,11 +200,34 @@ impl Service {
     }
 
     fn verify_access_token(&self, text: &str, request: &Request) -> Result<(Principal, AuthToken)> {
+        // Read before any lookup: a root key change after this point keeps this request from
+        // remembering what it read.
+        let clearings = self.parsed_tokens.clearings();
         // A token verified here recently is not parsed again; it is verified as any other.
         let source = match self.parsed_tokens.get(text) {
             Some(entry) => Parsed::Remembered(entry),
             None => Parsed::Fresh(parse_token(text)?),
         };
+        let remembered = matches!(source, Parsed::Remembered(_));
+        let verified = self.verify_parsed_access_token(text, request, source, clearings);
+        if remembered
+            && matches!(
+                verified,
+                Err(Error::Token(TokenError::Invalid | TokenError::Revoked))
+            )
+        {
+            self.parsed_tokens.forget(text);
+        }
+        verified
+    }
+
+    fn verify_parsed_access_token(
+        &self,
+        text: &str,
+        request: &Request,
+        source: Parsed,
+        clearings: u64,
+    ) -> Result<(Principal, AuthToken)> {
         let token = source.token();
         check_access_type(token)?;
         let (id, principal) = self.token_principal(token)?;
@@ -226,12 +251,14 @@ impl Service {
             Parsed::Fresh(token) => {
                 // Verified: every caveat is a first-party caveat of a supported typed form.
                 let caveats: Arc<[TypedCaveat]> = typed_caveats(&token)?.into();
-                let known = KnownSecret {
-                    root_material: secret.root_material,
+                let verified = memo::Verified {
+                    token,
+                    caveats: Arc::clone(&caveats),
                     key: secret.key,
+                    root_id: secret.root_id,
+                    root_material: &secret.root_material,
                 };
-                self.parsed_tokens
-                    .remember(text, token, Arc::clone(&caveats), known);
+                self.parsed_tokens.remember(text, clearings, verified);
                 caveats
             }
         };
@@ -407,6 +434,7 @@ impl Service {
                 let (lineage_revoked, depth) = self.lineage(subject, parent.as_ref())?;
                 Ok(Secret {
                     key,
+                    root_id: root.id,
                     root_material: root.material,
                     max_ttl: None,
                     revoked: record.revoked || lineage_revoked,
@@ -429,6 +457,7 @@ impl Service {
                 let (lineage_revoked, depth) = self.lineage(subject, parent.as_ref())?;
                 Ok(Secret {
                     key,
+                    root_id: root.id,
                     root_material: root.material,
                     max_ttl: Some(self.settings.temporary_max_ttl),
                     revoked: generation != current.generation || lineage_revoked,
@@ -681,7 +710,7 @@ mod tests {
     #[test]
     fn a_known_secret_is_taken_only_for_the_same_root_material() {
         let known = KnownSecret {
-            root_material: Zeroizing::new(vec![1; 32]),
+            root_material: Arc::new(Zeroizing::new(vec![1; 32])),
             key: Arc::new(RootKey::new("remembered")),
         };
         let derive = |root: &RootKeyRecord| keys::named_token_secret(root, "t1");

@@ -9,23 +9,31 @@
 //! looks up the token's subject, record, generation and root key (a retired key refuses it),
 //! recomputes the HMAC chain and checks every caveat against that request (time, `ip`,
 //! `interface`, `api`, the lifetime cap). So a revocation, an expiry or a request from outside a
-//! token's `ip` caveat refuses a remembered token exactly as a fresh one.
+//! token's `ip` caveat refuses a remembered token exactly as a fresh one; a remembered token
+//! refused as invalid or revoked is forgotten.
 //!
 //! It lives only beside the verification cache (`crate::cache`), whose feed reader empties it
 //! when any root key changes (a retirement, from this instance or another process) or the cache
-//! starts afresh: a retired key's material leaves this memory as it leaves the store.
+//! starts afresh. A verification that read a root key before such a change and finishes after
+//! it remembers nothing (the memo counts its clearings, and a request remembers only under the
+//! count it started with), so a retired key's material leaves this memory as it leaves the
+//! store. The material is held once per root key, shared by the entries derived from it.
 //!
 //! What an attacker could do with it is bounded: only a token that passed verification is
 //! remembered (forgeries, expired and revoked tokens never enter), the entries are bounded in
-//! number and estimated bytes (oldest out first), and tokens over 16 KiB are never kept. Entries
-//! are found by a keyed hash (a per-process random key) of the text's length and its last 64
-//! bytes (where the signature is: two tokens differ there) and confirmed by a constant-time
-//! comparison of the whole text, so the time a lookup takes says nothing about how much of a
-//! remembered token a guess matches. A remembered text, secret and root key material are wiped
-//! when the entry leaves.
+//! number and estimated bytes, and tokens over 16 KiB are never kept. Eviction is oldest first
+//! with a second chance for an entry used since it was last passed over, so a stream of
+//! single-use tokens (anyone can attenuate a token they hold into new texts) does not push out
+//! the tokens in use. Entries are found by a keyed hash (a per-process random key) of the text's
+//! length and its last 64 bytes (where the signature is: two tokens differ there) and confirmed
+//! by a branch-free comparison of the whole text, so the time a lookup takes says nothing about
+//! how much of a remembered token a guess matches. The remembered text, the secret and the root
+//! key material are wiped when they leave; the parsed token is not (like the request's own
+//! buffers, which held the same text).
 
 use std::collections::{HashMap, VecDeque};
 use std::hash::{BuildHasher, RandomState};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 
 use macaroon_mint::onedata::OnedataToken;
@@ -59,10 +67,13 @@ fn same_text(a: &[u8], b: &[u8]) -> bool {
     bool::from(difference.ct_eq(&0))
 }
 
+/// A root key's material, held once and shared.
+pub(crate) type Material = Arc<Zeroizing<Vec<u8>>>;
+
 /// The secret a token verified with, and the root key material it was derived from.
 pub(crate) struct KnownSecret {
     /// The root key's material (compared with the root key's material at the next request).
-    pub(crate) root_material: Zeroizing<Vec<u8>>,
+    pub(crate) root_material: Material,
     /// The token's secret.
     pub(crate) key: Arc<RootKey>,
 }
@@ -78,6 +89,8 @@ pub(crate) struct ParsedToken {
     pub(crate) secret: KnownSecret,
     /// Its estimated size in memory.
     cost: usize,
+    /// Found since eviction last passed over it (its second chance).
+    used: AtomicBool,
 }
 
 /// The bounded map of [`ParsedToken`]s, by the text they came from.
@@ -91,9 +104,23 @@ pub(crate) struct TokenMemo {
 #[derive(Default)]
 struct Inner {
     entries: HashMap<u64, Arc<ParsedToken>>,
-    /// Insertion order, oldest first (every key in `entries` exactly once).
+    /// Eviction order, oldest first: every key in `entries` exactly once.
     order: VecDeque<u64>,
     bytes: usize,
+    /// The root keys' material the entries share, by root key id.
+    materials: HashMap<i64, Material>,
+    /// How many times the memo was emptied.
+    clearings: u64,
+}
+
+/// What a request remembers when its token verified: the parse, the caveats, and the secret
+/// with the root key it was derived from.
+pub(crate) struct Verified<'m> {
+    pub(crate) token: OnedataToken,
+    pub(crate) caveats: Arc<[TypedCaveat]>,
+    pub(crate) key: Arc<RootKey>,
+    pub(crate) root_id: i64,
+    pub(crate) root_material: &'m [u8],
 }
 
 impl TokenMemo {
@@ -114,17 +141,24 @@ impl TokenMemo {
         }
         let entry = Arc::clone(self.read().entries.get(&self.key(text))?);
         // Two texts sharing a key: the other one is not this token.
-        same_text(entry.text.as_bytes(), text.as_bytes()).then_some(entry)
+        if !same_text(entry.text.as_bytes(), text.as_bytes()) {
+            return None;
+        }
+        if !entry.used.load(Ordering::Relaxed) {
+            entry.used.store(true, Ordering::Relaxed);
+        }
+        Some(entry)
     }
 
-    /// Remembers the parse of `text`, which has just verified.
-    pub(crate) fn remember(
-        &self,
-        text: &str,
-        token: OnedataToken,
-        caveats: Arc<[TypedCaveat]>,
-        secret: KnownSecret,
-    ) {
+    /// How many times the memo was emptied so far: read before a verification's first
+    /// lookup, handed to [`TokenMemo::remember`].
+    pub(crate) fn clearings(&self) -> u64 {
+        self.read().clearings
+    }
+
+    /// Remembers the parse of `text`, which has just verified, unless the memo was emptied
+    /// since `clearings` was read (the root key it read may have been retired meanwhile).
+    pub(crate) fn remember(&self, text: &str, clearings: u64, verified: Verified<'_>) {
         if self.max_entries == 0 || text.len() > MAX_REMEMBERED_TEXT {
             return;
         }
@@ -135,29 +169,73 @@ impl TokenMemo {
             return;
         }
         let key = self.key(text);
-        let entry = Arc::new(ParsedToken {
-            text: Zeroizing::new(text.to_owned()),
-            token,
-            caveats,
-            secret,
-            cost,
-        });
         let mut inner = self.write();
-        if inner.entries.contains_key(&key) {
-            // Remembered by a concurrent request (or a hash collision: the first stays).
+        if inner.clearings != clearings || inner.entries.contains_key(&key) {
+            // Emptied meanwhile; or remembered by a concurrent request (or a hash collision:
+            // the first stays).
             return;
         }
+        let material = match inner.materials.get(&verified.root_id) {
+            Some(held) if bool::from(held.as_slice().ct_eq(verified.root_material)) => {
+                Arc::clone(held)
+            }
+            _ => {
+                let material = Arc::new(Zeroizing::new(verified.root_material.to_vec()));
+                inner
+                    .materials
+                    .insert(verified.root_id, Arc::clone(&material));
+                material
+            }
+        };
+        let mut passes = 0;
         while inner.entries.len() >= self.max_entries || inner.bytes + cost > self.max_bytes {
             let Some(oldest) = inner.order.pop_front() else {
                 break;
             };
-            if let Some(old) = inner.entries.remove(&oldest) {
+            // A second chance for an entry used since it was last passed over (one pass over
+            // the whole order clears every flag, so this ends).
+            let spared = passes < inner.entries.len()
+                && inner
+                    .entries
+                    .get(&oldest)
+                    .is_some_and(|entry| entry.used.swap(false, Ordering::Relaxed));
+            if spared {
+                passes += 1;
+                inner.order.push_back(oldest);
+            } else if let Some(old) = inner.entries.remove(&oldest) {
                 inner.bytes -= old.cost;
             }
         }
+        let entry = Arc::new(ParsedToken {
+            text: Zeroizing::new(text.to_owned()),
+            token: verified.token,
+            caveats: verified.caveats,
+            secret: KnownSecret {
+                root_material: material,
+                key: verified.key,
+            },
+            cost,
+            used: AtomicBool::new(false),
+        });
         inner.entries.insert(key, entry);
         inner.order.push_back(key);
         inner.bytes += cost;
+    }
+
+    /// Forgets `text`, if it is remembered (its token was just refused as invalid or revoked).
+    pub(crate) fn forget(&self, text: &str) {
+        let key = self.key(text);
+        let mut inner = self.write();
+        let remembered = inner
+            .entries
+            .get(&key)
+            .is_some_and(|entry| same_text(entry.text.as_bytes(), text.as_bytes()));
+        if remembered {
+            if let Some(entry) = inner.entries.remove(&key) {
+                inner.bytes -= entry.cost;
+            }
+            inner.order.retain(|k| *k != key);
+        }
     }
 
     /// Forgets every token (their texts, secrets and root key material are wiped).
@@ -165,7 +243,9 @@ impl TokenMemo {
         let mut inner = self.write();
         inner.entries.clear();
         inner.order.clear();
+        inner.materials.clear();
         inner.bytes = 0;
+        inner.clearings += 1;
     }
 
     /// The map key of `text`: a keyed hash of its length and its tail.
@@ -179,7 +259,14 @@ impl TokenMemo {
     #[cfg(test)]
     pub(crate) fn size(&self) -> (usize, usize) {
         let inner = self.read();
+        assert_eq!(inner.order.len(), inner.entries.len());
         (inner.entries.len(), inner.bytes)
+    }
+
+    /// How many root keys' material the memo holds.
+    #[cfg(test)]
+    pub(crate) fn materials(&self) -> usize {
+        self.read().materials.len()
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, Inner> {
@@ -213,10 +300,21 @@ mod tests {
         (text, parsed)
     }
 
-    fn known() -> KnownSecret {
-        KnownSecret {
-            root_material: Zeroizing::new(vec![1; 32]),
+    const MATERIAL: [u8; 32] = [1; 32];
+
+    fn verified(token: &OnedataToken) -> Verified<'static> {
+        Verified {
+            token: token.clone(),
+            caveats: Vec::new().into(),
             key: Arc::new(RootKey::new("secret")),
+            root_id: 1,
+            root_material: &MATERIAL,
+        }
+    }
+
+    fn remember_all(memo: &TokenMemo, tokens: &[(String, OnedataToken)]) {
+        for (text, parsed) in tokens {
+            memo.remember(text, memo.clearings(), verified(parsed));
         }
     }
 
@@ -227,17 +325,29 @@ mod tests {
         assert!(memo.get(&text).is_none());
         memo.remember(
             &text,
-            parsed,
-            vec![TypedCaveat::parse(b"interface = rest").unwrap()].into(),
-            known(),
+            memo.clearings(),
+            Verified {
+                caveats: vec![TypedCaveat::parse(b"interface = rest").unwrap()].into(),
+                ..verified(&parsed)
+            },
         );
         let entry = memo.get(&text).expect("remembered");
         assert_eq!(entry.caveats.len(), 1);
-        assert_eq!(
-            entry.token.macaroon().identifier(),
-            OnedataToken::parse(&text).unwrap().macaroon().identifier()
-        );
-        // A different text (one character changed, a prefix, the text extended) is not it.
+        assert_eq!(entry.token, parsed);
+        // Remembered twice: still one entry.
+        memo.remember(&text, memo.clearings(), verified(&parsed));
+        assert_eq!(memo.size(), (1, 4 * text.len() + 256));
+
+        // Changed before the hashed tail: the same map key, refused by the text comparison.
+        assert!(text.len() > HASHED_TAIL + 8);
+        for at in [0, 4, text.len() - HASHED_TAIL - 1] {
+            let mut early = text.clone().into_bytes();
+            early[at] = if early[at] == b'A' { b'B' } else { b'A' };
+            let early = String::from_utf8(early).unwrap();
+            assert_eq!(memo.key(&early), memo.key(&text));
+            assert!(memo.get(&early).is_none(), "changed at {at}");
+        }
+        // Changed in the tail, shortened, extended: another key.
         let mut changed = text.clone().into_bytes();
         let last = changed.len() - 1;
         changed[last] = if changed[last] == b'A' { b'B' } else { b'A' };
@@ -270,31 +380,74 @@ mod tests {
     fn bounded_in_entries_and_bytes_oldest_out_first() {
         let memo = TokenMemo::new(3, 1 << 20);
         let tokens: Vec<_> = (0..5).map(token).collect();
-        for (text, parsed) in &tokens {
-            memo.remember(text, parsed.clone(), Vec::new().into(), known());
-        }
+        remember_all(&memo, &tokens);
         assert_eq!(memo.size().0, 3);
         assert!(memo.get(&tokens[0].0).is_none() && memo.get(&tokens[1].0).is_none());
         assert!(tokens[2..].iter().all(|(text, _)| memo.get(text).is_some()));
 
         let cost = 4 * tokens[0].0.len() + 256;
         let memo = TokenMemo::new(100, 2 * cost + cost / 2);
-        for (text, parsed) in &tokens {
-            memo.remember(text, parsed.clone(), Vec::new().into(), known());
-        }
+        remember_all(&memo, &tokens);
         assert_eq!(memo.size(), (2, 2 * cost));
         assert!(memo.get(&tokens[3].0).is_some() && memo.get(&tokens[4].0).is_some());
+    }
+
+    /// A token in use survives a stream of tokens seen once.
+    #[test]
+    fn a_used_entry_gets_a_second_chance() {
+        let memo = TokenMemo::new(3, 1 << 20);
+        let tokens: Vec<_> = (0..40).map(token).collect();
+        remember_all(&memo, &tokens[..1]);
+        for stream in tokens[1..].chunks(2) {
+            assert!(memo.get(&tokens[0].0).is_some());
+            remember_all(&memo, stream);
+        }
+        assert!(memo.get(&tokens[0].0).is_some());
+        assert_eq!(memo.size().0, 3);
+        // Unused, it goes in turn.
+        remember_all(&memo, &tokens[1..5]);
+        assert!(memo.get(&tokens[0].0).is_none());
+        // Every entry used: eviction still ends, oldest out.
+        let memo = TokenMemo::new(3, 1 << 20);
+        remember_all(&memo, &tokens[..3]);
+        assert!(tokens[..3].iter().all(|(text, _)| memo.get(text).is_some()));
+        remember_all(&memo, &tokens[3..4]);
+        assert_eq!(memo.size().0, 3);
+        assert!(memo.get(&tokens[0].0).is_none());
+        assert!(tokens[1..4]
+            .iter()
+            .all(|(text, _)| memo.get(text).is_some()));
+    }
+
+    #[test]
+    fn forget_and_clear() {
+        let memo = TokenMemo::new(10, 1 << 20);
+        let tokens: Vec<_> = (0..3).map(token).collect();
+        remember_all(&memo, &tokens);
+        memo.forget(&tokens[1].0);
+        assert!(memo.get(&tokens[1].0).is_none());
+        assert_eq!(memo.size().0, 2);
+        // The material is held once for every entry derived from it.
+        assert_eq!(memo.materials(), 1);
+        let before = memo.clearings();
+        memo.clear();
+        assert_eq!((memo.size(), memo.materials()), ((0, 0), 0));
+        // A verification that started before the clearing remembers nothing.
+        memo.remember(&tokens[0].0, before, verified(&tokens[0].1));
+        assert_eq!(memo.size().0, 0);
+        memo.remember(&tokens[0].0, memo.clearings(), verified(&tokens[0].1));
+        assert_eq!(memo.size().0, 1);
     }
 
     #[test]
     fn keeps_nothing_when_off_or_too_long() {
         let (text, parsed) = token(1);
         let off = TokenMemo::new(0, 1 << 20);
-        off.remember(&text, parsed.clone(), Vec::new().into(), known());
+        off.remember(&text, 0, verified(&parsed));
         assert!(off.get(&text).is_none());
         let memo = TokenMemo::new(10, 1 << 30);
         let long = format!("{text}{}", "A".repeat(MAX_REMEMBERED_TEXT));
-        memo.remember(&long, parsed, Vec::new().into(), known());
+        memo.remember(&long, 0, verified(&parsed));
         assert_eq!(memo.size(), (0, 0));
     }
 }

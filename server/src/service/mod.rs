@@ -374,7 +374,10 @@ impl Service {
     /// Runs `work` answering every store read from the verification cache, so that it may run
     /// on an async thread: `None` when it needed the store (a miss, an untrusted cache, a
     /// write, no cache), and the work must then run where blocking is allowed. `work` must
-    /// have no side effect but its store calls.
+    /// have no side effect but its store calls, and others only once its reads all succeeded
+    /// (a miss is a store error, so work that stops at the first error is safe): token
+    /// authentication remembers a token that verified, and forgets one that a successful read
+    /// showed invalid or revoked.
     pub(crate) fn answer_from_cache<T>(&self, work: impl FnOnce() -> T) -> Option<T> {
         self.cache.as_ref()?;
         cached_only(work)
@@ -501,6 +504,19 @@ pub(crate) mod testing {
     }
 
     pub(crate) fn service() -> TestService {
+        service_with(CacheSettings::default())
+    }
+
+    impl TestService {
+        /// Another connection to the same database (another process, as the service sees it).
+        pub(crate) fn second_store(&self) -> Arc<dyn Store> {
+            Arc::new(crate::store::open_sqlite_for_tests(&self.dir))
+        }
+    }
+
+    /// A test service with these cache settings; with a cache, once it is trusted (its feed
+    /// reader has read the feed once, which empties the cache and the parsed tokens).
+    pub(crate) fn service_with(cache: CacheSettings) -> TestService {
         static COUNTER: AtomicUsize = AtomicUsize::new(0);
         let n = COUNTER.fetch_add(1, Ordering::SeqCst);
         let dir = std::env::temp_dir().join(format!(
@@ -516,10 +532,20 @@ pub(crate) mod testing {
             domain: "onezone.test".into(),
             temporary_max_ttl: 3600,
             clock: Arc::new(move || reading.load(Ordering::SeqCst)),
+            cache,
             ..Settings::default()
         };
+        let service = Service::new(store, settings).unwrap();
+        let started = std::time::Instant::now();
+        while service.cache_trusted() == Some(false) {
+            assert!(
+                started.elapsed().as_secs() < 10,
+                "the feed reader never read"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
         TestService {
-            service: Service::new(store, settings).unwrap(),
+            service,
             clock,
             dir,
         }

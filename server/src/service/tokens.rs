@@ -958,7 +958,10 @@ mod tests {
     use super::super::testing::{service, user};
     use super::super::{AuthToken, Request};
     use super::*;
+    use crate::CacheSettings;
     use macaroon_mint::caveat::Operation;
+    use macaroon_mint::onedata::OnedataToken;
+    use std::sync::Arc;
 
     fn request(operation: Operation, entity_type: &'static str, aspect: &'static str) -> Request {
         Request {
@@ -990,6 +993,21 @@ mod tests {
         service.authenticate_token(token, &request(Operation::Create, "token", "instance"))
     }
 
+    /// `token` with its signature made under another key (it parses; it does not verify).
+    fn forged(token: &str) -> String {
+        let parsed = OnedataToken::parse(token).unwrap();
+        let mut forged = Macaroon::mint(
+            &RootKey::new("f".repeat(64)),
+            "onezone.test",
+            parsed.macaroon().identifier(),
+        )
+        .unwrap();
+        for caveat in parsed.macaroon().caveats() {
+            forged = forged.with_first_party(caveat.id()).unwrap();
+        }
+        forged.serialize(Format::Onedata).unwrap()
+    }
+
     /// A token verified once is kept parsed; every later request still verifies it in full.
     #[test]
     fn a_remembered_token_is_checked_on_every_request() {
@@ -1001,29 +1019,20 @@ mod tests {
             )
             .unwrap();
         // Refused tokens are not remembered: a forgery, and a token used from elsewhere.
-        let forged = format!("{}A", &token[..token.len() - 1]);
-        let forged = if forged == token {
-            format!("{}B", &token[..token.len() - 1])
-        } else {
-            forged
-        };
         assert!(matches!(
-            as_token(&service, &forged),
-            Err(Error::Unauthenticated(Some(
-                TokenError::Invalid | TokenError::Malformed
-            )))
+            as_token(&service, &forged(&token)),
+            Err(Error::Unauthenticated(Some(TokenError::Invalid)))
         ));
         let mut elsewhere = request(Operation::Create, "token", "instance");
         elsewhere.client_ip = "10.0.0.1".parse().unwrap();
-        let refused = service.authenticate_token(&token, &elsewhere);
-        assert!(
+        let ip_refusal = |refused: &Result<Caller>| {
             matches!(
-                &refused,
+                refused,
                 Err(Error::Unauthenticated(Some(TokenError::CaveatUnverified { caveat })))
                     if caveat == "ip = 127.0.0.1"
-            ),
-            "{refused:?}"
-        );
+            )
+        };
+        assert!(ip_refusal(&service.authenticate_token(&token, &elsewhere)));
         assert_eq!(service.parsed_tokens.size().0, 0);
 
         let first = as_token(&service, &token).unwrap();
@@ -1032,17 +1041,16 @@ mod tests {
         assert_eq!(first.token, again.token);
         assert_eq!(again.token.as_ref().unwrap().caveats.len(), 3);
         assert_eq!(service.parsed_tokens.size().0, 1);
+        // The forgery of a remembered token is still a forgery.
+        assert!(matches!(
+            as_token(&service, &forged(&token)),
+            Err(Error::Unauthenticated(Some(TokenError::Invalid)))
+        ));
 
-        // Remembered, and still refused from another address, past its expiry, revoked.
-        let refused = service.authenticate_token(&token, &elsewhere);
-        assert!(
-            matches!(
-                &refused,
-                Err(Error::Unauthenticated(Some(TokenError::CaveatUnverified { caveat })))
-                    if caveat == "ip = 127.0.0.1"
-            ),
-            "{refused:?}"
-        );
+        // Remembered, and still refused from another address (and kept: the token is fine),
+        // past its expiry, then revoked (and forgotten).
+        assert!(ip_refusal(&service.authenticate_token(&token, &elsewhere)));
+        assert_eq!(service.parsed_tokens.size().0, 1);
         service
             .clock
             .fetch_add(600, std::sync::atomic::Ordering::SeqCst);
@@ -1061,14 +1069,37 @@ mod tests {
             as_token(&service, &token),
             Err(Error::Unauthenticated(Some(TokenError::Revoked)))
         ));
+        assert_eq!(service.parsed_tokens.size().0, 0);
+
+        // A named token: revoked while remembered, then restored.
+        let named = service
+            .create_named_token(&alice, "remembered", Vec::new())
+            .unwrap();
+        assert!(as_token(&service, &named.token).is_ok());
+        assert_eq!(service.parsed_tokens.size().0, 1);
+        let update = |revoked| {
+            let update = service
+                .authorize_named_token_update(&alice, &named.id)
+                .unwrap();
+            service.set_named_token_revoked(update, revoked).unwrap();
+        };
+        update(true);
+        assert!(matches!(
+            as_token(&service, &named.token),
+            Err(Error::Unauthenticated(Some(TokenError::Revoked)))
+        ));
+        update(false);
+        assert!(as_token(&service, &named.token).is_ok());
+        assert!(as_token(&service, &named.token).is_ok());
         assert_eq!(service.parsed_tokens.size().0, 1);
 
-        // Its root key retired: a remembered secret is no secret any more.
+        // Its root key retired: every remembered token and secret is forgotten at once.
         let token = service
             .create_temporary_token(&alice, caveats(&[&expiry]))
             .unwrap();
         assert!(as_token(&service, &token).is_ok() && as_token(&service, &token).is_ok());
         assert_eq!(service.parsed_tokens.size().0, 2);
+        let entry = service.parsed_tokens.get(&token).unwrap();
         let old = crate::store::ensure_root_key(service.store(), service.now()).unwrap();
         service
             .store()
@@ -1081,12 +1112,69 @@ mod tests {
                 .unwrap(),
             crate::store::Retirement::Retired
         );
-        // The retired key's material and the secrets derived from it are forgotten at once.
         assert_eq!(service.parsed_tokens.size(), (0, 0));
+        assert_eq!(service.parsed_tokens.materials(), 0);
+        // Had it been remembered anyway (a verification racing the retirement), the lookup of
+        // its root key still refuses it, and it is forgotten.
+        service.parsed_tokens.remember(
+            &token,
+            service.parsed_tokens.clearings(),
+            super::super::memo::Verified {
+                token: entry.token.clone(),
+                caveats: Arc::clone(&entry.caveats),
+                key: Arc::clone(&entry.secret.key),
+                root_id: old.id,
+                root_material: &old.material,
+            },
+        );
+        assert_eq!(service.parsed_tokens.size().0, 1);
         assert!(matches!(
             as_token(&service, &token),
             Err(Error::Unauthenticated(Some(TokenError::Invalid)))
         ));
+        assert_eq!(service.parsed_tokens.size().0, 0);
+    }
+
+    /// A root key retired by another process reaches this instance through the feed, which
+    /// empties the parsed tokens.
+    #[test]
+    fn a_retirement_through_the_feed_forgets_the_parsed_tokens() {
+        let (service, alice, expiry) = alice_with_expiry();
+        let token = service
+            .create_temporary_token(&alice, caveats(&[&expiry]))
+            .unwrap();
+        assert!(as_token(&service, &token).is_ok());
+        assert_eq!(service.parsed_tokens.size().0, 1);
+        let other = service.second_store();
+        let old = crate::store::ensure_root_key(&*other, service.now()).unwrap();
+        other.insert_root_key(&[9; 32], service.now()).unwrap();
+        assert_eq!(
+            other.retire_root_key(old.id, service.now()).unwrap(),
+            crate::store::Retirement::Retired
+        );
+        let started = std::time::Instant::now();
+        while service.parsed_tokens.size().0 != 0 {
+            assert!(started.elapsed().as_secs() < 10, "the feed never came");
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        assert!(matches!(
+            as_token(&service, &token),
+            Err(Error::Unauthenticated(Some(TokenError::Invalid)))
+        ));
+    }
+
+    /// Without the cache, no token is kept parsed.
+    #[test]
+    fn no_parsed_tokens_without_the_cache() {
+        let service = super::super::testing::service_with(CacheSettings::disabled());
+        let alice = user(&service, "alice", &[]);
+        let expiry = format!("time < {}", service.now() + 600);
+        let token = service
+            .create_temporary_token(&alice, caveats(&[&expiry]))
+            .unwrap();
+        assert!(as_token(&service, &token).is_ok() && as_token(&service, &token).is_ok());
+        assert_eq!(service.parsed_tokens.size().0, 0);
+        assert_eq!(service.cache_trusted(), None);
     }
 
     #[test]
