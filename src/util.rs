@@ -32,6 +32,7 @@ impl fmt::Display for Printable<'_> {
 
 /// Whether `value` displays exactly as `text`, compared while it is written: no allocation
 /// (the caveat parser's canonical-form checks are on the verifier's hot path).
+#[cfg(feature = "caveats")]
 pub(crate) fn displays_as(value: &impl fmt::Display, text: &str) -> bool {
     /// The text still to match; `None` for good once a piece did not match (so a `Display`
     /// that ignored the error it was given could not turn a mismatch into a match).
@@ -88,7 +89,7 @@ pub(crate) fn decimal(text: &str, max: u64) -> Result<u64, DecimalError> {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "caveats"))]
 mod tests {
     use super::displays_as;
 
